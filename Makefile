@@ -1,0 +1,25 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Each builds its own virtual environment from pyproject.toml; nothing has to
+# be installed by hand.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DATASET ?= build/demo-dataset
+
+.PHONY: demo test lint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/.installed  ## ingest sample_logs/ and print the analysis
+	rm -rf $(DEMO_DATASET)
+	$(BIN)/tokenaudit ingest sample_logs --dataset $(DEMO_DATASET) --timezone Europe/Berlin
+	$(BIN)/tokenaudit analyze --dataset $(DEMO_DATASET)
+
+test: $(BIN)/.installed  ## run the whole test suite
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
