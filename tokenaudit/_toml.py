@@ -1,0 +1,48 @@
+"""Small helpers to read tokenaudit's TOML data files strictly."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import CatalogueError
+
+DATA_DIR = Path(str(resources.files("tokenaudit") / "data"))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read one TOML file, turning syntax errors into :class:`CatalogueError`."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"not valid TOML: {exc}", path=str(path)) from None
+    except OSError as exc:
+        raise CatalogueError(f"cannot read: {exc.strerror}", path=str(path)) from None
+
+
+def check_keys(
+    table: Mapping[str, Any],
+    *,
+    required: Iterable[str],
+    optional: Iterable[str],
+    path: str,
+    where: str | None = None,
+) -> None:
+    """Raise :class:`CatalogueError` on a missing required key or an unknown key."""
+    required = set(required)
+    allowed = required | set(optional)
+    missing = sorted(required - table.keys())
+    unknown = sorted(table.keys() - allowed)
+    if missing:
+        raise CatalogueError(f"missing key(s): {', '.join(missing)}", path=path, signature_id=where)
+    if unknown:
+        raise CatalogueError(
+            f"unknown key(s): {', '.join(unknown)}",
+            path=path,
+            signature_id=where,
+            hint=f"allowed keys: {', '.join(sorted(allowed))}",
+        )

@@ -1,0 +1,416 @@
+"""Log formats: load their definitions, detect which one a file has, parse chunks of lines.
+
+A format is data (``data/formats/<name>.toml``): a cheap anchored ``detect``
+regex that tells a line of the format from any other, a ``pattern`` (or a
+JSON field map) that captures the fields, and real sample lines. Parsing is a
+pure function over a chunk of lines held in a pyarrow array; the regexes run
+in RE2 (linear time, no catastrophic backtracking) through
+:mod:`pyarrow.compute`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._toml import DATA_DIR, check_keys, read_toml
+from .errors import CatalogueError, FormatError
+from .models import FormatSample, LineAccount, LogFormat
+from .timestamps import TIMESTAMP_KINDS
+
+#: Columns every parsed record has, whatever its format (missing ones are null).
+RECORD_COLUMNS = (
+    "ts_raw",
+    "host",
+    "process",
+    "pid",
+    "message",
+    "client_addr",
+    "user",
+    "method",
+    "path",
+    "status",
+)
+
+_FORMAT_KEYS = {
+    "required": ("name", "title", "description", "kind", "detect", "timestamp"),
+    "optional": (
+        "pattern",
+        "fields",
+        "skip",
+        "event_status",
+        "event_path",
+        "generic_search",
+        "priority",
+        "software",
+        "url",
+        "sample",
+    ),
+}
+_DETECT_SAMPLE_LINES = 200
+_DETECT_MIN_SHARE = 0.6
+
+
+def validate_regex(pattern: str) -> str | None:
+    """Return why RE2 rejects ``pattern``, or ``None`` if it compiles.
+
+    Examples
+    --------
+    >>> validate_regex(r"^a(?P<x>b)$") is None
+    True
+    >>> validate_regex("(") is not None
+    True
+    """
+    try:
+        pc.match_substring_regex(pa.array([""], pa.string()), pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        return str(exc)
+    return None
+
+
+def _format_from_toml(path: Path) -> LogFormat:
+    data = read_toml(path)
+    check_keys(data, **_FORMAT_KEYS, path=str(path))
+    name = data["name"]
+    if name != path.stem:
+        raise CatalogueError(f"format name {name!r} differs from its file name", path=str(path))
+    if data["kind"] not in ("regex", "json", "config"):
+        raise CatalogueError(f"unknown kind {data['kind']!r}", path=str(path))
+    if data["timestamp"] not in TIMESTAMP_KINDS:
+        raise CatalogueError(
+            f"unknown timestamp {data['timestamp']!r}",
+            path=str(path),
+            hint=f"one of {', '.join(TIMESTAMP_KINDS)}",
+        )
+    if data["kind"] == "regex" and "pattern" not in data:
+        raise CatalogueError("a regex format needs a pattern", path=str(path))
+    for key in ("detect", "pattern", "event_path", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
+        value = data["skip"][int(key[5:-1])] if key.startswith("skip[") else data.get(key)
+        if value is not None and (problem := validate_regex(value)):
+            raise CatalogueError(f"{key} does not compile: {problem}", path=str(path))
+    samples = []
+    for sample in data.get("sample", []):
+        check_keys(sample, required=("line", "expect"), optional=("source",), path=str(path))
+        samples.append(FormatSample(sample["line"], dict(sample["expect"]), sample.get("source", "")))
+    fields = {column: tuple(keys) for column, keys in data.get("fields", {}).items()}
+    return LogFormat(
+        name=name,
+        title=data["title"],
+        description=data["description"].strip(),
+        kind=data["kind"],
+        detect=data["detect"],
+        timestamp=data["timestamp"],
+        pattern=data.get("pattern"),
+        fields=fields,
+        skip=tuple(data.get("skip", ())),
+        event_status=tuple(data.get("event_status", ())),
+        event_path=data.get("event_path"),
+        generic_search=bool(data.get("generic_search", False)),
+        priority=int(data.get("priority", 50)),
+        software=data.get("software", ""),
+        url=data.get("url", ""),
+        samples=tuple(samples),
+        path=str(path),
+    )
+
+
+def load_formats(directory: Path | None = None) -> dict[str, LogFormat]:
+    """Load every format definition, keyed by name, in detection order.
+
+    Parameters
+    ----------
+    directory
+        Folder of ``<name>.toml`` files; the built-in formats by default.
+
+    Returns
+    -------
+    dict
+        Format name to :class:`~tokenaudit.models.LogFormat`, most specific first.
+
+    Examples
+    --------
+    >>> formats = load_formats()
+    >>> "syslog_rfc3164" in formats and "journal_json" in formats
+    True
+    """
+    if directory is None:
+        return dict(_builtin_formats())
+    found = [_format_from_toml(path) for path in sorted(directory.glob("*.toml"))]
+    found.sort(key=lambda fmt: (fmt.priority, fmt.name))
+    return {fmt.name: fmt for fmt in found}
+
+
+@cache
+def _builtin_formats() -> tuple[tuple[str, LogFormat], ...]:
+    return tuple(load_formats(DATA_DIR / "formats").items())
+
+
+def get_format(name: str, formats: dict[str, LogFormat] | None = None) -> LogFormat:
+    """Return the format called ``name``.
+
+    Raises
+    ------
+    FormatError
+        If there is no such format; the hint lists the known ones.
+    """
+    formats = formats if formats is not None else load_formats()
+    try:
+        return formats[name]
+    except KeyError:
+        raise FormatError(
+            f"unknown format {name!r}",
+            hint=f"known formats: {', '.join(formats)} (see `tokenaudit formats`)",
+        ) from None
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The outcome of format detection: the format, and how every format scored."""
+
+    format: LogFormat | None
+    scores: dict[str, tuple[int, int]]
+
+    def explain(self) -> str:
+        """Say in one line how each format scored (matching lines of lines sampled)."""
+        ranked = sorted(self.scores.items(), key=lambda item: -item[1][0])
+        return "; ".join(f"{name} {hit}/{total}" for name, (hit, total) in ranked[:4])
+
+
+def detect_format(head: list[str], formats: dict[str, LogFormat] | None = None) -> Detection:
+    """Tell the format of a file from its first lines.
+
+    Each format's ``detect`` regex is tried on up to 200 lines that none of its
+    ``skip`` patterns drops; the format matching the largest share (at least
+    60 %) wins, the more specific one (lower priority number) on a tie.
+
+    Parameters
+    ----------
+    head
+        The first lines of the file.
+    formats
+        Candidate formats; all built-in ones by default.
+
+    Returns
+    -------
+    Detection
+        ``format`` is ``None`` when nothing matched well enough.
+
+    Examples
+    --------
+    >>> line = "Mar  8 09:37:44 pve1 pvedaemon[12021]: authentication failure; rhost=192.0.2.1"
+    >>> detect_format([line]).format.name
+    'syslog_rfc3164'
+    >>> detect_format(["hello world"]).format is None
+    True
+    """
+    formats = formats if formats is not None else load_formats()
+    scores: dict[str, tuple[int, int]] = {}
+    best: tuple[float, int, LogFormat] | None = None
+    for fmt in formats.values():
+        lines = pa.array(head, pa.string())
+        kept = lines.filter(pc.invert(_skip_mask(lines, fmt)))[:_DETECT_SAMPLE_LINES]
+        if len(kept) == 0:
+            continue
+        hits = int(pc.sum(pc.match_substring_regex(kept, fmt.detect)).as_py() or 0)
+        scores[fmt.name] = (hits, len(kept))
+        share = hits / len(kept)
+        if share >= _DETECT_MIN_SHARE and (best is None or (share, -fmt.priority) > (best[0], best[1])):
+            best = (share, -fmt.priority, fmt)
+    return Detection(best[2] if best else None, scores)
+
+
+def split_lines(block: bytes) -> list[str]:
+    """Decode a block of complete lines (invalid UTF-8 replaced) and split it on newlines.
+
+    Examples
+    --------
+    >>> split_lines(b"a\\r\\nb\\xff\\n")
+    ['a', 'b\\ufffd']
+    """
+    text = block.decode("utf-8", errors="replace")
+    if text.endswith("\n"):
+        text = text[:-1]
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
+def _skip_mask(lines: pa.Array, fmt: LogFormat) -> pa.Array:
+    if not fmt.skip:
+        return pa.array(np.zeros(len(lines), dtype=bool))
+    return pc.match_substring_regex(lines, "|".join(f"(?:{p})" for p in fmt.skip))
+
+
+@dataclass(frozen=True)
+class ParsedChunk:
+    """Records parsed from a chunk of lines, and how each line was accounted for.
+
+    ``records`` holds only the *candidate* lines (those a failure marker or an
+    event rule selected), with ``line_no`` and :data:`RECORD_COLUMNS`.
+    """
+
+    records: pa.Table
+    account: LineAccount
+
+
+def parse_chunk(
+    lines: pa.Array,
+    fmt: LogFormat,
+    *,
+    first_line_no: int,
+    marker: str | None,
+) -> ParsedChunk:
+    """Parse a chunk of lines of one format.
+
+    Every line is accounted for: *skipped* (a comment, a marker, a blank line),
+    *rejected* (not shaped like the format, or its fields did not parse) or
+    *parsed*. Only candidate lines, those matching ``marker`` (a regex of
+    failure markers built from the signature catalogue) or an event rule of
+    the format (a 401 status), get their fields extracted.
+
+    Parameters
+    ----------
+    lines
+        The lines, a pyarrow string array.
+    fmt
+        Their format (``regex`` or ``json`` kind).
+    first_line_no
+        1-based line number of ``lines[0]`` in its file.
+    marker
+        Regex selecting candidate lines; ``None`` makes every line a candidate.
+
+    Returns
+    -------
+    ParsedChunk
+
+    Examples
+    --------
+    >>> fmt = load_formats()["syslog_rfc3164"]
+    >>> lines = pa.array(["# note", "Mar  8 09:37:44 pve pvedaemon[1]: authentication failure; x",
+    ...                   "garbage", "Mar  8 09:37:45 pve cron[2]: ok"])
+    >>> chunk = parse_chunk(lines, fmt, first_line_no=1, marker="authentication failure")
+    >>> chunk.records.column("line_no").to_pylist(), chunk.records.column("process").to_pylist()
+    ([2], ['pvedaemon'])
+    >>> a = chunk.account
+    >>> (a.read, a.parsed, a.skipped, a.rejected)
+    (4, 2, 1, 1)
+    """
+    account = LineAccount(read=len(lines))
+    skipped = _skip_mask(lines, fmt)
+    shaped = pc.fill_null(pc.match_substring_regex(lines, fmt.detect), False)
+    kept = pc.invert(skipped)
+    account.skipped = _count(skipped)
+    if account.skipped:
+        account.skipped_reasons["comment, marker or blank line"] += account.skipped
+    rejected = pc.and_(kept, pc.invert(shaped))
+    account.rejected = _count(rejected)
+    if account.rejected:
+        account.rejected_reasons[f"not a {fmt.name} line"] += account.rejected
+    candidates = pc.and_(kept, shaped)
+    if marker is not None:
+        selected = pc.match_substring_regex(lines, marker)
+        if fmt.event_status:
+            status_marker = '" (?:' + "|".join(str(s) for s in fmt.event_status) + ") "
+            selected = pc.or_(selected, pc.match_substring_regex(lines, status_marker))
+        if fmt.kind == "json":
+            selected = pc.or_(selected, pc.match_substring(lines, '"MESSAGE":['))
+        candidates = pc.and_(candidates, selected)
+    index = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
+    subset = lines.take(pa.array(index, pa.int64()))
+    if fmt.kind == "json":
+        records, bad = _parse_json(subset, fmt)
+        bad_reason = "invalid JSON"
+    else:
+        records, bad = _parse_regex(subset, fmt)
+        bad_reason = f"{fmt.name} fields did not parse"
+    account.parsed = account.read - account.skipped - account.rejected - len(bad)
+    if bad:
+        account.rejected += len(bad)
+        account.rejected_reasons[bad_reason] += len(bad)
+    good = np.setdiff1d(np.arange(len(index)), np.asarray(bad, dtype=np.int64), assume_unique=True)
+    line_no = pa.array(index[good] + first_line_no, pa.int64())
+    table = records.take(pa.array(good, pa.int64())) if bad else records
+    return ParsedChunk(table.add_column(0, "line_no", line_no), account)
+
+
+def _count(mask: pa.Array) -> int:
+    return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+
+
+def _empty_column(length: int) -> pa.Array:
+    return pa.nulls(length, pa.string())
+
+
+def _parse_regex(lines: pa.Array, fmt: LogFormat) -> tuple[pa.Table, list[int]]:
+    assert fmt.pattern is not None
+    extracted = pc.extract_regex(lines, fmt.pattern)
+    valid = extracted.is_valid().to_numpy(zero_copy_only=False)
+    bad = [int(i) for i in np.flatnonzero(~valid)]
+    names = {extracted.type.field(i).name: i for i in range(extracted.type.num_fields)}
+    columns = {}
+    for column in RECORD_COLUMNS:
+        source = "ts" if column == "ts_raw" else column
+        if source in names:
+            values = extracted.field(names[source])
+            columns[column] = pc.if_else(pc.equal(values, "-"), None, values) if column != "message" else values
+        else:
+            columns[column] = _empty_column(len(lines))
+    columns["message"] = _clean_message(columns["message"])
+    return pa.table(columns), bad
+
+
+def _clean_message(values: pa.Array) -> pa.Array:
+    return pc.utf8_ltrim(pc.fill_null(values, ""), characters="\ufeff")
+
+
+def _parse_json(lines: pa.Array, fmt: LogFormat) -> tuple[pa.Table, list[int]]:
+    rows: dict[str, list[str | None]] = {column: [] for column in RECORD_COLUMNS}
+    bad: list[int] = []
+    for position, line in enumerate(lines.to_pylist()):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            bad.append(position)
+            continue
+        for column in RECORD_COLUMNS:
+            source = "ts" if column == "ts_raw" else column
+            rows[column].append(_json_value(obj, fmt.fields.get(source, ())))
+    table = pa.table({column: pa.array(values, pa.string()) for column, values in rows.items()})
+    table = table.set_column(
+        RECORD_COLUMNS.index("message"), "message", _clean_message(table.column("message").combine_chunks())
+    )
+    # Positions of good rows in ``lines`` are all but ``bad``; re-expand so the
+    # caller can take the good ones by position.
+    if bad:
+        table = _reexpand(table, len(lines), bad)
+    return table, bad
+
+
+def _reexpand(table: pa.Table, length: int, bad: list[int]) -> pa.Table:
+    good = np.setdiff1d(np.arange(length), np.asarray(bad, dtype=np.int64), assume_unique=True)
+    positions = np.full(length, -1, dtype=np.int64)
+    positions[good] = np.arange(len(good))
+    take = pa.array(np.where(positions < 0, 0, positions), pa.int64())
+    if table.num_rows == 0:
+        return pa.table({name: pa.nulls(length, pa.string()) for name in table.column_names})
+    return table.take(take)
+
+
+def _json_value(obj: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = obj.get(key)
+        if value is None:
+            continue
+        if isinstance(value, list) and all(isinstance(b, int) and 0 <= b < 256 for b in value):
+            return bytes(value).decode("utf-8", errors="replace")
+        if isinstance(value, str):
+            return value
+        return json.dumps(value)
+    return None

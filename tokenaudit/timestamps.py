@@ -1,0 +1,186 @@
+"""Turn the raw time texts of each log format into tz-aware UTC timestamps, vectorized.
+
+Every function takes and returns a :class:`pandas.Series`; unparseable values
+become ``NaT`` (the caller counts them), never an exception.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+TIMESTAMP_KINDS = ("rfc3164", "iso8601", "epoch_us", "pveproxy", "clf", "none")
+
+_STRPTIME = {
+    "pveproxy": "%d/%m/%Y:%H:%M:%S %z",
+    "clf": "%d/%b/%Y:%H:%M:%S %z",
+}
+
+
+def local_timezone_name() -> str:
+    """Return the IANA name of this machine's time zone, or ``"UTC"`` if it cannot be told.
+
+    Examples
+    --------
+    >>> isinstance(local_timezone_name(), str)
+    True
+    """
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        return name
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            return target.split("zoneinfo/", 1)[1]
+    timezone_file = Path("/etc/timezone")
+    if timezone_file.is_file():
+        return timezone_file.read_text(encoding="utf-8").strip() or "UTC"
+    return "UTC"
+
+
+def check_timezone(name: str) -> str:
+    """Return ``name`` if it is a known IANA time zone.
+
+    Raises
+    ------
+    InputError
+        If the zone is unknown.
+
+    Examples
+    --------
+    >>> check_timezone("Europe/Berlin")
+    'Europe/Berlin'
+    """
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"unknown time zone {name!r}",
+            hint="use an IANA name such as UTC or Europe/Berlin",
+        ) from None
+    return name
+
+
+def parse_timestamps(
+    raw: pd.Series,
+    kind: str,
+    *,
+    timezone: str = "UTC",
+    reference: pd.Timestamp | None = None,
+) -> pd.Series:
+    """Parse raw time texts of one format into ``datetime64[us, UTC]``.
+
+    Parameters
+    ----------
+    raw
+        The time texts as the log wrote them.
+    kind
+        One of ``TIMESTAMP_KINDS``.
+    timezone
+        Zone of times that carry none (``rfc3164``).
+    reference
+        When the file was last written (its mtime): ``rfc3164`` times carry no
+        year, so each gets the year that puts it at or before ``reference``.
+
+    Returns
+    -------
+    pandas.Series
+        UTC timestamps, ``NaT`` where a text did not parse.
+
+    Examples
+    --------
+    >>> ref = pd.Timestamp("2026-01-02", tz="UTC")
+    >>> parse_timestamps(pd.Series(["Dec 31 23:59:59", "Jan  1 00:00:01"]), "rfc3164",
+    ...                  reference=ref).dt.year.tolist()
+    [2025, 2026]
+    >>> parse_timestamps(pd.Series(["1742836780512331"]), "epoch_us")[0]
+    Timestamp('2025-03-24 17:19:40.512331+0000', tz='UTC')
+    """
+    text = raw.astype("string")
+    if kind == "rfc3164":
+        result = _parse_rfc3164(text, timezone, reference)
+    elif kind == "iso8601":
+        result = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    elif kind == "epoch_us":
+        micros = pd.to_numeric(text, errors="coerce")
+        result = pd.to_datetime(micros, unit="us", utc=True, errors="coerce")
+    elif kind in _STRPTIME:
+        result = pd.to_datetime(text, format=_STRPTIME[kind], utc=True, errors="coerce")
+    elif kind == "none":
+        result = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
+    else:
+        raise ValueError(f"unknown timestamp kind {kind!r}")
+    return pd.Series(result, index=raw.index).astype("datetime64[us, UTC]")
+
+
+def _parse_rfc3164(text: pd.Series, timezone: str, reference: pd.Timestamp | None) -> pd.Series:
+    if reference is None:
+        reference = pd.Timestamp.now(tz="UTC")
+    reference = reference.tz_convert(timezone)
+    squeezed = text.str.replace(r"\s+", " ", regex=True)
+
+    def with_year(year: int) -> pd.Series:
+        local = pd.to_datetime(
+            str(year) + " " + squeezed, format="%Y %b %d %H:%M:%S", errors="coerce"
+        )
+        return local.dt.tz_localize(
+            timezone, ambiguous=np.zeros(len(local), dtype=bool), nonexistent="shift_forward"
+        )
+
+    this_year = with_year(reference.year)
+    last_year = with_year(reference.year - 1)
+    # A line is never later than the file that holds it; one day of slack
+    # covers a clock that ran a little ahead of the filesystem's.
+    in_future = this_year > reference + pd.Timedelta(days=1)
+    # Feb 29 exists in only one of the two years.
+    chosen = this_year.where(~in_future & this_year.notna(), last_year)
+    return chosen.dt.tz_convert("UTC")
+
+
+def parse_time_bound(text: str, *, now: pd.Timestamp | None = None) -> pd.Timestamp:
+    """Parse a ``--since``/``--until`` value: a duration back from now, a date, or a time.
+
+    Parameters
+    ----------
+    text
+        ``24h``, ``7d``, ``90m``, ``2w``; an ISO 8601 date or time (UTC unless
+        it carries an offset); or epoch seconds.
+    now
+        The present (for durations); the current time by default.
+
+    Raises
+    ------
+    InputError
+        If the text is none of these.
+
+    Examples
+    --------
+    >>> parse_time_bound("7d", now=pd.Timestamp("2025-03-31", tz="UTC"))
+    Timestamp('2025-03-24 00:00:00+0000', tz='UTC')
+    >>> parse_time_bound("2025-03-24")
+    Timestamp('2025-03-24 00:00:00+0000', tz='UTC')
+    """
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    value = text.strip()
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    if len(value) > 1 and value[-1] in units and value[:-1].isdigit():
+        return now - pd.Timedelta(**{units[value[-1]]: int(value[:-1])})
+    try:
+        if value.isdigit():
+            return pd.Timestamp(int(value), unit="s", tz="UTC")
+        stamp = pd.Timestamp(value)
+    except ValueError:
+        stamp = None
+    if stamp is None or pd.isna(stamp):
+        raise InputError(
+            f"cannot read {text!r} as a time",
+            hint="use a duration (24h, 7d), a date (2025-03-24) or a time (2025-03-24T18:00:00+01:00)",
+        )
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
