@@ -1,0 +1,411 @@
+"""The signature catalogue: validator and daemon messages as data, and matching them.
+
+Signatures live in ``data/signatures/<family>.toml``. Loading checks the
+schema (required and unknown keys, unique ids, compiling patterns, captures
+equal to the declared ``fields``); :func:`tokenaudit.samples.check_catalogue`
+checks every signature against its embedded samples.
+
+Matching is two-level. An *envelope* signature recognises the failure line of
+some software (``openid authentication failure; rhost=… msg=…``) and hands
+its ``detail`` to the *cause* signatures it ``explains``. A cause signature
+marked ``search`` is also looked for anywhere in a message of a format whose
+messages the software writes itself (syslog, journal), which is how a
+validator's text wrapped by an unknown program is still found.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._toml import DATA_DIR, check_keys, read_toml
+from .errors import CatalogueError
+from .formats import validate_regex
+from .models import Signature, SignatureSample
+from .prefilter import marker_regex, required_literal
+
+#: Values a signature may capture; each becomes a column of the event dataset.
+EVENT_FIELDS = (
+    "client_addr",
+    "user",
+    "realm",
+    "detail",
+    "audience",
+    "expected_audience",
+    "found_audiences",
+    "expected_issuer",
+    "found_issuer",
+    "kid",
+    "alg",
+    "token_type",
+    "expired_at",
+    "current_time",
+    "claim",
+    "error_code",
+    "error_description",
+    "error_uri",
+    "realm_type",
+    "tfa_type",
+)
+
+#: A regex that matches no line: the marker of a format no signature applies to.
+NEVER = r"[^\s\S]"
+
+#: Columns :func:`match_messages` returns besides the fields.
+MATCH_COLUMNS = ("envelope", "signature")
+
+_FILE_KEYS = {"required": ("family", "source"), "optional": ("software", "signature")}
+_SIGNATURE_KEYS = {
+    "required": ("id", "title", "pattern"),
+    "optional": (
+        "kind",
+        "cause",
+        "alternatives",
+        "search",
+        "applies_to",
+        "explains",
+        "fields",
+        "software",
+        "source",
+        "sample",
+        "deprecated",
+    ),
+}
+_SAMPLE_KEYS = {"required": ("message",), "optional": ("match", "expect", "why")}
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """An ordered set of signatures; order decides which one wins (overlaps are errors)."""
+
+    signatures: tuple[Signature, ...]
+    fingerprint: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint:
+            digest = hashlib.sha256()
+            for signature in self.signatures:
+                digest.update(
+                    f"{signature.id}\0{signature.pattern}\0{signature.cause}\0{signature.explains}\0"
+                    .encode()
+                )
+            object.__setattr__(self, "fingerprint", digest.hexdigest()[:16])
+
+    @cached_property
+    def by_id(self) -> dict[str, Signature]:
+        """Signatures keyed by id."""
+        return {signature.id: signature for signature in self.signatures}
+
+    def envelopes(self, format_name: str) -> list[Signature]:
+        """Envelope signatures that apply to ``format_name``, in catalogue order."""
+        return [s for s in self.signatures if s.kind == "envelope" and _applies(s, format_name)]
+
+    def explainers(self, envelope: Signature) -> list[Signature]:
+        """Cause signatures that may explain the detail of ``envelope``."""
+        return [
+            s
+            for s in self.signatures
+            if s.kind == "cause" and any(fnmatch.fnmatchcase(s.id, g) for g in envelope.explains)
+        ]
+
+    def searchers(self, format_name: str) -> list[Signature]:
+        """Cause signatures looked for anywhere in a message of ``format_name``."""
+        return [
+            s for s in self.signatures if s.kind == "cause" and s.search and _applies(s, format_name)
+        ]
+
+    def marker(self, format_name: str, *, generic_search: bool) -> str | None:
+        """Regex of literals of which a failure line of ``format_name`` holds at least one.
+
+        ``None`` when some signature has no literal: then every line is a
+        candidate (correct, only slower).
+        """
+        chosen = self.envelopes(format_name)
+        if generic_search:
+            chosen += self.searchers(format_name)
+        literals = [s.prefilter for s in chosen]
+        if not chosen:
+            return NEVER
+        if any(literal is None for literal in literals):
+            return None
+        return marker_regex([literal for literal in literals if literal])
+
+    def merged(self, other: Catalogue) -> Catalogue:
+        """Return this catalogue followed by ``other``'s signatures (user additions).
+
+        Raises
+        ------
+        CatalogueError
+            If an id is defined twice.
+        """
+        clash = sorted(set(self.by_id) & set(other.by_id))
+        if clash:
+            raise CatalogueError(f"signature id(s) defined twice: {', '.join(clash)}")
+        return Catalogue(self.signatures + other.signatures)
+
+
+def _applies(signature: Signature, format_name: str) -> bool:
+    return any(fnmatch.fnmatchcase(format_name, glob) for glob in signature.applies_to)
+
+
+def _signature_from_toml(
+    data: dict[str, object], *, family: str, software: str, source: str, path: str
+) -> Signature:
+    check_keys(data, **_SIGNATURE_KEYS, path=path, where=str(data.get("id", "?")))
+    sid = str(data["id"])
+    if not sid.startswith(f"{family}.") or not sid.replace(".", "_").replace("_", "a").isalnum():
+        raise CatalogueError(
+            f"id must be <family>.<snake_case> with family {family!r}", path=path, signature_id=sid
+        )
+    pattern = str(data["pattern"])
+    if problem := validate_regex(pattern):
+        raise CatalogueError(f"pattern does not compile in RE2: {problem}", path=path, signature_id=sid)
+    groups = _named_groups(pattern)
+    fields = tuple(data.get("fields", groups))  # type: ignore[arg-type]
+    if set(fields) != set(groups):
+        raise CatalogueError(
+            f"fields {sorted(fields)} differ from the pattern's named groups {sorted(groups)}",
+            path=path,
+            signature_id=sid,
+        )
+    unknown = sorted(set(fields) - set(EVENT_FIELDS))
+    if unknown:
+        raise CatalogueError(
+            f"unknown field(s) {unknown}",
+            path=path,
+            signature_id=sid,
+            hint=f"fields are columns of the dataset: {', '.join(EVENT_FIELDS)}",
+        )
+    kind = str(data.get("kind", "cause"))
+    if kind not in ("envelope", "cause"):
+        raise CatalogueError(f"kind must be envelope or cause, not {kind!r}", path=path, signature_id=sid)
+    if kind == "envelope" and "detail" not in fields:
+        raise CatalogueError("an envelope must capture `detail`", path=path, signature_id=sid)
+    if kind == "cause" and not data.get("cause"):
+        raise CatalogueError("a cause signature needs `cause`", path=path, signature_id=sid)
+    samples = []
+    for sample in data.get("sample", []):  # type: ignore[attr-defined]
+        check_keys(sample, **_SAMPLE_KEYS, path=path, where=sid)
+        samples.append(
+            SignatureSample(
+                message=sample["message"],
+                match=bool(sample.get("match", True)),
+                expect={k: str(v) for k, v in sample.get("expect", {}).items()},
+                why=sample.get("why", ""),
+            )
+        )
+    return Signature(
+        id=sid,
+        family=family,
+        kind=kind,  # type: ignore[arg-type]
+        title=str(data["title"]),
+        pattern=pattern,
+        cause=str(data["cause"]) if data.get("cause") else None,
+        source=str(data.get("source", source)),
+        software=str(data.get("software", software)),
+        alternatives=tuple(data.get("alternatives", ())),  # type: ignore[arg-type]
+        search=bool(data.get("search", False)),
+        applies_to=tuple(data.get("applies_to", ("*",))),  # type: ignore[arg-type]
+        explains=tuple(data.get("explains", ())),  # type: ignore[arg-type]
+        fields=fields,
+        samples=tuple(samples),
+        prefilter=required_literal(pattern),
+        deprecated=bool(data.get("deprecated", False)),
+        path=path,
+    )
+
+
+def _named_groups(pattern: str) -> list[str]:
+    extracted = pc.extract_regex(pa.array([""], pa.string()), pattern) if "(?P<" in pattern else None
+    if extracted is None:
+        return []
+    return [extracted.type.field(i).name for i in range(extracted.type.num_fields)]
+
+
+def read_signature_file(path: Path) -> list[Signature]:
+    """Read the signatures of one family file.
+
+    Raises
+    ------
+    CatalogueError
+        On any schema problem, naming the file and the signature.
+    """
+    data = read_toml(path)
+    check_keys(data, **_FILE_KEYS, path=str(path))
+    family = str(data["family"])
+    if family != path.stem:
+        raise CatalogueError(f"family {family!r} differs from the file name", path=str(path))
+    return [
+        _signature_from_toml(
+            entry,
+            family=family,
+            software=str(data.get("software", family)),
+            source=str(data["source"]),
+            path=str(path),
+        )
+        for entry in data.get("signature", [])
+    ]
+
+
+def load_catalogue(extra: Iterable[Path] = ()) -> Catalogue:
+    """Load the built-in signature catalogue, plus the user's signature files.
+
+    Parameters
+    ----------
+    extra
+        Further ``<family>.toml`` files; their signatures follow the built-in ones.
+
+    Returns
+    -------
+    Catalogue
+
+    Raises
+    ------
+    CatalogueError
+        If a file is invalid or an id is defined twice.
+
+    Examples
+    --------
+    >>> cat = load_catalogue()
+    >>> cat.by_id["openidconnect.untrusted_audience"].cause
+    'untrusted_extra_audience'
+    """
+    catalogue = _builtin_catalogue()
+    for path in extra:
+        catalogue = catalogue.merged(_checked(Catalogue(tuple(read_signature_file(path)))))
+    return catalogue
+
+
+@cache
+def _builtin_catalogue() -> Catalogue:
+    signatures: list[Signature] = []
+    for path in sorted((DATA_DIR / "signatures").glob("*.toml")):
+        signatures.extend(read_signature_file(path))
+    return _checked(Catalogue(tuple(signatures)))
+
+
+def _checked(catalogue: Catalogue) -> Catalogue:
+    seen: set[str] = set()
+    for signature in catalogue.signatures:
+        if signature.id in seen:
+            raise CatalogueError("id defined twice", path=signature.path, signature_id=signature.id)
+        seen.add(signature.id)
+    return catalogue
+
+
+def match_messages(
+    messages: pa.Array,
+    catalogue: Catalogue,
+    *,
+    format_name: str,
+    generic_search: bool,
+) -> pa.Table:
+    """Match messages against the catalogue.
+
+    Parameters
+    ----------
+    messages
+        Message texts (the part of a log line its software wrote).
+    catalogue
+        The signatures.
+    format_name
+        The messages' log format; decides which signatures apply.
+    generic_search
+        Whether ``search`` signatures are looked for in messages no envelope
+        recognised (true for formats whose messages no user controls).
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per message: ``envelope`` (id or null), ``signature`` (the
+        cause signature's id, else the envelope's, else null) and one column
+        per :data:`EVENT_FIELDS` entry.
+
+    Examples
+    --------
+    >>> msg = ("openid authentication failure; rhost=10.0.0.9 msg=Failed to verify ID token: "
+    ...        "Invalid audiences: `377572587972067335` is not a trusted audience")
+    >>> row = match_messages(pa.array([msg, "cron ok"]), load_catalogue(),
+    ...                      format_name="syslog_rfc3164", generic_search=True).to_pylist()
+    >>> row[0]["signature"], row[0]["audience"], row[0]["client_addr"]
+    ('openidconnect.untrusted_audience', '377572587972067335', '10.0.0.9')
+    >>> row[1]["signature"] is None
+    True
+    """
+    n = len(messages)
+    envelope = np.full(n, None, dtype=object)
+    signature = np.full(n, None, dtype=object)
+    values = {name: np.full(n, None, dtype=object) for name in EVENT_FIELDS}
+    texts = pc.fill_null(messages, "")
+
+    for env in catalogue.envelopes(format_name):
+        todo = _positions(envelope, signature)
+        hits, captures = _match(texts, todo, env)
+        envelope[hits] = env.id
+        signature[hits] = env.id
+        _assign(values, hits, captures)
+        if len(hits) == 0:
+            continue
+        details = pa.array(values["detail"][hits], pa.string())
+        for explainer in catalogue.explainers(env):
+            pending = np.flatnonzero(signature[hits] == env.id)
+            if len(pending) == 0:
+                break
+            sub_hits, sub_captures = _match(details, pending, explainer)
+            targets = hits[sub_hits]
+            signature[targets] = explainer.id
+            _assign(values, targets, sub_captures)
+
+    if generic_search:
+        for searcher in catalogue.searchers(format_name):
+            todo = _positions(envelope, signature)
+            hits, captures = _match(texts, todo, searcher)
+            signature[hits] = searcher.id
+            _assign(values, hits, captures)
+
+    columns = {"envelope": pa.array(envelope, pa.string()), "signature": pa.array(signature, pa.string())}
+    columns.update({name: pa.array(values[name], pa.string()) for name in EVENT_FIELDS})
+    return pa.table(columns)
+
+
+def _positions(envelope: np.ndarray, signature: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.equal(envelope, None) & np.equal(signature, None))
+
+
+def _match(
+    texts: pa.Array, positions: np.ndarray, signature: Signature
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Match ``signature`` at ``positions``; return matched positions and their captures."""
+    if len(positions) == 0:
+        return positions, {}
+    subset = texts.take(pa.array(positions, pa.int64()))
+    if signature.prefilter:
+        keep = np.flatnonzero(pc.match_substring(subset, signature.prefilter).to_numpy(zero_copy_only=False))
+        positions, subset = positions[keep], subset.take(pa.array(keep, pa.int64()))
+        if len(positions) == 0:
+            return positions, {}
+    if not signature.fields:
+        matched = pc.match_substring_regex(subset, signature.pattern).to_numpy(zero_copy_only=False)
+        return positions[matched], {}
+    extracted = pc.extract_regex(subset, signature.pattern)
+    matched = extracted.is_valid().to_numpy(zero_copy_only=False)
+    captures = {
+        extracted.type.field(i).name: np.asarray(extracted.field(i).to_pylist(), dtype=object)[matched]
+        for i in range(extracted.type.num_fields)
+    }
+    return positions[matched], captures
+
+
+def _assign(values: dict[str, np.ndarray], positions: np.ndarray, captures: dict[str, np.ndarray]) -> None:
+    for name, captured in captures.items():
+        # An optional group that did not take part captures "": keep it null.
+        cleaned = np.where(captured == "", None, captured)
+        values[name][positions] = cleaned

@@ -1,0 +1,192 @@
+"""Check the catalogue against its samples, and read annotated sample logs.
+
+Two kinds of samples keep the catalogue honest (see the README):
+
+* samples inside each signature and format definition: messages that must
+  (or must not) match, with the values they must capture;
+* annotated logs in ``sample_logs/<format>/``: real-shaped files whose
+  ``#@ expect: {...}`` lines say which event the next line must give. A line
+  with no annotation must give no event.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .catalogue import Catalogue
+from .formats import RECORD_COLUMNS, detect_format, load_formats
+from .models import LogFormat, Signature
+
+ANNOTATION = "#@ "
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A catalogue problem: where, what, and the text concerned."""
+
+    where: str
+    message: str
+    text: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" + (f"\n    text: {self.text}" if self.text else "")
+
+
+def _captures(signature: Signature, text: str) -> dict[str, str] | None:
+    array = pa.array([text], pa.string())
+    if not signature.fields:
+        return {} if pc.match_substring_regex(array, signature.pattern)[0].as_py() else None
+    extracted = pc.extract_regex(array, signature.pattern)
+    if not extracted[0].is_valid:
+        return None
+    return {k: v for k, v in extracted[0].as_py().items() if v}
+
+
+def check_signature_lint(signature: Signature) -> list[Problem]:
+    """Lint one pattern: a whole-message signature must be anchored at both ends.
+
+    A ``search`` signature may stand anywhere in a message, so it must not
+    begin with a greedy catch-all that could swallow user text before it.
+
+    Examples
+    --------
+    >>> from tokenaudit.catalogue import load_catalogue
+    >>> check_signature_lint(load_catalogue().by_id["proxmox.password_invalid"])
+    []
+    """
+    where = f"{signature.path}: {signature.id}"
+    problems = []
+    if not signature.search and not (signature.pattern.startswith("^") and signature.pattern.endswith("$")):
+        problems.append(Problem(where, "a whole-message pattern must start with ^ and end with $", signature.pattern))
+    if signature.search and signature.pattern.lstrip("^").startswith((".*", ".+")):
+        problems.append(Problem(where, "a search pattern must not start with a catch-all", signature.pattern))
+    return problems
+
+
+def check_catalogue(catalogue: Catalogue) -> list[Problem]:
+    """Check every signature against its samples and against the others.
+
+    Checks: at least one positive sample; each positive sample matches its
+    signature, captures exactly ``expect``, and matches no other signature of
+    its kind; no negative sample matches its signature; patterns pass the
+    lint; every envelope explains at least one cause signature.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the catalogue is sound.
+    """
+    problems: list[Problem] = []
+    for signature in catalogue.signatures:
+        where = f"{signature.path}: {signature.id}"
+        problems += check_signature_lint(signature)
+        positives = [s for s in signature.samples if s.match]
+        if not positives:
+            problems.append(Problem(where, "no positive sample"))
+        if signature.kind == "envelope" and not catalogue.explainers(signature):
+            problems.append(Problem(where, "explains no cause signature"))
+        peers = [s for s in catalogue.signatures if s.kind == signature.kind and s.id != signature.id]
+        for number, sample in enumerate(signature.samples):
+            label = f"{where}[sample{number}]"
+            got = _captures(signature, sample.message)
+            if sample.match:
+                if got is None:
+                    problems.append(Problem(label, "sample not matched by its own pattern", sample.message))
+                    continue
+                if got != sample.expect:
+                    problems.append(Problem(label, f"captures {got} differ from expected {sample.expect}", sample.message))
+                others = [p.id for p in peers if _captures(p, sample.message) is not None]
+                if others:
+                    problems.append(Problem(label, f"also matched by {', '.join(others)}", sample.message))
+            elif got is not None:
+                problems.append(Problem(label, "must not match, but does", sample.message))
+    return problems
+
+
+def check_formats(formats: dict[str, LogFormat] | None = None) -> list[Problem]:
+    """Check every format against its sample lines.
+
+    Each sample must match ``detect`` and ``pattern`` (json formats: parse),
+    capture exactly ``expect``, and be detected as its own format.
+    """
+    formats = formats or load_formats()
+    problems: list[Problem] = []
+    for fmt in formats.values():
+        if not fmt.samples:
+            problems.append(Problem(fmt.path, "no sample lines"))
+        for number, sample in enumerate(fmt.samples):
+            label = f"{fmt.path}[sample{number}]"
+            if not pc.match_substring_regex(pa.array([sample.line]), fmt.detect)[0].as_py():
+                problems.append(Problem(label, "detect does not match the sample", sample.line))
+            if fmt.kind == "config":
+                continue
+            got = _format_captures(fmt, sample.line)
+            if got != sample.expect:
+                problems.append(Problem(label, f"captures {got} differ from expected {sample.expect}", sample.line))
+            detected = detect_format([sample.line], formats).format
+            if detected is None or detected.name != fmt.name:
+                problems.append(Problem(label, f"detected as {detected.name if detected else 'nothing'}", sample.line))
+    return problems
+
+
+def _format_captures(fmt: LogFormat, line: str) -> dict[str, str] | None:
+    from .formats import parse_chunk
+
+    chunk = parse_chunk(pa.array([line], pa.string()), fmt, first_line_no=1, marker=None)
+    if chunk.records.num_rows != 1:
+        return None
+    row = chunk.records.to_pylist()[0]
+    got = {("ts" if k == "ts_raw" else k): v for k, v in row.items() if k in RECORD_COLUMNS and v not in (None, "")}
+    if fmt.kind == "regex" and fmt.pattern:
+        extracted = pc.extract_regex(pa.array([line]), fmt.pattern)[0].as_py() or {}
+        got.update({k: v for k, v in extracted.items() if v and k not in got and k != "ts"})
+    return got
+
+
+@dataclass
+class AnnotatedLog:
+    """A sample log: its lines, the expectation for each annotated line, and file settings."""
+
+    path: Path
+    lines: list[str]
+    expectations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def read_annotated_log(path: Path) -> AnnotatedLog:
+    """Read a sample log with its ``#@`` annotations.
+
+    ``#@ file: {...}`` sets ``mtime`` (the reference time for year-less
+    timestamps) and ``timezone``; ``#@ expect: {...}`` applies to the next
+    line that is not an annotation; ``#@ note:`` is free text.
+
+    Raises
+    ------
+    ValueError
+        If an annotation is not valid JSON or is followed by no line.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    log = AnnotatedLog(path, lines)
+    pending: dict[str, Any] | None = None
+    for number, line in enumerate(lines, start=1):
+        if line.startswith(ANNOTATION):
+            key, _, value = line[len(ANNOTATION) :].partition(":")
+            if key == "expect":
+                pending = json.loads(value)
+            elif key == "file":
+                log.settings.update(json.loads(value))
+            elif key != "note":
+                raise ValueError(f"{path}:{number}: unknown annotation {key!r}")
+            continue
+        if pending is not None:
+            log.expectations[number] = pending
+            pending = None
+    if pending is not None:
+        raise ValueError(f"{path}: the last annotation is followed by no line")
+    return log
