@@ -1,0 +1,79 @@
+"""tokenaudit: why OIDC/JWT logins and API calls are rejected, and what to change.
+
+The notebook API::
+
+    import tokenaudit as ta
+    report = ta.ingest(["/var/log/syslog"], ta.default_dataset_path())
+    events = ta.read_events(ta.default_dataset_path(), since=ta.parse_time_bound("7d"))
+    ta.failure_groups(events, ta.read_realms(ta.default_dataset_path()))
+"""
+
+__version__ = "0.1.0"
+
+from .analysis import (  # noqa: E402
+    attribute_relying_party,
+    cause_counts,
+    classify,
+    failure_groups,
+    pair_http_denials,
+)
+from .catalogue import Catalogue, load_catalogue, match_messages  # noqa: E402
+from .causes import CAUSE_IDS, load_causes  # noqa: E402
+from .dataset import default_dataset_path, read_events, read_manifest, read_realms  # noqa: E402
+from .errors import (  # noqa: E402
+    CatalogueError,
+    DatasetError,
+    FormatError,
+    InputError,
+    ReportError,
+    SchemaMismatchError,
+    TokenAuditError,
+    TokenAuditWarning,
+)
+from .formats import detect_format, load_formats, parse_chunk  # noqa: E402
+from .ingest import IngestReport, SourceReport, ingest  # noqa: E402
+from .pipeline import ChunkContext, process_chunk  # noqa: E402
+from .realms import parse_domains_cfg  # noqa: E402
+from .recommend import recommend  # noqa: E402
+from .render import render_events, render_groups, render_ingest_report  # noqa: E402
+from .timestamps import parse_time_bound  # noqa: E402
+
+__all__ = [
+    "CAUSE_IDS",
+    "Catalogue",
+    "CatalogueError",
+    "ChunkContext",
+    "DatasetError",
+    "FormatError",
+    "IngestReport",
+    "InputError",
+    "ReportError",
+    "SchemaMismatchError",
+    "SourceReport",
+    "TokenAuditError",
+    "TokenAuditWarning",
+    "__version__",
+    "attribute_relying_party",
+    "cause_counts",
+    "classify",
+    "default_dataset_path",
+    "detect_format",
+    "failure_groups",
+    "ingest",
+    "load_catalogue",
+    "load_causes",
+    "load_formats",
+    "match_messages",
+    "pair_http_denials",
+    "parse_chunk",
+    "parse_domains_cfg",
+    "parse_time_bound",
+    "process_chunk",
+    "read_events",
+    "read_manifest",
+    "read_realms",
+    "recommend",
+    "render_events",
+    "render_groups",
+    "render_ingest_report",
+]

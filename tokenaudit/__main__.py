@@ -1,0 +1,5 @@
+"""``python -m tokenaudit``."""
+
+from .cli import main
+
+main()

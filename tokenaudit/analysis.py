@@ -1,0 +1,284 @@
+"""Analysis: pure DataFrame functions from stored events to causes and groups.
+
+Classification happens here, at analysis time, over the stored messages: a
+catalogue that learned a new signature reclassifies old events (rows written
+with another catalogue are matched again), and a changed cause mapping applies
+at once. None of these functions mutates its input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .catalogue import EVENT_FIELDS, Catalogue, load_catalogue, match_messages
+from .formats import load_formats
+from .recommend import recommend
+
+#: Columns of :func:`failure_groups`.
+GROUP_COLUMNS = (
+    "cause",
+    "title",
+    "relying_party",
+    "key",
+    "count",
+    "first_seen",
+    "last_seen",
+    "hosts",
+    "software",
+    "signature",
+    "alternatives",
+    "example",
+    "explanation",
+    "recommendation",
+)
+_PAIR_WINDOW = pd.Timedelta(seconds=10)
+
+
+def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """Add ``cause``, ``alternatives`` and ``software`` to events.
+
+    Events written with another catalogue than ``catalogue`` are matched
+    again first, so their ``signature`` and captured fields are current.
+
+    Parameters
+    ----------
+    events
+        Rows of the events table (as :func:`tokenaudit.read_events` returns).
+    catalogue
+        The signatures; the built-in catalogue by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``events`` with ``cause`` (a cause id; ``unclassified`` when
+        no signature explains the line), ``alternatives`` (comma-joined ids of
+        causes the message cannot be told from) and ``software`` (what
+        refused the token).
+    """
+    catalogue = catalogue or load_catalogue()
+    frame = events.copy()
+    stale = (frame["catalogue"] != catalogue.fingerprint) & (frame["event_kind"] == "auth_failure")
+    if stale.any():
+        frame = _rematch(frame, stale.to_numpy(), catalogue)
+    formats = load_formats()
+    by_id = catalogue.by_id
+    causes, alternatives, software = [], [], []
+    for signature, envelope, fmt in zip(frame["signature"], frame["envelope"], frame["format"], strict=True):
+        found = by_id.get(signature) if isinstance(signature, str) else None
+        wrapper = by_id.get(envelope) if isinstance(envelope, str) else None
+        causes.append(found.cause if found is not None and found.kind == "cause" else "unclassified")
+        alternatives.append(",".join(found.alternatives) if found is not None else "")
+        owner = wrapper or found
+        software.append(owner.software if owner is not None else getattr(formats.get(fmt), "software", ""))
+    return frame.assign(cause=causes, alternatives=alternatives, software=software)
+
+
+def _rematch(frame: pd.DataFrame, stale: np.ndarray, catalogue: Catalogue) -> pd.DataFrame:
+    formats = load_formats()
+    frame = frame.copy()
+    for fmt_name in pd.unique(frame.loc[stale, "format"]):
+        rows = np.flatnonzero(stale & (frame["format"] == fmt_name).to_numpy())
+        fmt = formats.get(fmt_name)
+        messages = pa.array(frame["message"].iloc[rows].fillna("").astype(str).tolist(), pa.string())
+        matched = match_messages(
+            messages, catalogue, format_name=str(fmt_name), generic_search=bool(fmt and fmt.generic_search)
+        ).to_pandas()
+        for column in ("envelope", "signature", *EVENT_FIELDS):
+            if column in frame.columns:
+                current = frame[column].astype(object).to_numpy().copy()
+                fresh = matched[column].to_numpy(dtype=object)
+                if column in ("client_addr", "user"):
+                    fresh = np.where(pd.isna(fresh), current[rows], fresh)
+                current[rows] = fresh
+                frame[column] = current
+    return frame
+
+
+def _normalise_addr(addr: pd.Series) -> pd.Series:
+    return addr.astype("string").str.removeprefix("::ffff:")
+
+
+def pair_http_denials(events: pd.DataFrame) -> pd.DataFrame:
+    """Link each HTTP refusal (pveproxy's 401) to the daemon line that says why.
+
+    Proxmox's access log says that a login was refused, pvedaemon's line says
+    why; they share no request id, so they are paired by client address and
+    time (within 10 s), best effort.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``explained_by`` (``source_file:line_no`` of the paired
+        failure line, or null). Unpaired refusals get ``detail`` saying so.
+    """
+    frame = events.copy()
+    frame["explained_by"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    denied = frame["event_kind"] == "http_denied"
+    if not denied.any():
+        return frame
+    left = frame.loc[denied, ["ts", "client_addr"]].assign(row=np.flatnonzero(denied.to_numpy()))
+    right = frame.loc[~denied, ["ts", "client_addr", "source_file", "line_no"]]
+    left["addr"] = _normalise_addr(left["client_addr"]).fillna("")
+    right = right.assign(addr=_normalise_addr(right["client_addr"]).fillna(""))
+    paired = pd.merge_asof(
+        left.sort_values("ts"),
+        right.sort_values("ts")[["ts", "addr", "source_file", "line_no"]],
+        on="ts",
+        by="addr",
+        tolerance=_PAIR_WINDOW,
+        direction="nearest",
+    )
+    found = paired["source_file"].notna()
+    positions = paired.loc[found, "row"].to_numpy()
+    frame.iloc[positions, frame.columns.get_loc("explained_by")] = (
+        paired.loc[found, "source_file"].astype(str) + ":" + paired.loc[found, "line_no"].astype("int64").astype(str)
+    ).to_numpy()
+    unpaired = denied & frame["explained_by"].isna()
+    frame.loc[unpaired, "detail"] = (
+        "HTTP " + frame.loc[unpaired, "status"].astype("string") + " on "
+        + frame.loc[unpaired, "method"].astype("string").fillna("") + " "
+        + frame.loc[unpaired, "path"].astype("string").fillna("")
+        + "; no daemon log line explains it (ingest the node's journal or syslog of that time)"
+    )
+    return frame
+
+
+def attribute_relying_party(events: pd.DataFrame, realms: pd.DataFrame) -> pd.DataFrame:
+    """Add ``relying_party``: which realm or client each failure concerns.
+
+    The realm a line names wins (``user=alice@zitadel`` gives ``zitadel``).
+    Proxmox's OpenID failure line names none: with one OpenID realm
+    configured it is that realm; with several, the one whose client id or
+    issuer the message names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``events`` with ``relying_party`` (null when unknown).
+    """
+    frame = events.copy()
+    named = frame["realm"].astype("string")
+    from_user = frame["user"].astype("string").str.extract(r"@([^@\s]+)$", expand=False)
+    party = named.fillna(from_user)
+    openid = realms[realms["type"] == "openid"] if not realms.empty else realms
+    is_proxmox = frame.get("software", pd.Series("", index=frame.index)) == "proxmox"
+    missing = party.isna() & is_proxmox & (frame["event_kind"] == "auth_failure")
+    if missing.any() and len(openid) == 1:
+        party[missing] = openid["realm"].iloc[0]
+    elif missing.any() and len(openid) > 1:
+        by_client = dict(zip(openid["client_id"], openid["realm"], strict=True))
+        by_issuer = dict(zip(openid["issuer_url"], openid["realm"], strict=True))
+        guess = frame["expected_audience"].map(by_client).fillna(frame["expected_issuer"].map(by_issuer))
+        party[missing] = guess[missing]
+    return frame.assign(relying_party=party)
+
+
+def failure_groups(
+    events: pd.DataFrame,
+    realms: pd.DataFrame | None = None,
+    *,
+    catalogue: Catalogue | None = None,
+) -> pd.DataFrame:
+    """Group failures by cause, relying party and offending value, with the fix for each.
+
+    Parameters
+    ----------
+    events
+        Stored events (:func:`tokenaudit.read_events`); classified here.
+    realms
+        Relying parties (:func:`tokenaudit.read_realms`), used to fill in fixes.
+    catalogue
+        The signatures; the built-in catalogue by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group, most frequent first, with :data:`GROUP_COLUMNS`:
+        ``key`` is the offending value (the untrusted audience, the issuer
+        found, …), ``first_seen``/``last_seen`` are UTC timestamps, ``hosts``
+        a comma-joined list, ``example`` one redacted message.
+    """
+    realms = realms if realms is not None else pd.DataFrame(columns=["realm", "type"])
+    from .causes import load_causes
+
+    causes = load_causes()
+    frame = classify(events, catalogue)
+    frame = pair_http_denials(frame)
+    frame = frame[frame["explained_by"].isna()]
+    frame = attribute_relying_party(frame, realms)
+    if frame.empty:
+        return pd.DataFrame(columns=list(GROUP_COLUMNS))
+    key_fields = frame["cause"].map(lambda c: causes[c].key_field or "detail")
+    frame = frame.assign(
+        key=[row.get(field) if isinstance(row.get(field), str) else row.get("detail") for row, field in zip(frame.to_dict("records"), key_fields, strict=True)]
+    )
+    frame["key"] = frame["key"].fillna(frame["message"])
+    frame["relying_party_"] = frame["relying_party"].fillna("")
+    grouped = frame.groupby(["cause", "relying_party_", "key", "software"], sort=False, dropna=False)
+    summary = grouped.agg(
+        count=("ts", "size"),
+        first_seen=("ts", "min"),
+        last_seen=("ts", "max"),
+        hosts=("host", lambda s: ",".join(sorted(set(s.dropna().astype(str))))),
+    ).reset_index()
+    firsts = grouped.first().reset_index()
+    realm_rows = {row["realm"]: row for row in realms.to_dict("records")} if not realms.empty else {}
+    rows = []
+    for base, first in zip(summary.to_dict("records"), firsts.to_dict("records"), strict=True):
+        group = {**{k: v for k, v in first.items() if isinstance(v, str)}, **base}
+        group["relying_party"] = base["relying_party_"] or None
+        group["event_kind"] = first.get("event_kind")
+        group["host"] = (base["hosts"] or "").split(",")[0] or None
+        explanation, recommendation = recommend(group, realm_rows.get(group["relying_party"]))
+        rows.append(
+            {
+                "cause": base["cause"],
+                "title": causes[base["cause"]].title,
+                "relying_party": group["relying_party"],
+                "key": base["key"],
+                "count": int(base["count"]),
+                "first_seen": base["first_seen"],
+                "last_seen": base["last_seen"],
+                "hosts": base["hosts"],
+                "software": base["software"],
+                "signature": first.get("signature"),
+                "alternatives": first.get("alternatives") or "",
+                "example": _example(first),
+                "explanation": explanation,
+                "recommendation": recommendation,
+            }
+        )
+    result = pd.DataFrame(rows, columns=list(GROUP_COLUMNS)).astype({"count": "int64"})
+    order = result["cause"].map(lambda c: 1 if c == "unclassified" else 0)
+    return (
+        result.assign(_order=order)
+        .sort_values(["_order", "count", "first_seen"], ascending=[True, False, True], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+
+
+def _example(row: dict[str, object]) -> str:
+    process = row.get("process")
+    pid = row.get("pid")
+    prefix = f"{process}[{pid}]: " if isinstance(process, str) and isinstance(pid, str) else (f"{process}: " if isinstance(process, str) else "")
+    if row.get("event_kind") == "http_denied":
+        return f'{row.get("client_addr")} "{row.get("method")} {row.get("path")}" {int(row["status"])}'
+    return f"{prefix}{row.get('message')}"
+
+
+def cause_counts(events: pd.DataFrame, *, by: str | None = None, catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """Count classified failure events per cause (and per ``by`` column).
+
+    Examples
+    --------
+    >>> cause_counts(pd.DataFrame(columns=["signature", "envelope", "format", "catalogue", "event_kind", "message"])).empty
+    True
+    """
+    if events.empty:
+        return pd.DataFrame(columns=["cause", "count"])
+    frame = classify(events, catalogue)
+    keys = ["cause"] + ([by] if by else [])
+    return frame.groupby(keys, dropna=False).size().rename("count").reset_index().sort_values("count", ascending=False, kind="stable").reset_index(drop=True)

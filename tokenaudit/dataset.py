@@ -1,0 +1,330 @@
+"""The Parquet dataset: one schema, an append-only commit protocol, and readers.
+
+Layout of a dataset folder::
+
+    tokenaudit.json                       schema version
+    events/event_date=YYYY-MM-DD/part-<batch>-<n>.parquet
+    manifest/batch-<batch>.parquet        one row per source read by that batch
+    realms/batch-<batch>.parquet          relying parties read from configuration
+
+An ingest writes its event and realm files first and its manifest file last,
+by atomic rename. A batch exists when its manifest does: readers ignore the
+files of a batch that has none (an ingest that crashed), so a dataset always
+reads as a consistent snapshot, and the next ingest, finding no manifest for
+those lines, reads them again. Writers hold an exclusive lock on ``.lock``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from . import __version__
+from .catalogue import EVENT_FIELDS
+from .errors import DatasetError, SchemaMismatchError
+
+SCHEMA_VERSION = 1
+_META_FILE = "tokenaudit.json"
+
+_CONTEXT_COLUMNS = ("client_addr", "user", "realm")
+#: Schema of the events table: one row per failure event.
+EVENT_SCHEMA = pa.schema(
+    [
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("event_date", pa.string()),
+        pa.field("host", pa.string()),
+        pa.field("process", pa.string()),
+        pa.field("pid", pa.string()),
+        pa.field("source_file", pa.string()),
+        pa.field("line_no", pa.int64()),
+        pa.field("format", pa.string()),
+        pa.field("event_kind", pa.string()),
+        pa.field("client_addr", pa.string()),
+        pa.field("user", pa.string()),
+        pa.field("realm", pa.string()),
+        pa.field("method", pa.string()),
+        pa.field("path", pa.string()),
+        pa.field("status", pa.int32()),
+        pa.field("message", pa.string()),
+        pa.field("envelope", pa.string()),
+        pa.field("signature", pa.string()),
+        *(pa.field(name, pa.string()) for name in EVENT_FIELDS if name not in _CONTEXT_COLUMNS),
+        pa.field("stream_id", pa.string()),
+        pa.field("batch_id", pa.string()),
+        pa.field("catalogue", pa.string()),
+    ],
+    metadata={b"tokenaudit_schema_version": str(SCHEMA_VERSION).encode()},
+)
+
+#: Schema of the manifest: one row per source and ingest batch.
+MANIFEST_SCHEMA = pa.schema(
+    [
+        pa.field("batch_id", pa.string()),
+        pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
+        pa.field("source_file", pa.string()),
+        pa.field("stream_id", pa.string()),
+        pa.field("format", pa.string()),
+        pa.field("size_bytes", pa.int64()),
+        pa.field("compressed", pa.bool_()),
+        pa.field("head_len", pa.int64()),
+        pa.field("head_sha256", pa.string()),
+        pa.field("tail_sha256", pa.string()),
+        pa.field("offset_bytes", pa.int64()),
+        pa.field("lines_total", pa.int64()),
+        pa.field("lines_read", pa.int64()),
+        pa.field("lines_parsed", pa.int64()),
+        pa.field("lines_skipped", pa.int64()),
+        pa.field("lines_rejected", pa.int64()),
+        pa.field("events", pa.int64()),
+    ]
+)
+
+REALM_SCHEMA = pa.schema(
+    [
+        pa.field("realm", pa.string()),
+        pa.field("type", pa.string()),
+        pa.field("issuer_url", pa.string()),
+        pa.field("client_id", pa.string()),
+        pa.field("audiences", pa.string()),
+        pa.field("username_claim", pa.string()),
+        pa.field("software", pa.string()),
+        pa.field("source_file", pa.string()),
+        pa.field("batch_id", pa.string()),
+        pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def default_dataset_path() -> Path:
+    """Where the dataset lives when no ``--dataset`` is given.
+
+    ``$TOKENAUDIT_DATASET`` if set, else ``$XDG_DATA_HOME/tokenaudit/dataset``
+    (``~/.local/share/tokenaudit/dataset``).
+
+    Examples
+    --------
+    >>> default_dataset_path().name
+    'dataset'
+    """
+    if env := os.environ.get("TOKENAUDIT_DATASET"):
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tokenaudit" / "dataset"
+
+
+def new_batch_id() -> str:
+    """A sortable, unique batch id: UTC time plus randomness."""
+    return datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def _check_version(root: Path) -> None:
+    meta = root / _META_FILE
+    try:
+        version = int(json.loads(meta.read_text(encoding="utf-8"))["schema_version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DatasetError(
+            f"{root}: not a tokenaudit dataset (no readable {_META_FILE})",
+            hint="point --dataset at a folder written by `tokenaudit ingest`",
+        ) from None
+    if version > SCHEMA_VERSION:
+        raise SchemaMismatchError(
+            f"{root}: written with schema version {version}; this tokenaudit reads up to {SCHEMA_VERSION}",
+            hint="upgrade tokenaudit",
+        )
+
+
+def open_for_writing(root: Path) -> None:
+    """Create the dataset folder if needed (owner-only permissions) and check its version."""
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise DatasetError(f"{root}: cannot create the dataset: {exc.strerror}") from None
+    meta = root / _META_FILE
+    if not meta.exists():
+        if any(root.iterdir()):
+            raise DatasetError(
+                f"{root}: folder is not empty and is no tokenaudit dataset",
+                hint="choose an empty or new folder for --dataset",
+            )
+        _atomic_write(meta, json.dumps({"schema_version": SCHEMA_VERSION, "created_by": f"tokenaudit {__version__}"}).encode())
+    _check_version(root)
+
+
+@contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """Hold the dataset's exclusive writer lock (waits for another ingest to finish)."""
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@contextmanager
+def _private_files() -> Iterator[None]:
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with _private_files():
+        tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _atomic_table(path: Path, table: pa.Table) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with _private_files():
+        pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def write_events(root: Path, events: pa.Table, batch_id: str) -> int:
+    """Write a batch's events, one file per event date; return the number of rows.
+
+    The files count only once :func:`commit_batch` has written the manifest.
+    """
+    if events.num_rows == 0:
+        return 0
+    events = events.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+    dates = pa.compute.unique(events.column("event_date")).to_pylist()
+    for number, date in enumerate(sorted(dates)):
+        part = events.filter(pa.compute.equal(events.column("event_date"), date))
+        part = part.drop_columns(["event_date"])
+        _atomic_table(root / "events" / f"event_date={date}" / f"part-{batch_id}-{number}.parquet", part)
+    return events.num_rows
+
+
+def write_realms(root: Path, realms: pd.DataFrame, batch_id: str, ingested_at: pd.Timestamp) -> None:
+    """Write the relying parties read by a batch."""
+    if realms.empty:
+        return
+    frame = realms.assign(batch_id=batch_id, ingested_at=ingested_at)
+    table = pa.Table.from_pandas(frame, schema=REALM_SCHEMA, preserve_index=False)
+    _atomic_table(root / "realms" / f"batch-{batch_id}.parquet", table)
+
+
+def commit_batch(root: Path, manifest: pd.DataFrame, batch_id: str) -> None:
+    """Write the batch's manifest: from now on its events and realms are part of the dataset."""
+    table = pa.Table.from_pandas(manifest, schema=MANIFEST_SCHEMA, preserve_index=False)
+    _atomic_table(root / "manifest" / f"batch-{batch_id}.parquet", table)
+
+
+def _require(root: Path) -> None:
+    if not root.exists():
+        raise DatasetError(f"{root}: no such dataset", hint="run `tokenaudit ingest LOGS --dataset DIR` first")
+    _check_version(root)
+
+
+def read_manifest(root: Path) -> pd.DataFrame:
+    """Read every committed manifest row (one per source and batch).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of ``MANIFEST_SCHEMA``, oldest batch first.
+    """
+    _require(root)
+    files = sorted((root / "manifest").glob("batch-*.parquet"))
+    if not files:
+        return MANIFEST_SCHEMA.empty_table().to_pandas()
+    try:
+        table = pa.concat_tables([pq.read_table(f, schema=MANIFEST_SCHEMA) for f in files])
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DatasetError(f"{root}: manifest unreadable: {exc}", hint="the dataset is damaged") from None
+    return table.to_pandas().sort_values("ingested_at", kind="stable").reset_index(drop=True)
+
+
+def committed_batches(root: Path) -> list[str]:
+    """Ids of the batches whose manifest exists."""
+    return [p.name[len("batch-") : -len(".parquet")] for p in sorted((root / "manifest").glob("batch-*.parquet"))]
+
+
+def read_events(
+    root: Path,
+    *,
+    since: pd.Timestamp | None = None,
+    until: pd.Timestamp | None = None,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """Read failure events of committed batches, filters pushed down to Parquet.
+
+    Parameters
+    ----------
+    root
+        The dataset folder.
+    since, until
+        Keep events with ``since <= ts < until`` (tz-aware).
+    columns
+        Columns to read; all of ``EVENT_SCHEMA`` by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per event, ``ts`` as ``datetime64[us, UTC]``, sorted by time.
+
+    Raises
+    ------
+    DatasetError
+        If there is no dataset at ``root`` or it is unreadable.
+    """
+    _require(root)
+    wanted = list(EVENT_SCHEMA.names) if columns is None else list(columns)
+    batches = committed_batches(root)
+    events_dir = root / "events"
+    if not batches or not events_dir.exists():
+        return EVENT_SCHEMA.empty_table().select(wanted).to_pandas()
+    dataset = ds.dataset(
+        events_dir,
+        format="parquet",
+        partitioning=ds.partitioning(pa.schema([("event_date", pa.string())]), flavor="hive"),
+        schema=EVENT_SCHEMA,
+        exclude_invalid_files=False,
+        ignore_prefixes=[".", "_"],
+    )
+    condition = ds.field("batch_id").isin(batches)
+    if since is not None:
+        condition &= ds.field("ts") >= pa.scalar(since.to_pydatetime(), pa.timestamp("us", tz="UTC"))
+    if until is not None:
+        condition &= ds.field("ts") < pa.scalar(until.to_pydatetime(), pa.timestamp("us", tz="UTC"))
+    try:
+        table = dataset.to_table(columns=list(dict.fromkeys([*wanted, "ts"])), filter=condition)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DatasetError(f"{root}: events unreadable: {exc}", hint="the dataset is damaged") from None
+    frame = table.to_pandas()
+    if "status" in frame.columns:
+        frame["status"] = frame["status"].astype("Int32")
+    if "line_no" in frame.columns:
+        frame["line_no"] = frame["line_no"].astype("int64")
+    frame = frame.sort_values(["ts"], kind="stable").reset_index(drop=True)
+    return frame[wanted]
+
+
+def read_realms(root: Path) -> pd.DataFrame:
+    """Read the relying parties of committed batches; the latest definition of each realm wins."""
+    _require(root)
+    batches = set(committed_batches(root))
+    files = [p for p in sorted((root / "realms").glob("batch-*.parquet")) if p.name[6:-8] in batches]
+    if not files:
+        return REALM_SCHEMA.empty_table().to_pandas()
+    frame = pa.concat_tables([pq.read_table(f, schema=REALM_SCHEMA) for f in files]).to_pandas()
+    frame = frame.sort_values("ingested_at", kind="stable").drop_duplicates("realm", keep="last")
+    return frame.reset_index(drop=True)

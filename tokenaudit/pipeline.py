@@ -1,0 +1,184 @@
+"""From a chunk of lines to failure events: the pure core of ingest.
+
+:func:`process_chunk` takes lines and context and returns events and line
+accounting, touching no file and no global state, so that a process pool here,
+or a distributed engine over a fleet's logs, can run it on any slice of any
+file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .catalogue import EVENT_FIELDS, Catalogue, match_messages
+from .dataset import EVENT_SCHEMA
+from .formats import parse_chunk
+from .masking import redact_tokens
+from .models import LineAccount, LogFormat
+from .timestamps import parse_timestamps
+
+
+@dataclass(frozen=True)
+class ChunkContext:
+    """Where a chunk comes from, and what its lines need to be read right."""
+
+    source_file: str
+    first_line_no: int = 1
+    timezone: str = "UTC"
+    reference_time: pd.Timestamp | None = None
+    stream_id: str = ""
+    batch_id: str = ""
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """Failure events of a chunk (``EVENT_SCHEMA`` columns) and its line accounting."""
+
+    events: pa.Table
+    account: LineAccount
+
+
+def process_chunk(
+    lines: list[str] | pa.Array, fmt: LogFormat, catalogue: Catalogue, context: ChunkContext
+) -> ChunkResult:
+    """Parse a chunk of lines and keep the failure events.
+
+    A line is a failure event when a signature recognises its message (an
+    envelope such as Proxmox's ``authentication failure; …``, or a validator
+    message found anywhere in it), or when it is an HTTP response the format
+    marks as a refusal (pveproxy's 401 on a login endpoint). Messages are
+    redacted before anything is captured from them.
+
+    Parameters
+    ----------
+    lines
+        The lines, without newlines.
+    fmt
+        Their format (``regex`` or ``json`` kind).
+    catalogue
+        The signatures.
+    context
+        Source name, first line number, time zone and reference time.
+
+    Returns
+    -------
+    ChunkResult
+
+    Examples
+    --------
+    >>> from tokenaudit.formats import load_formats
+    >>> from tokenaudit.catalogue import load_catalogue
+    >>> line = ("Mar  8 09:37:44 pve1 pvedaemon[12021]: authentication failure; "
+    ...         "rhost=192.0.2.123 user=root@pam msg=Authentication failure")
+    >>> result = process_chunk([line, "Mar  8 09:37:45 pve1 cron[1]: ok"],
+    ...                        load_formats()["syslog_rfc3164"], load_catalogue(),
+    ...                        ChunkContext("syslog", reference_time=pd.Timestamp("2025-04-01", tz="UTC")))
+    >>> row = result.events.to_pylist()[0]
+    >>> row["signature"], row["user"], str(row["ts"]), row["line_no"]
+    ('proxmox.password_pam_failure', 'root@pam', '2025-03-08 09:37:44+00:00', 1)
+    >>> result.account.read, result.account.parsed, result.account.events
+    (2, 2, 1)
+    """
+    array = lines if isinstance(lines, pa.Array) else pa.array(lines, pa.string())
+    marker = catalogue.marker(fmt.name, generic_search=fmt.generic_search)
+    parsed = parse_chunk(array, fmt, first_line_no=context.first_line_no, marker=marker)
+    account = parsed.account
+    records = parsed.records
+    messages = redact_tokens(records.column("message").combine_chunks())
+    matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search)
+
+    is_failure = matched.column("signature").is_valid()
+    keep = is_failure
+    status = pc.cast(records.column("status"), pa.int32(), safe=False) if records.num_rows else pa.array([], pa.int32())
+    if fmt.event_status and records.num_rows:
+        http = pc.is_in(status, pa.array(fmt.event_status, pa.int32()))
+        if fmt.event_path:
+            http = pc.and_(http, pc.match_substring_regex(pc.fill_null(records.column("path"), ""), fmt.event_path))
+        keep = pc.or_(keep, pc.fill_null(http, False))
+    index = np.flatnonzero(np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool))
+    take = pa.array(index, pa.int64())
+    records, matched, messages, status = (
+        records.take(take),
+        matched.take(take),
+        messages.take(take),
+        status.take(take),
+    )
+
+    ts = parse_timestamps(
+        records.column("ts_raw").to_pandas(),
+        fmt.timestamp,
+        timezone=context.timezone,
+        reference=context.reference_time,
+    )
+    bad_time = ts.isna().to_numpy()
+    if bad_time.any():
+        count = int(bad_time.sum())
+        account.parsed -= count
+        account.rejected += count
+        account.rejected_reasons["timestamp did not parse"] += count
+        good = pa.array(np.flatnonzero(~bad_time), pa.int64())
+        records, matched, messages, status = (
+            records.take(good),
+            matched.take(good),
+            messages.take(good),
+            status.take(good),
+        )
+        ts = ts[~bad_time]
+    account.events = records.num_rows
+    events = _event_table(records, matched, messages, status, ts, fmt, context, catalogue.fingerprint)
+    return ChunkResult(events, account)
+
+
+def _event_table(
+    records: pa.Table,
+    matched: pa.Table,
+    messages: pa.Array,
+    status: pa.Array,
+    ts: pd.Series,
+    fmt: LogFormat,
+    context: ChunkContext,
+    catalogue_fingerprint: str,
+) -> pa.Table:
+    n = records.num_rows
+    ts_array = pa.array(ts.to_numpy(), pa.timestamp("us", tz="UTC")) if n else pa.array([], pa.timestamp("us", tz="UTC"))
+
+    def constant(value: str) -> pa.Array:
+        return pa.array([value] * n, pa.string())
+
+    def coalesce(name: str) -> pa.Array:
+        return pc.coalesce(matched.column(name), records.column(name)) if n else pa.array([], pa.string())
+
+    signature = matched.column("signature")
+    kind = pc.if_else(signature.is_valid(), "auth_failure", "http_denied") if n else pa.array([], pa.string())
+    columns: dict[str, pa.Array] = {
+        "ts": ts_array,
+        "event_date": pc.strftime(ts_array, format="%Y-%m-%d") if n else pa.array([], pa.string()),
+        "host": records.column("host"),
+        "process": records.column("process"),
+        "pid": records.column("pid"),
+        "source_file": constant(context.source_file),
+        "line_no": records.column("line_no"),
+        "format": constant(fmt.name),
+        "event_kind": kind,
+        "client_addr": coalesce("client_addr"),
+        "user": coalesce("user"),
+        "realm": matched.column("realm"),
+        "method": records.column("method"),
+        "path": records.column("path"),
+        "status": status,
+        "message": messages,
+        "envelope": matched.column("envelope"),
+        "signature": signature,
+    }
+    for name in EVENT_FIELDS:
+        columns.setdefault(name, matched.column(name))
+    columns["stream_id"] = constant(context.stream_id)
+    columns["batch_id"] = constant(context.batch_id)
+    columns["catalogue"] = constant(catalogue_fingerprint)
+    table = pa.table({name: columns[name] for name in EVENT_SCHEMA.names})
+    return table.cast(EVENT_SCHEMA)

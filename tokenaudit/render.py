@@ -1,0 +1,186 @@
+"""Render analysis results and ingest reports as text: table, Markdown, JSON, JSON lines, CSV.
+
+Every function returns a string; the CLI prints it, a notebook displays it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+from typing import Any
+
+import pandas as pd
+
+from .ingest import IngestReport
+
+#: Columns ``events`` exports come first, in this order.
+EXPORT_COLUMNS = ("ts", "source_file", "line_no", "format", "cause", "signature", "message")
+
+
+def _text(value: Any) -> str:
+    """A cell as text: missing values (None, NaN, NA) become ""."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return pd.Timestamp(value).isoformat().replace("+00:00", "Z")
+
+
+def groups_to_records(groups: pd.DataFrame) -> list[dict[str, Any]]:
+    """Turn failure groups into JSON-ready dicts (times as ISO 8601 UTC).
+
+    Examples
+    --------
+    >>> groups_to_records(pd.DataFrame(columns=["cause", "first_seen", "last_seen"]))
+    []
+    """
+    records = []
+    for row in groups.to_dict("records"):
+        row = {k: (None if not isinstance(v, (str, list, dict)) and pd.isna(v) else v) for k, v in row.items()}
+        row["first_seen"], row["last_seen"] = _iso(row.get("first_seen")), _iso(row.get("last_seen"))
+        row["hosts"] = [h for h in (row.get("hosts") or "").split(",") if h]
+        row["alternatives"] = [a for a in (row.get("alternatives") or "").split(",") if a]
+        if "count" in row and row["count"] is not None:
+            row["count"] = int(row["count"])
+        records.append(row)
+    return records
+
+
+def render_groups(groups: pd.DataFrame, *, fmt: str = "table", width: int = 100) -> str:
+    """Render failure groups.
+
+    Parameters
+    ----------
+    groups
+        Output of :func:`tokenaudit.failure_groups`.
+    fmt
+        ``table`` (for a terminal), ``markdown`` (chat, tickets) or ``json``.
+    width
+        Wrap width of the table format.
+
+    Returns
+    -------
+    str
+    """
+    if fmt == "json":
+        return json.dumps(groups_to_records(groups), indent=2, ensure_ascii=False)
+    if groups.empty:
+        return "No failure events in the dataset for this period.\n"
+    total = int(groups["count"].sum())
+    span = f"{_iso(groups['first_seen'].min())} to {_iso(groups['last_seen'].max())}"
+    if fmt == "markdown":
+        return _markdown(groups, total, span)
+    lines = [f"{total} failure events in {len(groups)} groups, {span}", ""]
+    for number, row in enumerate(groups.to_dict("records"), start=1):
+        party = f"  realm {_text(row['relying_party'])}" if _text(row["relying_party"]) else ""
+        lines.append(f"#{number} {row['cause']}  x{row['count']}{party}  value {row['key']}")
+        lines.append(f"   {row['title']}; {_text(row['software']) or 'unknown software'}; hosts {_text(row['hosts']) or '-'}; "
+                     f"first {_iso(row['first_seen'])}, last {_iso(row['last_seen'])}")
+        if _text(row["alternatives"]):
+            lines.append(f"   cannot be told from: {row['alternatives'].replace(',', ', ')}")
+        lines.append(_wrap("example", row["example"], width))
+        lines.append(_wrap("why", row["explanation"], width))
+        lines.append("   fix:")
+        lines.extend("      " + text for text in row["recommendation"].splitlines())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _wrap(label: str, text: str, width: int) -> str:
+    return textwrap.fill(text, width=width, initial_indent=f"   {label}: ", subsequent_indent=" " * (len(label) + 5),
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _markdown(groups: pd.DataFrame, total: int, span: str) -> str:
+    out = [f"**{total} failure events** in {len(groups)} groups, {span}", "",
+           "| # | cause | count | relying party | value | hosts | last seen |", "|---|---|---|---|---|---|---|"]
+    for number, row in enumerate(groups.to_dict("records"), start=1):
+        cells = [str(number), f"`{row['cause']}`", str(row["count"]), _text(row["relying_party"]),
+                 f"`{row['key']}`", _text(row["hosts"]), _iso(row["last_seen"]) or ""]
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    for number, row in enumerate(groups.to_dict("records"), start=1):
+        out += ["", f"### {number}. {row['title']} (`{row['cause']}`, {row['count']}x)", "",
+                f"Example: `{row['example']}`", "", row["explanation"], "", "**Fix:**", "", "```",
+                row["recommendation"], "```"]
+    return "\n".join(out) + "\n"
+
+
+def render_events(events: pd.DataFrame, *, fmt: str = "jsonl") -> str:
+    """Render classified events as JSON lines or CSV, :data:`EXPORT_COLUMNS` first.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"ts": [pd.Timestamp("2025-03-24 17:19:40", tz="UTC")], "source_file": ["s"],
+    ...     "line_no": [3], "format": ["syslog_iso"], "cause": ["expired"], "signature": ["x"], "message": ["m"]})
+    >>> render_events(frame).strip()
+    '{"ts": "2025-03-24T17:19:40Z", "source_file": "s", "line_no": 3, "format": "syslog_iso", "cause": "expired", "signature": "x", "message": "m"}'
+    """
+    ordered = [c for c in EXPORT_COLUMNS if c in events.columns] + [c for c in events.columns if c not in EXPORT_COLUMNS]
+    frame = events[ordered].copy()
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+            frame[column] = frame[column].map(_iso)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False)
+        return buffer.getvalue()
+    lines = []
+    for row in frame.to_dict("records"):
+        clean = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.items()}
+        clean = {k: (int(v) if hasattr(v, "item") and isinstance(v.item(), int) else v) for k, v in clean.items()}
+        lines.append(json.dumps(clean, ensure_ascii=False, default=str))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def render_ingest_report(report: IngestReport) -> str:
+    """Render the line accounting of an ingest, one line per source and a total.
+
+    Every source shows read = parsed + skipped + rejected, and the reasons
+    for skipped and rejected lines.
+    """
+    lines = []
+    for source in report.sources:
+        account = source.account
+        head = f"{source.source}: {source.status}"
+        if source.format:
+            head += f" as {source.format}"
+        if source.status == "ingested":
+            head += (f"; read {account.read} = parsed {account.parsed} + skipped {account.skipped}"
+                     f" + rejected {account.rejected}; {account.events} failure events")
+            if source.resumed_after_line:
+                head += f" (new lines after line {source.resumed_after_line})"
+        lines.append(head)
+        for label, reasons in (("skipped", account.skipped_reasons), ("rejected", account.rejected_reasons)):
+            for reason, count in reasons.most_common():
+                lines.append(f"    {label} {count}: {reason}")
+        if source.note:
+            lines.append(f"    note: {source.note}")
+    total = report.totals
+    lines.append(
+        f"total: {len(report.sources)} sources ({len(report.failed)} failed); read {total.read} lines = parsed "
+        f"{total.parsed} + skipped {total.skipped} + rejected {total.rejected}; {total.events} failure events "
+        f"into {report.dataset}"
+    )
+    return "\n".join(lines)
+
+
+def ingest_report_to_dict(report: IngestReport) -> dict[str, Any]:
+    """The ingest report as a JSON-ready dict."""
+
+    def account(a: Any) -> dict[str, Any]:
+        return {"read": a.read, "parsed": a.parsed, "skipped": a.skipped, "rejected": a.rejected,
+                "events": a.events, "skipped_reasons": dict(a.skipped_reasons),
+                "rejected_reasons": dict(a.rejected_reasons)}
+
+    return {
+        "dataset": str(report.dataset),
+        "batch_id": report.batch_id,
+        "sources": [{"source": s.source, "status": s.status, "format": s.format, "note": s.note,
+                     "resumed_after_line": s.resumed_after_line, **account(s.account)} for s in report.sources],
+        "totals": account(report.totals),
+    }
