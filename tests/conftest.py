@@ -1,0 +1,17 @@
+"""Shared fixtures and paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_LOGS = ROOT / "sample_logs"
+TESTS_DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _no_dataset_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never touch a dataset named by the environment."""
+    monkeypatch.delenv("TOKENAUDIT_DATASET", raising=False)

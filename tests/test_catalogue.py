@@ -1,0 +1,80 @@
+"""Loading the catalogue: schema checks, lint, prefilters, matching, and broken catalogues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from tokenaudit.catalogue import load_catalogue, match_messages, read_signature_file
+from tokenaudit.errors import CatalogueError
+from tokenaudit.prefilter import marker_regex, required_literal
+from tokenaudit.samples import check_catalogue
+
+HEAD = 'family = "bad"\nsource = "test"\n'
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text(HEAD + body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(a$"\n', "does not compile"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^a$"\ncolour = 1\n', "unknown key"),
+        ('[[signature]]\nid = "other.x"\ntitle = "t"\ncause = "expired"\npattern = "^a$"\n', "<family>.<snake_case>"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(?P<bogus>a)$"\n', "unknown field"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(?P<kid>a)$"\nfields = ["alg"]\n', "differ from the pattern"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\npattern = "^a$"\n', "needs `cause`"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\nkind = "envelope"\npattern = "^a$"\n', "capture `detail`"),
+        ("[[signature]\n", "not valid TOML"),
+    ],
+)
+def test_broken_signature_files_are_refused_with_the_reason(tmp_path: Path, body: str, says: str) -> None:
+    with pytest.raises(CatalogueError, match=says.replace("(", r"\(").replace(".", r"\.")) as info:
+        read_signature_file(write(tmp_path, body))
+    assert "bad.toml" in str(info.value)
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "openidconnect.toml"
+    path.write_text('family = "openidconnect"\nsource = "t"\n[[signature]]\nid = "openidconnect.expired"\n'
+                    'title = "t"\ncause = "expired"\npattern = "^a$"\n', encoding="utf-8")
+    with pytest.raises(CatalogueError, match="defined twice"):
+        load_catalogue([path])
+
+
+def test_check_reports_unanchored_pattern_and_wrong_captures(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "Token (?P<kid>\\\\w+) expired"\n'
+                           '[[signature.sample]]\nmessage = "Token abc expired"\nexpect = { kid = "zzz" }\n')
+    catalogue = load_catalogue([path])
+    problems = [str(p) for p in check_catalogue(catalogue) if "bad.x" in p.where]
+    assert any("start with ^" in p for p in problems)
+    assert any("differ from expected" in p for p in problems)
+
+
+def test_required_literal_comes_from_the_pattern() -> None:
+    assert required_literal(r"^no openid auth state found \(possible timeout\)$") == "no openid auth state found (possible timeout)"
+    assert required_literal(r"^(?:a|b)$") is None
+
+
+def test_marker_drops_literals_that_contain_another() -> None:
+    assert marker_regex(["authentication failure; rhost=", "openid authentication failure; rhost="]) == "authentication failure; rhost="
+
+
+def test_envelope_details_only_reach_the_signatures_they_explain() -> None:
+    # A password line whose user-chosen name imitates an OpenID error must not become that error.
+    fake = "authentication failure; rhost=1.2.3.4 user=x msg=Failed to verify ID token: Invalid audiences: `1` is not a trusted audience"
+    row = match_messages(pa.array([fake]), load_catalogue(), format_name="syslog_iso", generic_search=True).to_pylist()[0]
+    assert row["envelope"] == "proxmox.login_failure"
+    assert row["signature"] == "proxmox.login_failure"  # unexplained, not untrusted_audience
+
+
+def test_search_signatures_do_not_apply_to_access_logs() -> None:
+    line = "Invalid audiences: `1` is not a trusted audience"
+    row = match_messages(pa.array([line]), load_catalogue(), format_name="pveproxy_access", generic_search=False).to_pylist()[0]
+    assert row["signature"] is None
