@@ -264,12 +264,16 @@ class _SourceRun:
             self._read_log(stream, fmt, stream_id, lines_before)
         if stream.error:
             self.report.note = f"{stream.error}; lines before it were ingested"
+        if stream.consumed == 0:
+            return
         self.manifest_row = self._manifest_row(stream, fmt, stream_id, lines_before)
 
     def _match_stream(self, head: bytes) -> dict[str, object] | None:
         best: dict[str, object] | None = None
         for row in self.known.values():
             head_len = int(row["head_len"])  # type: ignore[call-overload]
+            if head_len == 0:
+                continue
             if len(head) >= head_len and digest(head[:head_len]) == row["head_sha256"]:
                 if best is None or head_len > int(best["head_len"]):  # type: ignore[call-overload]
                     best = row
@@ -309,7 +313,7 @@ class _SourceRun:
             next_line += len(lines)
             if self.progress:
                 self.progress(Progress(self.source.display_name, stream.consumed, self.source.size))
-        if not keep_partial and stream.peek(1):
+        if stream.held_back:
             self.report.note = "the last line has no newline yet: it is read once complete"
 
     def _read_config(self, stream: ByteStream, fmt: LogFormat) -> None:

@@ -117,8 +117,10 @@ class ByteStream:
 
     def __init__(self, raw: BinaryIO, *, seekable: bool) -> None:
         self._raw = raw
+        self._file = raw
         self._buffer = b""
         self._seekable = seekable
+        self.held_back = 0
         self.consumed = 0
         self.compressed = False
         self.error: str | None = None
@@ -198,9 +200,9 @@ def open_source(source: Source) -> ByteStream:
 
 def close_source(stream: ByteStream) -> None:
     """Close the file behind ``stream`` (standard input stays open)."""
-    raw = stream._raw  # noqa: SLF001
-    if raw is not sys.stdin.buffer:
-        raw.close()
+    for handle in (stream._raw, stream._file):  # noqa: SLF001
+        if handle is not sys.stdin.buffer:
+            handle.close()
 
 
 def iter_line_blocks(stream: ByteStream, *, block_size: int, keep_partial: bool) -> Iterator[bytes]:
@@ -233,6 +235,7 @@ def iter_line_blocks(stream: ByteStream, *, block_size: int, keep_partial: bool)
             yield pending
         else:
             stream.consumed -= len(pending)
+            stream.held_back = len(pending)
 
 
 def digest(data: bytes) -> str:
