@@ -35,7 +35,7 @@ EXIT_PARTIAL = 4
 app = typer.Typer(
     name="tokenaudit",
     help="Tell why OIDC/JWT logins and API calls are rejected, and what to change.\n\n"
-    "Typical use: `tokenaudit ingest /var/log/syslog /etc/pve/domains.cfg`, then `tokenaudit analyze`.",
+    "Example: `tokenaudit ingest /var/log/syslog /etc/pve/domains.cfg`, then `tokenaudit analyze`.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
@@ -46,7 +46,7 @@ app.add_typer(signatures_app, name="signatures")
 
 DatasetOption = Annotated[
     Optional[Path],  # noqa: UP045 - typer needs Optional here
-    typer.Option("--dataset", "-d", help="Dataset folder [default: $TOKENAUDIT_DATASET or ~/.local/share/tokenaudit/dataset]."),
+    typer.Option("--dataset", "-d", help="Dataset folder \\[default: $TOKENAUDIT_DATASET or ~/.local/share/tokenaudit/dataset]."),
 ]
 SinceOption = Annotated[Optional[str], typer.Option(help="Only events at or after: 24h, 7d, 2025-03-24, or an ISO time.")]  # noqa: UP045
 UntilOption = Annotated[Optional[str], typer.Option(help="Only events before this time (same forms as --since).")]  # noqa: UP045
@@ -105,7 +105,7 @@ def ingest_command(
     *,
     dataset: DatasetOption = None,
     format_name: Annotated[Optional[str], typer.Option("--format", "-f", help="Force this input format (see `tokenaudit formats`).")] = None,  # noqa: UP045
-    timezone: Annotated[Optional[str], typer.Option(help="Zone of log times that carry none (RFC 3164 syslog) [default: this machine's].")] = None,  # noqa: UP045
+    timezone: Annotated[Optional[str], typer.Option(help="Zone of log times that carry none (RFC 3164 syslog) \\[default: this machine's].")] = None,  # noqa: UP045
     output: Annotated[ReportFormat, typer.Option("--output", "-o", help="text, or json for scripts.")] = ReportFormat.text,
     signatures: Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to use.")] = None,  # noqa: UP045
 ) -> None:

@@ -1,0 +1,592 @@
+"""The ``tokenaudit`` command line: wiring, exit codes and output.
+
+These tests drive :data:`tokenaudit.cli.app` through typer's ``CliRunner``
+(which, in this typer version, keeps stderr apart: ``result.stdout`` is the
+program's output, ``result.stderr`` its ``error:``/``hint:`` lines, and
+``result.output`` both interleaved). They check what a user sees, not the
+library behind it; the library has tests of its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+import tokenaudit
+from tokenaudit.cli import app
+
+from .conftest import SAMPLE_LOGS
+
+RUNNER = CliRunner()
+
+#: The fake client secret in sample_logs/pve_domains_cfg/domains.cfg.
+CLIENT_KEY = "Zk3vQ0Zq1d9Yb6Sx2Lr8Tn4Wm7Pc5Ha0"
+ZITADEL_PROJECT_ID = "377572587972067335"
+FORMAT_NAMES = (
+    "syslog_rfc3164",
+    "syslog_iso",
+    "syslog_rfc5424",
+    "journal_json",
+    "pveproxy_access",
+    "pve_domains_cfg",
+)
+EVENT_COLUMNS = ("ts", "source_file", "line_no", "format", "cause", "signature", "message")
+GROUP_KEYS = ("cause", "count", "first_seen", "last_seen", "explanation", "recommendation")
+TOTAL_RE = re.compile(
+    r"read (?P<read>\d+) lines = parsed (?P<parsed>\d+) \+ skipped (?P<skipped>\d+)"
+    r" \+ rejected (?P<rejected>\d+); (?P<events>\d+) failure events"
+)
+SOURCE_RE = re.compile(
+    r": ingested as \w+; read (?P<read>\d+) = parsed (?P<parsed>\d+) \+ skipped (?P<skipped>\d+)"
+    r" \+ rejected (?P<rejected>\d+); (?P<events>\d+) failure events"
+)
+
+
+def invoke(*args: object, input: str | None = None) -> Result:  # noqa: A002 - CliRunner's name
+    """Run ``tokenaudit ARGS...`` in-process."""
+    return RUNNER.invoke(app, [str(arg) for arg in args], input=input)
+
+
+def explain(result: Result) -> str:
+    """What to show when an assertion on ``result`` fails."""
+    return (
+        f"exit code {result.exit_code}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+        f"\n--- exception\n{result.exception!r}"
+    )
+
+
+def numbers(match: re.Match[str] | None) -> dict[str, int]:
+    assert match is not None
+    return {key: int(value) for key, value in match.groupdict().items()}
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert lines, "no output"
+    return lines[-1]
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The sample logs ingested once, and what ``ingest`` printed doing it."""
+
+    logs: Path
+    dataset: Path
+    result: Result
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Ingested:
+    # A private copy, so that the test reads a stable snapshot of sample_logs/
+    # even while someone edits it, and the ingest writes nothing there.
+    base = tmp_path_factory.mktemp("cli")
+    logs = base / "sample_logs"
+    shutil.copytree(SAMPLE_LOGS, logs)
+    dataset = base / "dataset"
+    result = invoke("ingest", logs, "--dataset", dataset, "--timezone", "Europe/Berlin")
+    assert result.exit_code == 0, explain(result)
+    return Ingested(logs=logs, dataset=dataset, result=result)
+
+
+def events_of(dataset: Path, *options: object) -> list[dict[str, object]]:
+    result = invoke("events", "--dataset", dataset, "--format", "jsonl", *options)
+    assert result.exit_code == 0, explain(result)
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+# --- version and help ----------------------------------------------------------------------
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0, explain(result)
+    assert result.stdout.strip() == f"tokenaudit {tokenaudit.__version__}"
+
+
+@pytest.mark.parametrize("option", ["--help", "-h"])
+def test_top_level_help(option: str) -> None:
+    result = invoke(option)
+    assert result.exit_code == 0, explain(result)
+    assert "Usage: tokenaudit" in result.stdout
+    # The top level gives its example too.
+    assert "Example:" in result.stdout
+    for command in ("ingest", "analyze", "events", "formats", "signatures"):
+        assert command in result.stdout
+
+
+def test_no_arguments_shows_help_as_usage_error() -> None:
+    result = invoke()
+    assert result.exit_code == 2, explain(result)
+    assert "Usage: tokenaudit" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ingest"],
+        ["analyze"],
+        ["events"],
+        ["formats"],
+        ["signatures", "list"],
+        ["signatures", "check"],
+    ],
+    ids=" ".join,
+)
+def test_command_help_has_example(command: list[str]) -> None:
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0, explain(result)
+    assert f"Usage: tokenaudit {' '.join(command)}" in result.stdout
+    example = [line for line in result.stdout.splitlines() if "Example:" in line]
+    assert example, result.stdout
+    assert f"tokenaudit {command[0]}" in example[0]
+
+
+def test_signatures_group_help() -> None:
+    result = invoke("signatures", "--help")
+    assert result.exit_code == 0, explain(result)
+    assert "list" in result.stdout and "check" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [
+        ("analyze", "TOKENAUDIT_DATASET"),
+        ("events", "TOKENAUDIT_DATASET"),
+        ("ingest", "TOKENAUDIT_DATASET"),
+        ("ingest", "this machine"),
+    ],
+)
+def test_help_shows_documented_defaults(command: str, text: str) -> None:
+    result = invoke(command, "--help")
+    assert result.exit_code == 0, explain(result)
+    assert text in result.stdout
+
+
+def test_python_dash_m_version() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "tokenaudit", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == f"tokenaudit {tokenaudit.__version__}"
+
+
+# --- ingest --------------------------------------------------------------------------------
+
+
+def test_ingest_text_report_balances(ingested: Ingested) -> None:
+    out = ingested.result.stdout
+    total = last_line(out)
+    assert total.startswith("total:"), out
+    assert "6 sources (0 failed)" in total
+    assert str(ingested.dataset) in total
+    totals = numbers(TOTAL_RE.search(total))
+    assert totals["read"] == totals["parsed"] + totals["skipped"] + totals["rejected"]
+    assert totals["read"] > 0 and totals["events"] > 0
+
+    sources = [numbers(m) for m in SOURCE_RE.finditer(out)]
+    assert len(sources) == 6, out
+    for source in sources:
+        assert source["read"] == source["parsed"] + source["skipped"] + source["rejected"]
+    for key in ("read", "parsed", "skipped", "rejected", "events"):
+        assert sum(source[key] for source in sources) == totals[key], key
+
+
+def test_ingest_names_every_detected_format(ingested: Ingested) -> None:
+    for name in FORMAT_NAMES:
+        assert f"ingested as {name};" in ingested.result.stdout
+
+
+def test_ingest_json_report_balances(ingested: Ingested, tmp_path: Path) -> None:
+    result = invoke("ingest", ingested.logs, "--dataset", tmp_path / "ds", "--timezone",
+                    "Europe/Berlin", "--output", "json")
+    assert result.exit_code == 0, explain(result)
+    report = json.loads(result.stdout)
+    totals = report["totals"]
+    assert totals["read"] == totals["parsed"] + totals["skipped"] + totals["rejected"]
+    assert len(report["sources"]) == 6
+    for source in report["sources"]:
+        assert source["status"] == "ingested"
+        assert source["read"] == source["parsed"] + source["skipped"] + source["rejected"]
+    # Same input, same accounting as the text report.
+    assert totals["read"] == numbers(TOTAL_RE.search(ingested.result.stdout))["read"]
+    assert totals["events"] == numbers(TOTAL_RE.search(ingested.result.stdout))["events"]
+
+
+def test_ingest_again_reads_nothing_new(ingested: Ingested, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    shutil.copytree(ingested.logs, logs)
+    dataset = tmp_path / "ds"
+    first = invoke("ingest", logs, "--dataset", dataset, "--timezone", "Europe/Berlin")
+    assert first.exit_code == 0, explain(first)
+    events = len(events_of(dataset))
+
+    again = invoke("ingest", logs, "--dataset", dataset, "--timezone", "Europe/Berlin")
+    assert again.exit_code == 0, explain(again)
+    totals = numbers(TOTAL_RE.search(last_line(again.stdout)))
+    assert totals == {"read": 0, "parsed": 0, "skipped": 0, "rejected": 0, "events": 0}
+    assert len(events_of(dataset)) == events
+
+
+def test_ingest_standard_input(tmp_path: Path) -> None:
+    text = (SAMPLE_LOGS / "syslog_rfc5424" / "collector.log").read_text(encoding="utf-8")
+    dataset = tmp_path / "ds"
+    result = invoke("ingest", "-", "--dataset", dataset, input=text)
+    assert result.exit_code == 0, explain(result)
+    assert "ingested as syslog_rfc5424" in result.stdout
+    totals = numbers(TOTAL_RE.search(last_line(result.stdout)))
+    assert totals["read"] == totals["parsed"] + totals["skipped"] + totals["rejected"]
+    assert totals["events"] == 1
+    assert [event["cause"] for event in events_of(dataset)] == ["client_id_missing"]
+
+
+def test_ingest_timezone_applies_to_rfc3164(ingested: Ingested) -> None:
+    events = events_of(ingested.dataset)
+    pve1 = [e for e in events if e["format"] == "syslog_rfc3164"]
+    # "Nov 21 18:05:12" in Europe/Berlin (UTC+1) is 17:05:12 UTC.
+    assert min(str(e["ts"]) for e in pve1) == "2026-11-21T17:05:12Z"
+
+
+def test_ingest_missing_path_is_an_error(tmp_path: Path) -> None:
+    result = invoke("ingest", tmp_path / "nosuchfile", "--dataset", tmp_path / "ds")
+    assert result.exit_code == 1, explain(result)
+    assert "error:" in result.stderr and "nosuchfile" in result.stderr
+    assert "hint:" in result.stderr
+    assert result.stdout == ""
+
+
+def test_ingest_unknown_format_lists_known_ones(tmp_path: Path) -> None:
+    log = SAMPLE_LOGS / "syslog_iso" / "pve3-short-iso.log"
+    result = invoke("ingest", log, "--dataset", tmp_path / "ds", "--format", "nosuch")
+    assert result.exit_code == 1, explain(result)
+    assert "error:" in result.stderr and "nosuch" in result.stderr
+    hint = [line for line in result.stderr.splitlines() if line.startswith("hint:")]
+    assert hint, result.stderr
+    for name in FORMAT_NAMES:
+        assert name in hint[0]
+
+
+def test_ingest_unknown_time_zone_is_an_error(tmp_path: Path) -> None:
+    log = SAMPLE_LOGS / "syslog_rfc3164" / "pve1-syslog.log"
+    result = invoke("ingest", log, "--dataset", tmp_path / "ds", "--timezone", "Mars/Olympus")
+    assert result.exit_code == 1, explain(result)
+    assert "error:" in result.stderr and "Mars/Olympus" in result.stderr
+    assert "hint:" in result.stderr
+
+
+@pytest.fixture
+def half_readable_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("shopping list: milk, eggs\nnothing here is a log\n",
+                                      encoding="utf-8")
+    shutil.copy(SAMPLE_LOGS / "syslog_iso" / "pve3-short-iso.log", folder / "pve3.log")
+    return folder
+
+
+def test_ingest_partial_failure_exit_code_4(half_readable_folder: Path, tmp_path: Path) -> None:
+    result = invoke("ingest", half_readable_folder, "--dataset", tmp_path / "ds")
+    assert result.exit_code == 4, explain(result)
+    assert "notes.txt" in result.output
+    failed = [line for line in result.output.splitlines() if "notes.txt" in line]
+    assert any("failed" in line for line in failed), result.output
+    total = last_line(result.stdout)
+    assert total.startswith("total:") and "(1 failed)" in total
+    # The readable file is in the dataset all the same.
+    assert events_of(tmp_path / "ds")
+
+
+def test_ingest_partial_failure_json(half_readable_folder: Path, tmp_path: Path) -> None:
+    result = invoke("ingest", half_readable_folder, "--dataset", tmp_path / "ds", "-o", "json")
+    assert result.exit_code == 4, explain(result)
+    report = json.loads(result.stdout)
+    status = {Path(s["source"]).name: s["status"] for s in report["sources"]}
+    assert status == {"notes.txt": "failed", "pve3.log": "ingested"}
+
+
+# --- analyze -------------------------------------------------------------------------------
+
+
+def test_analyze_table(ingested: Ingested) -> None:
+    result = invoke("analyze", "--dataset", ingested.dataset)
+    assert result.exit_code == 0, explain(result)
+    groups = [line for line in result.stdout.splitlines() if line.startswith("#")]
+    assert groups, result.stdout
+    assert groups[0].startswith("#1 untrusted_extra_audience"), groups[0]
+    assert ZITADEL_PROJECT_ID in groups[0]
+    assert f"pveum realm modify zitadel --audiences {ZITADEL_PROJECT_ID}" in result.stdout
+    assert re.match(r"\d+ failure events in \d+ groups", result.stdout), result.stdout[:200]
+
+
+def test_analyze_json(ingested: Ingested) -> None:
+    result = invoke("analyze", "--dataset", ingested.dataset, "--format", "json")
+    assert result.exit_code == 0, explain(result)
+    groups = json.loads(result.stdout)
+    assert isinstance(groups, list) and groups
+    first = groups[0]
+    assert first["cause"] == "untrusted_extra_audience"
+    assert first["count"] == 8
+    assert first["key"] == ZITADEL_PROJECT_ID
+    assert first["relying_party"] == "zitadel"
+    for group in groups:
+        for key in GROUP_KEYS:
+            assert key in group, (key, group)
+        for key in ("explanation", "recommendation"):
+            assert isinstance(group[key], str) and group[key].strip(), (key, group)
+        assert isinstance(group["count"], int) and group["count"] > 0
+        assert group["first_seen"] <= group["last_seen"]
+    counts = [group["count"] for group in groups]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_analyze_markdown(ingested: Ingested) -> None:
+    result = invoke("analyze", "--dataset", ingested.dataset, "--format", "markdown")
+    assert result.exit_code == 0, explain(result)
+    assert result.stdout.startswith("**")
+    assert "untrusted_extra_audience" in result.stdout
+
+
+def test_analyze_json_and_table_agree_on_total(ingested: Ingested) -> None:
+    table = invoke("analyze", "--dataset", ingested.dataset)
+    as_json = invoke("analyze", "--dataset", ingested.dataset, "-f", "json")
+    match = re.match(r"(\d+) failure events in (\d+) groups", table.stdout)
+    assert match is not None, table.stdout[:200]
+    groups = json.loads(as_json.stdout)
+    assert int(match[1]) == sum(group["count"] for group in groups)
+    assert int(match[2]) == len(groups)
+
+
+def test_analyze_unknown_format_is_a_usage_error(ingested: Ingested) -> None:
+    result = invoke("analyze", "--dataset", ingested.dataset, "--format", "yaml")
+    assert result.exit_code == 2, explain(result)
+
+
+def test_analyze_time_window(ingested: Ingested) -> None:
+    everything = invoke("analyze", "--dataset", ingested.dataset, "-f", "json")
+    window = invoke("analyze", "--dataset", ingested.dataset, "-f", "json",
+                    "--since", "2026-11-22", "--until", "2026-11-22T12:00:00Z")
+    assert everything.exit_code == 0, explain(everything)
+    assert window.exit_code == 0, explain(window)
+    all_count = sum(group["count"] for group in json.loads(everything.stdout))
+    window_groups = json.loads(window.stdout)
+    window_count = sum(group["count"] for group in window_groups)
+    assert 0 < window_count < all_count
+    for group in window_groups:
+        assert "2026-11-22T00:00:00Z" <= group["first_seen"]
+        assert group["last_seen"] < "2026-11-22T12:00:00Z"
+
+
+def test_events_time_window(ingested: Ingested) -> None:
+    everything = events_of(ingested.dataset)
+    window = events_of(ingested.dataset, "--since", "2026-11-22", "--until", "2026-11-22T12:00:00Z")
+    assert 0 < len(window) < len(everything)
+    assert all("2026-11-22T00:00:00Z" <= str(e["ts"]) < "2026-11-22T12:00:00Z" for e in window)
+    # The window holds exactly the events of the full export that fall in it.
+    start, end = "2026-11-22T00:00:00Z", "2026-11-22T12:00:00Z"
+    inside = [e for e in everything if start <= str(e["ts"]) < end]
+    assert len(window) == len(inside)
+
+
+def test_relative_since_is_accepted(ingested: Ingested) -> None:
+    result = invoke("analyze", "--dataset", ingested.dataset, "--since", "7d")
+    assert result.exit_code == 0, explain(result)
+
+
+@pytest.mark.parametrize("command", ["analyze", "events"])
+@pytest.mark.parametrize("option", ["--since", "--until"])
+def test_bad_time_bound_is_an_error(ingested: Ingested, command: str, option: str) -> None:
+    result = invoke(command, "--dataset", ingested.dataset, option, "yesterdayish")
+    assert result.exit_code == 1, explain(result)
+    assert "error:" in result.stderr and "yesterdayish" in result.stderr
+    assert "hint:" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["analyze", "events"])
+def test_missing_dataset_is_an_error(tmp_path: Path, command: str) -> None:
+    result = invoke(command, "--dataset", tmp_path / "nonexistent")
+    assert result.exit_code == 1, explain(result)
+    assert "error:" in result.stderr and "nonexistent" in result.stderr
+    hint = [line for line in result.stderr.splitlines() if line.startswith("hint:")]
+    assert hint and "tokenaudit ingest" in hint[0], result.stderr
+    assert result.stdout == ""
+
+
+def test_dataset_from_environment(ingested: Ingested, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOKENAUDIT_DATASET", str(ingested.dataset))
+    with_env = invoke("analyze", "-f", "json")
+    explicit = invoke("analyze", "--dataset", ingested.dataset, "-f", "json")
+    assert with_env.exit_code == 0, explain(with_env)
+    assert json.loads(with_env.stdout) == json.loads(explicit.stdout)
+
+
+def test_empty_dataset(tmp_path: Path) -> None:
+    dataset = tmp_path / "ds"
+    ingest = invoke("ingest", SAMPLE_LOGS / "pve_domains_cfg", "--dataset", dataset)
+    assert ingest.exit_code == 0, explain(ingest)
+    table = invoke("analyze", "--dataset", dataset)
+    assert table.exit_code == 0, explain(table)
+    assert "No failure events" in table.stdout
+    as_json = invoke("analyze", "--dataset", dataset, "-f", "json")
+    assert json.loads(as_json.stdout) == []
+    assert events_of(dataset) == []
+    as_csv = invoke("events", "--dataset", dataset, "-f", "csv")
+    assert as_csv.exit_code == 0, explain(as_csv)
+    assert as_csv.stdout.startswith(",".join(EVENT_COLUMNS))
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+def test_events_jsonl(ingested: Ingested) -> None:
+    result = invoke("events", "--dataset", ingested.dataset, "--format", "jsonl")
+    assert result.exit_code == 0, explain(result)
+    lines = result.stdout.splitlines()
+    assert lines
+    for line in lines:
+        event = json.loads(line)
+        for key in EVENT_COLUMNS:
+            assert key in event, (key, line)
+        assert list(event)[: len(EVENT_COLUMNS)] == list(EVENT_COLUMNS)
+    total_events = numbers(TOTAL_RE.search(last_line(ingested.result.stdout)))["events"]
+    assert len(lines) == total_events
+
+
+def test_events_csv(ingested: Ingested) -> None:
+    result = invoke("events", "--dataset", ingested.dataset, "--format", "csv")
+    assert result.exit_code == 0, explain(result)
+    assert result.stdout.startswith(",".join(EVENT_COLUMNS))
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == len(events_of(ingested.dataset))
+    causes = {row["cause"] for row in rows}
+    assert "untrusted_extra_audience" in causes
+
+
+def test_events_default_format_is_jsonl(ingested: Ingested) -> None:
+    default = invoke("events", "--dataset", ingested.dataset)
+    assert default.exit_code == 0, explain(default)
+    explicit = invoke("events", "--dataset", ingested.dataset, "--format", "jsonl")
+    assert default.stdout == explicit.stdout
+
+
+# --- formats and signatures ----------------------------------------------------------------
+
+
+def test_formats() -> None:
+    result = invoke("formats")
+    assert result.exit_code == 0, explain(result)
+    listed = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
+    assert sorted(listed) == sorted(FORMAT_NAMES)
+
+
+def test_signatures_list() -> None:
+    result = invoke("signatures", "list")
+    assert result.exit_code == 0, explain(result)
+    ids = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
+    assert "openidconnect.untrusted_audience" in ids
+    assert len(ids) == len(set(ids))
+
+
+def test_signatures_check_builtin() -> None:
+    result = invoke("signatures", "check")
+    assert result.exit_code == 0, explain(result)
+    assert last_line(result.stdout) == "0 problem(s)"
+
+
+def write_signature_file(folder: Path, expect_kid: str) -> Path:
+    path = folder / "mine.toml"
+    path.write_text(
+        'family = "mine"\n'
+        'source = "test"\n'
+        "\n"
+        "[[signature]]\n"
+        'id = "mine.thing"\n'
+        'title = "A token of ours expired"\n'
+        'cause = "expired"\n'
+        "pattern = '^Token (?P<kid>\\w+) expired$'\n"
+        "  [[signature.sample]]\n"
+        '  message = "Token abc expired"\n'
+        f'  expect = {{ kid = "{expect_kid}" }}\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_signatures_check_bad_user_file(tmp_path: Path) -> None:
+    path = write_signature_file(tmp_path, expect_kid="wrong")
+    result = invoke("signatures", "check", path)
+    assert result.exit_code == 3, explain(result)
+    assert "mine.thing" in result.stdout
+    assert last_line(result.stdout) == "1 problem(s)"
+
+
+def test_signatures_check_good_user_file(tmp_path: Path) -> None:
+    path = write_signature_file(tmp_path, expect_kid="abc")
+    result = invoke("signatures", "check", path)
+    assert result.exit_code == 0, explain(result)
+    assert last_line(result.stdout) == "0 problem(s)"
+    listed = invoke("signatures", "list", path)
+    assert listed.exit_code == 0, explain(listed)
+    assert "mine.thing" in listed.stdout
+
+
+def test_signatures_file_with_wrong_family_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text('family = "other"\nsource = "test"\n', encoding="utf-8")
+    result = invoke("signatures", "check", path)
+    assert result.exit_code == 1, explain(result)
+    assert "error:" in result.stderr and "mine.toml" in result.stderr
+
+
+def test_signatures_missing_file_is_an_error(tmp_path: Path) -> None:
+    result = invoke("signatures", "check", tmp_path / "absent.toml")
+    assert result.exit_code == 1, explain(result)
+    assert "error:" in result.stderr and "absent.toml" in result.stderr
+
+
+# --- secrets -------------------------------------------------------------------------------
+
+
+def test_client_key_is_in_the_sample_config() -> None:
+    """Guard for the next test: the secret it looks for is really in the input."""
+    domains_cfg = SAMPLE_LOGS / "pve_domains_cfg" / "domains.cfg"
+    assert CLIENT_KEY in domains_cfg.read_text(encoding="utf-8")
+
+
+def test_no_output_reveals_the_client_key(ingested: Ingested, tmp_path: Path) -> None:
+    domains_cfg = ingested.logs / "pve_domains_cfg" / "domains.cfg"
+    dataset = ingested.dataset
+    runs: list[tuple[list[object], str | None]] = [
+        (["ingest", domains_cfg, "--dataset", tmp_path / "a"], None),
+        (["ingest", domains_cfg, "--dataset", tmp_path / "b", "-o", "json"], None),
+        (["ingest", "-", "--dataset", tmp_path / "c"], domains_cfg.read_text(encoding="utf-8")),
+        (["ingest", domains_cfg, "--dataset", tmp_path / "d", "--format", "syslog_iso"], None),
+        (["analyze", "--dataset", dataset], None),
+        (["analyze", "--dataset", dataset, "-f", "json"], None),
+        (["analyze", "--dataset", dataset, "-f", "markdown"], None),
+        (["events", "--dataset", dataset, "-f", "jsonl"], None),
+        (["events", "--dataset", dataset, "-f", "csv"], None),
+        (["analyze", "--dataset", tmp_path / "a"], None),
+        (["events", "--dataset", tmp_path / "c"], None),
+    ]
+    outputs = [ingested.result]
+    for args, stdin in runs:
+        result = invoke(*args, input=stdin)
+        assert result.exit_code == 0, (args, explain(result))
+        outputs.append(result)
+    for result in outputs:
+        assert CLIENT_KEY not in result.stdout
+        assert CLIENT_KEY not in result.stderr

@@ -1,0 +1,185 @@
+"""The Parquet dataset: round trip, commit protocol, versioning, permissions."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import tokenaudit as ta
+from tokenaudit.dataset import SCHEMA_VERSION
+
+MESSAGE = (
+    "openid authentication failure; rhost=::ffff:192.168.178.81 msg=Failed to verify ID token: "
+    "Invalid audiences: `377572587972067335` is not a trusted audience"
+)
+# Event times as logged, and the same instants in UTC.
+STAMPS = {
+    "2026-11-22T10:00:00.118830+01:00": "2026-11-22 09:00:00.118830",
+    "2026-11-22T11:00:00+01:00": "2026-11-22 10:00:00",
+    "2026-11-23T00:30:00+01:00": "2026-11-22 23:30:00",
+    "2026-11-24T12:00:00Z": "2026-11-24 12:00:00",
+}
+CONFIG = ["openid: zitadel", "\tissuer-url https://auth.example.com", "\tclient-id 377576883644006407"]
+
+
+def iso_line(stamp: str) -> str:
+    return f"{stamp} pve3 pvedaemon[90211]: {MESSAGE}"
+
+
+def utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    lines = ["# journalctl -o short-iso-precise", *(iso_line(s) for s in STAMPS)]
+    lines.insert(2, "2026-11-22T10:30:00+01:00 pve3 CRON[1]: (root) CMD (true)")
+    (folder / "syslog").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "domains.cfg").write_text("\n".join(CONFIG) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def dataset(tmp_path: Path, logs: Path) -> Path:
+    root = tmp_path / "dataset"
+    report = ta.ingest([str(logs)], root, timezone="UTC")
+    assert [s.status for s in report.sources] == ["ingested", "ingested"]
+    return root
+
+
+@pytest.fixture
+def group_readable_umask() -> Iterator[None]:
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_events_round_trip_with_utc_times_and_types(dataset: Path) -> None:
+    events = ta.read_events(dataset)
+
+    assert len(events) == 4
+    assert str(events["ts"].dtype) == "datetime64[us, UTC]"
+    assert str(events["line_no"].dtype) == "int64"
+    assert str(events["status"].dtype) == "Int32"
+    assert events["ts"].tolist() == [utc(t) for t in STAMPS.values()]
+    assert events["line_no"].tolist() == [2, 4, 5, 6]
+    assert set(events["format"]) == {"syslog_iso"}
+    assert set(events["event_kind"]) == {"auth_failure"}
+    assert set(events["signature"]) == {"openidconnect.untrusted_audience"}
+    assert events["message"].tolist() == [MESSAGE] * 4
+    partitions = sorted(p.name for p in (dataset / "events").iterdir())
+    assert partitions == ["event_date=2026-11-22", "event_date=2026-11-24"]
+
+
+def test_since_is_inclusive_and_until_exclusive(dataset: Path) -> None:
+    window = ta.read_events(dataset, since=utc("2026-11-22 10:00:00"), until=utc("2026-11-24 12:00:00"))
+    assert window["ts"].tolist() == [utc("2026-11-22 10:00:00"), utc("2026-11-22 23:30:00")]
+
+    assert len(ta.read_events(dataset, since=utc("2026-11-22 10:00:00.000001"))) == 2
+    assert len(ta.read_events(dataset, until=utc("2026-11-22 09:00:00.118830"))) == 0
+    assert len(ta.read_events(dataset, until=utc("2026-11-22 09:00:00.118831"))) == 1
+
+
+def test_requested_columns_only_are_returned(dataset: Path) -> None:
+    events = ta.read_events(dataset, columns=["line_no", "client_addr"])
+
+    assert list(events.columns) == ["line_no", "client_addr"]
+    assert events["line_no"].tolist() == [2, 4, 5, 6]
+    assert set(events["client_addr"]) == {"::ffff:192.168.178.81"}
+
+
+def _rebatch(table: pa.Table, batch_id: str) -> pa.Table:
+    index = table.schema.get_field_index("batch_id")
+    return table.set_column(index, table.schema.field(index), pa.array([batch_id] * table.num_rows, pa.string()))
+
+
+def test_files_of_an_uncommitted_batch_are_ignored(dataset: Path) -> None:
+    ghost = "20991231T235959-deadbeef"
+    part = next((dataset / "events" / "event_date=2026-11-22").glob("part-*.parquet"))
+    stray = part.with_name(f"part-{ghost}-0.parquet")
+    pq.write_table(_rebatch(pq.read_table(part), ghost), stray)
+    realms = next((dataset / "realms").glob("batch-*.parquet"))
+    ghost_realm = _rebatch(pq.read_table(realms), ghost)
+    ghost_realm = ghost_realm.set_column(0, "realm", pa.array(["ghost"] * ghost_realm.num_rows, pa.string()))
+    pq.write_table(ghost_realm, realms.with_name(f"batch-{ghost}.parquet"))
+
+    assert pq.read_table(stray).num_rows == 3
+    assert len(ta.read_events(dataset)) == 4
+    assert ta.read_realms(dataset)["realm"].tolist() == ["zitadel"]
+
+    # Committing the batch (its manifest) is what makes those rows count.
+    manifest = next((dataset / "manifest").glob("batch-*.parquet"))
+    pq.write_table(_rebatch(pq.read_table(manifest), ghost), manifest.with_name(f"batch-{ghost}.parquet"))
+    assert len(ta.read_events(dataset)) == 7
+    assert sorted(ta.read_realms(dataset)["realm"]) == ["ghost", "zitadel"]
+
+
+def test_newer_schema_version_raises_schema_mismatch(dataset: Path, logs: Path) -> None:
+    meta = dataset / "tokenaudit.json"
+    assert json.loads(meta.read_text())["schema_version"] == SCHEMA_VERSION
+    meta.write_text(json.dumps({"schema_version": 999}))
+
+    with pytest.raises(ta.SchemaMismatchError, match="999"):
+        ta.read_events(dataset)
+    with pytest.raises(ta.SchemaMismatchError):
+        ta.read_manifest(dataset)
+    with pytest.raises(ta.SchemaMismatchError):
+        ta.ingest([str(logs)], dataset, timezone="UTC")
+
+
+def test_missing_dataset_raises_dataset_error(tmp_path: Path) -> None:
+    with pytest.raises(ta.DatasetError, match="no such dataset") as caught:
+        ta.read_events(tmp_path / "nowhere")
+    assert not isinstance(caught.value, ta.SchemaMismatchError)
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_ingest_refuses_a_non_empty_folder_that_is_no_dataset(tmp_path: Path, logs: Path) -> None:
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("precious", encoding="utf-8")
+
+    with pytest.raises(ta.DatasetError, match="not empty") as caught:
+        ta.ingest([str(logs)], folder, timezone="UTC")
+    assert not isinstance(caught.value, ta.SchemaMismatchError)
+    assert sorted(p.name for p in folder.iterdir()) == ["thesis.txt"]
+
+
+def _modes(root: Path, *, folders: bool) -> dict[str, str]:
+    paths = [root, *root.rglob("*")] if folders else list(root.rglob("*"))
+    return {
+        str(p.relative_to(root)): oct(p.stat().st_mode & 0o777)
+        for p in paths
+        if (p.is_dir() if folders else p.is_file())
+    }
+
+
+def test_dataset_files_are_owner_only(tmp_path: Path, logs: Path, group_readable_umask: None) -> None:
+    root = tmp_path / "dataset"
+    ta.ingest([str(logs)], root, timezone="UTC")
+
+    modes = _modes(root, folders=False)
+    assert sum(name.endswith(".parquet") for name in modes) == 4  # 2 event dates, 1 realms, 1 manifest
+    assert "tokenaudit.json" in modes
+    assert {name: mode for name, mode in modes.items() if int(mode, 8) & 0o077} == {}
+
+
+def test_dataset_folders_are_owner_only(tmp_path: Path, logs: Path, group_readable_umask: None) -> None:
+    root = tmp_path / "dataset"
+    ta.ingest([str(logs)], root, timezone="UTC")
+
+    modes = _modes(root, folders=True)
+    assert {".", "events", "manifest", "realms", "events/event_date=2026-11-22"} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if int(mode, 8) & 0o077} == {}
+
