@@ -22,7 +22,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -125,7 +125,7 @@ def default_dataset_path() -> Path:
 
 def new_batch_id() -> str:
     """A sortable, unique batch id: UTC time plus randomness."""
-    return datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
 def _check_version(root: Path) -> None:
@@ -190,9 +190,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def _atomic_table(path: Path, table: pa.Table) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.tmp")
-    with _private_files():
+    with _private_files():  # mkdir ignores mode for the parents it creates; the umask does not
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         pq.write_table(table, tmp)
     os.replace(tmp, path)
 
