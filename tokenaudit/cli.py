@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
+import pandas as pd
 import typer
 
 from . import __version__
@@ -143,6 +144,11 @@ def _progress_printer() -> object:
     return show
 
 
+def _read_window(root: Path, since: str | None, until: str | None) -> pd.DataFrame:
+    return read_events(root, since=parse_time_bound(since) if since else None,
+                       until=parse_time_bound(until) if until else None)
+
+
 @app.command("analyze")
 def analyze_command(
     *,
@@ -158,8 +164,7 @@ def analyze_command(
     """
     with cli_errors():
         root = dataset or default_dataset_path()
-        events = read_events(root, since=parse_time_bound(since) if since else None,
-                             until=parse_time_bound(until) if until else None)
+        events = _read_window(root, since, until)
         groups = failure_groups(events, read_realms(root), catalogue=load_catalogue(signatures or []))
     typer.echo(render_groups(groups, fmt=output_format.value))
 
@@ -179,9 +184,7 @@ def events_command(
     Example: tokenaudit events --since 24h --format csv > failures.csv
     """
     with cli_errors():
-        root = dataset or default_dataset_path()
-        events = read_events(root, since=parse_time_bound(since) if since else None,
-                             until=parse_time_bound(until) if until else None)
+        events = _read_window(dataset or default_dataset_path(), since, until)
         text = render_events(classify(events), fmt=output_format.value)
     typer.echo(text, nl=False)
 

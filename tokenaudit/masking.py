@@ -35,7 +35,7 @@ def redact_tokens(texts: pa.Array) -> pa.Array:
 
     Examples
     --------
-    >>> jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWJ5dGVz"
+    >>> jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
     >>> redact_tokens(pa.array([f"got {jwt} and Bearer abcdefghijk", "id_token=abcdef&x=1"])).to_pylist()
     ['got <JWT> and Bearer <TOKEN>', 'id_token=<SECRET>&x=1']
     """

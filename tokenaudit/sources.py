@@ -9,7 +9,6 @@ from __future__ import annotations
 import glob
 import gzip
 import hashlib
-import os
 import re
 import sys
 import zlib
@@ -115,11 +114,10 @@ class ByteStream:
     stopped and start there next time.
     """
 
-    def __init__(self, raw: BinaryIO, *, seekable: bool) -> None:
+    def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self._file = raw
         self._buffer = b""
-        self._seekable = seekable
         self.held_back = 0
         self.consumed = 0
         self.compressed = False
@@ -127,7 +125,6 @@ class ByteStream:
         magic = self._fill(2)
         if magic[:2] == _GZIP_MAGIC:
             self.compressed = True
-            self._seekable = False
             self._raw = gzip.GzipFile(fileobj=_Prefixed(self._buffer, raw), mode="rb")  # type: ignore[assignment]
             self._buffer = b""
 
@@ -190,12 +187,12 @@ def open_source(source: Source) -> ByteStream:
         If the file cannot be opened.
     """
     if source.is_stdin:
-        return ByteStream(sys.stdin.buffer, seekable=False)
+        return ByteStream(sys.stdin.buffer)
     try:
         handle = open(source.path, "rb")  # noqa: SIM115 - closed by ingest via close_source
     except OSError as exc:
         raise InputError(f"{source.path}: cannot open: {exc.strerror}") from None
-    return ByteStream(handle, seekable=True)
+    return ByteStream(handle)
 
 
 def close_source(stream: ByteStream) -> None:
@@ -248,7 +245,3 @@ def digest(data: bytes) -> str:
     """
     return hashlib.sha256(data).hexdigest()
 
-
-def file_mtime(source: Source) -> float | None:
-    """The source's modification time, ``None`` for standard input."""
-    return None if source.is_stdin else os.stat(source.path).st_mtime
