@@ -19,7 +19,8 @@ from .analysis import (  # noqa: E402
 )
 from .catalogue import Catalogue, load_catalogue, match_messages  # noqa: E402
 from .causes import CAUSE_IDS, load_causes  # noqa: E402
-from .dataset import default_dataset_path, read_events, read_manifest, read_realms  # noqa: E402
+from .dataset import default_dataset_path, read_events, read_manifest, read_realms, read_tokens  # noqa: E402
+from .diagnose import Diagnosis, Finding, diagnose  # noqa: E402
 from .errors import (  # noqa: E402
     CatalogueError,
     DatasetError,
@@ -31,18 +32,27 @@ from .errors import (  # noqa: E402
     TokenAuditWarning,
 )
 from .formats import detect_format, load_formats, parse_chunk  # noqa: E402
+from .explain import explain_token  # noqa: E402
 from .ingest import IngestReport, SourceReport, ingest  # noqa: E402
 from .pipeline import ChunkContext, process_chunk  # noqa: E402
 from .realms import parse_domains_cfg  # noqa: E402
+from .relying_parties import RelyingParty, load_relying_parties, relying_party_from_realm  # noqa: E402
 from .recommend import recommend  # noqa: E402
 from .render import render_events, render_groups, render_ingest_report  # noqa: E402
 from .timestamps import parse_time_bound  # noqa: E402
+from .token_kind import Verdict, issuer_family, token_kind  # noqa: E402
+from .tokens import TokenInfo, find_tokens, inspect_token, load_fingerprint_key  # noqa: E402
 
 __all__ = [
     "CAUSE_IDS",
     "Catalogue",
     "CatalogueError",
     "ChunkContext",
+    "Diagnosis",
+    "Finding",
+    "RelyingParty",
+    "TokenInfo",
+    "Verdict",
     "DatasetError",
     "FormatError",
     "IngestReport",
@@ -58,6 +68,16 @@ __all__ = [
     "classify",
     "default_dataset_path",
     "detect_format",
+    "diagnose",
+    "explain_token",
+    "find_tokens",
+    "inspect_token",
+    "issuer_family",
+    "load_fingerprint_key",
+    "load_relying_parties",
+    "relying_party_from_realm",
+    "read_tokens",
+    "token_kind",
     "failure_groups",
     "ingest",
     "load_catalogue",

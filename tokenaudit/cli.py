@@ -22,10 +22,24 @@ from . import __version__
 from .analysis import classify, failure_groups
 from .catalogue import load_catalogue
 from .dataset import default_dataset_path, read_events, read_realms
-from .errors import TokenAuditError
+from .errors import InputError, TokenAuditError
+from .explain import explain_token
+from .relying_parties import (
+    RelyingParty,
+    load_relying_parties,
+    relying_party_from_realm,
+    with_overrides,
+)
+from .tokens import load_fingerprint_key
 from .formats import load_formats
 from .ingest import Progress, ingest
-from .render import ingest_report_to_dict, render_events, render_groups, render_ingest_report
+from .render import (
+    ingest_report_to_dict,
+    render_diagnosis,
+    render_events,
+    render_groups,
+    render_ingest_report,
+)
 from .samples import check_catalogue
 from .timestamps import parse_time_bound
 
@@ -230,6 +244,76 @@ def signatures_check(
     typer.echo(f"{len(problems)} problem(s)")
     if problems:
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+class Expect(str, Enum):
+    id = "id"
+    access = "access"
+
+
+@app.command("explain")
+def explain_command(
+    source: Annotated[str, typer.Argument(help="File holding the token, or - for stdin (never the token itself).")] = "-",
+    *,
+    rp_name: Annotated[Optional[str], typer.Option("--rp", help="Relying party from --config, or a Proxmox realm of --dataset.")] = None,  # noqa: UP045
+    config: Annotated[Optional[Path], typer.Option(help="tokenaudit.toml with [[relying_party]] tables \\[default: ./tokenaudit.toml if present].")] = None,  # noqa: UP045
+    dataset: DatasetOption = None,
+    client_id: Annotated[Optional[str], typer.Option(help="The relying party's client id.")] = None,  # noqa: UP045
+    audience: Annotated[Optional[list[str]], typer.Option(help="A trusted audience besides the client id (repeatable).")] = None,  # noqa: UP045
+    issuer: Annotated[Optional[str], typer.Option(help="The expected issuer, exactly.")] = None,  # noqa: UP045
+    algorithms: Annotated[Optional[str], typer.Option(help="Accepted algorithms, comma-separated (RS256,ES256).")] = None,  # noqa: UP045
+    expect: Annotated[Optional[Expect], typer.Option(help="Which token the relying party checks: id or access.")] = None,  # noqa: UP045
+    jwks: Annotated[Optional[str], typer.Option(help="JWKS file or URL to check the signature against.")] = None,  # noqa: UP045
+    verify: Annotated[bool, typer.Option("--verify", help="Fetch the issuer's discovery document and JWKS (network).")] = False,
+    at: Annotated[Optional[str], typer.Option(help="Judge times at this moment (ISO 8601 or epoch seconds) \\[default: now].")] = None,  # noqa: UP045
+    output_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, or json for scripts.")] = ReportFormat.text,
+) -> None:
+    """Explain one token: its claims, its kind, and every cause the relying party rejects it for.
+
+    The token is read from FILE or standard input, never from the command
+    line, so it stays out of shell history and process listings.
+
+    Example: pbpaste | tokenaudit explain --client-id 377576883644006407 --issuer https://auth.example.com --expect id
+    """
+    with cli_errors():
+        text = sys.stdin.read() if source == "-" else _read_text(Path(source))
+        party = _relying_party(rp_name, config, dataset)
+        party = with_overrides(party, client_id=client_id, audiences=audience, issuer=issuer,
+                               expect=expect.value if expect else None,
+                               algorithms=[a.strip() for a in algorithms.split(",")] if algorithms else None, jwks=jwks)
+        info, diagnosis = explain_token(text, party, key=load_fingerprint_key(),
+                                        at=_moment(at) if at else None, verify=verify)
+    typer.echo(render_diagnosis(diagnosis, info, fmt="json" if output_format is ReportFormat.json else "text"), nl=False)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _moment(text: str) -> pd.Timestamp:
+    stamp = parse_time_bound(text)
+    return stamp
+
+
+def _relying_party(name: str | None, config: Path | None, dataset: Path | None) -> RelyingParty:
+    parties: dict[str, RelyingParty] = {}
+    config = config or (Path("tokenaudit.toml") if Path("tokenaudit.toml").is_file() else None)
+    if config is not None:
+        parties.update(load_relying_parties(config))
+    root = dataset or default_dataset_path()
+    if name is not None and name not in parties and root.exists():
+        for realm in read_realms(root).to_dict("records"):
+            if realm["type"] == "openid":
+                parties.setdefault(realm["realm"], relying_party_from_realm(realm))
+    if name is None:
+        return RelyingParty("command-line flags")
+    if name not in parties:
+        raise InputError(f"no relying party {name!r}", hint=f"known: {', '.join(parties) or 'none'}; "
+                         "declare it in tokenaudit.toml or ingest /etc/pve/domains.cfg")
+    return parties[name]
 
 
 def main() -> None:

@@ -152,6 +152,8 @@ def render_ingest_report(report: IngestReport) -> str:
         if source.status == "ingested":
             head += (f"; read {account.read} = parsed {account.parsed} + skipped {account.skipped}"
                      f" + rejected {account.rejected}; {account.events} failure events")
+            if account.tokens:
+                head += f", {account.tokens} token sightings"
             if source.resumed_after_line:
                 head += f" (new lines after line {source.resumed_after_line})"
         lines.append(head)
@@ -163,8 +165,8 @@ def render_ingest_report(report: IngestReport) -> str:
     total = report.totals
     lines.append(
         f"total: {len(report.sources)} sources ({len(report.failed)} failed); read {total.read} lines = parsed "
-        f"{total.parsed} + skipped {total.skipped} + rejected {total.rejected}; {total.events} failure events "
-        f"into {report.dataset}"
+        f"{total.parsed} + skipped {total.skipped} + rejected {total.rejected}; {total.events} failure events"
+        + (f", {total.tokens} token sightings" if total.tokens else "") + f" into {report.dataset}"
     )
     return "\n".join(lines)
 
@@ -174,7 +176,7 @@ def ingest_report_to_dict(report: IngestReport) -> dict[str, Any]:
 
     def account(a: Any) -> dict[str, Any]:
         return {"read": a.read, "parsed": a.parsed, "skipped": a.skipped, "rejected": a.rejected,
-                "events": a.events, "skipped_reasons": dict(a.skipped_reasons),
+                "events": a.events, "tokens": a.tokens, "skipped_reasons": dict(a.skipped_reasons),
                 "rejected_reasons": dict(a.rejected_reasons)}
 
     return {
@@ -184,3 +186,68 @@ def ingest_report_to_dict(report: IngestReport) -> dict[str, Any]:
                      "resumed_after_line": s.resumed_after_line, **account(s.account)} for s in report.sources],
         "totals": account(report.totals),
     }
+
+
+_TIME_CLAIMS = ("exp", "iat", "nbf", "auth_time")
+
+
+def diagnosis_to_dict(diagnosis: Any, info: Any) -> dict[str, Any]:
+    """A token's diagnosis as a JSON-ready dict: ``kind``, ``issuer_family``, ``causes`` and more.
+
+    ``causes`` is a list of ``{"cause", "evidence", "recommendation"}``; it is
+    empty for a token the relying party should accept. Never holds the token.
+    """
+    claims = {k: (_iso(pd.Timestamp(v, unit="s", tz="UTC")) if k in _TIME_CLAIMS and isinstance(v, (int, float))
+                  and not isinstance(v, bool) else v) for k, v in info.claims.items()}
+    return {
+        "fingerprint": info.fingerprint,
+        "encoding": info.encoding,
+        "header": info.header,
+        "claims": claims,
+        "kind": diagnosis.kind.value,
+        "kind_evidence": list(diagnosis.kind.evidence),
+        "issuer_family": diagnosis.issuer_family.value,
+        "issuer_family_evidence": list(diagnosis.issuer_family.evidence),
+        "relying_party": diagnosis.relying_party or None,
+        "at": _iso(diagnosis.at),
+        "causes": [{"cause": f.cause, "evidence": list(f.evidence), "recommendation": f.recommendation}
+                   for f in diagnosis.findings],
+        "risks": list(diagnosis.risks),
+    }
+
+
+def render_diagnosis(diagnosis: Any, info: Any, *, fmt: str = "text") -> str:
+    """Render a token's diagnosis as text for a person, or as JSON.
+
+    Times are shown in UTC and relative to the time the token was judged at.
+    """
+    data = diagnosis_to_dict(diagnosis, info)
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    at = diagnosis.at
+    header = ", ".join(f"{k} {v}" for k, v in info.header.items() if k in ("alg", "kid", "typ"))
+    lines = [f"token   {info.encoding}, fingerprint {info.fingerprint}" + (f" ({header})" if header else "")]
+    lines.append(f"kind    {data['kind']}: " + "; ".join(data["kind_evidence"]))
+    lines.append(f"issuer  {data['issuer_family']}: " + "; ".join(data["issuer_family_evidence"]))
+    if info.claims:
+        lines.append("claims")
+        for key, value in info.claims.items():
+            shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+            if key in _TIME_CLAIMS and isinstance(value, (int, float)) and not isinstance(value, bool):
+                moment = pd.Timestamp(value, unit="s", tz="UTC")
+                delta = (moment - at).total_seconds() if at is not None else 0
+                when = "after" if delta >= 0 else "before"
+                shown = f"{_iso(moment)} ({pd.Timedelta(seconds=abs(round(delta)))} {when} {_iso(at)})"
+            lines.append(f"  {key:14} {shown}"[:240])
+    party = data["relying_party"] or "the relying party given by flags"
+    lines.append(f"checked against {party} at {data['at']}")
+    if not diagnosis.findings:
+        lines.append("verdict: a strict validator configured like this accepts the token")
+    for number, finding in enumerate(diagnosis.findings, start=1):
+        lines.append(f"{number}. {finding.cause}")
+        lines.extend(f"   - {evidence}" for evidence in finding.evidence)
+        lines.append("   fix:")
+        lines.extend("      " + text for text in finding.recommendation.splitlines())
+    for risk in diagnosis.risks:
+        lines.append(_wrap("risk", risk, 100))
+    return "\n".join(lines) + "\n"

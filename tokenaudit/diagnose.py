@@ -1,0 +1,230 @@
+"""Diagnose a captured token against what a relying party expects, at a given time.
+
+Every cause that applies is listed, each with its evidence, in the order a
+strict validator would check them. The time is the event's (``at``), never
+the clock of the machine running tokenaudit. Besides the causes, a diagnosis
+lists *risks*: what lenient validators accept although a strict one rejects
+it (an untrusted extra audience, an ``azp`` naming another client), and
+ZITADEL's authorization trap (an audience obtained by scope, with no roles).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .recommend import issuer_difference, recommend
+from .relying_parties import RelyingParty
+from .token_kind import Verdict, issuer_family, token_kind, zitadel_project_ids, zitadel_roles
+from .tokens import TokenInfo
+
+_ASYMMETRIC = ("RS", "PS", "ES", "Ed")
+#: Causes lenient validators (most JWT libraries' audience checks) accept.
+LENIENTLY_ACCEPTED = ("untrusted_extra_audience", "azp_mismatch")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One cause that applies to a token, with the evidence and the fix."""
+
+    cause: str
+    evidence: tuple[str, ...]
+    recommendation: str = ""
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Everything tokenaudit concludes about one token for one relying party."""
+
+    kind: Verdict
+    issuer_family: Verdict
+    findings: tuple[Finding, ...]
+    risks: tuple[str, ...] = ()
+    at: pd.Timestamp | None = None
+    relying_party: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def causes(self) -> list[str]:
+        """The cause ids, in checking order."""
+        return [finding.cause for finding in self.findings]
+
+
+def _roles(claims: dict[str, Any], client_id: str | None) -> set[str]:
+    roles: set[str] = set()
+    for value in (claims.get("roles"), claims.get("groups"), (claims.get("realm_access") or {}).get("roles")):
+        if isinstance(value, list):
+            roles |= {str(v) for v in value}
+    resource = claims.get("resource_access") or {}
+    if isinstance(resource, dict):
+        for client, entry in resource.items():
+            if client_id is None or client == client_id:
+                roles |= {str(v) for v in (entry or {}).get("roles", [])}
+    roles |= set(zitadel_roles(claims))
+    for project in zitadel_project_ids(claims):
+        roles |= set(zitadel_roles(claims, project))
+    return roles
+
+
+def _scopes(claims: dict[str, Any]) -> set[str]:
+    value = claims.get("scope", claims.get("scp", ""))
+    return set(value) if isinstance(value, list) else set(str(value).split())
+
+
+def _time(value: Any) -> pd.Timestamp | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return pd.Timestamp(int(value), unit="s", tz="UTC")
+        except (OverflowError, ValueError):
+            return None
+    return None
+
+
+def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
+             signature: tuple[str | None, tuple[str, ...]] | None = None) -> Diagnosis:
+    """List every cause for which ``rp`` rejects (or should reject) the token at time ``at``.
+
+    Parameters
+    ----------
+    info
+        The decoded token (:func:`tokenaudit.tokens.inspect_token`).
+    rp
+        What the relying party expects.
+    at
+        When the token was presented (tz-aware).
+    signature
+        ``(cause or None, evidence)`` from a signature check against the key
+        set (:func:`tokenaudit.jwks.check_signature`), if one was made.
+
+    Returns
+    -------
+    Diagnosis
+        ``findings`` is empty for a token the relying party should accept.
+
+    Examples
+    --------
+    >>> from tokenaudit.tokens import TokenInfo
+    >>> token = TokenInfo("fp", "jws", {"alg": "RS256"}, {"iss": "https://auth.test", "aud": ["1", "2"],
+    ...                   "exp": 1_900_000_000, "iat": 1_800_000_000, "nonce": "n", "azp": "1"})
+    >>> rp = RelyingParty("pve", kind="proxmox", client_id="1", issuer="https://auth.test", expect="id")
+    >>> diagnose(token, rp, at=pd.Timestamp("2028-01-01", tz="UTC")).causes
+    ['untrusted_extra_audience']
+    """
+    header, claims = info.header, info.claims
+    kind = token_kind(header, claims) if info.encoding == "jws" else Verdict("unknown", (f"token is {info.encoding}",))
+    family = issuer_family(header, claims)
+    found: list[tuple[str, list[str], dict[str, Any]]] = []
+
+    def add(cause: str, evidence: list[str], **values: Any) -> None:
+        found.append((cause, evidence, values))
+
+    if info.encoding != "jws":
+        what = {"opaque": "an opaque token, not a JWT (ZITADEL: the app's token type is Bearer, not JWT; "
+                          "Auth0: no audience was requested)",
+                "jwe": "an encrypted JWT (JWE), which the relying party cannot read without the decryption key",
+                "malformed": f"a JWT that does not decode: {info.error}",
+                "claims": "claims printed by a validator, without the token"}[info.encoding]
+        if info.encoding != "claims":
+            add("malformed_token", [f"the value is {what}"], detail=what)
+            return _finish(info, rp, at, kind, family, found, signature)
+
+    alg = info.alg or ""
+    if info.encoding == "jws":
+        if alg.lower() == "none":
+            add("algorithm_mismatch", ["header alg is none: the token is not signed"], alg=alg)
+        elif rp.algorithms and alg not in rp.algorithms:
+            add("algorithm_mismatch", [f"header alg {alg} is not among the accepted {', '.join(rp.algorithms)}"], alg=alg)
+        elif alg.startswith("HS") and not rp.algorithms:
+            add("algorithm_mismatch", [f"header alg {alg} is symmetric; an OpenID provider signs with RS256/ES256"], alg=alg)
+
+    iss = claims.get("iss")
+    if iss is None:
+        add("malformed_token", ["the token has no iss claim"], detail="no iss claim")
+    elif rp.issuer and iss != rp.issuer:
+        add("issuer_mismatch", [f"iss is {iss!r}, the relying party expects {rp.issuer!r}",
+                                issuer_difference(rp.issuer, str(iss))],
+            expected_issuer=rp.issuer, found_issuer=str(iss))
+
+    audiences = info.audiences
+    accepted = ({rp.client_id} if rp.client_id else set()) | set(rp.audiences)
+    if "aud" not in claims:
+        add("aud_claim_missing", ["the token has no aud claim"])
+    elif rp.expect == "id" or (rp.expect is None and kind.value == "id_token"):
+        if kind.value == "access_token":
+            add("token_type_confusion", ["an access token where an ID token is checked", *kind.evidence],
+                token_type=str(header.get("typ") or "access token"))
+        if rp.client_id and rp.client_id not in audiences:
+            add("client_id_missing", [f"aud {list(audiences)} lacks the client id {rp.client_id!r}"],
+                expected_audience=rp.client_id, found_audiences=", ".join(f"`{a}`" for a in audiences))
+        extra = [a for a in audiences if a not in accepted]
+        if rp.client_id and rp.client_id in audiences and extra:
+            projects = set(zitadel_project_ids(claims))
+            notes = [f"{a} looks like a ZITADEL project id" for a in extra if a in projects]
+            add("untrusted_extra_audience", [f"aud also holds {', '.join(extra)}, which the relying party does not trust",
+                                             *notes], audience=extra[0])
+        azp = claims.get("azp")
+        if rp.client_id and azp and azp != rp.client_id:
+            add("azp_mismatch", [f"azp is {azp!r}: the token was issued to another client than {rp.client_id!r}"],
+                detail=f"azp {azp}")
+    elif rp.expect == "access":
+        if kind.value == "id_token":
+            add("token_type_confusion", ["an ID token sent to an API", *kind.evidence], token_type="ID token")
+        elif accepted and not set(audiences) & accepted:
+            if kind.value == "access_token" and rp.client_id and not rp.audiences:
+                add("token_type_confusion", [
+                    f"aud {list(audiences)} names the resource, as access tokens do (RFC 9068), while the relying "
+                    f"party checks for its client id {rp.client_id!r}: validate the API's audience instead"],
+                    token_type="access token")
+            else:
+                add("client_id_missing", [f"aud {list(audiences)} holds none of {sorted(accepted)}"],
+                    expected_audience=", ".join(sorted(accepted)), found_audiences=", ".join(audiences))
+
+    exp, nbf, iat = _time(claims.get("exp")), _time(claims.get("nbf")), _time(claims.get("iat"))
+    leeway = pd.Timedelta(seconds=rp.leeway_s)
+    if exp is not None and at >= exp + leeway:
+        gap = (at - exp).total_seconds()
+        add("expired", [f"exp {exp.isoformat()} is {gap:.0f} s before {at.isoformat()}"],
+            expired_at=exp.strftime("%Y-%m-%d %H:%M:%S UTC"), current_time=at.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    elif exp is None and info.encoding == "jws":
+        add("malformed_token", ["the token has no exp claim"], detail="no exp claim")
+    for name, moment in (("nbf", nbf), ("iat", iat)):
+        if moment is not None and moment > at + leeway:
+            add("not_yet_valid", [f"{name} {moment.isoformat()} is {(moment - at).total_seconds():.0f} s after {at.isoformat()}"])
+            break
+
+    roles = _roles(claims, rp.client_id)
+    missing_roles = [r for r in rp.required_roles if r not in roles]
+    missing_scopes = [s for s in rp.required_scopes if s not in _scopes(claims)]
+    if missing_roles or missing_scopes:
+        parts = ([f"roles {missing_roles} missing (token has {sorted(roles) or 'none'})"] if missing_roles else []) + (
+            [f"scopes {missing_scopes} missing"] if missing_scopes else [])
+        add("insufficient_scope_or_roles", parts, detail="; ".join(parts))
+    return _finish(info, rp, at, kind, family, found, signature)
+
+
+def _finish(info: TokenInfo, rp: RelyingParty, at: pd.Timestamp, kind: Verdict, family: Verdict,
+            found: list[tuple[str, list[str], dict[str, Any]]],
+            signature: tuple[str | None, tuple[str, ...]] | None) -> Diagnosis:
+    if signature is not None and signature[0] is not None:
+        found.insert(0, (signature[0], list(signature[1]), {"kid": info.header.get("kid"), "alg": info.alg}))
+    findings = []
+    for cause, evidence, values in found:
+        group = {"cause": cause, "software": rp.software, "relying_party": rp.name, "detail": evidence[0],
+                 "host": "the relying party's host", **values}
+        _, fix = recommend(group, {"audiences": ",".join(rp.audiences), "issuer_url": rp.issuer})
+        findings.append(Finding(cause, tuple(e for e in evidence if e), fix))
+    risks = []
+    causes = {f.cause for f in findings}
+    lenient = [c for c in LENIENTLY_ACCEPTED if c in causes]
+    if lenient:
+        risks.append(f"lenient validators (PyJWT, jose, go-oidc with a single expected audience) accept this token "
+                     f"despite: {', '.join(lenient)}")
+    claims = info.claims
+    for project in zitadel_project_ids(claims):
+        if project != rp.client_id and not zitadel_roles(claims, project):
+            risks.append(f"aud holds ZITADEL project {project} but the token carries no roles for it: any client of the "
+                         f"instance can get this audience with the scope urn:zitadel:iam:org:project:id:{project}:aud, "
+                         "so aud alone must never authorize; check the roles claim")
+    return Diagnosis(kind, family, tuple(findings), tuple(risks), at, rp.name)
