@@ -15,3 +15,9 @@ TESTS_DATA_DIR = Path(__file__).resolve().parent / "data"
 def _no_dataset_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never touch a dataset named by the environment."""
     monkeypatch.delenv("TOKENAUDIT_DATASET", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _private_fingerprint_key(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never create or read a fingerprint key in the user's home."""
+    monkeypatch.setenv("TOKENAUDIT_KEY_FILE", str(tmp_path_factory.getbasetemp() / "fingerprint.key"))

@@ -8,6 +8,7 @@ annotation gives none.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,8 @@ from tokenaudit.formats import detect_format, load_formats
 from tokenaudit.pipeline import ChunkContext, process_chunk
 from tokenaudit.realms import parse_domains_cfg
 from tokenaudit.samples import check_catalogue, check_formats, read_annotated_log
+from tokenaudit.token_sources import sightings_in_document, tokens_table
+from tokenaudit.tokens import inspect_token
 
 from .conftest import SAMPLE_LOGS
 
@@ -69,7 +72,10 @@ def _events_of(path: Path) -> tuple[pd.DataFrame, dict[int, dict[str, object]]]:
     return events, log.expectations
 
 
-@pytest.mark.parametrize("path", [p for p in SAMPLE_FILES if FORMATS[p.parent.name].kind != "config"],
+LOG_FILES = [p for p in SAMPLE_FILES if FORMATS[p.parent.name].kind in ("regex", "json")]
+
+
+@pytest.mark.parametrize("path", LOG_FILES,
                          ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_sample_log_lines_give_exactly_the_annotated_events(path: Path) -> None:
     events, expectations = _events_of(path)
@@ -109,11 +115,54 @@ def test_sample_domains_cfg_gives_the_zitadel_realm_without_its_secret() -> None
 
 def test_every_cause_signature_of_proxmox_and_openidconnect_fires_in_some_sample_log() -> None:
     seen: set[str] = set()
-    for path in SAMPLE_FILES:
-        if FORMATS[path.parent.name].kind != "config":
-            seen |= set(_events_of(path)[0]["signature"].dropna())
+    for path in LOG_FILES:
+        seen |= set(_events_of(path)[0]["signature"].dropna())
     story = {"openidconnect.untrusted_audience", "openidconnect.client_id_missing", "openidconnect.issuer_mismatch",
              "openidconnect.expired", "openidconnect.signature_failed", "openidconnect.token_request_failed",
              "proxmox.openid_state_timeout", "proxmox.password_pam_failure", "proxmox.password_invalid",
              "proxmox.account_unknown", "proxmox.password_on_openid_realm"}
     assert story <= seen, f"not shown by any sample log: {sorted(story - seen)}"
+
+
+TOKEN_FILES = {p.name: p for p in SAMPLE_FILES if FORMATS[p.parent.name].kind == "tokens"}
+KEY = b"k" * 32
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("zitadel-proxmox-login.har", {("opaque", "unknown", None), ("jws", "id_token", "zitadel")}),
+        ("keycloak-orders-ui.json", {("jws", "access_token", "keycloak"), ("jws", "id_token", "keycloak")}),
+        ("captured-bearer-tokens.txt", {("jws", "access_token", "generic"), ("jws", "id_token", "keycloak"),
+                                        ("opaque", "unknown", None), ("jwe", "unknown", None)}),
+    ],
+)
+def test_token_samples_give_the_tokens_they_hold(name: str, expected: set[tuple[str, str, str | None]]) -> None:
+    path = TOKEN_FILES[name]
+    found, bad = sightings_in_document(path.read_text(encoding="utf-8").splitlines(), path.parent.name, source=name)
+    table = tokens_table(found, KEY)
+    got = {(row["encoding"], row["kind"], row["issuer_family"] if isinstance(row["issuer_family"], str) else None)
+           for row in table.to_dict("records")}
+    assert got == expected
+    assert bad == (1 if name.endswith(".txt") else 0)
+
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_RESERVED = re.compile(r"^https?://([a-z0-9-]+\.)*(example\.(com|org|net)|[a-z0-9-]+\.(test|example))(:\d+)?(/|$)")
+
+
+def test_every_token_in_the_repository_is_synthetic() -> None:
+    """Hygiene: a JWT in sample_logs/ or tests/ must name an issuer on a reserved domain (RFC 2606)."""
+    roots = [SAMPLE_LOGS, SAMPLE_LOGS.parent / "tests"]
+    checked = 0
+    for root in roots:
+        for path in root.rglob("*"):
+            if not path.is_file() or path.suffix in (".pyc",):
+                continue
+            for token in _JWT.findall(path.read_text(encoding="utf-8", errors="replace")):
+                info = inspect_token(token, KEY)
+                iss = str(info.claims.get("iss", ""))
+                if info.encoding == "jws" and iss:
+                    assert _RESERVED.match(iss), f"{path}: a token with issuer {iss!r}"
+                    checked += 1
+    assert checked >= 5

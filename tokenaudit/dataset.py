@@ -106,6 +106,22 @@ REALM_SCHEMA = pa.schema(
 )
 
 
+_TIME_TOKEN_COLUMNS = ("exp_at", "iat_at", "nbf_at", "first_seen", "last_seen")
+#: Schema of the tokens table: one row per token (keyed fingerprint) and batch; never the token.
+TOKEN_SCHEMA = pa.schema(
+    [
+        pa.field(name, pa.timestamp("us", tz="UTC") if name in _TIME_TOKEN_COLUMNS
+                 else pa.int64() if name == "sightings" else pa.string())
+        for name in (
+            "fingerprint", "encoding", "alg", "kid", "typ", "iss", "sub", "aud", "azp", "client_id", "scope",
+            "exp_at", "iat_at", "nbf_at", "kind", "kind_evidence", "issuer_family", "family_evidence",
+            "header", "claims", "error", "first_seen", "last_seen", "sightings", "sources",
+        )
+    ]
+    + [pa.field("batch_id", pa.string())]
+)
+
+
 def default_dataset_path() -> Path:
     """Where the dataset lives when no ``--dataset`` is given.
 
@@ -220,6 +236,36 @@ def write_realms(root: Path, realms: pd.DataFrame, batch_id: str, ingested_at: p
     frame = realms.assign(batch_id=batch_id, ingested_at=ingested_at)
     table = pa.Table.from_pandas(frame, schema=REALM_SCHEMA, preserve_index=False)
     _atomic_table(root / "realms" / f"batch-{batch_id}.parquet", table)
+
+
+def write_tokens(root: Path, tokens: pd.DataFrame, batch_id: str) -> None:
+    """Write the tokens a batch saw (decoded claims and fingerprints only)."""
+    if tokens.empty:
+        return
+    frame = tokens.assign(batch_id=batch_id)
+    for column in ("kid", "typ", "iss", "sub", "azp", "client_id", "scope", "alg", "error", "issuer_family"):
+        frame[column] = frame[column].map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
+    table = pa.Table.from_pandas(frame[TOKEN_SCHEMA.names], schema=TOKEN_SCHEMA, preserve_index=False)
+    _atomic_table(root / "tokens" / f"batch-{batch_id}.parquet", table)
+
+
+def read_tokens(root: Path) -> pd.DataFrame:
+    """Read the tokens of committed batches, one row per fingerprint (sightings merged).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of ``TOKEN_SCHEMA`` but ``batch_id``: decoded header and claims
+        as JSON, kind and issuer family with evidence, first/last seen (UTC),
+        number of sightings and up to 20 sources.
+    """
+    from .token_sources import aggregate_tokens
+
+    _require(root)
+    batches = set(committed_batches(root))
+    files = [p for p in sorted((root / "tokens").glob("batch-*.parquet")) if p.name[6:-8] in batches]
+    frames = [pq.read_table(f, schema=TOKEN_SCHEMA).to_pandas().drop(columns="batch_id") for f in files]
+    return aggregate_tokens(frames)
 
 
 def commit_batch(root: Path, manifest: pd.DataFrame, batch_id: str) -> None:

@@ -49,6 +49,7 @@ _FORMAT_KEYS = {
         "event_path",
         "generic_search",
         "priority",
+        "detect_scope",
         "software",
         "url",
         "sample",
@@ -81,7 +82,7 @@ def _format_from_toml(path: Path) -> LogFormat:
     name = data["name"]
     if name != path.stem:
         raise CatalogueError(f"format name {name!r} differs from its file name", path=str(path))
-    if data["kind"] not in ("regex", "json", "config"):
+    if data["kind"] not in ("regex", "json", "config", "tokens"):
         raise CatalogueError(f"unknown kind {data['kind']!r}", path=str(path))
     if data["timestamp"] not in TIMESTAMP_KINDS:
         raise CatalogueError(
@@ -115,6 +116,7 @@ def _format_from_toml(path: Path) -> LogFormat:
         generic_search=bool(data.get("generic_search", False)),
         priority=int(data.get("priority", 50)),
         software=data.get("software", ""),
+        detect_scope=data.get("detect_scope", "line"),
         url=data.get("url", ""),
         samples=tuple(samples),
         path=str(path),
@@ -187,7 +189,8 @@ def detect_format(head: list[str], formats: dict[str, LogFormat] | None = None) 
     """Tell the format of a file from its first lines.
 
     Each format's ``detect`` regex is tried on up to 200 lines that none of its
-    ``skip`` patterns drops; the format matching the largest share (at least
+    ``skip`` patterns drops (a ``detect_scope = "head"`` format's regex on the
+    head as one text, for documents such as HAR files); the format matching the largest share (at least
     60 %) wins, the more specific one (lower priority number) on a tie.
 
     Parameters
@@ -214,6 +217,12 @@ def detect_format(head: list[str], formats: dict[str, LogFormat] | None = None) 
     scores: dict[str, tuple[int, int]] = {}
     best: tuple[float, int, LogFormat] | None = None
     for fmt in formats.values():
+        if fmt.detect_scope == "head":
+            hit = bool(pc.match_substring_regex(pa.array(["\n".join(head)]), fmt.detect)[0].as_py())
+            scores[fmt.name] = (int(hit), 1)
+            if hit and (best is None or (1.0, -fmt.priority) > (best[0], best[1])):
+                best = (1.0, -fmt.priority, fmt)
+            continue
         lines = pa.array(head, pa.string())
         kept = lines.filter(pc.invert(_skip_mask(lines, fmt)))[:_DETECT_SAMPLE_LINES]
         if len(kept) == 0:

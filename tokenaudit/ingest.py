@@ -27,6 +27,7 @@ from .dataset import (
     read_manifest,
     write_events,
     write_realms,
+    write_tokens,
     writer_lock,
 )
 from .errors import FormatError, InputError
@@ -46,6 +47,8 @@ from .sources import (
     open_source,
 )
 from .timestamps import check_timezone, local_timezone_name
+from .token_sources import aggregate_tokens, sightings_in_document, tokens_table
+from .tokens import load_fingerprint_key
 
 BLOCK_BYTES = 8 * 1024 * 1024
 
@@ -105,6 +108,7 @@ def ingest(
     timezone: str | None = None,
     catalogue: Catalogue | None = None,
     progress: Callable[[Progress], None] | None = None,
+    fingerprint_key: bytes | None = None,
 ) -> IngestReport:
     """Read logs and configuration into the dataset, adding only what is new.
 
@@ -122,6 +126,9 @@ def ingest(
         Signatures to use; the built-in catalogue by default.
     progress
         Called with a :class:`Progress` after each block read.
+    fingerprint_key
+        Key of the tokens' keyed fingerprints; read from (or created at)
+        :func:`tokenaudit.tokens.default_key_path` by default.
 
     Returns
     -------
@@ -143,6 +150,7 @@ def ingest(
     zone = check_timezone(timezone or local_timezone_name())
     catalogue = catalogue or load_catalogue()
     sources = expand_inputs(paths)
+    key = fingerprint_key or load_fingerprint_key()
     open_for_writing(dataset)
     batch_id = new_batch_id()
     report = IngestReport(dataset, batch_id)
@@ -152,8 +160,9 @@ def ingest(
         manifest_rows: list[dict[str, object]] = []
         event_tables: list[pa.Table] = []
         realm_frames: list[pd.DataFrame] = []
+        token_frames: list[pd.DataFrame] = []
         for source in sources:
-            run = _SourceRun(source, formats, forced, zone, catalogue, batch_id, known, progress)
+            run = _SourceRun(source, formats, forced, zone, catalogue, batch_id, known, progress, key)
             source_report = run.execute()
             report.sources.append(source_report)
             if run.manifest_row is not None:
@@ -163,11 +172,13 @@ def ingest(
                 event_tables.extend(run.events)
                 if run.realms is not None:
                     realm_frames.append(run.realms)
+                token_frames.extend(run.tokens)
         if manifest_rows:
             if event_tables:
                 write_events(dataset, pa.concat_tables(event_tables), batch_id)
             if realm_frames:
                 write_realms(dataset, pd.concat(realm_frames, ignore_index=True), batch_id, ingested_at)
+            write_tokens(dataset, aggregate_tokens(token_frames), batch_id)
             commit_batch(dataset, pd.DataFrame(manifest_rows), batch_id)
     return report
 
@@ -190,8 +201,11 @@ class _SourceRun:
         batch_id: str,
         known: dict[str, dict[str, object]],
         progress: Callable[[Progress], None] | None,
+        key: bytes,
     ) -> None:
         self.source = source
+        self.key = key
+        self.tokens: list[pd.DataFrame] = []
         self.formats = formats
         self.forced = forced
         self.timezone = timezone
@@ -252,7 +266,7 @@ class _SourceRun:
             elif not stream.peek(1):
                 self.report.status = "unchanged"
                 return
-            elif fmt.kind == "config":
+            elif fmt.kind in ("config", "tokens"):
                 close_source(stream)
                 stream = open_source(self.source)
                 offset, lines_before = 0, 0
@@ -260,6 +274,8 @@ class _SourceRun:
         self.report.resumed_after_line = lines_before
         if fmt.kind == "config":
             self._read_config(stream, fmt)
+        elif fmt.kind == "tokens":
+            self._read_tokens(stream, fmt)
         else:
             self._read_log(stream, fmt, stream_id, lines_before)
         if stream.error:
@@ -305,11 +321,14 @@ class _SourceRun:
                 reference_time=reference,
                 stream_id=stream_id,
                 batch_id=self.batch_id,
+                fingerprint_key=self.key,
             )
             result = process_chunk(lines, fmt, self.catalogue, context)
             self.report.account.add(result.account)
             if result.events.num_rows:
                 self.events.append(result.events)
+            if not result.tokens.empty:
+                self.tokens.append(result.tokens)
             next_line += len(lines)
             if self.progress:
                 self.progress(Progress(self.source.display_name, stream.consumed, self.source.size))
@@ -323,6 +342,23 @@ class _SourceRun:
         self.report.account.add(account)
         self.realms = realms_frame(realms)
 
+    def _read_tokens(self, stream: ByteStream, fmt: LogFormat) -> None:
+        data = b"".join(iter_line_blocks(stream, block_size=BLOCK_BYTES, keep_partial=True))
+        self._remember_tail(data)
+        lines = split_lines(data)
+        sightings, bad = sightings_in_document(lines, fmt.name, source=self.source.display_name)
+        account = self.report.account
+        account.read = len(lines)
+        blank = sum(1 for line in lines if not line.strip() or line.lstrip().startswith("#"))
+        account.skipped, account.rejected = blank, bad
+        account.parsed = account.read - blank - bad
+        if blank:
+            account.skipped_reasons["comment, marker or blank line"] += blank
+        if bad:
+            account.rejected_reasons["no token on the line" if fmt.name == "jwt_lines" else "invalid JSON"] += bad
+        account.tokens = len(sightings)
+        self.tokens.append(tokens_table(sightings, self.key))
+
     def _remember_tail(self, block: bytes) -> None:
         self._tail = block[-TAIL_BYTES:] if len(block) >= TAIL_BYTES else (self._tail + block)[-TAIL_BYTES:]
 
@@ -331,7 +367,7 @@ class _SourceRun:
         tail = self._tail
         head_len = min(HEAD_BYTES, offset)
         account = self.report.account
-        lines_total = (0 if fmt.kind == "config" else lines_before) + account.read
+        lines_total = (0 if fmt.kind in ("config", "tokens") else lines_before) + account.read
         return {
             "source_file": self.source.display_name,
             "stream_id": stream_id,

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-FormatKind = Literal["regex", "json", "config"]
+FormatKind = Literal["regex", "json", "config", "tokens"]
 SignatureKind = Literal["envelope", "cause"]
 
 
@@ -44,6 +44,7 @@ class LogFormat:
     event_path: str | None = None
     generic_search: bool = False
     priority: int = 50
+    detect_scope: Literal["line", "head"] = "line"
     software: str = ""
     url: str = ""
     samples: tuple[FormatSample, ...] = ()
@@ -145,6 +146,7 @@ class LineAccount:
     skipped: int = 0
     rejected: int = 0
     events: int = 0
+    tokens: int = 0
     skipped_reasons: Counter[str] = field(default_factory=Counter)
     rejected_reasons: Counter[str] = field(default_factory=Counter)
 
@@ -155,6 +157,7 @@ class LineAccount:
         self.skipped += other.skipped
         self.rejected += other.rejected
         self.events += other.events
+        self.tokens += other.tokens
         self.skipped_reasons.update(other.skipped_reasons)
         self.rejected_reasons.update(other.rejected_reasons)
 

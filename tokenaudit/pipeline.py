@@ -8,7 +8,7 @@ file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,10 @@ from .formats import parse_chunk
 from .masking import redact_tokens
 from .models import LineAccount, LogFormat
 from .timestamps import parse_timestamps
+from .token_sources import TOKEN_COLUMNS, sightings_in_text, tokens_table
+
+#: Lines that may carry a token or a validator's claim printout.
+TOKEN_MARKER = r"eyJ[A-Za-z0-9_-]{4,}\.|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{16,}|claims: map\["
 
 
 @dataclass(frozen=True)
@@ -33,14 +37,22 @@ class ChunkContext:
     reference_time: pd.Timestamp | None = None
     stream_id: str = ""
     batch_id: str = ""
+    fingerprint_key: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """Failure events of a chunk (``EVENT_SCHEMA`` columns) and its line accounting."""
+    """Failure events of a chunk (``EVENT_SCHEMA`` columns), its line accounting, and its tokens.
+
+    ``tokens`` has one row per token seen in the chunk (decoded claims and a
+    keyed fingerprint, :data:`~tokenaudit.token_sources.TOKEN_COLUMNS`); it
+    is empty when the context carries no fingerprint key. Raw tokens never
+    leave :func:`process_chunk`.
+    """
 
     events: pa.Table
     account: LineAccount
+    tokens: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(TOKEN_COLUMNS)))
 
 
 def process_chunk(
@@ -86,9 +98,13 @@ def process_chunk(
     """
     array = lines if isinstance(lines, pa.Array) else pa.array(lines, pa.string())
     marker = catalogue.marker(fmt.name, generic_search=fmt.generic_search)
+    if marker is not None and context.fingerprint_key is not None:
+        marker = f"{marker}|{TOKEN_MARKER}"
     parsed = parse_chunk(array, fmt, first_line_no=context.first_line_no, marker=marker)
     account = parsed.account
     records = parsed.records
+    tokens = _tokens(array, records, fmt, context)
+    account.tokens = int(tokens["sightings"].sum()) if not tokens.empty else 0
     messages = redact_tokens(records.column("message").combine_chunks())
     matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search)
 
@@ -131,7 +147,30 @@ def process_chunk(
         ts = ts[~bad_time]
     account.events = records.num_rows
     events = _event_table(records, matched, messages, status, ts, fmt, context, catalogue.fingerprint)
-    return ChunkResult(events, account)
+    return ChunkResult(events, account, tokens)
+
+
+def _tokens(lines: pa.Array, records: pa.Table, fmt: LogFormat, context: ChunkContext) -> pd.DataFrame:
+    """Tokens on the parsed lines of a chunk, decoded and fingerprinted."""
+    if context.fingerprint_key is None or records.num_rows == 0:
+        return pd.DataFrame(columns=list(TOKEN_COLUMNS))
+    line_no = records.column("line_no").to_numpy()
+    raw = lines.take(pa.array(line_no - context.first_line_no, pa.int64()))
+    carrying = np.flatnonzero(pc.match_substring_regex(raw, TOKEN_MARKER).to_numpy(zero_copy_only=False))
+    if len(carrying) == 0:
+        return pd.DataFrame(columns=list(TOKEN_COLUMNS))
+    ts = parse_timestamps(
+        records.column("ts_raw").take(pa.array(carrying, pa.int64())).to_pandas(),
+        fmt.timestamp, timezone=context.timezone, reference=context.reference_time,
+    )
+    texts = raw.take(pa.array(carrying, pa.int64())).to_pylist()
+    sightings = [
+        sighting
+        for text, number, moment in zip(texts, line_no[carrying], ts, strict=True)
+        for sighting in sightings_in_text(text, where=context.source_file, line_no=int(number),
+                                          ts=None if pd.isna(moment) else moment)
+    ]
+    return tokens_table(sightings, context.fingerprint_key)
 
 
 def _event_table(

@@ -126,6 +126,13 @@ def check_formats(formats: dict[str, LogFormat] | None = None) -> list[Problem]:
                 problems.append(Problem(label, "detect does not match the sample", sample.line))
             if fmt.kind == "config":
                 continue
+            if fmt.kind == "tokens":
+                from .token_sources import sightings_in_document
+
+                found, bad = sightings_in_document([sample.line], fmt.name, source="sample")
+                if not found or bad:
+                    problems.append(Problem(label, f"no token found ({bad} unreadable lines)", sample.line))
+                continue
             got = _format_captures(fmt, sample.line)
             if got != sample.expect:
                 problems.append(Problem(label, f"captures {got} differ from expected {sample.expect}", sample.line))

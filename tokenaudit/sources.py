@@ -22,6 +22,8 @@ from .errors import InputError
 HEAD_BYTES = 64 * 1024
 TAIL_BYTES = 4 * 1024
 STDIN = "-"
+#: Files a folder walk passes over: tokenaudit's own configuration is no input.
+CONFIG_NAMES = frozenset({"tokenaudit.toml"})
 _GZIP_MAGIC = b"\x1f\x8b"
 _ROTATION = re.compile(r"^(?P<base>.*?)(?:[.-](?P<n>\d{1,8}))?(?:\.gz)?$")
 
@@ -48,7 +50,8 @@ class Source:
 def expand_inputs(paths: list[str]) -> list[Source]:
     """Expand files, folders (recursively), glob patterns and ``-`` into sources.
 
-    Rotated files of one log come oldest first (``syslog.2.gz``, ``syslog.1``,
+    A folder walk passes over hidden files and ``tokenaudit.toml``. Rotated
+    files of one log come oldest first (``syslog.2.gz``, ``syslog.1``,
     ``syslog``), so that a stream is read in the order it was written.
 
     Raises
@@ -68,7 +71,8 @@ def expand_inputs(paths: list[str]) -> list[Source]:
             continue
         path = Path(raw)
         if path.is_dir():
-            files = [p for p in path.rglob("*") if p.is_file() and not _hidden(p, path)]
+            files = [p for p in path.rglob("*")
+                     if p.is_file() and not _hidden(p, path) and p.name not in CONFIG_NAMES]
             if not files:
                 raise InputError(f"{raw}: folder holds no files", hint="point at the folder of the logs")
             found.extend(_source(p) for p in _rotation_order(files))
