@@ -8,13 +8,17 @@ at once. None of these functions mutates its input.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from .catalogue import EVENT_FIELDS, Catalogue, load_catalogue, match_messages
 from .formats import load_formats
+from .correlate import refine_with_tokens
 from .recommend import recommend
+from .relying_parties import RelyingParty, relying_party_from_realm
 
 #: Columns of :func:`failure_groups`.
 GROUP_COLUMNS = (
@@ -29,6 +33,7 @@ GROUP_COLUMNS = (
     "software",
     "signature",
     "alternatives",
+    "token_evidence",
     "example",
     "explanation",
     "recommendation",
@@ -180,6 +185,8 @@ def failure_groups(
     realms: pd.DataFrame | None = None,
     *,
     catalogue: Catalogue | None = None,
+    tokens: pd.DataFrame | None = None,
+    parties: Mapping[str, RelyingParty] | None = None,
 ) -> pd.DataFrame:
     """Group failures by cause, relying party and offending value, with the fix for each.
 
@@ -191,11 +198,17 @@ def failure_groups(
         Relying parties (:func:`tokenaudit.read_realms`), used to fill in fixes.
     catalogue
         The signatures; the built-in catalogue by default.
+    tokens
+        Captured tokens (:func:`tokenaudit.read_tokens`): a token of the same
+        relying party seen close in time refines the cause and adds evidence.
+    parties
+        Relying parties by name, besides those made from ``realms``.
 
     Returns
     -------
     pandas.DataFrame
-        One row per group, most frequent first, with :data:`GROUP_COLUMNS`:
+        One row per group, most frequent first, with :data:`GROUP_COLUMNS`
+        (``token_evidence`` says what a correlated token showed):
         ``key`` is the offending value (the untrusted audience, the issuer
         found, …), ``first_seen``/``last_seen`` are UTC timestamps, ``hosts``
         a comma-joined list, ``example`` one redacted message.
@@ -208,13 +221,17 @@ def failure_groups(
     frame = pair_http_denials(frame)
     frame = frame[frame["explained_by"].isna()]
     frame = attribute_relying_party(frame, realms)
+    if tokens is not None and not tokens.empty:
+        known = {r["realm"]: relying_party_from_realm(r) for r in realms.to_dict("records") if r.get("type") == "openid"}
+        frame = refine_with_tokens(frame, tokens, {**known, **(parties or {})})
     if frame.empty:
         return pd.DataFrame(columns=list(GROUP_COLUMNS))
     key_fields = frame["cause"].map(lambda c: causes[c].key_field or "detail")
-    frame = frame.assign(
-        key=[row.get(field) if isinstance(row.get(field), str) else row.get("detail") for row, field in zip(frame.to_dict("records"), key_fields, strict=True)]
-    )
-    frame["key"] = frame["key"].fillna(frame["message"])
+    keys = []
+    for row, field in zip(frame.to_dict("records"), key_fields, strict=True):
+        value = next((v for v in (row.get(field), row.get("detail"), row.get("message")) if isinstance(v, str)), "")
+        keys.append(value)
+    frame = frame.assign(key=pd.Series(keys, index=frame.index, dtype="string"))
     frame["relying_party_"] = frame["relying_party"].fillna("")
     grouped = frame.groupby(["cause", "relying_party_", "key", "software"], sort=False, dropna=False)
     summary = grouped.agg(
@@ -224,9 +241,15 @@ def failure_groups(
         hosts=("host", lambda s: ",".join(sorted(set(s.dropna().astype(str))))),
     ).reset_index()
     firsts = grouped.first().reset_index()
+    grouped_tokens: dict[tuple[object, ...], list[dict[str, object]]] = {}
+    if "token_fingerprint" in frame.columns:
+        for row in frame[frame["token_fingerprint"].notna()].to_dict("records"):
+            key = (row["cause"], row["relying_party_"], row["key"], row["software"])
+            grouped_tokens.setdefault(key, []).append(row)
     realm_rows = {row["realm"]: row for row in realms.to_dict("records")} if not realms.empty else {}
     rows = []
     for base, first in zip(summary.to_dict("records"), firsts.to_dict("records"), strict=True):
+        group_key = (base["cause"], base["relying_party_"], base["key"], base["software"])
         group = {**{k: v for k, v in first.items() if isinstance(v, str)}, **base}
         group["relying_party"] = base["relying_party_"] or None
         group["event_kind"] = first.get("event_kind")
@@ -245,6 +268,7 @@ def failure_groups(
                 "software": base["software"],
                 "signature": first.get("signature"),
                 "alternatives": first.get("alternatives") or "",
+                "token_evidence": _token_evidence(grouped_tokens.get(group_key)),
                 "example": _example(first),
                 "explanation": explanation,
                 "recommendation": recommendation,
@@ -258,6 +282,19 @@ def failure_groups(
         .drop(columns="_order")
         .reset_index(drop=True)
     )
+
+
+def _token_evidence(rows: list[dict[str, object]] | None) -> str:
+    if not rows:
+        return ""
+    fingerprints = sorted({str(r["token_fingerprint"]) for r in rows})
+    causes = str(rows[0]["token_causes"] or "none")
+    changed = {str(r["log_cause"]) for r in rows if isinstance(r.get("log_cause"), str)}
+    text = (f"{len(rows)} of these failures match a captured token of the same relying party "
+            f"({', '.join(f[:12] for f in fingerprints[:3])}); its diagnosis: {causes}")
+    if changed:
+        text += f"; the log alone said {', '.join(sorted(changed))}"
+    return text
 
 
 def _example(row: dict[str, object]) -> str:

@@ -21,7 +21,7 @@ import typer
 from . import __version__
 from .analysis import classify, failure_groups
 from .catalogue import load_catalogue
-from .dataset import default_dataset_path, read_events, read_realms
+from .dataset import default_dataset_path, read_events, read_realms, read_tokens
 from .errors import InputError, TokenAuditError
 from .explain import explain_token
 from .relying_parties import (
@@ -170,6 +170,7 @@ def analyze_command(
     since: SinceOption = None,
     until: UntilOption = None,
     output_format: Annotated[GroupFormat, typer.Option("--format", "-f", help="table, markdown, or json.")] = GroupFormat.table,
+    config: Annotated[Optional[Path], typer.Option(help="tokenaudit.toml naming relying parties, for pairing failures with captured tokens.")] = None,  # noqa: UP045
     signatures: Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to use.")] = None,  # noqa: UP045
 ) -> None:
     """Group failures by cause, relying party and offending value, with the fix for each.
@@ -179,7 +180,9 @@ def analyze_command(
     with cli_errors():
         root = dataset or default_dataset_path()
         events = _read_window(root, since, until)
-        groups = failure_groups(events, read_realms(root), catalogue=load_catalogue(signatures or []))
+        parties = load_relying_parties(config) if config else {}
+        groups = failure_groups(events, read_realms(root), catalogue=load_catalogue(signatures or []),
+                                tokens=read_tokens(root), parties=parties)
     typer.echo(render_groups(groups, fmt=output_format.value))
 
 

@@ -83,6 +83,8 @@ def render_groups(groups: pd.DataFrame, *, fmt: str = "table", width: int = 100)
                      f"first {_iso(row['first_seen'])}, last {_iso(row['last_seen'])}")
         if _text(row["alternatives"]):
             lines.append(f"   cannot be told from: {row['alternatives'].replace(',', ', ')}")
+        if _text(row.get("token_evidence")):
+            lines.append(_wrap("token", row["token_evidence"], width))
         lines.append(_wrap("example", row["example"], width))
         lines.append(_wrap("why", row["explanation"], width))
         lines.append("   fix:")

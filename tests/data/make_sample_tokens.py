@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 ROOT = Path(__file__).resolve().parents[2] / "sample_logs"
 RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC = ec.generate_private_key(ec.SECP256R1())
-T0 = 1795108287  # 2026-11-21T17:11:27Z, the first untrusted-audience failure on pve1
+T0 = 1795281087  # 2026-11-21T17:11:27Z, the first untrusted-audience failure on pve1
 
 
 def sign(claims: dict, *, kid: str = "zitadel-2026-10", typ: str | None = None, key: object = RSA,
