@@ -180,6 +180,10 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
             else:
                 add("client_id_missing", [f"aud {list(audiences)} holds none of {sorted(accepted)}"],
                     expected_audience=", ".join(sorted(accepted)), found_audiences=", ".join(audiences))
+    elif accepted and not set(audiences) & accepted:
+        # The relying party did not say which token it checks: at least its audience must be there.
+        add("client_id_missing", [f"aud {list(audiences)} holds none of {sorted(accepted)}"],
+            expected_audience=", ".join(sorted(accepted)), found_audiences=", ".join(audiences))
 
     exp, nbf, iat = _time(claims.get("exp")), _time(claims.get("nbf")), _time(claims.get("iat"))
     leeway = pd.Timedelta(seconds=rp.leeway_s)
@@ -208,7 +212,11 @@ def _finish(info: TokenInfo, rp: RelyingParty, at: pd.Timestamp, kind: Verdict, 
             found: list[tuple[str, list[str], dict[str, Any]]],
             signature: tuple[str | None, tuple[str, ...]] | None) -> Diagnosis:
     if signature is not None and signature[0] is not None:
-        found.insert(0, (signature[0], list(signature[1]), {"kid": info.header.get("kid"), "alg": info.alg}))
+        same = next((entry for entry in found if entry[0] == signature[0]), None)
+        if same is not None:  # the header check found it too: one finding, both evidences
+            same[1].extend(e for e in signature[1] if e not in same[1])
+        else:
+            found.insert(0, (signature[0], list(signature[1]), {"kid": info.header.get("kid"), "alg": info.alg}))
     findings = []
     for cause, evidence, values in found:
         group = {"cause": cause, "software": rp.software, "relying_party": rp.name, "detail": evidence[0],
