@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DATASET ?= build/demo-dataset
+# The demo keeps its token-fingerprint key beside its dataset, not in ~/.config.
+DEMO_KEY ?= build/demo-fingerprint.key
 
 .PHONY: demo test lint clean
 
@@ -15,8 +17,8 @@ $(BIN)/.installed: pyproject.toml
 
 demo: $(BIN)/.installed  ## ingest sample_logs/ and print the analysis
 	rm -rf $(DEMO_DATASET)
-	$(BIN)/tokenaudit ingest sample_logs --dataset $(DEMO_DATASET) --timezone Europe/Berlin
-	$(BIN)/tokenaudit analyze --dataset $(DEMO_DATASET)
+	TOKENAUDIT_KEY_FILE=$(DEMO_KEY) $(BIN)/tokenaudit ingest sample_logs --dataset $(DEMO_DATASET) --timezone Europe/Berlin
+	TOKENAUDIT_KEY_FILE=$(DEMO_KEY) $(BIN)/tokenaudit analyze --dataset $(DEMO_DATASET)
 
 test: $(BIN)/.installed  ## run the whole test suite
 	$(BIN)/python -m pytest -q
