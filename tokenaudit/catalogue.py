@@ -10,7 +10,10 @@ some software (``openid authentication failure; rhost=… msg=…``) and hands
 its ``detail`` to the *cause* signatures it ``explains``. A cause signature
 marked ``search`` is also looked for anywhere in a message of a format whose
 messages the software writes itself (syslog, journal), which is how a
-validator's text wrapped by an unknown program is still found.
+validator's text wrapped by an unknown program is still found. A cause
+signature whose ``applies_to`` names formats (not ``*``) and is not ``search``
+matches the whole message field of those formats directly (Envoy's response
+code details in its access log).
 """
 
 from __future__ import annotations
@@ -116,6 +119,17 @@ class Catalogue:
             if s.kind == "cause" and any(fnmatch.fnmatchcase(s.id, g) for g in envelope.explains)
         ]
 
+    def direct(self, format_name: str) -> list[Signature]:
+        """Whole-message cause signatures written for ``format_name`` itself (its ``applies_to`` names it).
+
+        They match the format's message field as a whole, with no envelope:
+        Envoy's ``%RESPONSE_CODE_DETAILS%``, say, which no user controls.
+        """
+        return [
+            s for s in self.signatures
+            if s.kind == "cause" and not s.search and s.applies_to != ("*",) and _applies(s, format_name)
+        ]
+
     def searchers(self, format_name: str) -> list[Signature]:
         """Cause signatures looked for anywhere in a message of ``format_name``."""
         return [
@@ -128,7 +142,7 @@ class Catalogue:
         ``None`` when some signature has no literal: then every line is a
         candidate (correct, only slower).
         """
-        chosen = self.envelopes(format_name)
+        chosen = self.envelopes(format_name) + self.direct(format_name)
         if generic_search:
             chosen += self.searchers(format_name)
         literals = [s.prefilter for s in chosen]
@@ -363,6 +377,12 @@ def match_messages(
             targets = hits[sub_hits]
             signature[targets] = explainer.id
             _assign(values, targets, sub_captures)
+
+    for direct in catalogue.direct(format_name):
+        todo = _positions(envelope, signature)
+        hits, captures = _match(texts, todo, direct)
+        signature[hits] = direct.id
+        _assign(values, hits, captures)
 
     if generic_search:
         for searcher in catalogue.searchers(format_name):
