@@ -122,6 +122,19 @@ TOKEN_SCHEMA = pa.schema(
 )
 
 
+#: Schema of the request counts of access logs (per hour, host, route, status).
+REQUEST_SCHEMA = pa.schema([
+    pa.field("hour", pa.timestamp("us", tz="UTC")),
+    pa.field("format", pa.string()),
+    pa.field("source_file", pa.string()),
+    pa.field("host", pa.string()),
+    pa.field("route", pa.string()),
+    pa.field("status", pa.int32()),
+    pa.field("count", pa.int64()),
+    pa.field("batch_id", pa.string()),
+])
+
+
 def default_dataset_path() -> Path:
     """Where the dataset lives when no ``--dataset`` is given.
 
@@ -247,6 +260,35 @@ def write_tokens(root: Path, tokens: pd.DataFrame, batch_id: str) -> None:
         frame[column] = frame[column].map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
     table = pa.Table.from_pandas(frame[TOKEN_SCHEMA.names], schema=TOKEN_SCHEMA, preserve_index=False)
     _atomic_table(root / "tokens" / f"batch-{batch_id}.parquet", table)
+
+
+def write_requests(root: Path, requests: pd.DataFrame, batch_id: str) -> None:
+    """Write a batch's request counts."""
+    if requests.empty:
+        return
+    frame = requests.groupby(["hour", "format", "source_file", "host", "route", "status"], dropna=False)["count"].sum()
+    frame = frame.reset_index().assign(batch_id=batch_id)
+    table = pa.Table.from_pandas(frame[REQUEST_SCHEMA.names], schema=REQUEST_SCHEMA, preserve_index=False)
+    _atomic_table(root / "requests" / f"batch-{batch_id}.parquet", table)
+
+
+def read_requests(root: Path) -> pd.DataFrame:
+    """Read request counts of committed batches, summed per hour, format, host, route and status.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``hour`` (UTC), ``format``, ``host``, ``route``, ``status``, ``count``.
+    """
+    _require(root)
+    batches = set(committed_batches(root))
+    files = [p for p in sorted((root / "requests").glob("batch-*.parquet")) if p.name[6:-8] in batches]
+    columns = ["hour", "format", "host", "route", "status", "count"]
+    if not files:
+        return pd.DataFrame(columns=columns)
+    frame = pa.concat_tables([pq.read_table(f, schema=REQUEST_SCHEMA) for f in files]).to_pandas()
+    summed = frame.groupby(columns[:-1], dropna=False)["count"].sum().reset_index()
+    return summed.sort_values(["hour", "count"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
 def read_tokens(root: Path) -> pd.DataFrame:

@@ -47,6 +47,8 @@ _FORMAT_KEYS = {
         "skip",
         "event_status",
         "event_path",
+        "candidate",
+        "continuation",
         "generic_search",
         "priority",
         "detect_scope",
@@ -92,7 +94,7 @@ def _format_from_toml(path: Path) -> LogFormat:
         )
     if data["kind"] == "regex" and "pattern" not in data:
         raise CatalogueError("a regex format needs a pattern", path=str(path))
-    for key in ("detect", "pattern", "event_path", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
+    for key in ("detect", "pattern", "event_path", "candidate", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
         value = data["skip"][int(key[5:-1])] if key.startswith("skip[") else data.get(key)
         if value is not None and (problem := validate_regex(value)):
             raise CatalogueError(f"{key} does not compile: {problem}", path=str(path))
@@ -113,6 +115,8 @@ def _format_from_toml(path: Path) -> LogFormat:
         skip=tuple(data.get("skip", ())),
         event_status=tuple(data.get("event_status", ())),
         event_path=data.get("event_path"),
+        candidate=data.get("candidate"),
+        continuation=data.get("continuation"),
         generic_search=bool(data.get("generic_search", False)),
         priority=int(data.get("priority", 50)),
         software=data.get("software", ""),
@@ -279,8 +283,10 @@ def parse_chunk(
     Every line is accounted for: *skipped* (a comment, a marker, a blank line),
     *rejected* (not shaped like the format, or its fields did not parse) or
     *parsed*. Only candidate lines, those matching ``marker`` (a regex of
-    failure markers built from the signature catalogue) or an event rule of
-    the format (a 401 status), get their fields extracted.
+    failure markers built from the signature catalogue) or the format's own
+    ``candidate`` regex, get their fields extracted; in an access log (a
+    format with ``event_status``) every line does, since every request is
+    counted.
 
     Parameters
     ----------
@@ -321,13 +327,10 @@ def parse_chunk(
     if account.rejected:
         account.rejected_reasons[f"not a {fmt.name} line"] += account.rejected
     candidates = pc.and_(kept, shaped)
-    if marker is not None:
+    if marker is not None and not fmt.event_status:
         selected = pc.match_substring_regex(lines, marker)
-        if fmt.event_status:
-            status_marker = '" (?:' + "|".join(str(s) for s in fmt.event_status) + ") "
-            selected = pc.or_(selected, pc.match_substring_regex(lines, status_marker))
-        if fmt.kind == "json":
-            selected = pc.or_(selected, pc.match_substring(lines, '"MESSAGE":['))
+        if fmt.candidate:
+            selected = pc.or_(selected, pc.match_substring_regex(lines, fmt.candidate))
         candidates = pc.and_(candidates, selected)
     index = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
     subset = lines.take(pa.array(index, pa.int64()))
@@ -414,12 +417,36 @@ def _reexpand(table: pa.Table, length: int, bad: list[int]) -> pa.Table:
 
 def _json_value(obj: dict[str, Any], keys: tuple[str, ...]) -> str | None:
     for key in keys:
-        value = obj.get(key)
+        value = _lookup(obj, key)
         if value is None:
             continue
-        if isinstance(value, list) and all(isinstance(b, int) and 0 <= b < 256 for b in value):
+        if isinstance(value, list) and value and all(isinstance(b, int) and 0 <= b < 256 for b in value):
             return bytes(value).decode("utf-8", errors="replace")
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            return value[0]  # header values as arrays (Caddy)
         if isinstance(value, str):
             return value
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, (int, float)):
+            return str(int(value)) if float(value).is_integer() else repr(value)
         return json.dumps(value)
     return None
+
+
+def _lookup(obj: dict[str, Any], key: str) -> Any:
+    """``obj[key]``, or, for ``a.b.c``, ``obj["a"]["b"]["c"]`` (keys are matched case-sensitively first)."""
+    if key in obj:
+        return obj[key]
+    current: Any = obj
+    for part in key.split("."):
+        if not isinstance(current, dict):
+            return None
+        if part in current:
+            current = current[part]
+        else:
+            lowered = {k.lower(): v for k, v in current.items()}
+            if part.lower() not in lowered:
+                return None
+            current = lowered[part.lower()]
+    return current

@@ -27,6 +27,7 @@ from .dataset import (
     read_manifest,
     write_events,
     write_realms,
+    write_requests,
     write_tokens,
     writer_lock,
 )
@@ -161,6 +162,7 @@ def ingest(
         event_tables: list[pa.Table] = []
         realm_frames: list[pd.DataFrame] = []
         token_frames: list[pd.DataFrame] = []
+        request_frames: list[pd.DataFrame] = []
         for source in sources:
             run = _SourceRun(source, formats, forced, zone, catalogue, batch_id, known, progress, key)
             source_report = run.execute()
@@ -173,12 +175,15 @@ def ingest(
                 if run.realms is not None:
                     realm_frames.append(run.realms)
                 token_frames.extend(run.tokens)
+                request_frames.extend(run.requests)
         if manifest_rows:
             if event_tables:
                 write_events(dataset, pa.concat_tables(event_tables), batch_id)
             if realm_frames:
                 write_realms(dataset, pd.concat(realm_frames, ignore_index=True), batch_id, ingested_at)
             write_tokens(dataset, aggregate_tokens(token_frames), batch_id)
+            if request_frames:
+                write_requests(dataset, pd.concat(request_frames, ignore_index=True), batch_id)
             commit_batch(dataset, pd.DataFrame(manifest_rows), batch_id)
     return report
 
@@ -206,6 +211,7 @@ class _SourceRun:
         self.source = source
         self.key = key
         self.tokens: list[pd.DataFrame] = []
+        self.requests: list[pd.DataFrame] = []
         self.formats = formats
         self.forced = forced
         self.timezone = timezone
@@ -329,6 +335,8 @@ class _SourceRun:
                 self.events.append(result.events)
             if not result.tokens.empty:
                 self.tokens.append(result.tokens)
+            if not result.requests.empty:
+                self.requests.append(result.requests)
             next_line += len(lines)
             if self.progress:
                 self.progress(Progress(self.source.display_name, stream.consumed, self.source.size))

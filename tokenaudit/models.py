@@ -42,6 +42,8 @@ class LogFormat:
     skip: tuple[str, ...] = ()
     event_status: tuple[int, ...] = ()
     event_path: str | None = None
+    candidate: str | None = None
+    continuation: str | None = None
     generic_search: bool = False
     priority: int = 50
     detect_scope: Literal["line", "head"] = "line"

@@ -23,6 +23,10 @@ from .models import LineAccount, LogFormat
 from .timestamps import parse_timestamps
 from .token_sources import TOKEN_COLUMNS, sightings_in_text, tokens_table
 
+#: Columns of the per-hour request counts of access logs.
+REQUEST_COLUMNS = ("hour", "format", "source_file", "host", "route", "status", "count")
+_ID_SEGMENT = r"/(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,})(?=/|$)"
+
 #: Lines that may carry a token or a validator's claim printout.
 TOKEN_MARKER = r"eyJ[A-Za-z0-9_-]{4,}\.|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{16,}|claims: map\["
 
@@ -53,6 +57,7 @@ class ChunkResult:
     events: pa.Table
     account: LineAccount
     tokens: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(TOKEN_COLUMNS)))
+    requests: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(REQUEST_COLUMNS)))
 
 
 def process_chunk(
@@ -105,6 +110,7 @@ def process_chunk(
     records = parsed.records
     tokens = _tokens(array, records, fmt, context)
     account.tokens = int(tokens["sightings"].sum()) if not tokens.empty else 0
+    requests = _request_counts(records, fmt, context) if fmt.event_status else None
     messages = redact_tokens(records.column("message").combine_chunks())
     matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search)
 
@@ -147,7 +153,38 @@ def process_chunk(
         ts = ts[~bad_time]
     account.events = records.num_rows
     events = _event_table(records, matched, messages, status, ts, fmt, context, catalogue.fingerprint)
-    return ChunkResult(events, account, tokens)
+    if requests is None:
+        return ChunkResult(events, account, tokens)
+    return ChunkResult(events, account, tokens, requests)
+
+
+def route_of(paths: pd.Series) -> pd.Series:
+    """A request path without its query, ids folded to ``{id}``, for counting by route.
+
+    Examples
+    --------
+    >>> route_of(pd.Series(["/api/v1/orders/42?x=1", "/u/3f2a9c4e-1b2c-4d5e-8f90-1234567890ab/keys"])).tolist()
+    ['/api/v1/orders/{id}', '/u/{id}/keys']
+    """
+    text = paths.astype("string").fillna("").str.split("?", n=1).str[0]
+    return text.str.replace(_ID_SEGMENT, "/{id}", regex=True)
+
+
+def _request_counts(records: pa.Table, fmt: LogFormat, context: ChunkContext) -> pd.DataFrame:
+    """Requests per hour, host, route and status: the denominator of failure rates."""
+    if records.num_rows == 0:
+        return pd.DataFrame(columns=list(REQUEST_COLUMNS))
+    frame = records.select(["ts_raw", "host", "path", "status"]).to_pandas()
+    hours = parse_timestamps(frame["ts_raw"], fmt.timestamp, timezone=context.timezone,
+                             reference=context.reference_time).dt.floor("h")
+    counted = pd.DataFrame({
+        "hour": hours,
+        "host": frame["host"].astype("string").fillna(""),
+        "route": route_of(frame["path"]),
+        "status": pd.to_numeric(frame["status"], errors="coerce").astype("Int32"),
+    }).dropna(subset=["hour"])
+    grouped = counted.groupby(["hour", "host", "route", "status"], dropna=False).size().rename("count").reset_index()
+    return grouped.assign(format=fmt.name, source_file=context.source_file)[list(REQUEST_COLUMNS)]
 
 
 def _tokens(lines: pa.Array, records: pa.Table, fmt: LogFormat, context: ChunkContext) -> pd.DataFrame:
