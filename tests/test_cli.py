@@ -42,6 +42,7 @@ FORMAT_NAMES = (
     "har",
     "token_response",
     "jwt_lines",
+    "generic_text",
 )
 #: Files `ingest sample_logs` reads: all but tokenaudit.toml, which a folder walk skips.
 SAMPLE_SOURCES = sum(1 for p in SAMPLE_LOGS.rglob("*") if p.is_file() and p.name != "tokenaudit.toml")
@@ -296,8 +297,8 @@ def test_ingest_unknown_time_zone_is_an_error(tmp_path: Path) -> None:
 def half_readable_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "mixed"
     folder.mkdir()
-    (folder / "notes.txt").write_text("shopping list: milk, eggs\nnothing here is a log\n",
-                                      encoding="utf-8")
+    # A binary journal file cannot be read; an unknown text file could (as generic_text).
+    (folder / "notes.txt").write_bytes(b"LPKSHHRH\x00\x01\x02 binary journal\n")
     shutil.copy(SAMPLE_LOGS / "syslog_iso" / "pve3-short-iso.log", folder / "pve3.log")
     return folder
 

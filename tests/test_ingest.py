@@ -267,22 +267,42 @@ def test_file_with_only_an_unterminated_line_does_not_capture_later_sources(
 # --- inputs -----------------------------------------------------------------
 
 
-def test_folder_is_read_recursively_and_undetectable_file_fails(logs: Path, dataset: Path) -> None:
+def test_folder_is_read_recursively_unknown_text_is_generic_and_binary_fails(logs: Path, dataset: Path) -> None:
     write_log(logs / "syslog", [fail(1), other(2)])
     write_log(logs / "pve" / "deep" / "daemon.log", [other(3), fail(4), fail(5)])
     write_log(logs / "notes.txt", ["hello world", "remember to buy milk", "nothing here"])
+    (logs / "system.journal").write_bytes(b"LPKSHHRH\x00\x00\x00\x01" + bytes(range(256)))
 
     report = run([logs], dataset)
 
     sources = by_source(report)
-    assert set(sources) == {"syslog", "daemon.log", "notes.txt"}
-    assert sources["notes.txt"].status == "failed"
-    assert "--format" in (sources["notes.txt"].note or "")
-    assert [s.source for s in report.failed] == [str(logs / "notes.txt")]
+    assert set(sources) == {"syslog", "daemon.log", "notes.txt", "system.journal"}
+    assert (sources["notes.txt"].status, sources["notes.txt"].format) == ("ingested", "generic_text")
+    assert sources["notes.txt"].account.events == 0
+    assert sources["system.journal"].status == "failed"
+    assert "binary" in (sources["system.journal"].note or "") and "journalctl" in (sources["system.journal"].note or "")
+    assert [s.source for s in report.failed] == [str(logs / "system.journal")]
     assert sources["syslog"].status == sources["daemon.log"].status == "ingested"
     assert report.totals.events == 3
     events = ta.read_events(dataset)
     assert sorted(events["source_file"].map(lambda s: Path(s).name)) == ["daemon.log", "daemon.log", "syslog"]
+
+
+def test_a_validator_message_in_an_unknown_format_still_becomes_an_event(logs: Path, dataset: Path) -> None:
+    log = write_log(logs / "app.log", [
+        "fail: Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerHandler[1]",
+        "      Authentication failed.",
+        "2026/11/22 10:20:01 app | Failed to process OIDC callback: Invalid audiences: `329836626744180738` is not a trusted audience",
+        "2026/11/22 10:20:02 app | all good",
+    ])
+    report = run([log], dataset)
+    source = report.sources[0]
+    assert source.format == "generic_text"
+    assert (source.account.read, source.account.parsed, source.account.events) == (4, 4, 1)
+    event = ta.read_events(dataset).iloc[0]
+    assert (event["signature"], event["audience"], event["line_no"]) == (
+        "openidconnect.untrusted_audience", "329836626744180738", 3)
+    assert event["ts"] == pd.Timestamp("2026-11-22T10:20:01Z")
 
 
 def test_missing_path_raises_input_error(logs: Path, dataset: Path) -> None:
@@ -298,7 +318,8 @@ def test_unknown_format_name_raises_format_error(logs: Path, dataset: Path) -> N
 
 def test_forced_format_reads_a_file_detection_gives_up_on(logs: Path, dataset: Path) -> None:
     log = write_log(logs / "mixed.txt", ["junk one", "junk two", "junk three", fail(4)])
-    assert run([log], dataset).sources[0].status == "failed"
+    detected = run([log], dataset.with_name("detected")).sources[0]
+    assert (detected.status, detected.format) == ("ingested", "generic_text")
 
     report = run([log], dataset, format_name="syslog_rfc3164")
 

@@ -52,6 +52,7 @@ _FORMAT_KEYS = {
         "generic_search",
         "priority",
         "detect_scope",
+        "fallback",
         "software",
         "url",
         "sample",
@@ -121,6 +122,7 @@ def _format_from_toml(path: Path) -> LogFormat:
         priority=int(data.get("priority", 50)),
         software=data.get("software", ""),
         detect_scope=data.get("detect_scope", "line"),
+        fallback=bool(data.get("fallback", False)),
         url=data.get("url", ""),
         samples=tuple(samples),
         path=str(path),
@@ -195,7 +197,8 @@ def detect_format(head: list[str], formats: dict[str, LogFormat] | None = None) 
     Each format's ``detect`` regex is tried on up to 200 lines that none of its
     ``skip`` patterns drops (a ``detect_scope = "head"`` format's regex on the
     head as one text, for documents such as HAR files); the format matching the largest share (at least
-    60 %) wins, the more specific one (lower priority number) on a tie.
+    60 %) wins, the more specific one (lower priority number) on a tie. A
+    ``fallback`` format (``generic_text``) wins only when no other qualifies.
 
     Parameters
     ----------
@@ -214,7 +217,9 @@ def detect_format(head: list[str], formats: dict[str, LogFormat] | None = None) 
     >>> line = "Mar  8 09:37:44 pve1 pvedaemon[12021]: authentication failure; rhost=192.0.2.1"
     >>> detect_format([line]).format.name
     'syslog_rfc3164'
-    >>> detect_format(["hello world"]).format is None
+    >>> detect_format(["hello world"]).format.name
+    'generic_text'
+    >>> detect_format(["hello world"], {k: v for k, v in load_formats().items() if not v.fallback}).format is None
     True
     """
     formats = formats if formats is not None else load_formats()
@@ -234,9 +239,17 @@ def detect_format(head: list[str], formats: dict[str, LogFormat] | None = None) 
         hits = int(pc.sum(pc.match_substring_regex(kept, fmt.detect)).as_py() or 0)
         scores[fmt.name] = (hits, len(kept))
         share = hits / len(kept)
-        if share >= _DETECT_MIN_SHARE and (best is None or (share, -fmt.priority) > (best[0], best[1])):
+        if share >= _DETECT_MIN_SHARE and (best is None or _better((share, fmt), (best[0], best[2]))):
             best = (share, -fmt.priority, fmt)
     return Detection(best[2] if best else None, scores)
+
+
+def _better(candidate: tuple[float, LogFormat], incumbent: tuple[float, LogFormat]) -> bool:
+    """A specific format beats a fallback; then the larger share; then the more specific (lower priority)."""
+    (share, fmt), (best_share, best) = candidate, incumbent
+    if fmt.fallback != best.fallback:
+        return best.fallback
+    return (share, -fmt.priority) > (best_share, -best.priority)
 
 
 def split_lines(block: bytes) -> list[str]:
@@ -322,6 +335,10 @@ def parse_chunk(
     account.skipped = _count(skipped)
     if account.skipped:
         account.skipped_reasons["comment, marker or blank line"] += account.skipped
+    if fmt.continuation:
+        lines, shaped, joined = _join_continuations(lines, shaped, kept, fmt.continuation)
+        if joined is not None:  # continuation lines are parsed as part of the line they continue
+            kept = pc.and_(kept, pc.invert(joined))
     rejected = pc.and_(kept, pc.invert(shaped))
     account.rejected = _count(rejected)
     if account.rejected:
@@ -348,6 +365,31 @@ def parse_chunk(
     line_no = pa.array(index[good] + first_line_no, pa.int64())
     table = records.take(pa.array(good, pa.int64())) if bad else records
     return ParsedChunk(table.add_column(0, "line_no", line_no), account)
+
+
+def _join_continuations(
+    lines: pa.Array, shaped: pa.Array, kept: pa.Array, continuation: str
+) -> tuple[pa.Array, pa.Array, pa.Array | None]:
+    """Append continuation lines (an indented stack trace, a cause on the next line) to the line they continue.
+
+    The first line of a record gets the joined text (parts separated by a
+    space); continuation lines are then accounted as parsed and take no
+    further part. A continuation at the very start of a chunk has nothing to
+    join and is left as it is.
+    """
+    is_cont = pc.and_(kept, pc.fill_null(pc.match_substring_regex(lines, continuation), False)).to_numpy(
+        zero_copy_only=False
+    )
+    is_cont[:1] = False
+    if not is_cont.any():
+        return lines, shaped, None
+    starts = ~is_cont & np.asarray(kept.to_numpy(zero_copy_only=False), dtype=bool)
+    owner = np.maximum.accumulate(np.where(starts, np.arange(len(starts)), -1))
+    texts = lines.to_pylist()
+    for position in np.flatnonzero(is_cont):
+        if owner[position] >= 0:
+            texts[owner[position]] = texts[owner[position]] + " " + texts[position].strip()
+    return pa.array(texts, pa.string()), shaped, pa.array(is_cont & (owner >= 0))
 
 
 def _count(mask: pa.Array) -> int:

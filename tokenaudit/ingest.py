@@ -247,6 +247,11 @@ class _SourceRun:
             self.report.status = "empty"
             return
         self._head = head
+        if b"\x00" in head[:8192] and self.forced is None:
+            raise FormatError(
+                "binary file, not a log",
+                hint="a systemd .journal file? export it with `journalctl -o json --file FILE`",
+            )
         previous = self._match_stream(head)
         fmt = self.forced or (self.formats.get(str(previous["format"])) if previous else None)
         if fmt is None:

@@ -47,6 +47,7 @@ class LogFormat:
     generic_search: bool = False
     priority: int = 50
     detect_scope: Literal["line", "head"] = "line"
+    fallback: bool = False
     software: str = ""
     url: str = ""
     samples: tuple[FormatSample, ...] = ()

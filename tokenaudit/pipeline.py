@@ -137,6 +137,8 @@ def process_chunk(
         timezone=context.timezone,
         reference=context.reference_time,
     )
+    if fmt.timestamp == "any":  # a line of an unknown log without a time: the file's time
+        ts = ts.fillna(context.reference_time if context.reference_time is not None else pd.Timestamp.now(tz="UTC"))
     bad_time = ts.isna().to_numpy()
     if bad_time.any():
         count = int(bad_time.sum())

@@ -15,12 +15,14 @@ import pandas as pd
 
 from .errors import InputError
 
-TIMESTAMP_KINDS = ("rfc3164", "iso8601", "epoch_us", "pveproxy", "clf", "none")
+TIMESTAMP_KINDS = ("rfc3164", "iso8601", "epoch_us", "epoch_s", "pveproxy", "clf", "slash", "any", "none")
 
 _STRPTIME = {
     "pveproxy": "%d/%m/%Y:%H:%M:%S %z",
     "clf": "%d/%b/%Y:%H:%M:%S %z",
 }
+# Local times without a zone: nginx/Apache error logs, oauth2-proxy ("2012/04/09 11:53:36").
+_SLASH = "%Y/%m/%d %H:%M:%S"
 
 
 def local_timezone_name() -> str:
@@ -111,6 +113,13 @@ def parse_timestamps(
     elif kind == "epoch_us":
         micros = pd.to_numeric(text, errors="coerce")
         result = pd.to_datetime(micros, unit="us", utc=True, errors="coerce")
+    elif kind == "epoch_s":
+        seconds = pd.to_numeric(text, errors="coerce")
+        result = pd.to_datetime(seconds * 1_000_000, unit="us", utc=True, errors="coerce")
+    elif kind == "slash":
+        result = _localize(pd.to_datetime(text.str.slice(0, 19), format=_SLASH, errors="coerce"), timezone)
+    elif kind == "any":
+        result = _parse_any(text, timezone, reference)
     elif kind in _STRPTIME:
         result = pd.to_datetime(text, format=_STRPTIME[kind], utc=True, errors="coerce")
     elif kind == "none":
@@ -118,6 +127,29 @@ def parse_timestamps(
     else:
         raise ValueError(f"unknown timestamp kind {kind!r}")
     return pd.Series(result, index=raw.index).astype("datetime64[us, UTC]")
+
+
+def _localize(naive: pd.Series, timezone: str) -> pd.Series:
+    return naive.dt.tz_localize(timezone, ambiguous=np.zeros(len(naive), dtype=bool),
+                                nonexistent="shift_forward").dt.tz_convert("UTC")
+
+
+def _parse_any(text: pd.Series, timezone: str, reference: pd.Timestamp | None) -> pd.Series:
+    """Times of unknown logs: ISO 8601 (zone or local), 2025/03/24 18:19:40, CLF, or syslog."""
+    cleaned = text.str.replace(",", ".", regex=False)
+    has_zone = cleaned.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False)
+    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+    zoned = pd.to_datetime(cleaned.where(has_zone), utc=True, format="ISO8601", errors="coerce")
+    result = result.fillna(zoned.astype("datetime64[us, UTC]"))
+    naive = pd.to_datetime(cleaned.where(~has_zone).str.replace("/", "-", regex=False).str.replace(" ", "T", n=1, regex=False),
+                           format="ISO8601", errors="coerce")
+    result = result.fillna(_localize(naive, timezone).astype("datetime64[us, UTC]"))
+    clf = pd.to_datetime(text, format=_STRPTIME["clf"], utc=True, errors="coerce")
+    result = result.fillna(clf.astype("datetime64[us, UTC]"))
+    missing = result.isna() & text.notna()
+    if missing.any():
+        result[missing] = _parse_rfc3164(text[missing], timezone, reference).astype("datetime64[us, UTC]")
+    return result
 
 
 def _parse_rfc3164(text: pd.Series, timezone: str, reference: pd.Timestamp | None) -> pd.Series:
