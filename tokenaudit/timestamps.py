@@ -15,14 +15,19 @@ import pandas as pd
 
 from .errors import InputError
 
-TIMESTAMP_KINDS = ("rfc3164", "iso8601", "epoch_us", "epoch_s", "pveproxy", "clf", "slash", "any", "none")
+TIMESTAMP_KINDS = (
+    "rfc3164", "iso8601", "epoch_us", "epoch_ms", "epoch_s", "pveproxy", "clf", "slash", "haproxy", "apache",
+    "any", "none",
+)
 
 _STRPTIME = {
     "pveproxy": "%d/%m/%Y:%H:%M:%S %z",
     "clf": "%d/%b/%Y:%H:%M:%S %z",
 }
-# Local times without a zone: nginx/Apache error logs, oauth2-proxy ("2012/04/09 11:53:36").
+# Local times without a zone: nginx error logs, oauth2-proxy ("2012/04/09 11:53:36"),
+# HAProxy's accept date ("26/Feb/2019:00:29:44.326"), Apache 2.4 error logs ("Tue Mar 24 18:19:40.123456 2025").
 _SLASH = "%Y/%m/%d %H:%M:%S"
+_LOCAL = {"haproxy": "%d/%b/%Y:%H:%M:%S.%f", "apache": "%a %b %d %H:%M:%S.%f %Y"}
 
 
 def local_timezone_name() -> str:
@@ -104,6 +109,9 @@ def parse_timestamps(
     [2025, 2026]
     >>> parse_timestamps(pd.Series(["1742836780512331"]), "epoch_us")[0]
     Timestamp('2025-03-24 17:19:40.512331+0000', tz='UTC')
+    >>> parse_timestamps(pd.Series(["Tue Mar 24 18:19:40.123456 2025", "Tue Mar 24 18:19:41 2025"]), "apache",
+    ...                  timezone="Europe/Berlin").dt.strftime("%H:%M:%S.%f").tolist()
+    ['17:19:40.123456', '17:19:41.000000']
     """
     text = raw.astype("string")
     if kind == "rfc3164":
@@ -113,6 +121,13 @@ def parse_timestamps(
     elif kind == "epoch_us":
         micros = pd.to_numeric(text, errors="coerce")
         result = pd.to_datetime(micros, unit="us", utc=True, errors="coerce")
+    elif kind == "epoch_ms":
+        millis = pd.to_numeric(text, errors="coerce")
+        result = pd.to_datetime(millis * 1000, unit="us", utc=True, errors="coerce")
+    elif kind in _LOCAL:
+        has_fraction = text.str.contains(r"\d{2}:\d{2}:\d{2}\.\d", regex=True, na=False)
+        padded = text.where(has_fraction, text.str.replace(r"(\d{2}:\d{2}:\d{2})", r"\1.0", regex=True))
+        result = _localize(pd.to_datetime(padded, format=_LOCAL[kind], errors="coerce"), timezone)
     elif kind == "epoch_s":
         seconds = pd.to_numeric(text, errors="coerce")
         result = pd.to_datetime(seconds * 1_000_000, unit="us", utc=True, errors="coerce")
