@@ -126,7 +126,7 @@ def parse_timestamps(
         result = pd.to_datetime(millis * 1000, unit="us", utc=True, errors="coerce")
     elif kind in _LOCAL:
         has_fraction = text.str.contains(r"\d{2}:\d{2}:\d{2}\.\d", regex=True, na=False)
-        padded = text.where(has_fraction, text.str.replace(r"(\d{2}:\d{2}:\d{2})", r"\1.0", regex=True))
+        padded = text.where(has_fraction, text.str.replace(r"(\d{2}:\d{2}:\d{2})(?=\s|$)", r"\1.0", regex=True))
         result = _localize(pd.to_datetime(padded, format=_LOCAL[kind], errors="coerce"), timezone)
     elif kind == "epoch_s":
         seconds = pd.to_numeric(text, errors="coerce")
