@@ -17,6 +17,7 @@ import pyarrow as pa
 from .catalogue import EVENT_FIELDS, Catalogue, load_catalogue, match_messages
 from .formats import load_formats
 from .correlate import refine_with_tokens
+from .masking import mask_messages
 from .recommend import recommend
 from .relying_parties import RelyingParty, relying_party_from_realm
 
@@ -207,7 +208,8 @@ def failure_groups(
     Returns
     -------
     pandas.DataFrame
-        One row per group, most frequent first, with :data:`GROUP_COLUMNS`
+        One row per group, most frequent first (unexplained ones last, keyed
+        by their masked template), with :data:`GROUP_COLUMNS`
         (``token_evidence`` says what a correlated token showed):
         ``key`` is the offending value (the untrusted audience, the issuer
         found, …), ``first_seen``/``last_seen`` are UTC timestamps, ``hosts``
@@ -232,6 +234,10 @@ def failure_groups(
         value = next((v for v in (row.get(field), row.get("detail"), row.get("message")) if isinstance(v, str)), "")
         keys.append(value)
     frame = frame.assign(key=pd.Series(keys, index=frame.index, dtype="string"))
+    unexplained = (frame["cause"] == "unclassified").to_numpy()
+    if unexplained.any():  # unexplained failures are grouped by template: ids, addresses, times masked
+        templates = mask_messages(pa.array(frame.loc[unexplained, "key"].astype(str).tolist(), pa.string()))
+        frame.loc[unexplained, "key"] = templates.to_pylist()
     frame["relying_party_"] = frame["relying_party"].fillna("")
     grouped = frame.groupby(["cause", "relying_party_", "key", "software"], sort=False, dropna=False)
     summary = grouped.agg(

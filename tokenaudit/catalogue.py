@@ -354,6 +354,8 @@ def match_messages(
     >>> row[1]["signature"] is None
     True
     """
+    if isinstance(messages, pa.ChunkedArray):
+        messages = messages.combine_chunks()
     n = len(messages)
     envelope = np.full(n, None, dtype=object)
     signature = np.full(n, None, dtype=object)

@@ -39,7 +39,9 @@ from .render import (
     render_events,
     render_groups,
     render_ingest_report,
+    render_trial,
 )
+from .trial import try_signatures
 from .samples import check_catalogue
 from .timestamps import parse_time_bound
 
@@ -317,6 +319,29 @@ def _relying_party(name: str | None, config: Path | None, dataset: Path | None) 
         raise InputError(f"no relying party {name!r}", hint=f"known: {', '.join(parties) or 'none'}; "
                          "declare it in tokenaudit.toml or ingest /etc/pve/domains.cfg")
     return parties[name]
+
+
+@signatures_app.command("try")
+def signatures_try(
+    log: Annotated[Path, typer.Argument(help="A log file to try the catalogue on.")],
+    *,
+    signatures: Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to include.")] = None,  # noqa: UP045
+    format_name: Annotated[Optional[str], typer.Option("--format", "-f", help="Force the log format.")] = None,  # noqa: UP045
+    signature: Annotated[Optional[str], typer.Option(help="Show only this signature's matches.")] = None,  # noqa: UP045
+    show_missed: Annotated[bool, typer.Option("--show-missed/--hide-missed", help="List failure-looking lines no signature matches, by template.")] = True,
+) -> None:
+    """Show which lines of LOG each signature matches, and failure-looking lines none explains.
+
+    Like fail2ban-regex: use it to write a signature for a validator
+    tokenaudit does not know yet, then `tokenaudit signatures check FILE`.
+
+    Example: tokenaudit signatures try /var/log/nginx/error.log --signatures mine.toml
+    """
+    with cli_errors():
+        if not log.is_file():
+            raise InputError(f"{log}: no such file")
+        trial = try_signatures(log, load_catalogue(signatures or []), format_name=format_name, signature_id=signature)
+    typer.echo(render_trial(trial, show_missed=show_missed), nl=False)
 
 
 def main() -> None:

@@ -1,15 +1,25 @@
-"""Redaction: tokens never leave the input line they arrived in.
+"""Redaction and masking: tokens never leave the input line they arrived in.
 
 Every stored message passes through :func:`redact_tokens` first. A JWT (or
 JWE) becomes ``<JWT>``, the value after ``Bearer`` becomes ``<TOKEN>``, and
 ``client-key``/``client_secret`` values become ``<SECRET>``. The work is one
 vectorized regex replace per rule over a pyarrow array.
+
+Masking (``data/masks.toml``, ordered rules in the manner of Drain3) turns a
+redacted message into a template: ids, addresses, times and numbers become
+``<NUM>``, ``<IP>``, ``<TIME>``..., so unexplained failures can be counted
+by kind.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
+
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from ._toml import DATA_DIR, check_keys, read_toml
 
 #: Ordered (regex, replacement) rules; RE2 syntax.
 REDACTIONS = (
@@ -41,4 +51,40 @@ def redact_tokens(texts: pa.Array) -> pa.Array:
     """
     for pattern, replacement in REDACTIONS:
         texts = pc.replace_substring_regex(texts, pattern, replacement)
+    return texts
+
+
+@dataclass(frozen=True)
+class Mask:
+    """A masking rule: what to replace (RE2) and the tag it becomes."""
+
+    name: str
+    pattern: str
+    sample_text: str
+    sample_masked: str
+
+
+@cache
+def load_masks() -> tuple[Mask, ...]:
+    """The ordered masking rules of ``data/masks.toml``."""
+    path = DATA_DIR / "masks.toml"
+    data = read_toml(path)
+    masks = []
+    for entry in data.get("mask", []):
+        check_keys(entry, required=("name", "pattern", "sample"), optional=(), path=str(path), where=entry.get("name"))
+        masks.append(Mask(entry["name"], entry["pattern"], entry["sample"]["text"], entry["sample"]["masked"]))
+    return tuple(masks)
+
+
+def mask_messages(texts: pa.Array) -> pa.Array:
+    """Redact tokens, then mask ids, addresses, times and numbers: the template of each message.
+
+    Examples
+    --------
+    >>> mask_messages(pa.array(["no such user ('282374728973') from 10.0.0.7"])).to_pylist()
+    ["no such user ('<NUM>') from <IP>"]
+    """
+    texts = redact_tokens(texts)
+    for mask in load_masks():
+        texts = pc.replace_substring_regex(texts, mask.pattern, f"<{mask.name}>")
     return texts

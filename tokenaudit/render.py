@@ -253,3 +253,18 @@ def render_diagnosis(diagnosis: Any, info: Any, *, fmt: str = "text") -> str:
     for risk in diagnosis.risks:
         lines.append(_wrap("risk", risk, 100))
     return "\n".join(lines) + "\n"
+
+
+def render_trial(trial: Any, *, show_missed: bool = True, top: int = 20) -> str:
+    """Render :func:`tokenaudit.trial.try_signatures` output for a terminal."""
+    out = [f"format {trial.format}; {trial.lines} lines"]
+    if trial.matched.empty:
+        out.append("no line matched a signature")
+    for row in trial.matched.to_dict("records"):
+        out.append(f"  {row['lines']:6d}  {row['signature']}  ({row['cause']}; first at line {row['first_line']})")
+    if show_missed:
+        out.append(f"failure-looking lines no signature explains: {int(trial.missed['lines'].sum()) if not trial.missed.empty else 0}")
+        for row in trial.missed.head(top).to_dict("records"):
+            out.append(f"  {row['lines']:6d}  {row['template']}"[:300])
+            out.append(f"          e.g. line {row['first_line']}: {row['example']}"[:300])
+    return "\n".join(out) + "\n"
