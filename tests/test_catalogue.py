@@ -78,3 +78,12 @@ def test_search_signatures_do_not_apply_to_access_logs() -> None:
     line = "Invalid audiences: `1` is not a trusted audience"
     row = match_messages(pa.array([line]), load_catalogue(), format_name="pveproxy_access", generic_search=False).to_pylist()[0]
     assert row["signature"] is None
+
+
+def test_check_reports_a_sample_another_signature_also_matches(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[signature]]\nid = "bad.aud"\ntitle = "t"\ncause = "client_id_missing"\nsearch = true\n'
+                           "pattern = '''is not a trusted audience'''\n"
+                           '[[signature.sample]]\nmessage = "Invalid audiences: `1` is not a trusted audience"\n')
+    problems = [str(p) for p in check_catalogue(load_catalogue([path]))]
+    assert any("bad.aud[sample0]: also matched by openidconnect.untrusted_audience" in p for p in problems)
+    assert any("openidconnect.untrusted_audience[sample0]: also matched by bad.aud" in p for p in problems)

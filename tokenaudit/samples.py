@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -75,7 +76,8 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
     Checks: at least one positive sample; each positive sample matches its
     signature, captures exactly ``expect``, and matches no other signature of
     its kind; no negative sample matches its signature; patterns pass the
-    lint; every envelope explains at least one cause signature.
+    lint; every envelope explains at least one cause signature. The overlap
+    check runs each pattern once over all positive samples.
 
     Returns
     -------
@@ -83,27 +85,35 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
         Empty when the catalogue is sound.
     """
     problems: list[Problem] = []
+    positives = [(signature, number, sample) for signature in catalogue.signatures
+                 for number, sample in enumerate(signature.samples) if sample.match]
+    texts = pa.array([sample.message for _, _, sample in positives], pa.string())
+    matched_by: dict[int, list[str]] = {}
+    for other in catalogue.signatures:
+        hits = pc.match_substring_regex(texts, other.pattern).to_numpy(zero_copy_only=False)
+        for position in np.flatnonzero(hits):
+            owner = positives[position][0]
+            if owner.id != other.id and owner.kind == other.kind:
+                matched_by.setdefault(int(position), []).append(other.id)
+    for position, (signature, number, sample) in enumerate(positives):
+        if position in matched_by:
+            label = f"{signature.path}: {signature.id}[sample{number}]"
+            problems.append(Problem(label, f"also matched by {', '.join(matched_by[position])}", sample.message))
     for signature in catalogue.signatures:
         where = f"{signature.path}: {signature.id}"
         problems += check_signature_lint(signature)
-        positives = [s for s in signature.samples if s.match]
-        if not positives:
+        if not any(s.match for s in signature.samples):
             problems.append(Problem(where, "no positive sample"))
         if signature.kind == "envelope" and not catalogue.explainers(signature):
             problems.append(Problem(where, "explains no cause signature"))
-        peers = [s for s in catalogue.signatures if s.kind == signature.kind and s.id != signature.id]
         for number, sample in enumerate(signature.samples):
             label = f"{where}[sample{number}]"
             got = _captures(signature, sample.message)
             if sample.match:
                 if got is None:
                     problems.append(Problem(label, "sample not matched by its own pattern", sample.message))
-                    continue
-                if got != sample.expect:
+                elif got != sample.expect:
                     problems.append(Problem(label, f"captures {got} differ from expected {sample.expect}", sample.message))
-                others = [p.id for p in peers if _captures(p, sample.message) is not None]
-                if others:
-                    problems.append(Problem(label, f"also matched by {', '.join(others)}", sample.message))
             elif got is not None:
                 problems.append(Problem(label, "must not match, but does", sample.message))
     return problems
