@@ -24,6 +24,7 @@ from typer.testing import CliRunner, Result
 
 import tokenaudit
 from tokenaudit.cli import app
+from tokenaudit.formats import load_formats
 
 from .conftest import SAMPLE_LOGS
 
@@ -32,18 +33,8 @@ RUNNER = CliRunner()
 #: The fake client secret in sample_logs/pve_domains_cfg/domains.cfg.
 CLIENT_KEY = "Zk3vQ0Zq1d9Yb6Sx2Lr8Tn4Wm7Pc5Ha0"
 ZITADEL_PROJECT_ID = "377572587972067335"
-FORMAT_NAMES = (
-    "syslog_rfc3164",
-    "syslog_iso",
-    "syslog_rfc5424",
-    "journal_json",
-    "pveproxy_access",
-    "pve_domains_cfg",
-    "har",
-    "token_response",
-    "jwt_lines",
-    "generic_text",
-)
+#: Every built-in format, in detection order; `tokenaudit formats` must list them all.
+FORMAT_NAMES = tuple(load_formats())
 #: Files `ingest sample_logs` reads: all but tokenaudit.toml, which a folder walk skips.
 SAMPLE_SOURCES = sum(1 for p in SAMPLE_LOGS.rglob("*") if p.is_file() and p.name != "tokenaudit.toml")
 EVENT_COLUMNS = ("ts", "source_file", "line_no", "format", "cause", "signature", "message")
@@ -354,8 +345,13 @@ def test_analyze_json(ingested: Ingested) -> None:
             assert isinstance(group[key], str) and group[key].strip(), (key, group)
         assert isinstance(group["count"], int) and group["count"] > 0
         assert group["first_seen"] <= group["last_seen"]
+    # Most frequent first, and failures no signature explains after all explained ones.
     counts = [group["count"] for group in groups]
-    assert counts == sorted(counts, reverse=True)
+    classified = [g["count"] for g in groups if g["cause"] != "unclassified"]
+    unclassified = [g["count"] for g in groups if g["cause"] == "unclassified"]
+    assert counts == classified + unclassified
+    assert classified == sorted(classified, reverse=True)
+    assert unclassified == sorted(unclassified, reverse=True)
 
 
 def test_analyze_markdown(ingested: Ingested) -> None:

@@ -166,10 +166,11 @@ def attribute_relying_party(events: pd.DataFrame, realms: pd.DataFrame) -> pd.Da
     """
     frame = events.copy()
     named = frame["realm"].astype("string")
-    from_user = frame["user"].astype("string").str.extract(r"@([^@\s]+)$", expand=False)
+    is_proxmox = frame.get("software", pd.Series("", index=frame.index)) == "proxmox"
+    # Proxmox user ids are user@realm; elsewhere an @ is an e-mail address, not a realm.
+    from_user = frame["user"].astype("string").str.extract(r"@([^@\s]+)$", expand=False).where(is_proxmox)
     party = named.fillna(from_user)
     openid = realms[realms["type"] == "openid"] if not realms.empty else realms
-    is_proxmox = frame.get("software", pd.Series("", index=frame.index)) == "proxmox"
     missing = party.isna() & is_proxmox & (frame["event_kind"] == "auth_failure")
     if missing.any() and len(openid) == 1:
         party[missing] = openid["realm"].iloc[0]

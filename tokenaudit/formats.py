@@ -49,6 +49,7 @@ _FORMAT_KEYS = {
         "event_path",
         "candidate",
         "continuation",
+        "constants",
         "generic_search",
         "priority",
         "detect_scope",
@@ -118,6 +119,7 @@ def _format_from_toml(path: Path) -> LogFormat:
         event_path=data.get("event_path"),
         candidate=data.get("candidate"),
         continuation=data.get("continuation"),
+        constants={str(k): str(v) for k, v in data.get("constants", {}).items()},
         generic_search=bool(data.get("generic_search", False)),
         priority=int(data.get("priority", 50)),
         software=data.get("software", ""),
@@ -357,6 +359,11 @@ def parse_chunk(
     else:
         records, bad = _parse_regex(subset, fmt)
         bad_reason = f"{fmt.name} fields did not parse"
+    for column, value in fmt.constants.items():  # fields a format always has (nginx_error's process)
+        if column in RECORD_COLUMNS:
+            position = records.column_names.index(column)
+            filled = pc.fill_null(records.column(column), value)
+            records = records.set_column(position, column, filled)
     account.parsed = account.read - account.skipped - account.rejected - len(bad)
     if bad:
         account.rejected += len(bad)
@@ -411,7 +418,9 @@ def _parse_regex(lines: pa.Array, fmt: LogFormat) -> tuple[pa.Table, list[int]]:
         source = "ts" if column == "ts_raw" else column
         if source in names:
             values = extracted.field(names[source])
-            columns[column] = pc.if_else(pc.equal(values, "-"), None, values) if column != "message" else values
+            # "-" is a log's nil value; "" is an optional group that did not take part.
+            columns[column] = (pc.if_else(pc.is_in(values, pa.array(["-", ""])), None, values)
+                               if column != "message" else values)
         else:
             columns[column] = _empty_column(len(lines))
     columns["message"] = _clean_message(columns["message"])

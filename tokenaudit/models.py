@@ -44,6 +44,7 @@ class LogFormat:
     event_path: str | None = None
     candidate: str | None = None
     continuation: str | None = None
+    constants: dict[str, str] = field(default_factory=dict)
     generic_search: bool = False
     priority: int = 50
     detect_scope: Literal["line", "head"] = "line"
