@@ -18,6 +18,7 @@ from .catalogue import EVENT_FIELDS, Catalogue, load_catalogue, match_messages
 from .formats import load_formats
 from .correlate import refine_with_tokens
 from .masking import mask_messages
+from .pipeline import route_of
 from .recommend import recommend
 from .relying_parties import RelyingParty, relying_party_from_realm
 
@@ -117,7 +118,8 @@ def pair_http_denials(events: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         A copy with ``explained_by`` (``source_file:line_no`` of the paired
-        failure line, or null). Unpaired refusals get ``detail`` saying so.
+        failure line, or null). Unpaired refusals get ``detail`` ``HTTP 401 on
+        POST /route`` (ids in the path folded).
     """
     frame = events.copy()
     frame["explained_by"] = pd.Series(pd.NA, index=frame.index, dtype="string")
@@ -145,8 +147,7 @@ def pair_http_denials(events: pd.DataFrame) -> pd.DataFrame:
     frame.loc[unpaired, "detail"] = (
         "HTTP " + frame.loc[unpaired, "status"].astype("string") + " on "
         + frame.loc[unpaired, "method"].astype("string").fillna("") + " "
-        + frame.loc[unpaired, "path"].astype("string").fillna("")
-        + "; no daemon log line explains it (ingest the node's journal or syslog of that time)"
+        + route_of(frame.loc[unpaired, "path"])
     )
     return frame
 
@@ -235,10 +236,12 @@ def failure_groups(
         value = next((v for v in (row.get(field), row.get("detail"), row.get("message")) if isinstance(v, str)), "")
         keys.append(value)
     frame = frame.assign(key=pd.Series(keys, index=frame.index, dtype="string"))
-    unexplained = (frame["cause"] == "unclassified").to_numpy()
-    if unexplained.any():  # unexplained failures are grouped by template: ids, addresses, times masked
-        templates = mask_messages(pa.array(frame.loc[unexplained, "key"].astype(str).tolist(), pa.string()))
-        frame.loc[unexplained, "key"] = templates.to_pylist()
+    # Groups keyed by a message are keyed by its template (ids, addresses, times masked), so that
+    # failures differing only in those fall together; a refusal's key is already a route.
+    by_text = (key_fields == "detail").to_numpy() & (frame["event_kind"] != "http_denied").to_numpy()
+    if by_text.any():
+        templates = mask_messages(pa.array(frame.loc[by_text, "key"].astype(str).tolist(), pa.string()))
+        frame.loc[by_text, "key"] = templates.to_pylist()
     frame["relying_party_"] = frame["relying_party"].fillna("")
     grouped = frame.groupby(["cause", "relying_party_", "key", "software"], sort=False, dropna=False)
     summary = grouped.agg(
