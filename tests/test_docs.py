@@ -46,3 +46,9 @@ def test_readme_lists_every_format(name: str) -> None:
 def test_readme_names_the_two_setup_commands_and_ci_uses_the_test_one() -> None:
     assert "`make demo`" in README and "`make test`" in README
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_readme_coverage_table_is_current() -> None:
+    from tokenaudit.catalogue import coverage_table, load_catalogue
+
+    assert coverage_table(load_catalogue()) in README, "regenerate with `tokenaudit signatures list --coverage`"

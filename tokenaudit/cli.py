@@ -20,7 +20,7 @@ import typer
 
 from . import __version__
 from .analysis import classify, failure_groups
-from .catalogue import load_catalogue
+from .catalogue import coverage_table, load_catalogue
 from .dataset import default_dataset_path, read_events, read_realms, read_tokens
 from .errors import InputError, TokenAuditError
 from .explain import explain_token
@@ -221,13 +221,18 @@ def formats_command() -> None:
 @signatures_app.command("list")
 def signatures_list(
     signatures: Annotated[Optional[list[Path]], typer.Argument(help="Extra signature files to include.")] = None,  # noqa: UP045
+    *,
+    coverage: Annotated[bool, typer.Option("--coverage", help="Print the coverage per family as a Markdown table.")] = False,
 ) -> None:
     """List signatures: id, cause, and where the text comes from.
 
-    Example: tokenaudit signatures list
+    Example: tokenaudit signatures list --coverage
     """
     with cli_errors():
         catalogue = load_catalogue(signatures or [])
+    if coverage:
+        typer.echo(coverage_table(catalogue))
+        return
     for signature in catalogue.signatures:
         typer.echo(f"{signature.id:45} {signature.cause or '(envelope)':26} {signature.source[:80]}")
 

@@ -1,0 +1,145 @@
+"""The benchmark tools: a deterministic generator whose ground truth is right, and a runner that works."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from .conftest import ROOT
+
+BENCHMARKS = ROOT / "benchmarks"
+LINES = 2000
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"_benchmarks_{name}", BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+generate = _load("generate")
+baseline = _load("baseline")
+FORMATS = sorted(generate.SHAPES)
+
+#: Patterns a hurried user might grep for; the generated logs make each of them over-count.
+NAIVE = {
+    "nginx": r" 40[13] ",
+    "istio": r'" 40[13] ',
+    "traefik_json": r"40[13]",
+    "proxmox_syslog": r"authentication failure",
+    "journal_json": r"authentication failure",
+}
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, object]]]:
+    """One generated log per format, with its truth."""
+    folder = tmp_path_factory.mktemp("bench-logs")
+    return {name: (folder / f"{name}.log", generate.generate(name, LINES, folder / f"{name}.log")) for name in FORMATS}
+
+
+def _line_numbers_sha256(numbers: list[int]) -> str:
+    return hashlib.sha256("".join(f"{n}\n" for n in numbers).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_generator_is_deterministic(name: str, tmp_path: Path, logs: dict[str, tuple[Path, dict[str, object]]]) -> None:
+    path, truth = logs[name]
+    again = generate.generate(name, LINES, tmp_path / "again.log")
+    assert again == truth
+    assert (tmp_path / "again.log").read_bytes() == path.read_bytes()
+    assert generate.truth_path(tmp_path / "again.log").read_text() == generate.truth_path(path).read_text()
+    other = generate.generate(name, LINES, tmp_path / "other.log", seed=generate.SEED + 1)
+    assert (tmp_path / "other.log").read_bytes() != path.read_bytes()
+    assert other["lines"] == LINES
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_truth_matches_the_baseline_parser(name: str, logs: dict[str, tuple[Path, dict[str, object]]]) -> None:
+    path, truth = logs[name]
+    numbers = [line_no for line_no, _ in baseline.failures(path, name)]
+    assert len(path.read_bytes().splitlines()) == LINES == truth["lines"]
+    assert len(numbers) == truth["failures"]
+    assert sum(numbers) == truth["failure_line_sum"]
+    assert _line_numbers_sha256(numbers) == truth["failure_lines_sha256"]
+    assert 0.015 * LINES < len(numbers) < 0.05 * LINES  # the default share is 3 %
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_naive_patterns_overcount(name: str, logs: dict[str, tuple[Path, dict[str, object]]]) -> None:
+    """The traps are there: failure words on lines that are no failures."""
+    path, truth = logs[name]
+    naive = re.compile(NAIVE[name])
+    count = sum(1 for line in path.read_text().splitlines() if naive.search(line))
+    assert count > truth["failures"]  # type: ignore[operator]
+
+
+@pytest.mark.skipif(shutil.which("grep") is None, reason="grep is not installed")
+@pytest.mark.parametrize("name", FORMATS)
+def test_floor_pattern_selects_exactly_the_truth_lines(
+    name: str, logs: dict[str, tuple[Path, dict[str, object]]]
+) -> None:
+    path, truth = logs[name]
+    done = subprocess.run(["grep", "-n", "-E", str(truth["floor_pattern"]), str(path)],
+                          capture_output=True, text=True, check=False, env={**os.environ, "LC_ALL": "C"})
+    assert done.returncode == 0, done.stderr
+    numbers = [int(line.split(":", 1)[0]) for line in done.stdout.splitlines()]
+    assert numbers == [line_no for line_no, _ in baseline.failures(path, name)]
+    assert _line_numbers_sha256(numbers) == truth["failure_lines_sha256"]
+
+
+def test_gzip_holds_the_same_lines(tmp_path: Path, logs: dict[str, tuple[Path, dict[str, object]]]) -> None:
+    path, truth = logs["proxmox_syslog"]
+    packed = generate.generate("proxmox_syslog", LINES, tmp_path / "syslog.gz", compress=True)
+    assert gzip.decompress((tmp_path / "syslog.gz").read_bytes()) == path.read_bytes()
+    assert {**packed, "gzip": False, "file_bytes": truth["file_bytes"]} == truth
+    assert len(baseline.failures(tmp_path / "syslog.gz", "proxmox_syslog")) == truth["failures"]
+    generate.generate("proxmox_syslog", LINES, tmp_path / "again.gz", compress=True)
+    assert (tmp_path / "again.gz").read_bytes() == (tmp_path / "syslog.gz").read_bytes()
+
+
+@pytest.mark.parametrize(("share", "expected"), [(0.0, 0), (1.0, 300)])
+def test_failure_share_bounds(share: float, expected: int, tmp_path: Path) -> None:
+    truth = generate.generate("journal_json", 300, tmp_path / "j.log", failure_share=share)
+    assert truth["failures"] == expected
+    assert len(baseline.failures(tmp_path / "j.log", "journal_json")) == expected
+
+
+def test_baseline_prints_the_count(logs: dict[str, tuple[Path, dict[str, object]]]) -> None:
+    path, truth = logs["nginx"]
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "baseline.py"), "--format", "nginx", str(path)],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == str(truth["failures"])
+
+
+@pytest.mark.skipif(shutil.which("grep") is None, reason="grep is not installed: the runner's floor needs it")
+def test_runner_prints_a_checked_table(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run.py"), "--lines", str(LINES), "--runs", "1",
+         "--formats", "proxmox_syslog", "--keep", str(tmp_path / "work")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in done.stdout.splitlines()
+            if line.startswith("| ")]
+    header, body = rows[0], rows[1:]
+    assert header[-1] == "correct" and "×floor" in header and "peak RSS MB" in header
+    by_tool = {row[header.index("tool")]: row for row in body}
+    assert set(by_tool) == {"floor", "baseline", "tokenaudit"}
+    assert by_tool["tokenaudit"][-1] == "yes"
+    assert all(row[-1] == "yes" for row in body)
+    assert "Python 3." in done.stdout and "pyarrow" in done.stdout
+    assert (tmp_path / "work" / "proxmox_syslog.log.truth.json").exists()
