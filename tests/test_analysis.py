@@ -122,3 +122,24 @@ def test_cause_counts(by: str | None) -> None:
         assert dict(zip(counts["cause"], counts["count"], strict=True)) == {"untrusted_extra_audience": 2, "unclassified": 1}
     else:
         assert len(counts) == 3
+
+
+def test_a_follow_up_line_of_the_same_request_is_counted_once() -> None:
+    fmt = load_formats()["apache_error"]
+    lines = [
+        "[Sat Nov 21 18:04:51.720114 2026] [auth_openidc:error] [pid 1:tid 2] [client 192.0.2.44:53120] "
+        "oidc_proto_validate_aud_and_azp: our configured client_id (orders-reports) could not be found in the array "
+        'of values for "aud" claim',
+        "[Sat Nov 21 18:04:51.720500 2026] [authz_core:error] [pid 1:tid 2] [client 192.0.2.44:53120] "
+        'AH01631: user alice@example.com: authorization failure for "/reports/": ',
+        "[Sat Nov 21 18:09:00.000000 2026] [authz_core:error] [pid 1:tid 3] [client 192.0.2.99:1000] "
+        'AH01631: user bob@example.com: authorization failure for "/reports/": ',
+    ]
+    events = process_chunk(lines, fmt, load_catalogue(), ChunkContext("error.log")).events.to_pandas()
+    assert len(events) == 3
+    paired = ta.analysis.pair_follow_ups(events)
+    assert paired["explained_by"].tolist()[1] == "error.log:1"
+    assert paired["explained_by"].isna().tolist() == [True, False, True]
+    groups = ta.failure_groups(events)
+    assert sorted(zip(groups["cause"], groups["count"], strict=True)) == [
+        ("client_id_missing", 1), ("insufficient_scope_or_roles", 1)]

@@ -8,6 +8,7 @@ at once. None of these functions mutates its input.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
 
 import numpy as np
@@ -152,6 +153,45 @@ def pair_http_denials(events: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+_FOLLOW_WINDOW = pd.Timedelta(seconds=2)
+
+
+def pair_follow_ups(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """Count a request's two failure lines once: a ``follows`` signature's line after the one it follows.
+
+    httpd writes ``AH01631: user …: authorization failure`` after
+    mod_auth_openidc's own line that says why; both describe one refusal.
+    The follow-up is paired with the nearest earlier event of a signature it
+    ``follows``, in the same file, from the same client, within 2 s.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; paired follow-ups get ``explained_by`` (``source_file:line_no``).
+    """
+    catalogue = catalogue or load_catalogue()
+    frame = events.copy()
+    if "explained_by" not in frame.columns:
+        frame["explained_by"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    followers = {s.id: s.follows for s in catalogue.signatures if s.follows}
+    is_follower = frame["signature"].isin(list(followers))
+    if not is_follower.any():
+        return frame
+    client = _normalise_addr(frame["client_addr"]).str.replace(r":\d+$", "", regex=True)
+    for index in frame.index[is_follower]:
+        row = frame.loc[index]
+        globs = followers[row["signature"]]
+        earlier = frame[(frame["source_file"] == row["source_file"]) & (client == client[index])
+                        & (frame["ts"] <= row["ts"]) & (frame["ts"] >= row["ts"] - _FOLLOW_WINDOW)
+                        & (frame.index != index)]
+        earlier = earlier[earlier["signature"].map(
+            lambda s: isinstance(s, str) and s not in followers and any(fnmatch.fnmatchcase(s, g) for g in globs))]
+        if not earlier.empty:
+            lead = earlier.sort_values("ts").iloc[-1]
+            frame.at[index, "explained_by"] = f"{lead['source_file']}:{int(lead['line_no'])}"
+    return frame
+
+
 def attribute_relying_party(events: pd.DataFrame, realms: pd.DataFrame) -> pd.DataFrame:
     """Add ``relying_party``: which realm or client each failure concerns.
 
@@ -223,6 +263,7 @@ def failure_groups(
     causes = load_causes()
     frame = classify(events, catalogue)
     frame = pair_http_denials(frame)
+    frame = pair_follow_ups(frame, catalogue)
     frame = frame[frame["explained_by"].isna()]
     frame = attribute_relying_party(frame, realms)
     if tokens is not None and not tokens.empty:

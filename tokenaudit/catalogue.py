@@ -75,6 +75,7 @@ _SIGNATURE_KEYS = {
         "search",
         "applies_to",
         "explains",
+        "follows",
         "fields",
         "software",
         "source",
@@ -229,6 +230,7 @@ def _signature_from_toml(
         search=bool(data.get("search", False)),
         applies_to=tuple(data.get("applies_to", ("*",))),  # type: ignore[arg-type]
         explains=tuple(data.get("explains", ())),  # type: ignore[arg-type]
+        follows=tuple(data.get("follows", ())),  # type: ignore[arg-type]
         fields=fields,
         samples=tuple(samples),
         prefilter=required_literal(pattern),

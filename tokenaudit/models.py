@@ -72,7 +72,9 @@ class Signature:
     ``kind = "envelope"`` signatures recognise a failure line of some software
     (Proxmox's ``openid authentication failure; … msg=…``) and hand its
     ``detail`` capture to the ``cause`` signatures listed in ``explains``.
-    ``cause`` signatures name the cause. ``search = true`` lets a cause
+    ``cause`` signatures name the cause. ``follows`` names signatures whose
+    line this one follows for the same request (httpd's AH01631 after
+    mod_auth_openidc's detail): the pair is one failure. ``search = true`` lets a cause
     signature be found anywhere in a message (a validator's text wrapped by
     whatever software logs it); otherwise it must match the whole text.
     """
@@ -89,6 +91,7 @@ class Signature:
     search: bool = False
     applies_to: tuple[str, ...] = ("*",)
     explains: tuple[str, ...] = ()
+    follows: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
     samples: tuple[SignatureSample, ...] = ()
     prefilter: str | None = None
