@@ -364,9 +364,14 @@ def match_messages(
     values = {name: np.full(n, None, dtype=object) for name in EVENT_FIELDS}
     texts = pc.fill_null(messages, "")
 
+    todo = np.arange(n)  # messages no signature has matched yet
+
+    def settle(hits: np.ndarray) -> np.ndarray:
+        return todo[~np.isin(todo, hits)] if len(hits) else todo
+
     for env in catalogue.envelopes(format_name):
-        todo = _positions(envelope, signature)
         hits, captures = _match(texts, todo, env)
+        todo = settle(hits)
         envelope[hits] = env.id
         signature[hits] = env.id
         _assign(values, hits, captures)
@@ -383,25 +388,21 @@ def match_messages(
             _assign(values, targets, sub_captures)
 
     for direct in catalogue.direct(format_name):
-        todo = _positions(envelope, signature)
         hits, captures = _match(texts, todo, direct)
+        todo = settle(hits)
         signature[hits] = direct.id
         _assign(values, hits, captures)
 
     if generic_search:
         for searcher in catalogue.searchers(format_name):
-            todo = _positions(envelope, signature)
             hits, captures = _match(texts, todo, searcher)
+            todo = settle(hits)
             signature[hits] = searcher.id
             _assign(values, hits, captures)
 
     columns = {"envelope": pa.array(envelope, pa.string()), "signature": pa.array(signature, pa.string())}
     columns.update({name: pa.array(values[name], pa.string()) for name in EVENT_FIELDS})
     return pa.table(columns)
-
-
-def _positions(envelope: np.ndarray, signature: np.ndarray) -> np.ndarray:
-    return np.flatnonzero(np.equal(envelope, None) & np.equal(signature, None))
 
 
 def _match(

@@ -268,6 +268,34 @@ def split_lines(block: bytes) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
+def lines_array(block: bytes) -> pa.Array:
+    """Split a block of lines into a pyarrow string array without a Python object per line.
+
+    Lines end at ``\\n`` (a ``\\r`` before it is dropped); a block that is not
+    valid UTF-8 is decoded with replacement characters instead.
+
+    Examples
+    --------
+    >>> lines_array(b"a\\r\\nb\\n").to_pylist()
+    ['a', 'b']
+    >>> lines_array(b"ok\\nbad\\xff\\n").to_pylist()
+    ['ok', 'bad\ufffd']
+    >>> len(lines_array(b"")), lines_array(b"\\n").to_pylist()
+    (0, [''])
+    """
+    if not block:
+        return pa.array([], pa.string())
+    body = block[:-1] if block.endswith(b"\n") else block
+    parts = pc.split_pattern(pa.array([body], pa.large_binary()), "\n").flatten()
+    try:
+        text = parts.cast(pa.large_string())
+    except pa.ArrowInvalid:  # not UTF-8: decode with replacement characters
+        return pa.array(split_lines(block), pa.string())
+    if b"\r" in body:
+        text = pc.replace_substring_regex(text, "\r$", "")
+    return text.cast(pa.string())
+
+
 def _skip_mask(lines: pa.Array, fmt: LogFormat) -> pa.Array:
     if not fmt.skip:
         return pa.array(np.zeros(len(lines), dtype=bool))

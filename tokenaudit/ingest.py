@@ -32,7 +32,7 @@ from .dataset import (
     writer_lock,
 )
 from .errors import FormatError, InputError
-from .formats import detect_format, get_format, load_formats, split_lines
+from .formats import detect_format, get_format, lines_array, load_formats, split_lines
 from .models import LineAccount, LogFormat
 from .pipeline import ChunkContext, process_chunk
 from .realms import parse_domains_cfg, realms_frame
@@ -324,7 +324,7 @@ class _SourceRun:
         keep_partial = self.source.is_stdin or stream.compressed
         for block in iter_line_blocks(stream, block_size=BLOCK_BYTES, keep_partial=keep_partial):
             self._remember_tail(block)
-            lines = split_lines(block)
+            lines = lines_array(block)
             context = ChunkContext(
                 source_file=self.source.display_name,
                 first_line_no=next_line,
