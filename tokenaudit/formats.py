@@ -271,8 +271,10 @@ def split_lines(block: bytes) -> list[str]:
 def lines_array(block: bytes) -> pa.Array:
     """Split a block of lines into a pyarrow string array without a Python object per line.
 
-    Lines end at ``\\n`` (a ``\\r`` before it is dropped); a block that is not
-    valid UTF-8 is decoded with replacement characters instead.
+    The newline positions come from one numpy pass; the array's values are
+    the block's own bytes. Lines end at ``\\n`` (a ``\\r`` before it is
+    dropped); a block that is not valid UTF-8 is decoded with replacement
+    characters instead.
 
     Examples
     --------
@@ -280,20 +282,23 @@ def lines_array(block: bytes) -> pa.Array:
     ['a', 'b']
     >>> lines_array(b"ok\\nbad\\xff\\n").to_pylist()
     ['ok', 'bad\ufffd']
-    >>> len(lines_array(b"")), lines_array(b"\\n").to_pylist()
-    (0, [''])
+    >>> len(lines_array(b"")), lines_array(b"\\n").to_pylist(), lines_array(b"x\\ny").to_pylist()
+    (0, [''], ['x', 'y'])
     """
     if not block:
         return pa.array([], pa.string())
-    body = block[:-1] if block.endswith(b"\n") else block
-    parts = pc.split_pattern(pa.array([body], pa.large_binary()), "\n").flatten()
+    if not block.endswith(b"\n"):
+        block += b"\n"
+    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+    offsets = np.empty(len(ends) + 1, np.int64)
+    offsets[0] = 0
+    offsets[1:] = ends + 1
+    array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(block))
     try:
-        text = parts.cast(pa.large_string())
+        array.validate(full=True)
     except pa.ArrowInvalid:  # not UTF-8: decode with replacement characters
         return pa.array(split_lines(block), pa.string())
-    if b"\r" in body:
-        text = pc.replace_substring_regex(text, "\r$", "")
-    return text.cast(pa.string())
+    return pc.utf8_rtrim(array, characters="\r\n").cast(pa.string())
 
 
 def _skip_mask(lines: pa.Array, fmt: LogFormat) -> pa.Array:

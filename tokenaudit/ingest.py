@@ -34,6 +34,7 @@ from .dataset import (
 from .errors import FormatError, InputError
 from .formats import detect_format, get_format, lines_array, load_formats, split_lines
 from .models import LineAccount, LogFormat
+from .parallel import MIN_PARALLEL_BYTES, default_jobs, process_file_range
 from .pipeline import ChunkContext, process_chunk
 from .realms import parse_domains_cfg, realms_frame
 from .sources import (
@@ -110,6 +111,7 @@ def ingest(
     catalogue: Catalogue | None = None,
     progress: Callable[[Progress], None] | None = None,
     fingerprint_key: bytes | None = None,
+    jobs: int | None = None,
 ) -> IngestReport:
     """Read logs and configuration into the dataset, adding only what is new.
 
@@ -127,6 +129,9 @@ def ingest(
         Signatures to use; the built-in catalogue by default.
     progress
         Called with a :class:`Progress` after each block read.
+    jobs
+        Worker processes for a large plain file (split by byte ranges);
+        the available cores by default, 1 to stay in this process.
     fingerprint_key
         Key of the tokens' keyed fingerprints; read from (or created at)
         :func:`tokenaudit.tokens.default_key_path` by default.
@@ -164,7 +169,8 @@ def ingest(
         token_frames: list[pd.DataFrame] = []
         request_frames: list[pd.DataFrame] = []
         for source in sources:
-            run = _SourceRun(source, formats, forced, zone, catalogue, batch_id, known, progress, key)
+            run = _SourceRun(source, formats, forced, zone, catalogue, batch_id, known, progress, key,
+                             jobs if jobs is not None else default_jobs())
             source_report = run.execute()
             report.sources.append(source_report)
             if run.manifest_row is not None:
@@ -207,7 +213,9 @@ class _SourceRun:
         known: dict[str, dict[str, object]],
         progress: Callable[[Progress], None] | None,
         key: bytes,
+        jobs: int = 1,
     ) -> None:
+        self.jobs = jobs
         self.source = source
         self.key = key
         self.tokens: list[pd.DataFrame] = []
@@ -322,6 +330,13 @@ class _SourceRun:
         reference = pd.Timestamp(self.source.mtime, unit="s", tz="UTC") if self.source.mtime else None
         next_line = lines_before + 1
         keep_partial = self.source.is_stdin or stream.compressed
+        size = self.source.size or 0
+        if not keep_partial and self.jobs > 1 and size - stream.consumed >= MIN_PARALLEL_BYTES:
+            context = ChunkContext(source_file=self.source.display_name, first_line_no=next_line,
+                                   timezone=self.timezone, reference_time=reference, stream_id=stream_id,
+                                   batch_id=self.batch_id, fingerprint_key=self.key)
+            self._read_log_parallel(stream, fmt, context, size)
+            return
         for block in iter_line_blocks(stream, block_size=BLOCK_BYTES, keep_partial=keep_partial):
             self._remember_tail(block)
             lines = lines_array(block)
@@ -347,6 +362,31 @@ class _SourceRun:
                 self.progress(Progress(self.source.display_name, stream.consumed, self.source.size))
         if stream.held_back:
             self.report.note = "the last line has no newline yet: it is read once complete"
+
+    def _read_log_parallel(self, stream: ByteStream, fmt: LogFormat, context: ChunkContext, size: int) -> None:
+        """A large plain file: byte ranges on all cores; the last, unterminated line waits."""
+        with open(self.source.path, "rb") as handle:
+            handle.seek(max(stream.consumed, size - 1024 * 1024))
+            tail = handle.read(size - handle.tell())
+            end = size - len(tail) + tail.rfind(b"\n") + 1 if b"\n" in tail else stream.consumed
+            handle.seek(max(stream.consumed, end - TAIL_BYTES))
+            self._remember_tail(handle.read(end - handle.tell()))
+        results = process_file_range(self.source.path, stream.consumed, end, fmt, self.catalogue, context,
+                                     jobs=self.jobs)
+        for result in results:
+            self.report.account.add(result.account)
+            if result.events.num_rows:
+                self.events.append(result.events)
+            if not result.tokens.empty:
+                self.tokens.append(result.tokens)
+            if not result.requests.empty:
+                self.requests.append(result.requests)
+        if end < size:
+            stream.held_back = size - end
+            self.report.note = "the last line has no newline yet: it is read once complete"
+        stream.consumed = end
+        if self.progress:
+            self.progress(Progress(self.source.display_name, end, self.source.size))
 
     def _read_config(self, stream: ByteStream, fmt: LogFormat) -> None:
         data = b"".join(iter_line_blocks(stream, block_size=BLOCK_BYTES, keep_partial=True))

@@ -1,0 +1,151 @@
+"""Use every core on one large file: split it into byte ranges on line boundaries.
+
+Each range is read and run through :func:`tokenaudit.pipeline.process_chunk`
+by a worker process; the parent puts the results back in order and turns the
+range-relative line numbers into the file's. A worker reads in bounded
+blocks, so memory stays bounded whatever the file size.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from functools import cache
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .catalogue import Catalogue
+from .formats import lines_array
+from .models import LogFormat
+from .pipeline import ChunkContext, ChunkResult, process_chunk
+
+#: Below this many bytes a file is read in the calling process.
+MIN_PARALLEL_BYTES = 32 * 1024 * 1024
+BLOCK_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RangeResult:
+    """What a worker found in one byte range: results per block, and the range's line count."""
+
+    results: tuple[ChunkResult, ...]
+    lines: int
+
+
+def default_jobs() -> int:
+    """Worker processes to use: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def split_ranges(path: str, start: int, end: int, parts: int) -> list[tuple[int, int]]:
+    """Cut ``[start, end)`` of a file into about ``parts`` ranges that begin and end at line starts.
+
+    ``end`` must be just after a newline (or the end of the file).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile(delete=False) as f:
+    ...     _ = f.write(b"aa\\nbbbb\\nc\\ndd\\n")
+    >>> split_ranges(f.name, 0, 13, 2)
+    [(0, 8), (8, 13)]
+    """
+    bounds = [start]
+    with open(path, "rb") as handle:
+        for number in range(1, parts):
+            guess = start + (end - start) * number // parts
+            if guess <= bounds[-1]:
+                continue
+            handle.seek(guess - 1)
+            rest = handle.readline()  # to the end of the line the guess falls in
+            cut = guess - 1 + len(rest)
+            if bounds[-1] < cut < end:
+                bounds.append(cut)
+    bounds.append(end)
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _read_range(path: str, start: int, end: int, fmt: LogFormat, catalogue: Catalogue,
+                context: ChunkContext) -> RangeResult:
+    """Worker: process ``[start, end)`` of ``path`` block by block, line numbers from 1."""
+    results = []
+    line_no = 1
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        position, pending = start, b""
+        while position < end:
+            data = handle.read(min(BLOCK_BYTES, end - position))
+            if not data:
+                break
+            position += len(data)
+            data = pending + data
+            cut = data.rfind(b"\n") + 1 if position < end else len(data)
+            block, pending = data[:cut], data[cut:]
+            if not block:
+                continue
+            lines = lines_array(block)
+            results.append(process_chunk(lines, fmt, catalogue, replace(context, first_line_no=line_no)))
+            line_no += len(lines)
+    return RangeResult(tuple(results), line_no - 1)
+
+
+@cache
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    # forkserver: workers fork from a clean server that imported tokenaudit once, not from a
+    # parent whose Arrow threads may hold locks.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tokenaudit.pipeline"])
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+
+def process_file_range(path: str, start: int, end: int, fmt: LogFormat, catalogue: Catalogue,
+                       context: ChunkContext, *, jobs: int) -> list[ChunkResult]:
+    """Process ``[start, end)`` of a plain file on ``jobs`` processes; results in file order.
+
+    Line numbers in the results are the file's, counted from ``context.first_line_no``.
+    """
+    ranges = split_ranges(path, start, end, jobs * 2)
+    if jobs <= 1 or len(ranges) == 1:
+        found = [_read_range(path, a, b, fmt, catalogue, context) for a, b in ranges]
+    else:
+        pool = _pool(jobs)
+        futures = [pool.submit(_read_range, path, a, b, fmt, catalogue, context) for a, b in ranges]
+        found = [future.result() for future in futures]
+    ordered: list[ChunkResult] = []
+    offset = context.first_line_no - 1
+    for part in found:
+        for result in part.results:
+            ordered.append(_shift(result, offset))
+        offset += part.lines
+    return ordered
+
+
+def _shift(result: ChunkResult, offset: int) -> ChunkResult:
+    """Make a range's line numbers the file's."""
+    if offset == 0:
+        return result
+    events = result.events
+    if events.num_rows:
+        position = events.schema.get_field_index("line_no")
+        events = events.set_column(position, "line_no", pc.add(events.column("line_no"), pa.scalar(offset, pa.int64())))
+    tokens = result.tokens
+    if not tokens.empty:
+        tokens = tokens.assign(sources=tokens["sources"].map(lambda s: _shift_sources(s, offset)))
+    return ChunkResult(events, result.account, tokens, result.requests)
+
+
+def _shift_sources(sources: str, offset: int) -> str:
+    import json
+
+    shifted = []
+    for place in json.loads(sources):
+        where, _, number = place.rpartition(":")
+        shifted.append(f"{where}:{int(number) + offset}" if number.isdigit() and where else place)
+    return json.dumps(shifted)
+
