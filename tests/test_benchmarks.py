@@ -143,3 +143,14 @@ def test_runner_prints_a_checked_table(tmp_path: Path) -> None:
     assert all(row[-1] == "yes" for row in body)
     assert "Python 3." in done.stdout and "pyarrow" in done.stdout
     assert (tmp_path / "work" / "proxmox_syslog.log.truth.json").exists()
+
+
+def test_runner_skips_formats_tokenaudit_does_not_know(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _load("run")
+    monkeypatch.setattr(run, "tokenaudit_formats", lambda: {"syslog_rfc3164"})
+    assert run.main(["--lines", "10", "--runs", "1", "--formats", "nginx", "--keep", str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert "skipped nginx: `tokenaudit formats` does not list `combined_access` yet" in out.out
+    assert "| format" not in out.out
