@@ -11,6 +11,8 @@ in RE2 (linear time, no catastrophic backtracking) through
 from __future__ import annotations
 
 import json
+
+import orjson
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -48,6 +50,7 @@ _FORMAT_KEYS = {
         "event_status",
         "event_path",
         "candidate",
+        "shape",
         "continuation",
         "constants",
         "generic_search",
@@ -96,7 +99,7 @@ def _format_from_toml(path: Path) -> LogFormat:
         )
     if data["kind"] == "regex" and "pattern" not in data:
         raise CatalogueError("a regex format needs a pattern", path=str(path))
-    for key in ("detect", "pattern", "event_path", "candidate", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
+    for key in ("detect", "pattern", "event_path", "candidate", "shape", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
         value = data["skip"][int(key[5:-1])] if key.startswith("skip[") else data.get(key)
         if value is not None and (problem := validate_regex(value)):
             raise CatalogueError(f"{key} does not compile: {problem}", path=str(path))
@@ -118,6 +121,7 @@ def _format_from_toml(path: Path) -> LogFormat:
         event_status=tuple(data.get("event_status", ())),
         event_path=data.get("event_path"),
         candidate=data.get("candidate"),
+        shape=data.get("shape"),
         continuation=data.get("continuation"),
         constants={str(k): str(v) for k, v in data.get("constants", {}).items()},
         generic_search=bool(data.get("generic_search", False)),
@@ -365,7 +369,9 @@ def parse_chunk(
     """
     account = LineAccount(read=len(lines))
     skipped = _skip_mask(lines, fmt)
-    shaped = pc.fill_null(pc.match_substring_regex(lines, fmt.detect), False)
+    # ``shape``, where a format has one, is a cheaper per-line test than ``detect`` (which must tell
+    # formats apart on a file's first lines); a line that fails it is not of the format.
+    shaped = pc.fill_null(pc.match_substring_regex(lines, fmt.shape or fmt.detect), False)
     kept = pc.invert(skipped)
     account.skipped = _count(skipped)
     if account.skipped:
@@ -465,23 +471,30 @@ def _clean_message(values: pa.Array) -> pa.Array:
 
 
 def _parse_json(lines: pa.Array, fmt: LogFormat) -> tuple[pa.Table, list[int]]:
-    rows: dict[str, list[str | None]] = {column: [] for column in RECORD_COLUMNS}
+    plans = [(column, fmt.fields.get("ts" if column == "ts_raw" else column, ())) for column in RECORD_COLUMNS]
+    plans = [(column, keys) for column, keys in plans if keys]
+    rows: dict[str, list[str | None]] = {column: [] for column, _ in plans}
     bad: list[int] = []
     for position, line in enumerate(lines.to_pylist()):
         try:
-            obj = json.loads(line)
-        except ValueError:
+            obj = orjson.loads(line)
+        except ValueError:  # orjson.JSONDecodeError is a ValueError
             obj = None
         if not isinstance(obj, dict):
             bad.append(position)
             continue
-        for column in RECORD_COLUMNS:
-            source = "ts" if column == "ts_raw" else column
-            rows[column].append(_json_value(obj, fmt.fields.get(source, ())))
-    table = pa.table({column: pa.array(values, pa.string()) for column, values in rows.items()})
-    table = table.set_column(
-        RECORD_COLUMNS.index("message"), "message", _clean_message(table.column("message").combine_chunks())
-    )
+        for column, keys in plans:
+            value = None
+            for key in keys:
+                value = obj.get(key) if "." not in key else _lookup(obj, key)
+                if value is not None:
+                    break
+            rows[column].append(value if value is None or type(value) is str else _json_text(value))
+    good_rows = len(lines) - len(bad)
+    columns = {column: pa.array(rows[column], pa.string()) if column in rows else pa.nulls(good_rows, pa.string())
+               for column in RECORD_COLUMNS}
+    columns["message"] = _clean_message(columns["message"])
+    table = pa.table(columns)
     # Positions of good rows in ``lines`` are all but ``bad``; re-expand so the
     # caller can take the good ones by position.
     if bad:
@@ -499,23 +512,17 @@ def _reexpand(table: pa.Table, length: int, bad: list[int]) -> pa.Table:
     return table.take(take)
 
 
-def _json_value(obj: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = _lookup(obj, key)
-        if value is None:
-            continue
-        if isinstance(value, list) and value and all(isinstance(b, int) and 0 <= b < 256 for b in value):
-            return bytes(value).decode("utf-8", errors="replace")
-        if isinstance(value, list) and value and isinstance(value[0], str):
-            return value[0]  # header values as arrays (Caddy)
-        if isinstance(value, str):
-            return value
-        if isinstance(value, bool):
-            return str(value).lower()
-        if isinstance(value, (int, float)):
-            return str(int(value)) if float(value).is_integer() else repr(value)
-        return json.dumps(value)
-    return None
+def _json_text(value: Any) -> str | None:
+    """A JSON value that is not a string, as the text a log field means."""
+    if isinstance(value, list) and value and all(isinstance(b, int) and 0 <= b < 256 for b in value):
+        return bytes(value).decode("utf-8", errors="replace")  # journald's MESSAGE as bytes
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return value[0]  # header values as arrays (Caddy)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return str(int(value)) if float(value).is_integer() else repr(value)
+    return json.dumps(value)
 
 
 def _lookup(obj: dict[str, Any], key: str) -> Any:

@@ -22,8 +22,8 @@ from .formats import lines_array
 from .models import LogFormat
 from .pipeline import ChunkContext, ChunkResult, process_chunk
 
-#: Below this many bytes a file is read in the calling process.
-MIN_PARALLEL_BYTES = 32 * 1024 * 1024
+#: Below this many bytes a file is read in the calling process: starting workers costs about a second.
+MIN_PARALLEL_BYTES = 256 * 1024 * 1024
 BLOCK_BYTES = 8 * 1024 * 1024
 
 
