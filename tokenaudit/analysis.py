@@ -71,15 +71,15 @@ def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.Dat
     if stale.any():
         frame = _rematch(frame, stale.to_numpy(), catalogue)
     formats = load_formats()
-    by_id = catalogue.by_id
-    causes, alternatives, software = [], [], []
-    for signature, envelope, fmt in zip(frame["signature"], frame["envelope"], frame["format"], strict=True):
-        found = by_id.get(signature) if isinstance(signature, str) else None
-        wrapper = by_id.get(envelope) if isinstance(envelope, str) else None
-        causes.append(found.cause if found is not None and found.kind == "cause" else "unclassified")
-        alternatives.append(",".join(found.alternatives) if found is not None else "")
-        owner = wrapper or found
-        software.append(owner.software if owner is not None else getattr(formats.get(fmt), "software", ""))
+    cause_of = {s.id: (s.cause if s.kind == "cause" else "unclassified") for s in catalogue.signatures}
+    alternatives_of = {s.id: ",".join(s.alternatives) for s in catalogue.signatures}
+    software_of = {s.id: s.software for s in catalogue.signatures}
+    signature = frame["signature"].astype(object)
+    causes = signature.map(cause_of).fillna("unclassified")
+    alternatives = signature.map(alternatives_of).fillna("")
+    owner = frame["envelope"].astype(object).where(frame["envelope"].notna(), signature)
+    by_format = frame["format"].map(lambda name: getattr(formats.get(name), "software", ""))
+    software = owner.map(software_of).fillna(by_format)
     return frame.assign(cause=causes, alternatives=alternatives, software=software)
 
 
@@ -272,11 +272,13 @@ def failure_groups(
     if frame.empty:
         return pd.DataFrame(columns=list(GROUP_COLUMNS))
     key_fields = frame["cause"].map(lambda c: causes[c].key_field or "detail")
-    keys = []
-    for row, field in zip(frame.to_dict("records"), key_fields, strict=True):
-        value = next((v for v in (row.get(field), row.get("detail"), row.get("message")) if isinstance(v, str)), "")
-        keys.append(value)
-    frame = frame.assign(key=pd.Series(keys, index=frame.index, dtype="string"))
+    keys = pd.Series(pd.NA, index=frame.index, dtype="string")
+    for field in pd.unique(key_fields):
+        chosen = (key_fields == field).to_numpy()
+        if field in frame.columns:
+            keys[chosen] = frame.loc[chosen, field].astype("string")
+    keys = keys.fillna(frame["detail"].astype("string")).fillna(frame["message"].astype("string")).fillna("")
+    frame = frame.assign(key=keys)
     # Groups keyed by a message are keyed by its template (ids, addresses, times masked), so that
     # failures differing only in those fall together; a refusal's key is already a route.
     by_text = (key_fields == "detail").to_numpy() & (frame["event_kind"] != "http_denied").to_numpy()

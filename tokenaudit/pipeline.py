@@ -25,7 +25,6 @@ from .token_sources import TOKEN_COLUMNS, sightings_in_text, tokens_table
 
 #: Columns of the per-hour request counts of access logs.
 REQUEST_COLUMNS = ("hour", "format", "source_file", "host", "route", "status", "count")
-_ID_SEGMENT = r"/(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,})(?=/|$)"
 
 #: Lines that may carry a token or a validator's claim printout.
 TOKEN_MARKER = r"eyJ[A-Za-z0-9_-]{4,}\.|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{16,}|claims: map\["
@@ -111,7 +110,17 @@ def process_chunk(
     tokens = _tokens(array, records, fmt, context)
     account.tokens = int(tokens["sightings"].sum()) if not tokens.empty else 0
     requests = _request_counts(records, fmt, context) if fmt.event_status else None
-    messages = redact_tokens(records.column("message").combine_chunks())
+    messages = records.column("message").combine_chunks()
+    if fmt.event_status and marker is not None:
+        # An access log parses every line to count it; only lines a signature could explain, and
+        # refusals, are worth matching and redacting.
+        worth = pc.fill_null(pc.match_substring_regex(messages, marker), False)
+        status_all = pc.cast(records.column("status"), pa.int32(), safe=False)
+        worth = pc.or_(worth, pc.fill_null(pc.is_in(status_all, pa.array(fmt.event_status, pa.int32())), False))
+        subset = np.flatnonzero(worth.to_numpy(zero_copy_only=False))
+        records = records.take(pa.array(subset, pa.int64()))
+        messages = messages.take(pa.array(subset, pa.int64()))
+    messages = redact_tokens(messages)
     matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search)
 
     is_failure = matched.column("signature").is_valid()
@@ -165,39 +174,49 @@ def route_of(paths: pd.Series) -> pd.Series:
 
     Examples
     --------
-    >>> route_of(pd.Series(["/api/v1/orders/42?x=1", "/u/3f2a9c4e-1b2c-4d5e-8f90-1234567890ab/keys"])).tolist()
-    ['/api/v1/orders/{id}', '/u/{id}/keys']
+    >>> route_of(pd.Series(["/api/v1/orders/42?x=1", "/u/3f2a9c4e-1b2c-4d5e-8f90-1234567890ab/keys", "/a/1/2"])).tolist()
+    ['/api/v1/orders/{id}', '/u/{id}/keys', '/a/{id}/{id}']
     """
-    text = paths.astype("string").fillna("").str.split("?", n=1).str[0]
-    return text.str.replace(_ID_SEGMENT, "/{id}", regex=True)
+    routes = routes_array(pa.array(paths.astype("string").fillna("").tolist(), pa.string()))
+    return pd.Series(routes.to_pylist(), index=paths.index, dtype="string")
+
+
+_ID = r"/(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,})(/|$)"
+
+
+def routes_array(paths: pa.Array) -> pa.Array:
+    """:func:`route_of` over a pyarrow array, in RE2 (run twice: adjacent ids share a slash)."""
+    routes = pc.replace_substring_regex(pc.fill_null(paths, ""), r"\?.*$", "")
+    for _ in range(2):
+        routes = pc.replace_substring_regex(routes, _ID, r"/{id}\1")
+    return routes
 
 
 def _request_counts(records: pa.Table, fmt: LogFormat, context: ChunkContext) -> pd.DataFrame:
     """Requests per hour, host, route and status: the denominator of failure rates.
 
-    Lines are first counted per distinct raw (time, host, path, status) in
-    Arrow; only those distinct values are parsed and folded to hours and
-    routes, far fewer than the lines.
+    Routes are folded in Arrow for every line; times are parsed once per
+    distinct value (a busy log repeats each second many times) and mapped
+    back; the counting itself is an Arrow group-by.
     """
     if records.num_rows == 0:
         return pd.DataFrame(columns=list(REQUEST_COLUMNS))
-    distinct = (
-        records.select(["ts_raw", "host", "path", "status"])
-        .group_by(["ts_raw", "host", "path", "status"], use_threads=False)
-        .aggregate([([], "count_all")])
-        .to_pandas()
-    )
-    hours = parse_timestamps(distinct["ts_raw"], fmt.timestamp, timezone=context.timezone,
+    ts_raw = records.column("ts_raw").combine_chunks()
+    distinct = pc.unique(ts_raw)
+    hours = parse_timestamps(distinct.to_pandas(), fmt.timestamp, timezone=context.timezone,
                              reference=context.reference_time).dt.floor("h")
-    counted = pd.DataFrame({
-        "hour": hours,
-        "host": distinct["host"].astype("string").fillna(""),
-        "route": route_of(distinct["path"]),
-        "status": pd.to_numeric(distinct["status"], errors="coerce").astype("Int32"),
-        "count": distinct["count_all"].astype("int64"),
-    }).dropna(subset=["hour"])
-    grouped = counted.groupby(["hour", "host", "route", "status"], dropna=False)["count"].sum().reset_index()
-    return grouped.assign(format=fmt.name, source_file=context.source_file)[list(REQUEST_COLUMNS)]
+    hour_of_distinct = pa.array(hours.to_numpy(), pa.timestamp("us", tz="UTC"))
+    table = pa.table({
+        "hour": hour_of_distinct.take(pc.index_in(ts_raw, distinct)),
+        "host": pc.fill_null(records.column("host"), ""),
+        "route": routes_array(records.column("path").combine_chunks()),
+        "status": pc.cast(records.column("status"), pa.int32(), safe=False),
+    })
+    counted = table.group_by(["hour", "host", "route", "status"], use_threads=False).aggregate([([], "count_all")])
+    frame = counted.rename_columns(["hour", "host", "route", "status", "count"]).to_pandas()
+    frame = frame.dropna(subset=["hour"]).astype({"status": "Int32", "count": "int64"})
+    return frame.assign(format=fmt.name, source_file=context.source_file)[list(REQUEST_COLUMNS)]
+
 
 def _tokens(lines: pa.Array, records: pa.Table, fmt: LogFormat, context: ChunkContext) -> pd.DataFrame:
     """Tokens on the parsed lines of a chunk, decoded and fingerprinted."""
