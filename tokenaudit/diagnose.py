@@ -18,6 +18,7 @@ import pandas as pd
 from .recommend import issuer_difference, recommend
 from .relying_parties import RelyingParty
 from .token_kind import Verdict, issuer_family, token_kind, zitadel_project_ids, zitadel_roles
+from .timestamps import epoch_seconds
 from .tokens import TokenInfo
 
 _ASYMMETRIC = ("RS", "PS", "ES", "Ed")
@@ -71,15 +72,6 @@ def _roles(claims: dict[str, Any], client_id: str | None) -> set[str]:
 def _scopes(claims: dict[str, Any]) -> set[str]:
     value = claims.get("scope", claims.get("scp", ""))
     return set(value) if isinstance(value, list) else set(str(value).split())
-
-
-def _time(value: Any) -> pd.Timestamp | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        try:
-            return pd.Timestamp(int(value), unit="s", tz="UTC")
-        except (OverflowError, ValueError):
-            return None
-    return None
 
 
 def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
@@ -185,7 +177,7 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
         add("client_id_missing", [f"aud {list(audiences)} holds none of {sorted(accepted)}"],
             expected_audience=", ".join(sorted(accepted)), found_audiences=", ".join(audiences))
 
-    exp, nbf, iat = _time(claims.get("exp")), _time(claims.get("nbf")), _time(claims.get("iat"))
+    exp, nbf, iat = (epoch_seconds(claims.get(name)) for name in ("exp", "nbf", "iat"))
     leeway = pd.Timedelta(seconds=rp.leeway_s)
     if exp is not None and at >= exp + leeway:
         gap = (at - exp).total_seconds()

@@ -35,7 +35,7 @@ from .errors import FormatError, InputError
 from .formats import detect_format, get_format, lines_array, load_formats, split_lines
 from .models import LineAccount, LogFormat
 from .parallel import MIN_PARALLEL_BYTES, default_jobs, process_file_range
-from .pipeline import ChunkContext, process_chunk
+from .pipeline import ChunkContext, ChunkResult, process_chunk
 from .realms import parse_domains_cfg, realms_frame
 from .sources import (
     HEAD_BYTES,
@@ -349,19 +349,21 @@ class _SourceRun:
                 batch_id=self.batch_id,
                 fingerprint_key=self.key,
             )
-            result = process_chunk(lines, fmt, self.catalogue, context)
-            self.report.account.add(result.account)
-            if result.events.num_rows:
-                self.events.append(result.events)
-            if not result.tokens.empty:
-                self.tokens.append(result.tokens)
-            if not result.requests.empty:
-                self.requests.append(result.requests)
+            self._collect(process_chunk(lines, fmt, self.catalogue, context))
             next_line += len(lines)
             if self.progress:
                 self.progress(Progress(self.source.display_name, stream.consumed, self.source.size))
         if stream.held_back:
             self.report.note = "the last line has no newline yet: it is read once complete"
+
+    def _collect(self, result: ChunkResult) -> None:
+        self.report.account.add(result.account)
+        if result.events.num_rows:
+            self.events.append(result.events)
+        if not result.tokens.empty:
+            self.tokens.append(result.tokens)
+        if not result.requests.empty:
+            self.requests.append(result.requests)
 
     def _read_log_parallel(self, stream: ByteStream, fmt: LogFormat, context: ChunkContext, size: int) -> None:
         """A large plain file: byte ranges on all cores; the last, unterminated line waits."""
@@ -374,13 +376,7 @@ class _SourceRun:
         results = process_file_range(self.source.path, stream.consumed, end, fmt, self.catalogue, context,
                                      jobs=self.jobs)
         for result in results:
-            self.report.account.add(result.account)
-            if result.events.num_rows:
-                self.events.append(result.events)
-            if not result.tokens.empty:
-                self.tokens.append(result.tokens)
-            if not result.requests.empty:
-                self.requests.append(result.requests)
+            self._collect(result)
         if end < size:
             stream.held_back = size - end
             self.report.note = "the last line has no newline yet: it is read once complete"

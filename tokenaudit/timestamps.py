@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -231,3 +232,21 @@ def parse_time_bound(text: str, *, now: pd.Timestamp | None = None) -> pd.Timest
             hint="use a duration (24h, 7d), a date (2025-03-24) or a time (2025-03-24T18:00:00+01:00)",
         )
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def epoch_seconds(value: Any) -> pd.Timestamp | None:
+    """A JWT NumericDate (``exp``, ``iat``, ``nbf``) as a UTC timestamp, or ``None`` if it is not one.
+
+    Examples
+    --------
+    >>> epoch_seconds(1795281087)
+    Timestamp('2026-11-21 17:11:27+0000', tz='UTC')
+    >>> epoch_seconds("soon") is None, epoch_seconds(True) is None
+    (True, True)
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return pd.Timestamp(int(value), unit="s", tz="UTC")
+        except (OverflowError, ValueError):
+            return None
+    return None

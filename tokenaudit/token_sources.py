@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
 
+from .timestamps import epoch_seconds
 from .tokens import TokenInfo, claims_info, find_tokens, inspect_token
 
 _TOKEN_KEYS = ("access_token", "id_token", "refresh_token", "logout_token")
@@ -122,15 +123,6 @@ TOKEN_COLUMNS = (
 )
 
 
-def _epoch(value: Any) -> pd.Timestamp | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        try:
-            return pd.Timestamp(int(value), unit="s", tz="UTC")
-        except (OverflowError, ValueError):
-            return None
-    return None
-
-
 def token_row(info: TokenInfo) -> dict[str, Any]:
     """One row of the tokens table for a token, without sighting columns."""
     from .token_kind import issuer_family, token_kind
@@ -151,9 +143,9 @@ def token_row(info: TokenInfo) -> dict[str, Any]:
         "azp": claims.get("azp"),
         "client_id": claims.get("client_id", claims.get("cid", claims.get("appid"))),
         "scope": " ".join(scope) if isinstance(scope, list) else scope,
-        "exp_at": _epoch(claims.get("exp")),
-        "iat_at": _epoch(claims.get("iat")),
-        "nbf_at": _epoch(claims.get("nbf")),
+        "exp_at": epoch_seconds(claims.get("exp")),
+        "iat_at": epoch_seconds(claims.get("iat")),
+        "nbf_at": epoch_seconds(claims.get("nbf")),
         "kind": kind.value if kind else "unknown",
         "kind_evidence": json.dumps(list(kind.evidence)) if kind else "[]",
         "issuer_family": family.value if family else None,
