@@ -50,6 +50,7 @@ _FORMAT_KEYS = {
         "event_status",
         "event_path",
         "candidate",
+        "count_pattern",
         "shape",
         "continuation",
         "constants",
@@ -99,7 +100,7 @@ def _format_from_toml(path: Path) -> LogFormat:
         )
     if data["kind"] == "regex" and "pattern" not in data:
         raise CatalogueError("a regex format needs a pattern", path=str(path))
-    for key in ("detect", "pattern", "event_path", "candidate", "shape", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
+    for key in ("detect", "pattern", "event_path", "candidate", "count_pattern", "shape", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
         value = data["skip"][int(key[5:-1])] if key.startswith("skip[") else data.get(key)
         if value is not None and (problem := validate_regex(value)):
             raise CatalogueError(f"{key} does not compile: {problem}", path=str(path))
@@ -121,6 +122,7 @@ def _format_from_toml(path: Path) -> LogFormat:
         event_status=tuple(data.get("event_status", ())),
         event_path=data.get("event_path"),
         candidate=data.get("candidate"),
+        count_pattern=data.get("count_pattern"),
         shape=data.get("shape"),
         continuation=data.get("continuation"),
         constants={str(k): str(v) for k, v in data.get("constants", {}).items()},
@@ -317,10 +319,13 @@ class ParsedChunk:
 
     ``records`` holds only the *candidate* lines (those a failure marker or an
     event rule selected), with ``line_no`` and :data:`RECORD_COLUMNS`.
+    ``counted`` (access logs with a ``count_pattern``) holds time, host, path
+    and status of every line of the format, for the request counts.
     """
 
     records: pa.Table
     account: LineAccount
+    counted: pa.Table | None = None
 
 
 def parse_chunk(
@@ -385,9 +390,13 @@ def parse_chunk(
     if account.rejected:
         account.rejected_reasons[f"not a {fmt.name} line"] += account.rejected
     candidates = pc.and_(kept, shaped)
-    if marker is not None and not fmt.event_status:
+    counted = None
+    if fmt.event_status and fmt.count_pattern:
+        # Every request is counted from a small pattern; the full one runs on candidates only.
+        counted = _extract(lines.filter(candidates), fmt.count_pattern, ("ts_raw", "host", "path", "status"))
+    if marker is not None and (not fmt.event_status or fmt.count_pattern):
         selected = pc.match_substring_regex(lines, marker)
-        if fmt.candidate:
+        if fmt.candidate:  # refusals by status, for access logs
             selected = pc.or_(selected, pc.match_substring_regex(lines, fmt.candidate))
         candidates = pc.and_(candidates, selected)
     index = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
@@ -410,7 +419,23 @@ def parse_chunk(
     good = np.setdiff1d(np.arange(len(index)), np.asarray(bad, dtype=np.int64), assume_unique=True)
     line_no = pa.array(index[good] + first_line_no, pa.int64())
     table = records.take(pa.array(good, pa.int64())) if bad else records
-    return ParsedChunk(table.add_column(0, "line_no", line_no), account)
+    return ParsedChunk(table.add_column(0, "line_no", line_no), account, counted)
+
+
+def _extract(lines: pa.Array, pattern: str, columns: tuple[str, ...]) -> pa.Table:
+    """Named captures of ``pattern`` as columns (``ts`` as ``ts_raw``); non-matching lines dropped."""
+    extracted = pc.extract_regex(lines, pattern)
+    extracted = extracted.filter(extracted.is_valid())
+    names = {extracted.type.field(i).name: i for i in range(extracted.type.num_fields)}
+    out = {}
+    for column in columns:
+        source = "ts" if column == "ts_raw" else column
+        if source in names:
+            values = extracted.field(names[source])
+            out[column] = pc.if_else(pc.is_in(values, pa.array(["-", ""])), None, values)
+        else:
+            out[column] = pa.nulls(len(extracted), pa.string())
+    return pa.table(out)
 
 
 def _join_continuations(

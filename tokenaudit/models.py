@@ -43,6 +43,7 @@ class LogFormat:
     event_status: tuple[int, ...] = ()
     event_path: str | None = None
     candidate: str | None = None
+    count_pattern: str | None = None
     shape: str | None = None
     continuation: str | None = None
     constants: dict[str, str] = field(default_factory=dict)

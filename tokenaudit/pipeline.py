@@ -109,7 +109,8 @@ def process_chunk(
     records = parsed.records
     tokens = _tokens(array, records, fmt, context)
     account.tokens = int(tokens["sightings"].sum()) if not tokens.empty else 0
-    requests = _request_counts(records, fmt, context) if fmt.event_status else None
+    requests = _request_counts(parsed.counted if parsed.counted is not None else records, fmt, context) \
+        if fmt.event_status else None
     messages = records.column("message").combine_chunks()
     if fmt.event_status and marker is not None:
         # An access log parses every line to count it; only lines a signature could explain, and
