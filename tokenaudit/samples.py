@@ -123,7 +123,8 @@ def check_formats(formats: dict[str, LogFormat] | None = None) -> list[Problem]:
     """Check every format against its sample lines.
 
     Each sample must match ``detect`` and ``pattern`` (json formats: parse),
-    capture exactly ``expect``, and be detected as its own format.
+    capture exactly ``expect``, and be detected as its own format; a
+    ``count_pattern`` must give the same time, path and status as ``pattern``.
     """
     formats = formats or load_formats()
     problems: list[Problem] = []
@@ -144,6 +145,14 @@ def check_formats(formats: dict[str, LogFormat] | None = None) -> list[Problem]:
                     problems.append(Problem(label, f"no token found ({bad} unreadable lines)", sample.line))
                 continue
             got = _format_captures(fmt, sample.line)
+            if fmt.count_pattern and got is not None:
+                counted = pc.extract_regex(pa.array([sample.line]), fmt.count_pattern)[0].as_py() or {}
+                for field in ("ts", "path", "status", "host"):
+                    if field in counted and (counted[field] or None) != (got.get(field) or None):
+                        problems.append(Problem(label, f"count_pattern gives {field}={counted[field]!r}, "
+                                                       f"pattern {got.get(field)!r}", sample.line))
+                if not counted:
+                    problems.append(Problem(label, "count_pattern does not match the sample", sample.line))
             if got != sample.expect:
                 problems.append(Problem(label, f"captures {got} differ from expected {sample.expect}", sample.line))
             detected = detect_format([sample.line], formats).format
