@@ -15,11 +15,20 @@ from .analysis import (  # noqa: E402
     cause_counts,
     classify,
     failure_groups,
+    failure_rates,
+    failure_timeline,
     pair_http_denials,
 )
 from .catalogue import Catalogue, load_catalogue, match_messages  # noqa: E402
 from .causes import CAUSE_IDS, load_causes  # noqa: E402
-from .dataset import default_dataset_path, read_events, read_manifest, read_realms, read_tokens  # noqa: E402
+from .dataset import (  # noqa: E402
+    default_dataset_path,
+    read_events,
+    read_manifest,
+    read_realms,
+    read_requests,
+    read_tokens,
+)
 from .diagnose import Diagnosis, Finding, diagnose  # noqa: E402
 from .errors import (  # noqa: E402
     CatalogueError,
@@ -79,6 +88,8 @@ __all__ = [
     "read_tokens",
     "token_kind",
     "failure_groups",
+    "failure_rates",
+    "failure_timeline",
     "ingest",
     "load_catalogue",
     "load_causes",
@@ -92,6 +103,7 @@ __all__ = [
     "read_events",
     "read_manifest",
     "read_realms",
+    "read_requests",
     "recommend",
     "render_events",
     "render_groups",

@@ -372,3 +372,65 @@ def cause_counts(events: pd.DataFrame, *, by: str | None = None, catalogue: Cata
     frame = classify(events, catalogue)
     keys = ["cause"] + ([by] if by else [])
     return frame.groupby(keys, dropna=False).size().rename("count").reset_index().sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def failure_timeline(events: pd.DataFrame, *, freq: str = "1h", by: str = "cause",
+                     catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """Failures per time bucket, one column per value of ``by`` (a cause, a host, a relying party).
+
+    Parameters
+    ----------
+    events
+        Stored events (classified here when ``by`` is ``cause``).
+    freq
+        Bucket size, a pandas frequency (``1h``, ``15min``, ``1D``).
+    by
+        The column to split by.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by bucket start (UTC), one integer column per value, zero-filled.
+
+    Examples
+    --------
+    >>> failure_timeline(pd.DataFrame(columns=["ts", "cause"])).empty
+    True
+    """
+    if events.empty:
+        return pd.DataFrame()
+    frame = classify(events, catalogue) if by == "cause" and "cause" not in events.columns else events
+    counts = frame.groupby([pd.Grouper(key="ts", freq=freq), by], dropna=False).size().unstack(fill_value=0)
+    counts.columns = [str(c) for c in counts.columns]
+    return counts.asfreq(freq, fill_value=0).astype("int64")
+
+
+def failure_rates(events: pd.DataFrame, requests: pd.DataFrame, *, freq: str = "1h") -> pd.DataFrame:
+    """Refusals against all requests of access logs per time bucket.
+
+    Parameters
+    ----------
+    events
+        Stored events; only HTTP refusals (``event_kind == "http_denied"`` or a status) count.
+    requests
+        Request counts (:func:`tokenaudit.read_requests`).
+    freq
+        Bucket size.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``requests``, ``refused`` (status 401/403) and ``rate`` (refused / requests) per bucket.
+
+    Examples
+    --------
+    >>> failure_rates(pd.DataFrame(columns=["ts"]), pd.DataFrame(columns=["hour", "status", "count"])).empty
+    True
+    """
+    if requests.empty:
+        return pd.DataFrame(columns=["requests", "refused", "rate"])
+    frame = requests.assign(refused=requests["status"].isin([401, 403]).astype("int64") * requests["count"])
+    buckets = frame.groupby(pd.Grouper(key="hour", freq=freq))[["count", "refused"]].sum()
+    buckets = buckets.rename(columns={"count": "requests"})
+    buckets["rate"] = (buckets["refused"] / buckets["requests"].where(buckets["requests"] > 0)).fillna(0.0)
+    return buckets
