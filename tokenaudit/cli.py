@@ -3,11 +3,13 @@
 Each command parses its options, calls the library, and prints what it
 returns. Exit codes: 0 success; 1 an error tokenaudit explains (``error:``
 and ``hint:`` on stderr); 2 a usage error; 3 ``signatures check`` found
-problems; 4 ingest finished but some inputs could not be read.
+problems, or a ``report --fail-on`` condition held; 4 ingest finished but some
+inputs could not be read.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,8 +24,11 @@ from . import __version__
 from .analysis import classify, failure_groups
 from .catalogue import coverage_table, load_catalogue
 from .dataset import default_dataset_path, read_events, read_realms, read_tokens
-from .errors import InputError, TokenAuditError
+from .errors import InputError, ReportError, TokenAuditError
 from .explain import explain_token
+from .report import build_report
+from .report_render import render_report
+from .schedule import crontab_line, nightly_command, systemd_units
 from .relying_parties import (
     RelyingParty,
     load_relying_parties,
@@ -257,6 +262,74 @@ def signatures_check(
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
+class ReportKind(str, Enum):
+    html = "html"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command("report")
+def report_command(
+    *,
+    dataset: DatasetOption = None,
+    since: Annotated[str, typer.Option(help="Start of the period: 24h, 7d, a date or an ISO time.")] = "24h",
+    until: UntilOption = None,
+    output_format: Annotated[ReportKind, typer.Option("--format", "-f", help="html (one self-contained file), markdown, or json.")] = ReportKind.markdown,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of standard output.")] = None,  # noqa: UP045
+    fail_on: Annotated[Optional[list[str]], typer.Option("--fail-on", help="Exit 3 when: new (a cause the previous period lacked), any, or a cause id. Repeatable.")] = None,  # noqa: UP045
+    config: Annotated[Optional[Path], typer.Option(help="tokenaudit.toml naming relying parties.")] = None,  # noqa: UP045
+) -> None:
+    """Report a period: security findings, what changed against the period before, top causes and fixes.
+
+    The previous period has the same length and ends where this one starts.
+    With --fail-on the exit code is 3 when a condition holds, for alerting.
+
+    Example: tokenaudit report --since 24h --format html --out report.html --fail-on new
+    """
+    with cli_errors():
+        root = dataset or default_dataset_path()
+        report = build_report(root, since=parse_time_bound(since), until=parse_time_bound(until) if until else None,
+                              parties=load_relying_parties(config) if config else None)
+        text = render_report(report, fmt=output_format.value)
+        if out is not None:
+            write_text(out, text)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        _err(f"report written to {out}")
+    triggered = report.triggers(fail_on or [])
+    if triggered:
+        _err("fail-on: " + "; ".join(triggered))
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+class ScheduleKind(str, Enum):
+    cron = "cron"
+    systemd = "systemd"
+
+
+@app.command("schedule")
+def schedule_command(
+    paths: Annotated[list[str], typer.Argument(help="The logs to ingest every night (folders and globs too).")],
+    *,
+    print_kind: Annotated[ScheduleKind, typer.Option("--print", help="cron (a crontab line) or systemd (service and timer).")] = ScheduleKind.cron,
+    dataset: DatasetOption = None,
+    reports: Annotated[Path, typer.Option(help="Folder for the dated reports.")] = Path("/var/lib/tokenaudit/reports"),
+    keep: Annotated[int, typer.Option(min=1, help="Delete reports older than this many days.")] = 14,
+    at: Annotated[str, typer.Option(help="Time of day, HH:MM.")] = "02:15",
+) -> None:
+    """Print a nightly job (crontab line, or systemd service and timer): ingest, report, prune.
+
+    Example: tokenaudit schedule /var/log/syslog /etc/pve/domains.cfg --print systemd --reports /srv/reports
+    """
+    with cli_errors():
+        if not re.fullmatch(r"(?:[01]?\d|2[0-3]):[0-5]\d", at):
+            raise InputError(f"--at {at!r} is not a time of day", hint="use HH:MM, such as 02:15")
+        command = nightly_command(paths, dataset=(dataset or default_dataset_path()).absolute(),
+                                  reports=reports.absolute(), keep=keep)
+    typer.echo(crontab_line(command, at=at) if print_kind is ScheduleKind.cron else systemd_units(command, at=at))
+
+
 class Expect(str, Enum):
     id = "id"
     access = "access"
@@ -295,6 +368,15 @@ def explain_command(
         info, diagnosis = explain_token(text, party, key=load_fingerprint_key(),
                                         at=_moment(at) if at else None, verify=verify)
     typer.echo(render_diagnosis(diagnosis, info, fmt="json" if output_format is ReportFormat.json else "text"), nl=False)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a report file (creating its folder), as one clear error if that fails."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot write the report: {exc.strerror}", hint="check the folder and its permissions") from None
 
 
 def _read_text(path: Path) -> str:

@@ -1,0 +1,186 @@
+"""Periodic reports: what failed in a period, what changed against the one before, what to fix.
+
+:func:`build_report` reads the dataset for a period and the period of the same
+length before it and returns a :class:`Report` of DataFrames; the renderers in
+:mod:`tokenaudit.report_render` turn it into HTML, Markdown or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .analysis import classify, failure_groups, failure_rates, failure_timeline
+from .catalogue import Catalogue, load_catalogue
+from .dataset import read_events, read_realms, read_requests, read_tokens
+from .diagnose import diagnose
+from .relying_parties import RelyingParty, relying_party_from_realm
+from .tokens import TokenInfo
+
+#: How many refused credentials from one address make a finding.
+GUESSING_THRESHOLD = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A security finding: something to look at even if nothing is broken."""
+
+    severity: str
+    title: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """A period's failures, their change against the previous period, and security findings.
+
+    ``changes`` has one row per cause: ``current``, ``previous``, ``delta`` and
+    ``trend`` (``new``, ``rising``, ``falling``, ``gone``, ``steady``).
+    """
+
+    since: pd.Timestamp
+    until: pd.Timestamp
+    previous_since: pd.Timestamp
+    groups: pd.DataFrame
+    changes: pd.DataFrame
+    security: tuple[Finding, ...]
+    by_relying_party: pd.DataFrame
+    by_host: pd.DataFrame
+    timeline: pd.DataFrame
+    rates: pd.DataFrame
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def new_causes(self) -> list[str]:
+        """Causes seen in this period and not in the previous one."""
+        return self.changes.loc[self.changes["trend"] == "new", "cause"].tolist()
+
+    def triggers(self, fail_on: Sequence[str]) -> list[str]:
+        """Which ``--fail-on`` conditions hold: ``new`` (a cause the previous period did not
+        have), ``any`` (any failure), or a cause id present in the period."""
+        present = set(self.changes.loc[self.changes["current"] > 0, "cause"])
+        hits = []
+        for condition in fail_on:
+            if condition == "any" and present:
+                hits.append("any")
+            elif condition == "new" and self.new_causes:
+                hits.append("new: " + ", ".join(self.new_causes))
+            elif condition in present:
+                hits.append(condition)
+        return hits
+
+
+def _changes(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    now = current["cause"].value_counts() if not current.empty else pd.Series(dtype="int64")
+    before = previous["cause"].value_counts() if not previous.empty else pd.Series(dtype="int64")
+    causes = sorted(set(now.index) | set(before.index))
+    rows = []
+    for cause in causes:
+        a, b = int(now.get(cause, 0)), int(before.get(cause, 0))
+        trend = ("new" if b == 0 else "gone" if a == 0 else "rising" if a > b * 1.2 and a - b >= 2
+                 else "falling" if a < b * 0.8 and b - a >= 2 else "steady")
+        rows.append({"cause": cause, "current": a, "previous": b, "delta": a - b, "trend": trend})
+    frame = pd.DataFrame(rows, columns=["cause", "current", "previous", "delta", "trend"])
+    return frame.sort_values(["current", "delta"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _security(events: pd.DataFrame, tokens: pd.DataFrame, parties: Mapping[str, RelyingParty],
+              at: pd.Timestamp) -> list[Finding]:
+    findings: list[Finding] = []
+    if not events.empty:
+        guessing = events[events["cause"] == "credentials_invalid"].groupby("client_addr").size()
+        for address, count in guessing[guessing >= GUESSING_THRESHOLD].items():
+            findings.append(Finding("high", f"Password guessing from {address}",
+                                    f"{count} refused credentials from one address in this period: block or "
+                                    "rate-limit it (fail2ban has filters for Proxmox and most gateways)."))
+        unsigned = events[events["cause"] == "algorithm_mismatch"]
+        if len(unsigned):
+            findings.append(Finding("high", "Tokens with a refused signing algorithm",
+                                    f"{len(unsigned)} failures name an algorithm the relying party refuses "
+                                    "(alg none or HS* among them is an attack pattern)."))
+    for row in tokens.to_dict("records") if not tokens.empty else []:
+        if row.get("encoding") != "jws":
+            continue
+        info = TokenInfo(str(row["fingerprint"]), "jws", json.loads(row["header"] or "{}"),
+                         json.loads(row["claims"] or "{}"))
+        if str(info.alg).lower() == "none" or str(info.alg).startswith("HS"):
+            findings.append(Finding("high", f"Captured token signed with {info.alg}",
+                                    f"token {info.fingerprint[:12]} from {info.claims.get('iss') or 'an unnamed issuer'}: "
+                                    "an OpenID provider signs with RS256/ES256."))
+        for party in parties.values():
+            accepted = {party.client_id, *party.audiences} - {None}
+            if not (accepted & set(info.audiences)) and info.claims.get("iss") != party.issuer:
+                continue
+            for risk in diagnose(info, party, at=at).risks:
+                findings.append(Finding("medium", f"Token risk at {party.name}", risk))
+    unique = {(f.title, f.detail): f for f in findings}
+    order = {"high": 0, "medium": 1, "low": 2}
+    return sorted(unique.values(), key=lambda f: order.get(f.severity, 3))
+
+
+def build_report(
+    root: Path,
+    *,
+    since: pd.Timestamp,
+    until: pd.Timestamp | None = None,
+    parties: Mapping[str, RelyingParty] | None = None,
+    catalogue: Catalogue | None = None,
+) -> Report:
+    """Build the report of ``[since, until)`` and compare it with the period of the same length before.
+
+    Parameters
+    ----------
+    root
+        The dataset.
+    since, until
+        The period (UTC); ``until`` defaults to now.
+    parties
+        Relying parties besides the Proxmox realms of the dataset (``tokenaudit.toml``).
+    catalogue
+        The signatures; the built-in catalogue by default.
+
+    Returns
+    -------
+    Report
+    """
+    catalogue = catalogue or load_catalogue()
+    until = until if until is not None else pd.Timestamp.now(tz="UTC")
+    previous_since = since - (until - since)
+    realms = read_realms(root)
+    known = {r["realm"]: relying_party_from_realm(r) for r in realms.to_dict("records") if r.get("type") == "openid"}
+    parties = {**known, **(parties or {})}
+    current = classify(read_events(root, since=since, until=until), catalogue)
+    previous = classify(read_events(root, since=previous_since, until=since), catalogue)
+    tokens = read_tokens(root)
+    if not tokens.empty:
+        seen = tokens["last_seen"].fillna(tokens["first_seen"])
+        tokens = tokens[seen.isna() | ((seen >= previous_since) & (seen < until))]
+    groups = failure_groups(current, realms, catalogue=catalogue, tokens=tokens, parties=parties)
+    requests = read_requests(root)
+    if not requests.empty:
+        requests = requests[(requests["hour"] >= since.floor("h")) & (requests["hour"] < until)]
+    by_party = (groups.assign(relying_party=groups["relying_party"].fillna("(unknown)"))
+                .groupby(["relying_party", "cause"])["count"].sum().reset_index()
+                .sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+                if not groups.empty else pd.DataFrame(columns=["relying_party", "cause", "count"]))
+    by_host = (current.assign(host=current["host"].fillna("(unknown)")).groupby("host").size().rename("count")
+               .reset_index().sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+               if not current.empty else pd.DataFrame(columns=["host", "count"]))
+    return Report(
+        since=since,
+        until=until,
+        previous_since=previous_since,
+        groups=groups,
+        changes=_changes(current, previous),
+        security=tuple(_security(current, tokens, parties, until)),
+        by_relying_party=by_party,
+        by_host=by_host,
+        timeline=failure_timeline(current, freq="1h", by="cause"),
+        rates=failure_rates(current, requests),
+        totals={"events": len(current), "previous_events": len(previous), "groups": len(groups),
+                "requests": int(requests["count"].sum()) if not requests.empty else 0},
+    )
