@@ -91,11 +91,14 @@ def _svg_bars(series: pd.Series, *, title: str, width: int = 720, height: int = 
         bars.append(f'<rect x="{30 + number * bar:.1f}" y="{height - 20 - h:.1f}" width="{max(bar - 1, 0.5):.1f}" '
                     f'height="{h:.1f}" class="bar"><title>{html.escape(label)}</title></rect>')
     peak = f"{top:.1%}" if percent else f"{int(top)}"
+    first, last = (html.escape((_iso(ts) or "")[:13].replace("T", " ") + "h") for ts in (series.index[0], series.index[-1]))
+    labels = (f'<text x="30" y="{height - 4}" class="tick">{first}</text>'
+              f'<text x="{width}" y="{height - 4}" text-anchor="end" class="tick">{last}</text>')
     return (f'<figure><figcaption>{html.escape(title)} (peak {peak})</figcaption>'
             f'<svg role="img" aria-label="{html.escape(title)}" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
             f'<line x1="28" y1="{height - 20}" x2="{width}" y2="{height - 20}" class="axis"/>'
-            + "".join(bars) + "</svg></figure>")
+            + "".join(bars) + labels + "</svg></figure>")
 
 
 def _table(frame: pd.DataFrame, columns: list[str]) -> str:
@@ -114,7 +117,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1p
 code,pre{font-family:ui-monospace,Menlo,monospace;font-size:.85rem}pre{background:#f4f6f9;padding:.6rem;white-space:pre-wrap}
 .finding{padding:.4rem .6rem;margin:.3rem 0;border-left:4px solid #d97706;background:#fff8eb}
 .finding.high{border-color:#c81e1e;background:#fdf0f0}.muted{color:#69758a}
-.bar{fill:#3867d6}.axis{stroke:#69758a}.trend-new{color:#c81e1e;font-weight:600}.trend-rising{color:#c2410c}
+.bar{fill:#3867d6}.axis{stroke:#69758a}.tick{font-size:11px;fill:#69758a}.trend-new{color:#c81e1e;font-weight:600}.trend-rising{color:#c2410c}
 .group{border:1px solid #e4e8ef;border-radius:6px;padding:.6rem 1rem;margin:.8rem 0}
 """
 
