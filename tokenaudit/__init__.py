@@ -29,7 +29,7 @@ from .dataset import (  # noqa: E402
     read_requests,
     read_tokens,
 )
-from .diagnose import Diagnosis, Finding, diagnose  # noqa: E402
+from .diagnose import Diagnosis, Finding, diagnose, diagnose_tokens  # noqa: E402
 from .errors import (  # noqa: E402
     CatalogueError,
     DatasetError,
@@ -78,6 +78,7 @@ __all__ = [
     "default_dataset_path",
     "detect_format",
     "diagnose",
+    "diagnose_tokens",
     "explain_token",
     "find_tokens",
     "inspect_token",

@@ -35,11 +35,6 @@ def _info(row: Mapping[str, object]) -> TokenInfo:
                      json.loads(str(row["header"] or "{}")), json.loads(str(row["claims"] or "{}")))
 
 
-def _belongs(info: TokenInfo, rp: RelyingParty) -> bool:
-    accepted = {rp.client_id, *rp.audiences} - {None}
-    return bool(accepted & set(info.audiences)) or (rp.issuer is not None and info.claims.get("iss") == rp.issuer)
-
-
 def refine_with_tokens(
     events: pd.DataFrame,
     tokens: pd.DataFrame,
@@ -79,7 +74,7 @@ def refine_with_tokens(
         if rp is None:
             continue
         ts = event["ts"]
-        near = [t for t in usable if t["first_seen"] - window <= ts <= t["last_seen"] + window and _belongs(_info(t), rp)]
+        near = [t for t in usable if t["first_seen"] - window <= ts <= t["last_seen"] + window and rp.concerns(_info(t).audiences, _info(t).claims.get("iss"))]
         if not near:
             continue
         best = min(near, key=lambda t: min(abs(t["first_seen"] - ts), abs(t["last_seen"] - ts)))

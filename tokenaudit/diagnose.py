@@ -228,3 +228,59 @@ def _finish(info: TokenInfo, rp: RelyingParty, at: pd.Timestamp, kind: Verdict, 
                          f"instance can get this audience with the scope urn:zitadel:iam:org:project:id:{project}:aud, "
                          "so aud alone must never authorize; check the roles claim")
     return Diagnosis(kind, family, tuple(findings), tuple(risks), at, rp.name)
+
+
+def diagnose_tokens(tokens: pd.DataFrame, parties: dict[str, RelyingParty], *,
+                    at: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Diagnose every captured token against every relying party it belongs to, as a DataFrame.
+
+    A token belongs to a party whose client id or trusted audiences its
+    ``aud`` names, or whose issuer is its ``iss``.
+
+    Parameters
+    ----------
+    tokens
+        The tokens table (:func:`tokenaudit.read_tokens`).
+    parties
+        Relying parties by name.
+    at
+        Judge times at this moment; each token's last sighting by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (token, relying party): ``fingerprint``, ``relying_party``,
+        ``kind``, ``issuer_family``, ``causes`` (comma-joined, empty when
+        valid), ``evidence`` (first evidence of each cause, ``; ``-joined), ``risks``.
+
+    Examples
+    --------
+    >>> import json
+    >>> tokens = pd.DataFrame([{"fingerprint": "f1", "encoding": "jws", "header": json.dumps({"alg": "RS256"}),
+    ...     "claims": json.dumps({"iss": "https://a.test", "aud": ["c", "p"], "exp": 2_000_000_000, "nonce": "n"}),
+    ...     "last_seen": pd.Timestamp("2026-01-01", tz="UTC"), "first_seen": pd.NaT}])
+    >>> rp = RelyingParty("pve", kind="proxmox", client_id="c", issuer="https://a.test", expect="id")
+    >>> diagnose_tokens(tokens, {"pve": rp})[["relying_party", "kind", "causes"]].to_dict("records")
+    [{'relying_party': 'pve', 'kind': 'id_token', 'causes': 'untrusted_extra_audience'}]
+    """
+    import json
+
+    rows = []
+    for token in tokens.to_dict("records"):
+        info = TokenInfo(str(token["fingerprint"]), token["encoding"], json.loads(token.get("header") or "{}"),
+                         json.loads(token.get("claims") or "{}"))
+        moment = at if at is not None else token.get("last_seen")
+        if moment is None or pd.isna(moment):
+            moment = pd.Timestamp.now(tz="UTC")
+        for party in parties.values():
+            if not party.concerns(info.audiences, info.claims.get("iss")):
+                continue
+            result = diagnose(info, party, at=moment)
+            rows.append({
+                "fingerprint": info.fingerprint, "relying_party": party.name, "kind": result.kind.value,
+                "issuer_family": result.issuer_family.value, "causes": ",".join(result.causes),
+                "evidence": "; ".join(f.evidence[0] for f in result.findings if f.evidence),
+                "risks": " | ".join(result.risks),
+            })
+    columns = ["fingerprint", "relying_party", "kind", "issuer_family", "causes", "evidence", "risks"]
+    return pd.DataFrame(rows, columns=columns)

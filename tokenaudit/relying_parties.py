@@ -50,6 +50,17 @@ class RelyingParty:
     jwks: str | None = None
     leeway_s: int = 0
 
+    def concerns(self, audiences: tuple[str, ...], issuer: object) -> bool:
+        """Whether a token with these audiences and issuer is meant for this relying party.
+
+        Examples
+        --------
+        >>> RelyingParty("a", client_id="c", issuer="https://i.test").concerns(("x",), "https://i.test")
+        True
+        """
+        accepted = {self.client_id, *self.audiences} - {None}
+        return bool(accepted & set(audiences)) or (self.issuer is not None and issuer == self.issuer)
+
     @property
     def software(self) -> str:
         """The software key fixes are chosen by (``proxmox`` or ``*``)."""

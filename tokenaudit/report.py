@@ -17,9 +17,8 @@ import pandas as pd
 from .analysis import classify, failure_groups, failure_rates, failure_timeline
 from .catalogue import Catalogue, load_catalogue
 from .dataset import read_events, read_realms, read_requests, read_tokens
-from .diagnose import diagnose
+from .diagnose import diagnose_tokens
 from .relying_parties import RelyingParty, relying_party_from_realm
-from .tokens import TokenInfo
 
 #: How many refused credentials from one address make a finding.
 GUESSING_THRESHOLD = 5
@@ -103,20 +102,17 @@ def _security(events: pd.DataFrame, tokens: pd.DataFrame, parties: Mapping[str, 
                                     f"{len(unsigned)} failures name an algorithm the relying party refuses "
                                     "(alg none or HS* among them is an attack pattern)."))
     for row in tokens.to_dict("records") if not tokens.empty else []:
-        if row.get("encoding") != "jws":
-            continue
-        info = TokenInfo(str(row["fingerprint"]), "jws", json.loads(row["header"] or "{}"),
-                         json.loads(row["claims"] or "{}"))
-        if str(info.alg).lower() == "none" or str(info.alg).startswith("HS"):
-            findings.append(Finding("high", f"Captured token signed with {info.alg}",
-                                    f"token {info.fingerprint[:12]} from {info.claims.get('iss') or 'an unnamed issuer'}: "
+        alg = str(json.loads(row.get("header") or "{}").get("alg"))
+        if row.get("encoding") == "jws" and (alg.lower() == "none" or alg.startswith("HS")):
+            issuer = json.loads(row.get("claims") or "{}").get("iss") or "an unnamed issuer"
+            findings.append(Finding("high", f"Captured token signed with {alg}",
+                                    f"token {str(row['fingerprint'])[:12]} from {issuer}: "
                                     "an OpenID provider signs with RS256/ES256."))
-        for party in parties.values():
-            accepted = {party.client_id, *party.audiences} - {None}
-            if not (accepted & set(info.audiences)) and info.claims.get("iss") != party.issuer:
-                continue
-            for risk in diagnose(info, party, at=at).risks:
-                findings.append(Finding("medium", f"Token risk at {party.name}", risk))
+    if not tokens.empty:
+        diagnosed = diagnose_tokens(tokens[tokens["encoding"] == "jws"], dict(parties), at=at)
+        for row in diagnosed.to_dict("records"):
+            for risk in filter(None, row["risks"].split(" | ")):
+                findings.append(Finding("medium", f"Token risk at {row['relying_party']}", risk))
     unique = {(f.title, f.detail): f for f in findings}
     order = {"high": 0, "medium": 1, "low": 2}
     return sorted(unique.values(), key=lambda f: order.get(f.severity, 3))
