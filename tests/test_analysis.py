@@ -143,3 +143,16 @@ def test_a_follow_up_line_of_the_same_request_is_counted_once() -> None:
     groups = ta.failure_groups(events)
     assert sorted(zip(groups["cause"], groups["count"], strict=True)) == [
         ("client_id_missing", 1), ("insufficient_scope_or_roles", 1)]
+
+
+def test_cause_changes_trend_needs_more_than_a_fifth_and_two_events() -> None:
+    def events(**counts: int) -> pd.DataFrame:
+        return pd.DataFrame({"cause": [c for c, n in counts.items() for _ in range(n)]})
+
+    now = events(a=13, b=12, c=3, d=10, e=4)
+    before = events(a=10, b=10, c=5, d=9, f=1)
+    changes = ta.cause_changes(now, before).set_index("cause")
+    assert changes["trend"].to_dict() == {
+        "a": "rising", "b": "steady", "d": "steady", "e": "new", "c": "falling", "f": "gone"}
+    assert changes.loc["c", "delta"] == -2 and changes.loc["f", "current"] == 0
+    assert list(changes.index) == ["a", "b", "d", "e", "c", "f"]  # largest current count first

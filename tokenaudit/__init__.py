@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from .analysis import (  # noqa: E402
     attribute_relying_party,
+    cause_changes,
     cause_counts,
     classify,
     failure_groups,
@@ -73,6 +74,7 @@ __all__ = [
     "TokenAuditWarning",
     "__version__",
     "attribute_relying_party",
+    "cause_changes",
     "cause_counts",
     "classify",
     "default_dataset_path",

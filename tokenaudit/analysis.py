@@ -374,6 +374,45 @@ def cause_counts(events: pd.DataFrame, *, by: str | None = None, catalogue: Cata
     return frame.groupby(keys, dropna=False).size().rename("count").reset_index().sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def cause_changes(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """Failures per cause in one period against the period before, with a trend.
+
+    A cause the previous period did not have is ``new``, one that stopped is ``gone``;
+    otherwise a change of more than 20 % and at least 2 events is ``rising`` or ``falling``,
+    anything less is ``steady``.
+
+    Parameters
+    ----------
+    current, previous
+        Classified events of the two periods (each with a ``cause`` column, as
+        :func:`classify` gives).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cause``, ``current``, ``previous``, ``delta`` and ``trend``, the largest current counts first.
+
+    Examples
+    --------
+    >>> now = pd.DataFrame({"cause": ["token_expired"] * 5 + ["issuer_mismatch"]})
+    >>> before = pd.DataFrame({"cause": ["token_expired"] * 2 + ["unknown_signing_key"]})
+    >>> cause_changes(now, before)[["cause", "current", "previous", "trend"]].to_numpy().tolist()
+    [['token_expired', 5, 2, 'rising'], ['issuer_mismatch', 1, 0, 'new'], ['unknown_signing_key', 0, 1, 'gone']]
+    """
+    counts = pd.DataFrame({
+        "current": current["cause"].value_counts() if not current.empty else pd.Series(dtype="int64"),
+        "previous": previous["cause"].value_counts() if not previous.empty else pd.Series(dtype="int64"),
+    }).fillna(0).astype("int64").sort_index()
+    now, before = counts["current"], counts["previous"]
+    counts["delta"] = now - before
+    counts["trend"] = np.select(
+        [before == 0, now == 0, (now > before * 1.2) & (counts["delta"] >= 2),
+         (now < before * 0.8) & (counts["delta"] <= -2)],
+        ["new", "gone", "rising", "falling"], default="steady")
+    frame = counts.rename_axis("cause").reset_index()[["cause", "current", "previous", "delta", "trend"]]
+    return frame.sort_values(["current", "delta"], ascending=False, kind="stable").reset_index(drop=True)
+
+
 def failure_timeline(events: pd.DataFrame, *, freq: str = "1h", by: str = "cause",
                      catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Failures per time bucket, one column per value of ``by`` (a cause, a host, a relying party).

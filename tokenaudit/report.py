@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analysis import classify, failure_groups, failure_rates, failure_timeline
+from .analysis import cause_changes, classify, failure_groups, failure_rates, failure_timeline
 from .catalogue import Catalogue, load_catalogue
 from .dataset import read_events, read_realms, read_requests, read_tokens
 from .diagnose import diagnose_tokens
@@ -71,20 +71,6 @@ class Report:
             elif condition in present:
                 hits.append(condition)
         return hits
-
-
-def _changes(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
-    now = current["cause"].value_counts() if not current.empty else pd.Series(dtype="int64")
-    before = previous["cause"].value_counts() if not previous.empty else pd.Series(dtype="int64")
-    causes = sorted(set(now.index) | set(before.index))
-    rows = []
-    for cause in causes:
-        a, b = int(now.get(cause, 0)), int(before.get(cause, 0))
-        trend = ("new" if b == 0 else "gone" if a == 0 else "rising" if a > b * 1.2 and a - b >= 2
-                 else "falling" if a < b * 0.8 and b - a >= 2 else "steady")
-        rows.append({"cause": cause, "current": a, "previous": b, "delta": a - b, "trend": trend})
-    frame = pd.DataFrame(rows, columns=["cause", "current", "previous", "delta", "trend"])
-    return frame.sort_values(["current", "delta"], ascending=False, kind="stable").reset_index(drop=True)
 
 
 def _security(events: pd.DataFrame, tokens: pd.DataFrame, parties: Mapping[str, RelyingParty],
@@ -171,7 +157,7 @@ def build_report(
         until=until,
         previous_since=previous_since,
         groups=groups,
-        changes=_changes(current, previous),
+        changes=cause_changes(current, previous),
         security=tuple(_security(current, tokens, parties, until)),
         by_relying_party=by_party,
         by_host=by_host,
