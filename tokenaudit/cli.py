@@ -278,18 +278,22 @@ def report_command(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of standard output.")] = None,  # noqa: UP045
     fail_on: Annotated[Optional[list[str]], typer.Option("--fail-on", help="Exit 3 when: new (a cause the previous period lacked), any, or a cause id. Repeatable.")] = None,  # noqa: UP045
     config: Annotated[Optional[Path], typer.Option(help="tokenaudit.toml naming relying parties.")] = None,  # noqa: UP045
+    pseudonymize: Annotated[bool, typer.Option("--pseudonymize", help="Replace subjects, e-mails, user names and client addresses with keyed pseudonyms (user-3f9a1c2b), for a wider audience.")] = False,
 ) -> None:
     """Report a period: security findings, what changed against the period before, top causes and fixes.
 
     The previous period has the same length and ends where this one starts.
     With --fail-on the exit code is 3 when a condition holds, for alerting.
 
+    With --pseudonymize, people and client addresses become keyed pseudonyms,
+    the same in every report made with the same fingerprint key.
+
     Example: tokenaudit report --since 24h --format html --out report.html --fail-on new
     """
     with cli_errors():
         root = dataset or default_dataset_path()
         report = build_report(root, since=parse_time_bound(since), until=parse_time_bound(until) if until else None,
-                              parties=load_relying_parties(config) if config else None)
+                              parties=load_relying_parties(config) if config else None, pseudonymize=pseudonymize)
         text = render_report(report, fmt=output_format.value)
         if out is not None:
             write_text(out, text)
