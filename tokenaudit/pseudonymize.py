@@ -45,6 +45,7 @@ _LABELLED = (r"(?i)(?<![\w-])(?:rhost|user|username|user_?id|sub|subject|email|e
              r"ip_?address|client_?ip|remote_?addr|client)([\"']?\s*[=:]\s*[\"'(]*)([^\s\"'(),;&\]}]+)")
 _BEFORE = r"(?<![\w.@%+§-])"  # § : "OpenID Connect Core §3.1.3.7" is no address
 _AFTER = r"(?![\w@%+-]|\.\w)"
+_AFTER_SHAPE = r"(?![\w%+-]|\.\w)"  # an e-mail may go on with @realm (Proxmox: alice@example.com@zitadel)
 
 
 def pseudonym(value: str, key: bytes) -> str:
@@ -154,7 +155,7 @@ class Pseudonymizer:
     def _pattern(self) -> re.Pattern[str]:
         literals = "|".join(re.escape(v) for v in sorted(self.known, key=len, reverse=True))
         parts = [f"{_BEFORE}(?:{literals}){_AFTER}"] if literals else []
-        parts += [f"{_BEFORE}(?:{_EMAIL}|{_IPV6}|{_IPV4}){_AFTER}"]
+        parts += [f"{_BEFORE}(?:{_EMAIL}|{_IPV6}|{_IPV4}){_AFTER_SHAPE}"]
         return re.compile("|".join(parts))
 
     def value(self, value: str) -> str:
