@@ -19,12 +19,18 @@ from typing import Annotated, Optional
 
 import pandas as pd
 import typer
+from typer.core import TyperGroup
+
+try:  # typer vendors click from 0.20 on
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer with click installed
+    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
 
 from . import __version__
 from .analysis import classify, failure_groups
 from .catalogue import coverage_table, load_catalogue
 from .dataset import default_dataset_path, read_events, read_realms, read_tokens
-from .errors import InputError, ReportError, TokenAuditError
+from .errors import CatalogueError, DatasetError, InputError, ReportError, TokenAuditError
 from .explain import explain_token
 from .report import build_report
 from .report_render import render_report
@@ -51,10 +57,39 @@ from .samples import check_catalogue
 from .timestamps import parse_time_bound
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_CHECK_FAILED = 3
 EXIT_PARTIAL = 4
 
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """A usage error (unknown option, bad choice, missing argument) as ``error:``/``hint:`` lines, exit 2."""
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise
+    except UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "tokenaudit"
+        _err(f"error: {' '.join(exc.format_message().split())}")
+        _err(f"hint: see `{command} --help`")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+class _OneLineErrors(TyperGroup):
+    """The command group, printing usage errors in the same two lines as every other error."""
+
+    def make_context(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+        with _usage_errors():
+            return super().make_context(*args, **kwargs)  # type: ignore[arg-type]
+
+    def invoke(self, ctx: object) -> object:  # type: ignore[override]
+        with _usage_errors():
+            return super().invoke(ctx)  # type: ignore[arg-type]
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="tokenaudit",
     help="Tell why OIDC/JWT logins and API calls are rejected, and what to change.\n\n"
     "Example: `tokenaudit ingest /var/log/syslog /etc/pve/domains.cfg`, then `tokenaudit analyze`.",
@@ -100,10 +135,19 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except TokenAuditError as exc:
-        _err(f"error: {exc}")
-        if exc.hint:
-            _err(f"hint: {exc.hint}")
+        _err(f"error: {' '.join(str(exc).split())}")
+        _err(f"hint: {' '.join((exc.hint or _default_hint(exc)).split())}")
         raise typer.Exit(EXIT_ERROR) from None
+
+
+def _default_hint(exc: TokenAuditError) -> str:
+    """A hint for errors raised without one: where to look, by kind of error."""
+    if isinstance(exc, CatalogueError):
+        return ("compare the file with the built-in ones in tokenaudit/data/signatures/ (README: The signature catalogue), "
+                "or with sample_logs/tokenaudit.toml for relying parties")
+    if isinstance(exc, DatasetError):
+        return "check --dataset (default: $TOKENAUDIT_DATASET, else ~/.local/share/tokenaudit/dataset)"
+    return "see `tokenaudit --help` and the README"
 
 
 def _version(value: bool) -> None:
@@ -167,8 +211,11 @@ def _progress_printer() -> object:
 
 
 def _read_window(root: Path, since: str | None, until: str | None) -> pd.DataFrame:
-    return read_events(root, since=parse_time_bound(since) if since else None,
-                       until=parse_time_bound(until) if until else None)
+    start = parse_time_bound(since) if since is not None else None
+    end = parse_time_bound(until) if until is not None else None
+    if start is not None and end is not None and end <= start:
+        raise InputError(f"--until {until} is not after --since {since}", hint="swap them, or widen the period")
+    return read_events(root, since=start, until=end)
 
 
 @app.command("analyze")
@@ -292,7 +339,7 @@ def report_command(
     """
     with cli_errors():
         root = dataset or default_dataset_path()
-        report = build_report(root, since=parse_time_bound(since), until=parse_time_bound(until) if until else None,
+        report = build_report(root, since=parse_time_bound(since), until=parse_time_bound(until) if until is not None else None,
                               parties=load_relying_parties(config) if config else None, pseudonymize=pseudonymize)
         text = render_report(report, fmt=output_format.value)
         if out is not None:
@@ -370,7 +417,7 @@ def explain_command(
                                expect=expect.value if expect else None,
                                algorithms=[a.strip() for a in algorithms.split(",")] if algorithms else None, jwks=jwks)
         info, diagnosis = explain_token(text, party, key=load_fingerprint_key(),
-                                        at=_moment(at) if at else None, verify=verify)
+                                        at=_moment(at) if at is not None else None, verify=verify)
     typer.echo(render_diagnosis(diagnosis, info, fmt="json" if output_format is ReportFormat.json else "text"), nl=False)
 
 
@@ -387,7 +434,8 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+        raise InputError(f"{path}: cannot read: {exc.strerror}",
+                         hint="give the file holding the token, or - to read it from standard input") from None
 
 
 def _moment(text: str) -> pd.Timestamp:
@@ -431,7 +479,7 @@ def signatures_try(
     """
     with cli_errors():
         if not log.is_file():
-            raise InputError(f"{log}: no such file")
+            raise InputError(f"{log}: no such file", hint="give one log file (not a folder)")
         trial = try_signatures(log, load_catalogue(signatures or []), format_name=format_name, signature_id=signature)
     typer.echo(render_trial(trial, show_missed=show_missed), nl=False)
 

@@ -18,6 +18,7 @@ from .analysis import classify, failure_groups, failure_rates, failure_timeline
 from .catalogue import Catalogue, load_catalogue
 from .dataset import read_events, read_realms, read_requests, read_tokens
 from .diagnose import diagnose_tokens
+from .errors import InputError
 from .pseudonymize import Pseudonymizer, identity_values
 from .relying_parties import RelyingParty, relying_party_from_realm
 from .tokens import load_fingerprint_key
@@ -153,9 +154,17 @@ def build_report(
     Returns
     -------
     Report
+
+    Raises
+    ------
+    InputError
+        If the period ends before it starts.
     """
     catalogue = catalogue or load_catalogue()
     until = until if until is not None else pd.Timestamp.now(tz="UTC")
+    if until <= since:
+        raise InputError(f"the period ends ({until.isoformat()}) before it starts ({since.isoformat()})",
+                         hint="--until must be after --since")
     previous_since = since - (until - since)
     realms = read_realms(root)
     known = {r["realm"]: relying_party_from_realm(r) for r in realms.to_dict("records") if r.get("type") == "openid"}
