@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 import pyarrow.parquet as pq
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from typer.testing import CliRunner
 
 import tokenaudit as ta

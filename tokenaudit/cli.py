@@ -15,16 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional, cast
 
 import pandas as pd
 import typer
 from typer.core import TyperGroup
-
-try:  # typer vendors click from 0.20 on
-    from typer._click.exceptions import NoArgsIsHelpError, UsageError
-except ImportError:  # pragma: no cover - older typer with click installed
-    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
 
 from . import __version__
 from .analysis import classify, failure_groups
@@ -61,17 +56,21 @@ EXIT_USAGE = 2
 EXIT_CHECK_FAILED = 3
 EXIT_PARTIAL = 4
 
+#: click's UsageError, whether typer vendors click (typer >= 0.20) or depends on it.
+_UsageError = cast("type[Exception]", typer.BadParameter.__mro__[1])
+
 
 @contextmanager
 def _usage_errors() -> Iterator[None]:
     """A usage error (unknown option, bad choice, missing argument) as ``error:``/``hint:`` lines, exit 2."""
     try:
         yield
-    except NoArgsIsHelpError:
-        raise
-    except UsageError as exc:
-        command = exc.ctx.command_path if exc.ctx is not None else "tokenaudit"
-        _err(f"error: {' '.join(exc.format_message().split())}")
+    except _UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `tokenaudit` alone: the help, as before
+            raise
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else "tokenaudit"
+        _err(f"error: {' '.join(getattr(exc, 'format_message', exc.__str__)().split())}")
         _err(f"hint: see `{command} --help`")
         raise typer.Exit(EXIT_USAGE) from None
 
@@ -79,13 +78,13 @@ def _usage_errors() -> Iterator[None]:
 class _OneLineErrors(TyperGroup):
     """The command group, printing usage errors in the same two lines as every other error."""
 
-    def make_context(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
         with _usage_errors():
-            return super().make_context(*args, **kwargs)  # type: ignore[arg-type]
+            return super().make_context(*args, **kwargs)
 
-    def invoke(self, ctx: object) -> object:  # type: ignore[override]
+    def invoke(self, ctx: Any) -> Any:
         with _usage_errors():
-            return super().invoke(ctx)  # type: ignore[arg-type]
+            return super().invoke(ctx)
 
 
 app = typer.Typer(
