@@ -117,14 +117,15 @@ class Minted:
     hs: list[str] = field(default_factory=list)
     jwe: list[str] = field(default_factory=list)
     opaque: list[str] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)
 
     def secrets(self) -> dict[str, str]:
         found = {"client secret": CLIENT_SECRET, "realm client-key": REALM_KEY,
-                 "HMAC key (hex)": HS_KEY.hex(), "HMAC key (b64)": _b64(HS_KEY),
+                 "HMAC key (hex)": HS_KEY.hex(), "HMAC key (b64)": _b64(HS_KEY), "HMAC key": HS_KEY.decode("latin-1"),
                  "fingerprint key": FP_KEY.decode()}
-        for number, token in enumerate(self.rs + self.hs + self.jwe + self.opaque):
+        for number, token in enumerate(self.rs + self.hs + self.jwe + self.opaque + self.broken):
             found[f"token {number}"] = token
-        for number, token in enumerate(self.rs + self.hs):
+        for number, token in enumerate(self.rs + self.hs + self.broken):
             found[f"signature {number}"] = token.split(".")[2]
         for number, token in enumerate(self.jwe):
             parts = token.split(".")
@@ -147,6 +148,9 @@ def _mint() -> Minted:
         minted.jwe.append(".".join([header, _b64(os.urandom(256)), _b64(os.urandom(12)), _b64(os.urandom(96)),
                                     _b64(os.urandom(16))]))
         minted.opaque.append(secrets.token_urlsafe(32))
+        # a JWT whose payload is not JSON: the decode error must not quote it
+        head, _, signature = minted.rs[-1].split(".")
+        minted.broken.append(f"{head}.{_b64(b'{not json ' + os.urandom(24))}.{signature[::-1]}")
     return minted
 
 
@@ -190,8 +194,8 @@ def _write_inputs(folder: Path, m: Minted) -> dict[str, Path]:
     tokens = folder / "tokens"
     tokens.mkdir()
     (tokens / "captured.txt").write_text("\n".join([*m.rs, *(f"Bearer {t}" for t in m.hs), *m.jwe,
-                                                    *(f"Bearer {t}" for t in m.opaque)]) + "\n")
-    for n, token in enumerate([m.rs[0], m.hs[1], m.jwe[2], "Bearer " + m.opaque[3]]):
+                                                    *(f"Bearer {t}" for t in m.opaque), *m.broken]) + "\n")
+    for n, token in enumerate([m.rs[0], m.hs[1], m.jwe[2], "Bearer " + m.opaque[3], m.broken[0]]):
         (tokens / f"one-{n}.jwt").write_text(token + "\n")
     (folder / "domains.cfg").write_text(
         "openid: zitadel\n\tissuer-url https://auth.example.com\n\tclient-id 377576883644006407\n"
@@ -282,7 +286,8 @@ def test_every_command_ran_and_saw_the_tokens(run: Run) -> None:
     assert set(ta.read_realms(run.datasets[0])["realm"]) == {"zitadel", "kc"}
     assert len(ta.read_events(run.datasets[0])) >= 8
     explained = [text for name, text in run.outputs.items() if name.startswith("explain")]
-    assert len(explained) == 2 * 10 and all("fingerprint" in text for text in explained)
+    assert len(explained) == 2 * 11 and all("fingerprint" in text for text in explained)
+    assert "malformed" in set(tokens["encoding"])
     assert len(run.files) == 3
 
 
