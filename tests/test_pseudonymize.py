@@ -103,6 +103,7 @@ def test_the_python_api_pseudonymizes_the_report_tables(dataset: Path) -> None:
         ("no such user ('dave@example.org@zitadel')", ["dave@example.org"], ["no such user"]),
         ("at 2026-11-21T17:11:27Z per OpenID Connect Core §3.1.3.7, ::1 later", [], ["17:11:27", "§3.1.3.7"]),
         ("sqlpage::webserver::oidc version 1.0.3", [], ["sqlpage::webserver::oidc", "1.0.3"]),
+        ("invalid client: orders-ui, client: 192.0.2.5", ["192.0.2.5"], ["client: orders-ui"]),
     ],
 )
 def test_texts_lose_people_and_addresses_and_keep_the_rest(text: str, gone: list[str], kept: list[str]) -> None:

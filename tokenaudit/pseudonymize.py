@@ -40,9 +40,9 @@ _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 # Candidates only; ipaddress decides (so times like 17:11:27 stay as they are).
 _IPV6 = r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?::\d{1,3}(?:\.\d{1,3}){3})?"
 _IPV4 = r"\d{1,3}(?:\.\d{1,3}){3}"
-# key=value and key="value" pairs whose value is a person or an address.
+# key=value and key="value" pairs whose value is a person or an address (a bare "client:" may be a client id: not here).
 _LABELLED = (r"(?i)(?<![\w-])(?:rhost|user|username|user_?id|sub|subject|email|e-mail|"
-             r"ip_?address|client_?ip|remote_?addr|client)([\"']?\s*[=:]\s*[\"'(]*)([^\s\"'(),;&\]}]+)")
+             r"ip_?address|client_?ip|remote_?addr)([\"']?\s*[=:]\s*[\"'(]*)([^\s\"'(),;&\]}]+)")
 _BEFORE = r"(?<![\w.@%+§-])"  # § : "OpenID Connect Core §3.1.3.7" is no address
 _AFTER = r"(?![\w@%+-]|\.\w)"
 _AFTER_SHAPE = r"(?![\w%+-]|\.\w)"  # an e-mail may go on with @realm (Proxmox: alice@example.com@zitadel)
