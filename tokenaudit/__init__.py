@@ -45,9 +45,11 @@ from .formats import detect_format, load_formats, parse_chunk  # noqa: E402
 from .explain import explain_token  # noqa: E402
 from .ingest import IngestReport, SourceReport, ingest  # noqa: E402
 from .pipeline import ChunkContext, process_chunk  # noqa: E402
+from .pseudonymize import pseudonym, pseudonymize  # noqa: E402
 from .realms import parse_domains_cfg  # noqa: E402
 from .relying_parties import RelyingParty, load_relying_parties, relying_party_from_realm  # noqa: E402
 from .recommend import recommend  # noqa: E402
+from .report import build_report  # noqa: E402
 from .render import render_events, render_groups, render_ingest_report  # noqa: E402
 from .timestamps import parse_time_bound  # noqa: E402
 from .token_kind import Verdict, issuer_family, token_kind  # noqa: E402
@@ -74,6 +76,7 @@ __all__ = [
     "TokenAuditWarning",
     "__version__",
     "attribute_relying_party",
+    "build_report",
     "cause_changes",
     "cause_counts",
     "classify",
@@ -103,6 +106,8 @@ __all__ = [
     "parse_domains_cfg",
     "parse_time_bound",
     "process_chunk",
+    "pseudonym",
+    "pseudonymize",
     "read_events",
     "read_manifest",
     "read_realms",

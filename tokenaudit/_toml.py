@@ -18,10 +18,13 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
+    except UnicodeDecodeError:
+        raise CatalogueError("not valid TOML: not UTF-8 text", path=str(path), hint="give a TOML text file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise CatalogueError(f"not valid TOML: {exc}", path=str(path)) from None
+        raise CatalogueError(f"not valid TOML: {exc}", path=str(path),
+                             hint="fix the syntax at that line (https://toml.io); literal strings '...' need no escapes") from None
     except OSError as exc:
-        raise CatalogueError(f"cannot read: {exc.strerror}", path=str(path)) from None
+        raise CatalogueError(f"cannot read: {exc.strerror}", path=str(path), hint="give the path of a readable TOML file") from None
 
 
 def check_keys(
@@ -38,7 +41,8 @@ def check_keys(
     missing = sorted(required - table.keys())
     unknown = sorted(table.keys() - allowed)
     if missing:
-        raise CatalogueError(f"missing key(s): {', '.join(missing)}", path=path, signature_id=where)
+        raise CatalogueError(f"missing key(s): {', '.join(missing)}", path=path, signature_id=where,
+                             hint=f"required: {', '.join(sorted(required))}; optional: {', '.join(sorted(allowed - required)) or 'none'}")
     if unknown:
         raise CatalogueError(
             f"unknown key(s): {', '.join(unknown)}",

@@ -258,7 +258,12 @@ def read_signature_file(path: Path) -> list[Signature]:
     check_keys(data, **_FILE_KEYS, path=str(path))
     family = str(data["family"])
     if family != path.stem:
-        raise CatalogueError(f"family {family!r} differs from the file name", path=str(path))
+        raise CatalogueError(f"family {family!r} differs from the file name", path=str(path),
+                             hint=f"name the file {family}.toml, or set family = {path.stem!r}")
+    entries = data.get("signature", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise CatalogueError("signature must be an array of tables", path=str(path),
+                             hint="write [[signature]] (two brackets) above each one")
     return [
         _signature_from_toml(
             entry,
@@ -267,7 +272,7 @@ def read_signature_file(path: Path) -> list[Signature]:
             source=str(data["source"]),
             path=str(path),
         )
-        for entry in data.get("signature", [])
+        for entry in entries
     ]
 
 

@@ -15,16 +15,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional, cast
 
 import pandas as pd
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
 from .analysis import classify, failure_groups
 from .catalogue import coverage_table, load_catalogue
 from .dataset import default_dataset_path, read_events, read_realms, read_tokens
-from .errors import InputError, ReportError, TokenAuditError
+from .errors import CatalogueError, DatasetError, InputError, ReportError, TokenAuditError
 from .explain import explain_token
 from .report import build_report
 from .report_render import render_report
@@ -51,10 +52,43 @@ from .samples import check_catalogue
 from .timestamps import parse_time_bound
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_CHECK_FAILED = 3
 EXIT_PARTIAL = 4
 
+#: click's UsageError, whether typer vendors click (typer >= 0.20) or depends on it.
+_UsageError = cast("type[Exception]", typer.BadParameter.__mro__[1])
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """A usage error (unknown option, bad choice, missing argument) as ``error:``/``hint:`` lines, exit 2."""
+    try:
+        yield
+    except _UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `tokenaudit` alone: the help, as before
+            raise
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else "tokenaudit"
+        _err(f"error: {' '.join(getattr(exc, 'format_message', exc.__str__)().split())}")
+        _err(f"hint: see `{command} --help`")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+class _OneLineErrors(TyperGroup):
+    """The command group, printing usage errors in the same two lines as every other error."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors():
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="tokenaudit",
     help="Tell why OIDC/JWT logins and API calls are rejected, and what to change.\n\n"
     "Example: `tokenaudit ingest /var/log/syslog /etc/pve/domains.cfg`, then `tokenaudit analyze`.",
@@ -100,10 +134,19 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except TokenAuditError as exc:
-        _err(f"error: {exc}")
-        if exc.hint:
-            _err(f"hint: {exc.hint}")
+        _err(f"error: {' '.join(str(exc).split())}")
+        _err(f"hint: {' '.join((exc.hint or _default_hint(exc)).split())}")
         raise typer.Exit(EXIT_ERROR) from None
+
+
+def _default_hint(exc: TokenAuditError) -> str:
+    """A hint for errors raised without one: where to look, by kind of error."""
+    if isinstance(exc, CatalogueError):
+        return ("compare the file with the built-in ones in tokenaudit/data/signatures/ (README: The signature catalogue), "
+                "or with sample_logs/tokenaudit.toml for relying parties")
+    if isinstance(exc, DatasetError):
+        return "check --dataset (default: $TOKENAUDIT_DATASET, else ~/.local/share/tokenaudit/dataset)"
+    return "see `tokenaudit --help` and the README"
 
 
 def _version(value: bool) -> None:
@@ -167,8 +210,11 @@ def _progress_printer() -> object:
 
 
 def _read_window(root: Path, since: str | None, until: str | None) -> pd.DataFrame:
-    return read_events(root, since=parse_time_bound(since) if since else None,
-                       until=parse_time_bound(until) if until else None)
+    start = parse_time_bound(since) if since is not None else None
+    end = parse_time_bound(until) if until is not None else None
+    if start is not None and end is not None and end <= start:
+        raise InputError(f"--until {until} is not after --since {since}", hint="swap them, or widen the period")
+    return read_events(root, since=start, until=end)
 
 
 @app.command("analyze")
@@ -278,18 +324,22 @@ def report_command(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of standard output.")] = None,  # noqa: UP045
     fail_on: Annotated[Optional[list[str]], typer.Option("--fail-on", help="Exit 3 when: new (a cause the previous period lacked), any, or a cause id. Repeatable.")] = None,  # noqa: UP045
     config: Annotated[Optional[Path], typer.Option(help="tokenaudit.toml naming relying parties.")] = None,  # noqa: UP045
+    pseudonymize: Annotated[bool, typer.Option("--pseudonymize", help="Replace subjects, e-mails, user names and client addresses with keyed pseudonyms (user-3f9a1c2b), for a wider audience.")] = False,
 ) -> None:
     """Report a period: security findings, what changed against the period before, top causes and fixes.
 
     The previous period has the same length and ends where this one starts.
     With --fail-on the exit code is 3 when a condition holds, for alerting.
 
+    With --pseudonymize, people and client addresses become keyed pseudonyms,
+    the same in every report made with the same fingerprint key.
+
     Example: tokenaudit report --since 24h --format html --out report.html --fail-on new
     """
     with cli_errors():
         root = dataset or default_dataset_path()
-        report = build_report(root, since=parse_time_bound(since), until=parse_time_bound(until) if until else None,
-                              parties=load_relying_parties(config) if config else None)
+        report = build_report(root, since=parse_time_bound(since), until=parse_time_bound(until) if until is not None else None,
+                              parties=load_relying_parties(config) if config else None, pseudonymize=pseudonymize)
         text = render_report(report, fmt=output_format.value)
         if out is not None:
             write_text(out, text)
@@ -366,7 +416,7 @@ def explain_command(
                                expect=expect.value if expect else None,
                                algorithms=[a.strip() for a in algorithms.split(",")] if algorithms else None, jwks=jwks)
         info, diagnosis = explain_token(text, party, key=load_fingerprint_key(),
-                                        at=_moment(at) if at else None, verify=verify)
+                                        at=_moment(at) if at is not None else None, verify=verify)
     typer.echo(render_diagnosis(diagnosis, info, fmt="json" if output_format is ReportFormat.json else "text"), nl=False)
 
 
@@ -383,7 +433,8 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+        raise InputError(f"{path}: cannot read: {exc.strerror}",
+                         hint="give the file holding the token, or - to read it from standard input") from None
 
 
 def _moment(text: str) -> pd.Timestamp:
@@ -427,7 +478,7 @@ def signatures_try(
     """
     with cli_errors():
         if not log.is_file():
-            raise InputError(f"{log}: no such file")
+            raise InputError(f"{log}: no such file", hint="give one log file (not a folder)")
         trial = try_signatures(log, load_catalogue(signatures or []), format_name=format_name, signature_id=signature)
     typer.echo(render_trial(trial, show_missed=show_missed), nl=False)
 

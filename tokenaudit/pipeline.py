@@ -277,7 +277,7 @@ def _event_table(
         "user": coalesce("user"),
         "realm": matched.column("realm"),
         "method": records.column("method"),
-        "path": records.column("path"),
+        "path": redact_tokens(records.column("path").combine_chunks()),  # a query string can carry tokens
         "status": status,
         "message": messages,
         "envelope": matched.column("envelope"),

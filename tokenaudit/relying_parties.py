@@ -80,13 +80,19 @@ def relying_party_from_mapping(data: Mapping[str, Any], *, where: str = "") -> R
     >>> relying_party_from_mapping({"name": "api", "expect": "access", "audiences": ["https://api.test"]}).audiences
     ('https://api.test',)
     """
+    if not isinstance(data, Mapping):
+        raise CatalogueError("each relying_party must be a table", path=where or "tokenaudit.toml",
+                             hint="write [[relying_party]] (two brackets) above each one")
     check_keys(data, **_KEYS, path=where or "tokenaudit.toml", where=str(data.get("name", "?")))
+    _check_types(data, where or "tokenaudit.toml")
     kind = str(data.get("kind", "generic"))
     if kind not in RP_KINDS:
-        raise CatalogueError(f"kind must be one of {', '.join(RP_KINDS)}", path=where, signature_id=str(data["name"]))
+        raise CatalogueError(f"kind {kind!r} is unknown", path=where, signature_id=str(data["name"]),
+                             hint=f"kind is one of {', '.join(RP_KINDS)}")
     expect = data.get("expect")
     if expect not in (None, "id", "access"):
-        raise CatalogueError("expect must be id or access", path=where, signature_id=str(data["name"]))
+        raise CatalogueError(f"expect {expect!r} is unknown", path=where, signature_id=str(data["name"]),
+                             hint='write expect = "id" (ID tokens) or expect = "access" (access tokens)')
     return RelyingParty(
         name=str(data["name"]),
         kind=kind,
@@ -100,6 +106,24 @@ def relying_party_from_mapping(data: Mapping[str, Any], *, where: str = "") -> R
         jwks=data.get("jwks"),
         leeway_s=int(data.get("leeway_s", 0)),
     )
+
+
+_LISTS = ("audiences", "algorithms", "required_roles", "required_scopes")
+_STRINGS = ("name", "kind", "client_id", "issuer", "expect", "jwks")
+
+
+def _check_types(data: Mapping[str, Any], where: str) -> None:
+    name = str(data.get("name", "?"))
+    for key in _STRINGS:
+        if key in data and not isinstance(data[key], str):
+            raise CatalogueError(f"{key} must be a string", path=where, signature_id=name, hint=f'write {key} = "..."')
+    for key in _LISTS:
+        if key in data and not (isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])):
+            raise CatalogueError(f"{key} must be a list of strings", path=where, signature_id=name,
+                                 hint=f'write {key} = ["...", "..."]')
+    if "leeway_s" in data and (not isinstance(data["leeway_s"], int) or isinstance(data["leeway_s"], bool)):
+        raise CatalogueError("leeway_s must be a whole number of seconds", path=where, signature_id=name,
+                             hint="write leeway_s = 60")
 
 
 def load_relying_parties(path: Path) -> dict[str, RelyingParty]:
@@ -116,6 +140,9 @@ def load_relying_parties(path: Path) -> dict[str, RelyingParty]:
         raise InputError(f"{path}: no such configuration file", hint="see sample_logs/tokenaudit.toml for an example")
     data = read_toml(path)
     check_keys(data, required=(), optional=("relying_party",), path=str(path))
+    if not isinstance(data.get("relying_party", []), list):
+        raise CatalogueError("relying_party must be an array of tables", path=str(path),
+                             hint="write [[relying_party]] (two brackets) above each one")
     parties = [relying_party_from_mapping(t, where=str(path)) for t in data.get("relying_party", [])]
     return {party.name: party for party in parties}
 

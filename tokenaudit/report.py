@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +18,10 @@ from .analysis import cause_changes, classify, failure_groups, failure_rates, fa
 from .catalogue import Catalogue, load_catalogue
 from .dataset import read_events, read_realms, read_requests, read_tokens
 from .diagnose import diagnose_tokens
+from .errors import InputError
+from .pseudonymize import Pseudonymizer, identity_values
 from .relying_parties import RelyingParty, relying_party_from_realm
+from .tokens import load_fingerprint_key
 
 #: How many refused credentials from one address make a finding.
 GUESSING_THRESHOLD = 5
@@ -111,6 +114,8 @@ def build_report(
     until: pd.Timestamp | None = None,
     parties: Mapping[str, RelyingParty] | None = None,
     catalogue: Catalogue | None = None,
+    pseudonymize: bool = False,
+    key: bytes | None = None,
 ) -> Report:
     """Build the report of ``[since, until)`` and compare it with the period of the same length before.
 
@@ -124,20 +129,35 @@ def build_report(
         Relying parties besides the Proxmox realms of the dataset (``tokenaudit.toml``).
     catalogue
         The signatures; the built-in catalogue by default.
+    pseudonymize
+        Replace subjects, e-mails, user names and client addresses, in every
+        table and text of the report, with keyed pseudonyms
+        (:mod:`tokenaudit.pseudonymize`), for readers who need not know who.
+    key
+        The pseudonym key; by default the fingerprint key
+        (:func:`tokenaudit.load_fingerprint_key`), so pseudonyms agree across reports.
 
     Returns
     -------
     Report
+
+    Raises
+    ------
+    InputError
+        If the period ends before it starts.
     """
     catalogue = catalogue or load_catalogue()
     until = until if until is not None else pd.Timestamp.now(tz="UTC")
+    if until <= since:
+        raise InputError(f"the period ends ({until.isoformat()}) before it starts ({since.isoformat()})",
+                         hint="--until must be after --since")
     previous_since = since - (until - since)
     realms = read_realms(root)
     known = {r["realm"]: relying_party_from_realm(r) for r in realms.to_dict("records") if r.get("type") == "openid"}
     parties = {**known, **(parties or {})}
     current = classify(read_events(root, since=since, until=until), catalogue)
     previous = classify(read_events(root, since=previous_since, until=since), catalogue)
-    tokens = read_tokens(root)
+    tokens = all_tokens = read_tokens(root)
     if not tokens.empty:
         seen = tokens["last_seen"].fillna(tokens["first_seen"])
         tokens = tokens[seen.isna() | ((seen >= previous_since) & (seen < until))]
@@ -152,7 +172,7 @@ def build_report(
     by_host = (current.assign(host=current["host"].fillna("(unknown)")).groupby("host").size().rename("count")
                .reset_index().sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
                if not current.empty else pd.DataFrame(columns=["host", "count"]))
-    return Report(
+    report = Report(
         since=since,
         until=until,
         previous_since=previous_since,
@@ -165,4 +185,22 @@ def build_report(
         rates=failure_rates(current, requests),
         totals={"events": len(current), "previous_events": len(previous), "groups": len(groups),
                 "requests": int(requests["count"].sum()) if not requests.empty else 0},
+    )
+    if not pseudonymize:
+        return report
+    seen_names = identity_values(current) | identity_values(previous, all_tokens)
+    return _pseudonymized(report, Pseudonymizer(key or load_fingerprint_key(), frozenset(seen_names)))
+
+
+def _pseudonymized(report: Report, names: Pseudonymizer) -> Report:
+    """The report with every person and client address in its tables and texts pseudonymized."""
+    return replace(
+        report,
+        groups=names.frame(report.groups),
+        changes=names.frame(report.changes),
+        security=tuple(Finding(f.severity, names.text(f.title), names.text(f.detail)) for f in report.security),
+        by_relying_party=names.frame(report.by_relying_party),
+        by_host=names.frame(report.by_host),
+        timeline=names.frame(report.timeline),
+        rates=names.frame(report.rates),
     )

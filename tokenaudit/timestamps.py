@@ -218,13 +218,13 @@ def parse_time_bound(text: str, *, now: pd.Timestamp | None = None) -> pd.Timest
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     value = text.strip()
     units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-    if len(value) > 1 and value[-1] in units and value[:-1].isdigit():
-        return now - pd.Timedelta(**{units[value[-1]]: int(value[:-1])})
     try:
+        if len(value) > 1 and value[-1] in units and value[:-1].isdigit():
+            return now - pd.Timedelta(**{units[value[-1]]: int(value[:-1])})
         if value.isdigit():
             return pd.Timestamp(int(value), unit="s", tz="UTC")
-        stamp = pd.Timestamp(value)
-    except ValueError:
+        stamp = pd.Timestamp(value) if value else None
+    except (ValueError, OverflowError):  # also out-of-range dates and durations
         stamp = None
     if stamp is None or pd.isna(stamp):
         raise InputError(

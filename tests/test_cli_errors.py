@@ -1,0 +1,147 @@
+"""Bad command-line input: one ``error:`` line, one ``hint:`` line, the documented exit code, never a traceback.
+
+README, "Exit codes": 0 success; 1 an error tokenaudit explains; 2 a usage error;
+3 a check or ``--fail-on`` condition; 4 ingest finished but some inputs could not be read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import tokenaudit as ta
+from tokenaudit.cli import app
+
+from .conftest import SAMPLE_LOGS
+
+SIG_HEAD = 'family = "{name}"\nsource = "me"\n'
+
+
+@pytest.fixture(scope="module")
+def place(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of bad inputs, and a small good dataset ``ds``."""
+    root = tmp_path_factory.mktemp("bad")
+    (root / "empty").mkdir()
+    (root / "binary.log").write_bytes(bytes(range(256)) * 40)
+    os.mkfifo(root / "fifo")
+    (root / "token.txt").write_text("not a token at all, just words\n")
+    (root / "rp-syntax.toml").write_text("[[relying_party]\nname = 'x'\n")
+    (root / "rp-table.toml").write_text("[relying_party]\nname = 'x'\n")
+    (root / "rp-types.toml").write_text("[[relying_party]]\nname = 'x'\naudiences = 5\n")
+    (root / "rp-kind.toml").write_text("[[relying_party]]\nname = 'x'\nkind = 'mainframe'\n")
+    (root / "rp-noname.toml").write_text("[[relying_party]]\nkind = 'api'\n")
+    (root / "rp-binary.toml").write_bytes(b"\xff\xfe\x00\x01")
+    (root / "sigsyntax.toml").write_text(SIG_HEAD.format(name="sigsyntax") + "[[signature]\n")
+    (root / "sigfamily.toml").write_text(SIG_HEAD.format(name="other"))
+    (root / "sigkeys.toml").write_text('family = "sigkeys"\n')
+    (root / "sigarray.toml").write_text(SIG_HEAD.format(name="sigarray") + "signature = 4\n")
+    (root / "sigregex.toml").write_text(SIG_HEAD.format(name="sigregex") + '[[signature]]\nid = "sigregex.x"\n'
+                                        'title = "t"\ncause = "expired"\npattern = "^a($"\nsource = "s"\n')
+    (root / "domains.cfg").write_text("openid: zitadel\n\tissuer-url https://auth.example.com\n}}} broken {{{\n")
+    shutil.copy(SAMPLE_LOGS / "syslog_rfc3164" / "pve1-syslog.log", root / "pve1.log")
+    ta.ingest([str(root / "pve1.log")], root / "ds", timezone="Europe/Berlin", fingerprint_key=b"k" * 32)
+    return root
+
+
+TOKEN_FILE = str(SAMPLE_LOGS / "jwt_lines" / "captured-bearer-tokens.txt")
+
+CASES = [
+    # (args, exit code, fragment of the error line, or of stdout for codes 0 and 4)
+    # missing and wrong inputs
+    (["ingest", "{p}/nope.log", "-d", "{p}/new"], 1, "nope.log: no such file or folder"),
+    (["ingest", "{p}/empty", "-d", "{p}/new"], 1, "folder holds no files"),
+    (["ingest", "{p}/*.nomatch", "-d", "{p}/new"], 1, "the pattern matches no file"),
+    (["ingest", "{p}/fifo", "-d", "{p}/new"], 1, "not a regular file or folder"),
+    (["ingest", "{p}/binary.log", "-d", "{p}/new"], 4, "binary file, not a log"),
+    (["ingest", "{p}/domains.cfg", "-d", "{p}/new-cfg"], 0, "rejected 1: not a domains.cfg line"),
+    (["ingest", "{p}/pve1.log", "-d", "{p}/binary.log"], 1, "cannot create the dataset"),
+    (["explain", "{p}/nope.txt"], 1, "nope.txt: cannot read"),
+    (["explain", "{p}/empty"], 1, "empty: cannot read"),
+    (["explain", "{p}/token.txt"], 1, "no token found in the input"),
+    (["signatures", "try", "{p}/empty"], 1, "empty: no such file"),
+    (["analyze", "-d", "{p}/nope"], 1, "no such dataset"),
+    (["analyze", "-d", "{p}/empty"], 1, "not a tokenaudit dataset"),
+    (["events", "-d", "{p}/binary.log"], 1, "not a tokenaudit dataset"),
+    # unknown names
+    (["ingest", "{p}/pve1.log", "-d", "{p}/new", "--format", "nosuch"], 1, "unknown format 'nosuch'"),
+    (["analyze", "-d", "{p}/ds", "--format", "xml"], 2, "'xml' is not one of"),
+    (["events", "-d", "{p}/ds", "--format", "parquet"], 2, "'parquet' is not one of"),
+    (["report", "-d", "{p}/ds", "--format", "pdf"], 2, "'pdf' is not one of"),
+    (["explain", TOKEN_FILE, "--expect", "refresh"], 2, "'refresh' is not one of"),
+    (["explain", TOKEN_FILE, "--rp", "nosuch", "-d", "{p}/ds"], 1, "no relying party 'nosuch'"),
+    (["explain", TOKEN_FILE, "--rp", "nosuch", "--config", str(SAMPLE_LOGS / "tokenaudit.toml")], 1, "no relying party 'nosuch'"),
+    (["analyze", "--bogus"], 2, "No such option: --bogus"),
+    (["frobnicate"], 2, "No such command 'frobnicate'"),
+    (["ingest"], 2, "Missing argument"),
+    (["ingest", "{p}/pve1.log", "--jobs", "0"], 2, "--jobs"),
+    # times and zones
+    (["analyze", "-d", "{p}/ds", "--since", "yesterday"], 1, "cannot read 'yesterday' as a time"),
+    (["analyze", "-d", "{p}/ds", "--since", ""], 1, "cannot read '' as a time"),
+    (["events", "-d", "{p}/ds", "--until", "2025-13-45"], 1, "cannot read '2025-13-45' as a time"),
+    (["events", "-d", "{p}/ds", "--since", "99999999999999999999d"], 1, "as a time"),
+    (["events", "-d", "{p}/ds", "--since", "99999999999999999999"], 1, "as a time"),
+    (["events", "-d", "{p}/ds", "--since", "2026-01-02", "--until", "2026-01-01"], 1, "is not after --since"),
+    (["report", "-d", "{p}/ds", "--since", "7q"], 1, "cannot read '7q' as a time"),
+    (["report", "-d", "{p}/ds", "--since", "7d", "--until", "2020-01-01"], 1, "ends"),
+    (["explain", TOKEN_FILE, "--at", "teatime"], 1, "cannot read 'teatime' as a time"),
+    (["ingest", "{p}/pve1.log", "-d", "{p}/new", "--timezone", "Mars/Olympus"], 1, "unknown time zone 'Mars/Olympus'"),
+    (["schedule", "{p}/pve1.log", "--at", "25:00"], 1, "is not a time of day"),
+    # configuration files
+    (["analyze", "-d", "{p}/ds", "--config", "{p}/nope.toml"], 1, "no such configuration file"),
+    (["analyze", "-d", "{p}/ds", "--config", "{p}/empty"], 1, "no such configuration file"),
+    (["analyze", "-d", "{p}/ds", "--config", "{p}/rp-syntax.toml"], 1, "not valid TOML"),
+    (["analyze", "-d", "{p}/ds", "--config", "{p}/rp-table.toml"], 1, "relying_party must be an array of tables"),
+    (["analyze", "-d", "{p}/ds", "--config", "{p}/rp-types.toml"], 1, "audiences must be a list of strings"),
+    (["analyze", "-d", "{p}/ds", "--config", "{p}/rp-kind.toml"], 1, "kind 'mainframe' is unknown"),
+    (["analyze", "-d", "{p}/ds", "--config", "{p}/rp-noname.toml"], 1, "missing key(s): name"),
+    (["report", "-d", "{p}/ds", "--config", "{p}/rp-binary.toml"], 1, "not UTF-8"),
+    (["explain", TOKEN_FILE, "--rp", "x", "--config", "{p}/rp-syntax.toml"], 1, "not valid TOML"),
+    # signature files
+    (["signatures", "check", "{p}/nope.toml"], 1, "cannot read"),
+    (["signatures", "check", "{p}/sigsyntax.toml"], 1, "not valid TOML"),
+    (["signatures", "list", "{p}/sigfamily.toml"], 1, "differs from the file name"),
+    (["signatures", "list", "{p}/sigkeys.toml"], 1, "missing key(s): source"),
+    (["signatures", "check", "{p}/sigarray.toml"], 1, "signature must be an array of tables"),
+    (["ingest", "{p}/pve1.log", "-d", "{p}/new", "--signatures", "{p}/sigregex.toml"], 1, "does not compile"),
+    (["analyze", "-d", "{p}/ds", "--signatures", "{p}/rp-binary.toml"], 1, "not UTF-8"),
+    # output
+    (["report", "-d", "{p}/ds", "--out", "{p}/binary.log/report.html"], 1, "cannot write the report"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "fragment"), CASES, ids=[" ".join(c[0])[:60] for c in CASES])
+def test_bad_input_gives_one_error_line_a_hint_and_the_documented_exit_code(
+    place: Path, args: list[str], code: int, fragment: str
+) -> None:
+    argv = [a.replace("{p}", str(place)) for a in args]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output and "╭" not in result.output, result.output
+    if code in (0, 4):
+        assert fragment in result.stdout, result.stdout
+        return
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("error: ") and fragment in lines[0], lines[0]
+    assert lines[1].startswith("hint: ") and len(lines[1]) > len("hint: ") + 5, lines[1]
+
+
+def test_no_arguments_still_shows_the_help() -> None:
+    result = CliRunner().invoke(app, [])
+    assert "Usage" in result.output and "ingest" in result.output
+    assert "error:" not in result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_an_unreadable_file_is_named_and_the_ingest_goes_on(place: Path, tmp_path: Path) -> None:
+    locked = tmp_path / "locked.log"
+    shutil.copy(place / "pve1.log", locked)
+    locked.chmod(0)
+    result = CliRunner().invoke(app, ["ingest", str(locked), str(place / "pve1.log"), "-d", str(tmp_path / "ds")])
+    assert result.exit_code == 4, result.output
+    assert "locked.log" in result.stdout and "Traceback" not in result.output
