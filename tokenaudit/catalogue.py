@@ -31,9 +31,10 @@ import pyarrow.compute as pc
 
 from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError
-from .formats import validate_regex
+from .formats import BACKTRACKING_HINT, validate_regex
 from .models import Signature, SignatureSample
 from .prefilter import marker_regex, required_literal
+from .regex_lint import lint_pattern
 
 #: Values a signature may capture; each becomes a column of the event dataset.
 EVENT_FIELDS = (
@@ -183,6 +184,9 @@ def _signature_from_toml(
     pattern = str(data["pattern"])
     if problem := validate_regex(pattern):
         raise CatalogueError(f"pattern does not compile in RE2: {problem}", path=path, signature_id=sid)
+    if backtracking := lint_pattern(pattern):
+        raise CatalogueError(f"pattern could backtrack catastrophically: {backtracking[0]}", path=path,
+                             signature_id=sid, hint=BACKTRACKING_HINT)
     groups = _named_groups(pattern)
     fields = tuple(data.get("fields", groups))  # type: ignore[arg-type]
     if set(fields) != set(groups):
