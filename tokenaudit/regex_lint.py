@@ -75,7 +75,7 @@ def lint_pattern(pattern: str) -> list[str]:
 
 
 def can_match_space(pattern: str) -> bool:
-    """Whether some part of ``pattern`` other than a literal space can match a space.
+    """Whether a repeated part of ``pattern`` can match a space.
 
     Examples
     --------
@@ -89,11 +89,11 @@ def can_match_space(pattern: str) -> bool:
 
 
 def _variable_space(items: Items) -> bool:
+    """Whether a repeat in ``items`` can match a space (a single character cannot carry a message)."""
     for op, arg in items:
-        if op in (sre_parse.ANY, sre_parse.NOT_LITERAL, sre_parse.IN):
-            if " " in _chars([(op, arg)]):
+        if op in _REPEATS:
+            if arg[1] > 1 and " " in _chars(list(arg[2])):
                 return True
-        elif op in _REPEATS:
             if _variable_space(list(arg[2])):
                 return True
         elif op is sre_parse.SUBPATTERN:
@@ -329,3 +329,43 @@ def _render_class(members: Items) -> str:
             sre_parse.CATEGORY_WORD: r"\w", sre_parse.CATEGORY_NOT_WORD: r"\W",
         }.get(members[0][1], "[…]")
     return "[…]"
+
+
+def starts_with_wildcard(pattern: str) -> bool:
+    """Whether a match of ``pattern`` can begin with an unbounded repeat (``.*``, ``\\S+``, ``[^x]*``).
+
+    Such a pattern has no fixed text of its own at its start, so where its
+    match begins is decided by whatever text precedes it.
+
+    Examples
+    --------
+    >>> starts_with_wildcard(r"Invalid audiences: (?P<a>\\S+)")
+    False
+    >>> starts_with_wildcard(r"(?:jwt\\.)?\\S+Error")
+    True
+    """
+    return _starts_unbounded(list(sre_parse.parse(pattern)))
+
+
+def _starts_unbounded(items: Items) -> bool:
+    for op, arg in items:
+        if op is sre_parse.AT:
+            continue
+        if op in _REPEATS:
+            if _unbounded(arg[1]) or _starts_unbounded(list(arg[2])):
+                return True
+            if arg[0] > 0:
+                return False
+        elif op is sre_parse.SUBPATTERN:
+            if _starts_unbounded(list(arg[-1])):
+                return True
+            if not _nullable(list(arg[-1])):
+                return False
+        elif op is sre_parse.BRANCH:
+            if any(_starts_unbounded(list(alt)) for alt in arg[1]):
+                return True
+            if not any(_nullable(list(alt)) for alt in arg[1]):
+                return False
+        else:
+            return False
+    return False
