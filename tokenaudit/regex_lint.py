@@ -180,10 +180,11 @@ def _overlapping_alternatives(body: Items) -> bool:
     while len(flat) == 1 and flat[0][0] is sre_parse.SUBPATTERN:
         flat = list(flat[0][1][-1])
     for op, arg in flat:
-        if op is sre_parse.IN:
-            # The parser folds single-character alternatives into a class: a repeated member is an overlap.
-            members = [member for kind, member in arg if kind is sre_parse.LITERAL]
-            if len(members) != len(set(members)):
+        if op is sre_parse.IN and not any(kind is sre_parse.NEGATE for kind, _ in arg):
+            # The parser folds single-character alternatives ((a|a), (\d|\w)) into a class: members
+            # that share a character are alternatives that start alike.
+            sets = [_class([member]) for member in arg]
+            if any(sets[i] & sets[j] for i in range(len(sets)) for j in range(i + 1, len(sets))):
                 return True
         if op is not sre_parse.BRANCH:
             continue
