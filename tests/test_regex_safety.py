@@ -370,3 +370,17 @@ def test_format_loader_refuses_a_backtracking_pattern(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError, match="pattern could backtrack catastrophically") as caught:
         load_formats(tmp_path)
     assert caught.value.hint
+
+
+def test_check_lists_unanchored_and_backtracking_patterns_of_a_catalogue_built_in_code() -> None:
+    from dataclasses import replace
+
+    from tokenaudit.samples import check_signature_lint
+
+    base = CATALOGUE.by_id["openidconnect.untrusted_audience"]
+    wildcard = replace(base, pattern=r"\S+ Invalid audiences: (?P<audience>\S+)")
+    nested = replace(base, pattern=r"Invalid audiences: (?P<audience>(?:\S+ ?)+)")
+    assert check_signature_lint(base) == []
+    assert [p.message for p in check_signature_lint(wildcard)] == [
+        "a search pattern must begin with fixed text (no ^, no wildcard)"]
+    assert any("backtrack" in p.message for p in check_signature_lint(nested))

@@ -8,9 +8,13 @@ checks every signature against its embedded samples.
 Matching is two-level. An *envelope* signature recognises the failure line of
 some software (``openid authentication failure; rhost=… msg=…``) and hands
 its ``detail`` to the *cause* signatures it ``explains``. A cause signature
-marked ``search`` is also looked for anywhere in a message of a format whose
+marked ``search`` is also looked for in a message of a format whose
 messages the software writes itself (syslog, journal), which is how a
-validator's text wrapped by an unknown program is still found. A cause
+validator's text wrapped by another program is still found; it is anchored
+at the start of the message or after a chain of *wrappers*
+(``data/wrappers.toml``, software-written framing such as ``[lua]
+openidc.lua:12: authenticate(): ``), never anywhere, so that text a user
+wrote into a line (a username, a path) cannot forge an event. A cause
 signature whose ``applies_to`` names formats (not ``*``) and is not ``search``
 matches the whole message field of those formats directly (Envoy's response
 code details in its access log).
@@ -133,7 +137,7 @@ class Catalogue:
         ]
 
     def searchers(self, format_name: str) -> list[Signature]:
-        """Cause signatures looked for anywhere in a message of ``format_name``."""
+        """Cause signatures looked for in a message of ``format_name`` (at its start or after wrappers)."""
         return [
             s for s in self.signatures if s.kind == "cause" and s.search and _applies(s, format_name)
         ]
@@ -339,7 +343,7 @@ def anchored_pattern(pattern: str, search: bool) -> str:
 
     Examples
     --------
-    >>> body = "Invalid audiences: (?P<audience>\\S+)"
+    >>> body = "Invalid audiences: (?P<audience>[^ ]+)"
     >>> texts = pa.array(["Failed to verify ID token: Invalid audiences: x",
     ...                   "sshd: Invalid user Invalid audiences: x from 10.0.0.1"])
     >>> pc.match_substring_regex(texts, anchored_pattern(body, True)).to_pylist()

@@ -1,4 +1,4 @@
-"""Lint regexes for constructs that backtrack catastrophically, and for user text they could swallow.
+"""Lint regexes for constructs that backtrack catastrophically, and for room for user text.
 
 Every catalogue and format pattern runs in RE2 (through :mod:`pyarrow.compute`),
 whose matching time is linear in the line whatever the pattern. The lint is a
@@ -24,22 +24,20 @@ inside one can carry a multi-word validator message.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from re import _constants as sre_constants  # type: ignore[attr-defined]  # Python 3.11+
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
-
-try:  # Python 3.11+: the parser moved under re.
-    from re import _constants as sre_constants  # type: ignore[attr-defined]
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
 
 MAXREPEAT = sre_constants.MAXREPEAT
 #: An outer repeat bounded above this many iterations counts as unbounded.
 _LARGE_BOUND = 8
 #: Characters the character-set tests probe: ASCII plus a few beyond it.
 _PROBE = "".join(chr(c) for c in range(128)) + "\u00e9\u00a0\u4e2d\ufffd\u2028"
-_REPEATS = (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, getattr(sre_parse, "POSSESSIVE_REPEAT", None))
-_CATEGORIES = {
+_REPEATS = (
+    sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, getattr(sre_parse, "POSSESSIVE_REPEAT", None)
+)
+_CATEGORIES: dict[Any, Callable[[str], bool]] = {
     sre_parse.CATEGORY_DIGIT: lambda c: c.isdigit() and c.isascii(),
     sre_parse.CATEGORY_NOT_DIGIT: lambda c: not (c.isdigit() and c.isascii()),
     sre_parse.CATEGORY_SPACE: lambda c: c in " \t\n\r\f\v",
@@ -49,6 +47,9 @@ _CATEGORIES = {
 }
 
 Items = list[tuple[Any, Any]]
+_NESTED = "an unbounded repeat inside an unbounded repeat"
+_ATOMS = (sre_parse.LITERAL, sre_parse.IN, sre_parse.ANY, sre_parse.SUBPATTERN,
+          sre_parse.NOT_LITERAL)
 
 
 def lint_pattern(pattern: str) -> list[str]:
@@ -89,7 +90,7 @@ def can_match_space(pattern: str) -> bool:
 
 
 def _variable_space(items: Items) -> bool:
-    """Whether a repeat in ``items`` can match a space (a single character cannot carry a message)."""
+    """Whether a repeat in ``items`` can match a space (one character cannot carry a message)."""
     for op, arg in items:
         if op in _REPEATS:
             if arg[1] > 1 and " " in _chars(list(arg[2])):
@@ -114,12 +115,14 @@ def _walk(items: Items, pattern: str, problems: list[str]) -> None:
             body = list(body)
             if _unbounded(high):
                 if _has_unbounded(body) and not _delimited(body):
-                    problems.append(f"nested quantifier: an unbounded repeat inside an unbounded repeat {_show(item)}")
+                    problems.append(f"nested quantifier: {_NESTED} {_show(item)}")
                 if high > 1 and _overlapping_alternatives(body):
-                    problems.append(f"quantified alternation whose alternatives can start alike: {_show(item)}")
-            if previous is not None and _unbounded(high) and previous[0] in _REPEATS and _unbounded(previous[1][1]):
+                    problems.append("quantified alternation whose alternatives can start alike: "
+                                    + _show(item))
+            if previous is not None and _unbounded(high) and _is_unbounded_repeat(previous):
                 if _chars(list(previous[1][2])) & _first_chars(body):
-                    problems.append(f"adjacent unbounded repeats over the same characters: {_show(previous)}{_show(item)}")
+                    problems.append("adjacent unbounded repeats over the same characters: "
+                                    + _show(previous) + _show(item))
             _walk(body, pattern, problems)
         elif op is sre_parse.SUBPATTERN:
             _walk(list(arg[-1]), pattern, problems)
@@ -129,6 +132,10 @@ def _walk(items: Items, pattern: str, problems: list[str]) -> None:
         elif op in (sre_parse.ASSERT, sre_parse.ASSERT_NOT):
             _walk(list(arg[1]), pattern, problems)
         previous = item
+
+
+def _is_unbounded_repeat(item: tuple[Any, Any]) -> bool:
+    return item[0] in _REPEATS and _unbounded(item[1][1])
 
 
 def _flatten(items: Items) -> Items:
@@ -251,7 +258,7 @@ def _first_chars(items: Items) -> set[str]:
 
 
 def _chars(items: Items) -> set[str]:
-    """Probe characters any single-character item of ``items`` can match (all of them for anything else)."""
+    """Probe characters the items of ``items`` can match (one character at a time)."""
     chars: set[str] = set()
     for op, arg in items:
         if op is sre_parse.LITERAL:
@@ -283,8 +290,8 @@ def _class(members: Items) -> set[str]:
         elif op is sre_parse.RANGE:
             chars |= {c for c in _PROBE if arg[0] <= ord(c) <= arg[1]}
         elif op is sre_parse.CATEGORY:
-            test = _CATEGORIES.get(arg, lambda c: True)
-            chars |= {c for c in _PROBE if test(c)}
+            test = _CATEGORIES.get(arg)
+            chars |= {c for c in _PROBE if test is None or test(c)}
     return set(_PROBE) - chars if negate else chars
 
 
@@ -310,9 +317,9 @@ def _render(items: Items) -> str:
                 (low, high), f"{{{low},{'' if high == MAXREPEAT else high}}}"
             )
             inner = _render(list(body))
-            single = len(body) == 1 and body[0][0] in (sre_parse.LITERAL, sre_parse.IN, sre_parse.ANY,
-                                                        sre_parse.SUBPATTERN, sre_parse.NOT_LITERAL)
-            out.append((inner if single else f"(?:{inner})") + quant + ("?" if op is sre_parse.MIN_REPEAT else ""))
+            single = len(body) == 1 and body[0][0] in _ATOMS
+            lazy = "?" if op is sre_parse.MIN_REPEAT else ""
+            out.append((inner if single else f"(?:{inner})") + quant + lazy)
         elif op is sre_parse.SUBPATTERN:
             out.append(f"({_render(list(arg[-1]))})")
         elif op is sre_parse.BRANCH:
@@ -333,7 +340,7 @@ def _render_class(members: Items) -> str:
 
 
 def starts_with_wildcard(pattern: str) -> bool:
-    """Whether a match of ``pattern`` can begin with an unbounded repeat (``.*``, ``\\S+``, ``[^x]*``).
+    """Whether a match of ``pattern`` can begin with an unbounded repeat (``.*``, ``[^x]*``).
 
     Such a pattern has no fixed text of its own at its start, so where its
     match begins is decided by whatever text precedes it.
