@@ -210,6 +210,11 @@ def test_wrappers_are_checked(tmp_path: Path, pattern: str, sample: str, message
         read_wrappers(path)
 
 
+def test_a_run_of_blanks_alone_is_no_room_for_a_message() -> None:
+    assert not can_match_space(r"WARN +\[org\.keycloak\.events\] ")
+    assert can_match_space(r"WARN [\w ]+\] ")
+
+
 def test_built_in_wrappers_hold_no_space_in_their_variable_parts() -> None:
     wrappers = load_wrappers()
     assert wrappers

@@ -76,7 +76,7 @@ def lint_pattern(pattern: str) -> list[str]:
 
 
 def can_match_space(pattern: str) -> bool:
-    """Whether a repeated part of ``pattern`` can match a space.
+    """Whether a repeated part of ``pattern`` can match a space within other text (not blanks alone).
 
     Examples
     --------
@@ -90,10 +90,14 @@ def can_match_space(pattern: str) -> bool:
 
 
 def _variable_space(items: Items) -> bool:
-    """Whether a repeat in ``items`` can match a space (one character cannot carry a message)."""
+    """Whether a repeat in ``items`` can match a space and text around it.
+
+    One character cannot carry a message, nor can a run of blanks alone.
+    """
     for op, arg in items:
         if op in _REPEATS:
-            if arg[1] > 1 and " " in _chars(list(arg[2])):
+            chars = _chars(list(arg[2]))
+            if arg[1] > 1 and " " in chars and chars - set(" \t"):
                 return True
             if _variable_space(list(arg[2])):
                 return True
