@@ -76,7 +76,7 @@ def lint_pattern(pattern: str) -> list[str]:
 
 
 def can_match_space(pattern: str) -> bool:
-    """Whether a repeated part of ``pattern`` can match a space within other text (not blanks alone).
+    """Whether a repeated part of ``pattern`` can match a space amid other text (not blanks alone).
 
     Examples
     --------
