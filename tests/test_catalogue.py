@@ -48,12 +48,19 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
         load_catalogue([path])
 
 
-def test_check_reports_unanchored_pattern_and_wrong_captures(tmp_path: Path) -> None:
+def test_loading_refuses_an_unanchored_pattern(tmp_path: Path) -> None:
     path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "Token (?P<kid>\\\\w+) expired"\n'
+                           '[[signature.sample]]\nmessage = "Token abc expired"\n')
+    with pytest.raises(CatalogueError, match="start with \\^") as caught:
+        load_catalogue([path])
+    assert caught.value.hint and "wrappers" in caught.value.hint
+
+
+def test_check_reports_wrong_captures(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^Token (?P<kid>\\\\w+) expired$"\n'
                            '[[signature.sample]]\nmessage = "Token abc expired"\nexpect = { kid = "zzz" }\n')
     catalogue = load_catalogue([path])
     problems = [str(p) for p in check_catalogue(catalogue) if "bad.x" in p.where]
-    assert any("start with ^" in p for p in problems)
     assert any("differ from expected" in p for p in problems)
 
 

@@ -8,9 +8,13 @@ checks every signature against its embedded samples.
 Matching is two-level. An *envelope* signature recognises the failure line of
 some software (``openid authentication failure; rhost=… msg=…``) and hands
 its ``detail`` to the *cause* signatures it ``explains``. A cause signature
-marked ``search`` is also looked for anywhere in a message of a format whose
+marked ``search`` is also looked for in a message of a format whose
 messages the software writes itself (syslog, journal), which is how a
-validator's text wrapped by an unknown program is still found. A cause
+validator's text wrapped by another program is still found; it is anchored
+at the start of the message or after a chain of *wrappers*
+(``data/wrappers.toml``, software-written framing such as ``[lua]
+openidc.lua:12: authenticate(): ``), never anywhere, so that text a user
+wrote into a line (a username, a path) cannot forge an event. A cause
 signature whose ``applies_to`` names formats (not ``*``) and is not ``search``
 matches the whole message field of those formats directly (Envoy's response
 code details in its access log).
@@ -31,9 +35,10 @@ import pyarrow.compute as pc
 
 from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError
-from .formats import validate_regex
+from .formats import BACKTRACKING_HINT, validate_regex
 from .models import Signature, SignatureSample
 from .prefilter import marker_regex, required_literal
+from .regex_lint import can_match_space, lint_pattern, starts_with_wildcard
 
 #: Values a signature may capture; each becomes a column of the event dataset.
 EVENT_FIELDS = (
@@ -95,7 +100,7 @@ class Catalogue:
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
-            digest = hashlib.sha256()
+            digest = hashlib.sha256(anchored_pattern("", True).encode())
             for signature in self.signatures:
                 digest.update(
                     f"{signature.id}\0{signature.pattern}\0{signature.cause}\0{signature.explains}\0"
@@ -132,7 +137,7 @@ class Catalogue:
         ]
 
     def searchers(self, format_name: str) -> list[Signature]:
-        """Cause signatures looked for anywhere in a message of ``format_name``."""
+        """Cause signatures looked for in a message of ``format_name`` (at its start or after wrappers)."""
         return [
             s for s in self.signatures if s.kind == "cause" and s.search and _applies(s, format_name)
         ]
@@ -183,6 +188,11 @@ def _signature_from_toml(
     pattern = str(data["pattern"])
     if problem := validate_regex(pattern):
         raise CatalogueError(f"pattern does not compile in RE2: {problem}", path=path, signature_id=sid)
+    search = bool(data.get("search", False))
+    _check_anchoring(pattern, search=search, path=path, signature_id=sid)
+    if backtracking := lint_pattern(pattern):
+        raise CatalogueError(f"pattern could backtrack catastrophically: {backtracking[0]}", path=path,
+                             signature_id=sid, hint=BACKTRACKING_HINT)
     groups = _named_groups(pattern)
     fields = tuple(data.get("fields", groups))  # type: ignore[arg-type]
     if set(fields) != set(groups):
@@ -227,7 +237,7 @@ def _signature_from_toml(
         source=str(data.get("source", source)),
         software=str(data.get("software", software)),
         alternatives=tuple(data.get("alternatives", ())),  # type: ignore[arg-type]
-        search=bool(data.get("search", False)),
+        search=search,
         applies_to=tuple(data.get("applies_to", ("*",))),  # type: ignore[arg-type]
         explains=tuple(data.get("explains", ())),  # type: ignore[arg-type]
         follows=tuple(data.get("follows", ())),  # type: ignore[arg-type]
@@ -237,6 +247,112 @@ def _signature_from_toml(
         deprecated=bool(data.get("deprecated", False)),
         path=path,
     )
+
+
+#: Why a pattern must be anchored, and how: the hint of every anchoring error.
+ANCHOR_HINT = (
+    "a signature must match text its software writes, never text a user chose: anchor a whole-message "
+    "pattern with ^ (and $); a validator message passed on by other software is `search = true`, begins "
+    "with the validator's own words and is matched only at the start of the message or after a wrapper "
+    "of data/wrappers.toml"
+)
+
+
+def _check_anchoring(pattern: str, *, search: bool, path: str, signature_id: str) -> None:
+    """Refuse a pattern that could start matching inside user-written text.
+
+    A whole-message signature starts with ``^``. A ``search`` signature does
+    not (the matcher anchors it, see :func:`anchored_pattern`) and must not
+    begin with a wildcard, which would let it start anywhere after a wrapper.
+    """
+    if not search and not pattern.startswith("^"):
+        raise CatalogueError("pattern is not anchored: it must start with ^", path=path,
+                             signature_id=signature_id, hint=ANCHOR_HINT)
+    if search and pattern.startswith("^"):
+        raise CatalogueError("a search pattern must not start with ^ (the matcher anchors it after known "
+                             "wrappers)", path=path, signature_id=signature_id, hint=ANCHOR_HINT)
+    if search and starts_with_wildcard(pattern):
+        raise CatalogueError("a search pattern must begin with fixed text, not a wildcard", path=path,
+                             signature_id=signature_id, hint=ANCHOR_HINT)
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    """Software-written text that may precede a validator's message (``data/wrappers.toml``)."""
+
+    id: str
+    pattern: str
+    source: str
+    samples: tuple[str, ...]
+
+
+def read_wrappers(path: Path) -> tuple[Wrapper, ...]:
+    """Read and check a wrappers file.
+
+    Each wrapper compiles in RE2, passes the backtracking lint, captures
+    nothing, has no anchor of its own, matches each of its samples whole, and
+    has no variable part that can match a space (user text inside a wrapper
+    then cannot hold a validator's multi-word message).
+
+    Raises
+    ------
+    CatalogueError
+        On the first wrapper that breaks a rule.
+    """
+    data = read_toml(path)
+    check_keys(data, required=("wrapper",), optional=(), path=str(path))
+    wrappers = []
+    for entry in data["wrapper"]:
+        check_keys(entry, required=("id", "pattern", "source", "sample"), optional=(), path=str(path),
+                   where=str(entry.get("id", "?")))
+        wid, pattern = str(entry["id"]), str(entry["pattern"])
+
+        def fail(message: str, wid: str = wid) -> CatalogueError:
+            return CatalogueError(message, path=str(path), signature_id=wid, hint=ANCHOR_HINT)
+
+        if problem := validate_regex(pattern):
+            raise fail(f"wrapper does not compile in RE2: {problem}")
+        if backtracking := lint_pattern(pattern):
+            raise CatalogueError(f"wrapper could backtrack catastrophically: {backtracking[0]}", path=str(path),
+                                 signature_id=wid, hint=BACKTRACKING_HINT)
+        if "(?P<" in pattern or pattern.startswith("^") or pattern.endswith("$"):
+            raise fail("a wrapper has no named group and no anchor of its own")
+        if can_match_space(pattern):
+            raise fail("a wrapper's variable parts must not match a space (they could hold user text)")
+        samples = tuple(str(sample) for sample in entry["sample"])
+        whole = pc.match_substring_regex(pa.array(samples, pa.string()), f"^(?:{pattern})$")
+        if not samples or not all(whole.to_pylist()):
+            raise fail("a wrapper must match each of its samples whole")
+        wrappers.append(Wrapper(wid, pattern, str(entry["source"]), samples))
+    return tuple(wrappers)
+
+
+@cache
+def load_wrappers() -> tuple[Wrapper, ...]:
+    """The built-in wrappers (``data/wrappers.toml``)."""
+    return read_wrappers(DATA_DIR / "wrappers.toml")
+
+
+@cache
+def anchored_pattern(pattern: str, search: bool) -> str:
+    """The regex that actually runs for a signature's ``pattern``.
+
+    A whole-message pattern runs as it is (it starts with ``^``). A search
+    pattern runs anchored at the start of the text, after any chain of
+    wrappers: software-written framing, never a user's text.
+
+    Examples
+    --------
+    >>> body = "Invalid audiences: (?P<audience>[^ ]+)"
+    >>> texts = pa.array(["Failed to verify ID token: Invalid audiences: x",
+    ...                   "sshd: Invalid user Invalid audiences: x from 10.0.0.1"])
+    >>> pc.match_substring_regex(texts, anchored_pattern(body, True)).to_pylist()
+    [True, False]
+    """
+    if not search:
+        return pattern
+    wrappers = "|".join(f"(?:{wrapper.pattern})" for wrapper in load_wrappers())
+    return f"^(?:{wrappers})*(?:{pattern})"
 
 
 def _named_groups(pattern: str) -> list[str]:
@@ -416,6 +532,7 @@ def _match(
     """Match ``signature`` at ``positions``; return matched positions and their captures."""
     if len(positions) == 0:
         return positions, {}
+    pattern = anchored_pattern(signature.pattern, signature.search)
     subset = texts.take(pa.array(positions, pa.int64()))
     if signature.prefilter:
         keep = np.flatnonzero(pc.match_substring(subset, signature.prefilter).to_numpy(zero_copy_only=False))
@@ -423,9 +540,9 @@ def _match(
         if len(positions) == 0:
             return positions, {}
     if not signature.fields:
-        matched = pc.match_substring_regex(subset, signature.pattern).to_numpy(zero_copy_only=False)
+        matched = pc.match_substring_regex(subset, pattern).to_numpy(zero_copy_only=False)
         return positions[matched], {}
-    extracted = pc.extract_regex(subset, signature.pattern)
+    extracted = pc.extract_regex(subset, pattern)
     matched = extracted.is_valid().to_numpy(zero_copy_only=False)
     captures = {
         extracted.type.field(i).name: np.asarray(extracted.field(i).to_pylist(), dtype=object)[matched]

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError, FormatError
 from .models import FormatSample, LineAccount, LogFormat
+from .regex_lint import lint_pattern
 from .timestamps import TIMESTAMP_KINDS
 
 #: Columns every parsed record has, whatever its format (missing ones are null).
@@ -64,6 +65,11 @@ _FORMAT_KEYS = {
     ),
 }
 _DETECT_SAMPLE_LINES = 200
+#: What to do about a pattern the backtracking lint refuses.
+BACKTRACKING_HINT = (
+    "make each repeat unambiguous: no repeat inside a repeat without a delimiter it cannot match, "
+    "no alternatives that start alike under a repeat, no two adjacent repeats over the same characters"
+)
 _DETECT_MIN_SHARE = 0.6
 
 
@@ -104,6 +110,9 @@ def _format_from_toml(path: Path) -> LogFormat:
         value = data["skip"][int(key[5:-1])] if key.startswith("skip[") else data.get(key)
         if value is not None and (problem := validate_regex(value)):
             raise CatalogueError(f"{key} does not compile: {problem}", path=str(path))
+        if value is not None and (problems := lint_pattern(value)):
+            raise CatalogueError(f"{key} could backtrack catastrophically: {problems[0]}", path=str(path),
+                                 hint=BACKTRACKING_HINT)
     samples = []
     for sample in data.get("sample", []):
         check_keys(sample, required=("line", "expect"), optional=("source",), path=str(path))

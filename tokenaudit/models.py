@@ -77,8 +77,9 @@ class Signature:
     ``cause`` signatures name the cause. ``follows`` names signatures whose
     line this one follows for the same request (httpd's AH01631 after
     mod_auth_openidc's detail): the pair is one failure. ``search = true`` lets a cause
-    signature be found anywhere in a message (a validator's text wrapped by
-    whatever software logs it); otherwise it must match the whole text.
+    signature be found at the start of a message or after software-written
+    wrappers (a validator's text passed on by whatever software logs it);
+    otherwise it must match the whole text.
     """
 
     id: str

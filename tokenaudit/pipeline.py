@@ -66,7 +66,7 @@ def process_chunk(
 
     A line is a failure event when a signature recognises its message (an
     envelope such as Proxmox's ``authentication failure; …``, or a validator
-    message found anywhere in it), or when it is an HTTP response the format
+    message at its start or after a known wrapper), or when it is an HTTP response the format
     marks as a refusal (pveproxy's 401 on a login endpoint). Messages are
     redacted before anything is captured from them.
 

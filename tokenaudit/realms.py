@@ -14,7 +14,7 @@ import pandas as pd
 from .models import LineAccount, Realm
 
 _SECTION = re.compile(r"^(?P<type>[a-z]+):\s+(?P<id>\S+)\s*$")
-_PROPERTY = re.compile(r"^[ \t]+(?P<key>[a-z][a-z0-9-]*)(?:[ \t]+(?P<value>.*?))?\s*$")
+_PROPERTY = re.compile(r"^[ \t]+(?P<key>[a-z][a-z0-9-]*)(?:[ \t]+(?P<value>\S.*?))?\s*$")
 _SECRET_KEYS = frozenset({"client-key", "password", "bind-password"})
 #: Columns of :func:`realms_frame`.
 REALM_COLUMNS = ("realm", "type", "issuer_url", "client_id", "audiences", "username_claim", "software", "source_file")

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from .catalogue import Catalogue
 from .formats import RECORD_COLUMNS, detect_format, load_formats
 from .models import LogFormat, Signature
+from .regex_lint import lint_pattern, starts_with_wildcard
 
 ANNOTATION = "#@ "
 
@@ -50,10 +51,15 @@ def _captures(signature: Signature, text: str) -> dict[str, str] | None:
 
 
 def check_signature_lint(signature: Signature) -> list[Problem]:
-    """Lint one pattern: a whole-message signature must be anchored at both ends.
+    """Lint one pattern: anchoring, and constructs that could backtrack catastrophically.
 
-    A ``search`` signature may stand anywhere in a message, so it must not
-    begin with a greedy catch-all that could swallow user text before it.
+    A whole-message signature must be anchored at both ends. A ``search``
+    signature is anchored by the matcher (at the message start or after a
+    wrapper), so it must begin with its own fixed text: neither ``^`` nor a
+    wildcard that could swallow user text. The loader refuses the same
+    patterns; this lists them for catalogues built in code. (A search
+    signature's samples are matched against its pattern alone, since they
+    quote the validator's text as found in issues and logs of every shape.)
 
     Examples
     --------
@@ -65,8 +71,11 @@ def check_signature_lint(signature: Signature) -> list[Problem]:
     problems = []
     if not signature.search and not (signature.pattern.startswith("^") and signature.pattern.endswith("$")):
         problems.append(Problem(where, "a whole-message pattern must start with ^ and end with $", signature.pattern))
-    if signature.search and signature.pattern.lstrip("^").startswith((".*", ".+")):
-        problems.append(Problem(where, "a search pattern must not start with a catch-all", signature.pattern))
+    if signature.search and (signature.pattern.startswith("^") or starts_with_wildcard(signature.pattern)):
+        problems.append(Problem(where, "a search pattern must begin with fixed text (no ^, no wildcard)",
+                                signature.pattern))
+    problems += [Problem(where, f"could backtrack catastrophically: {reason}", signature.pattern)
+                 for reason in lint_pattern(signature.pattern)]
     return problems
 
 
