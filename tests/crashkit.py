@@ -229,3 +229,64 @@ def leftovers(root: Path) -> list[str]:
             if batch not in committed:
                 found.append(name)
     return sorted(found)
+
+
+#: Ways a dataset gets damaged or comes from a newer tokenaudit, and the tables each one breaks.
+DAMAGE = {
+    "garbage events file": "events",
+    "truncated events file": "events",
+    "newer events file": "events",
+    "truncated tokens file": "tokens",
+    "garbage realms file": "realms",
+    "truncated requests file": "requests",
+    "broken manifest": "manifest",
+    "newer manifest file": "manifest",
+    "tokenaudit.json not JSON": "*",
+    "tokenaudit.json of version 999": "*",
+    "dataset is a file": "*",
+}
+
+
+def damage(root: Path, kind: str) -> Path:
+    """Damage the dataset at ``root`` as ``kind`` (a key of :data:`DAMAGE`) says; return the path to use."""
+    import pyarrow.parquet as pq
+
+    def first(pattern: str) -> Path:
+        found = sorted(root.glob(pattern))
+        assert found, f"{root} has no {pattern}"
+        return found[0]
+
+    def truncate(path: Path) -> None:
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+
+    def newer(path: Path) -> None:
+        table = pq.read_table(path)
+        pq.write_table(table.replace_schema_metadata({b"tokenaudit_schema_version": b"999"}), path)
+
+    if kind == "garbage events file":
+        first("events/*/part-*.parquet").write_bytes(b"PAR1 this is not parquet at all")
+    elif kind == "truncated events file":
+        truncate(first("events/*/part-*.parquet"))
+    elif kind == "newer events file":
+        newer(first("events/*/part-*.parquet"))
+    elif kind == "truncated tokens file":
+        truncate(first("tokens/batch-*.parquet"))
+    elif kind == "garbage realms file":
+        first("realms/batch-*.parquet").write_bytes(b"\x00" * 100)
+    elif kind == "truncated requests file":
+        truncate(first("requests/batch-*.parquet"))
+    elif kind == "broken manifest":
+        truncate(first("manifest/batch-*.parquet"))
+    elif kind == "newer manifest file":
+        newer(first("manifest/batch-*.parquet"))
+    elif kind == "tokenaudit.json not JSON":
+        (root / "tokenaudit.json").write_text("{schema_version: 1", encoding="utf-8")
+    elif kind == "tokenaudit.json of version 999":
+        (root / "tokenaudit.json").write_text('{"schema_version": 999}', encoding="utf-8")
+    elif kind == "dataset is a file":
+        shutil.rmtree(root)
+        root.write_text("not a folder\n", encoding="utf-8")
+    else:
+        raise ValueError(kind)
+    return root

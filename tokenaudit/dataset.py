@@ -26,6 +26,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -180,10 +181,14 @@ def _check_version(root: Path) -> None:
             hint="point --dataset at a folder written by `tokenaudit ingest`",
         ) from None
     try:
-        version = int(json.loads(text)["schema_version"])
+        content = json.loads(text)
+    except ValueError:
+        content = None
+    try:
+        version = int(content["schema_version"])  # type: ignore[index]
     except (ValueError, KeyError, TypeError):
         raise DatasetError(
-            f"{meta}: damaged (no schema_version in it)",
+            f"{meta}: damaged ({'no schema_version in it' if isinstance(content, dict) else 'not JSON'})",
             hint=f'if the folder is a tokenaudit dataset, write {{"schema_version": {SCHEMA_VERSION}}} into it',
         ) from None
     if version > SCHEMA_VERSION:
@@ -432,7 +437,7 @@ def _committed_files(root: Path, table: str, batches: Collection[str] | None) ->
 
 
 def _damaged(root: Path, path: Path, exc: Exception) -> DatasetError:
-    text = str(exc).strip()
+    text = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(exc).strip())
     reason = text.splitlines()[0] if text else type(exc).__name__
     manifest = root / "manifest" / f"batch-{_batch_of(path)}.parquet"
     if path == manifest:
@@ -500,8 +505,23 @@ def committed_batches(root: Path) -> list[str]:
 
     A batch is committed by the atomic rename of its manifest, after all its
     other files are in place, so the files of these batches are complete.
+    Each manifest's footer is checked: the dataset is only as sound as its
+    manifests.
+
+    Raises
+    ------
+    DatasetError
+        If a manifest file is damaged.
+    SchemaMismatchError
+        If a manifest file was written by a newer version.
     """
-    return [_batch_of(p) for p in _batch_files(root, "manifest")]
+    files = _batch_files(root, "manifest")
+    for path in files:
+        try:
+            _check_file_version(path, pq.read_metadata(path).metadata)
+        except (pa.ArrowException, OSError) as exc:
+            raise _damaged(root, path, exc) from None
+    return [_batch_of(p) for p in files]
 
 
 def verify_dataset(root: Path) -> None:
@@ -518,7 +538,7 @@ def verify_dataset(root: Path) -> None:
     """
     _require(root)
     committed = set(committed_batches(root))
-    for table in ("manifest", "events", *_BATCH_TABLES):
+    for table in ("events", *_BATCH_TABLES):  # committed_batches checked the manifests
         for path in _batch_files(root, table):
             if _batch_of(path) in committed:
                 try:
