@@ -14,9 +14,9 @@ The randomness is seeded: a failure names the seed; rerun it with
 
 from __future__ import annotations
 
-import json
 import os
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +56,7 @@ class Setup:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
     base = tmp_path_factory.mktemp("crash")
-    corpus = make_corpus(base / "generated", nginx_lines=40_000, journal_lines=10_000)
+    corpus = make_corpus(base / "generated", nginx_lines=30_000, journal_lines=8_000)
     paths = corpus.write(base / "full")
     wall = run_ingest(paths, base / "reference" / "dataset")
     reference = keyed(ta.read_events(base / "reference" / "dataset"))
@@ -90,9 +90,11 @@ def test_ingest_killed_at_random_moments_loses_and_duplicates_nothing(setup: Set
     for number, (name, trigger) in enumerate(_triggers(rng, setup.wall)):
         context = f"TOKENAUDIT_CRASH_SEED={SEED}, kill {number} ({name})"
         paths = setup.corpus.write(live, 0.55 + 0.4 * number / KILLS)  # the logs grew, maybe mid-line
+        t0 = time.perf_counter()
         outcome = kill_when(start_ingest(paths, root), root, **trigger)  # type: ignore[arg-type]
+        t1 = time.perf_counter()
         left = leftovers(root)
-        outcomes.append(f"{name}: {outcome}, {len(left)} files left over")
+        outcomes.append(f"{name}: {outcome} after {t1 - t0:.2f}s, {len(left)} files left over")
         print(f"seed {SEED}, kill {number}: {outcomes[-1]}")  # shown when the test fails
         seen_leftovers += bool(left)
         assert_reads_cleanly(root, setup.reference, context)
@@ -104,4 +106,8 @@ def test_ingest_killed_at_random_moments_loses_and_duplicates_nothing(setup: Set
     paths = setup.corpus.write(live, 1.0)
     ingest_here(paths, root)
     assert_same_events(root, setup.reference, f"TOKENAUDIT_CRASH_SEED={SEED}, final")
+    clean = setup.base / "reference" / "dataset"
+    assert ta.read_requests(root)["count"].sum() == ta.read_requests(clean)["count"].sum(), f"seed {SEED}"
+    assert ta.read_tokens(root)["sightings"].sum() == ta.read_tokens(clean)["sightings"].sum(), f"seed {SEED}"
+    assert ta.read_realms(root)["realm"].tolist() == ta.read_realms(clean)["realm"].tolist(), f"seed {SEED}"
     assert seen_leftovers >= 1, f"seed {SEED}: no kill hit the writing of a batch: {outcomes}"

@@ -306,7 +306,7 @@ def _at_once(count: int, action: Callable[[], object]) -> list[BaseException]:
 def test_first_ingests_at_once_all_open_the_new_dataset(tmp_path: Path) -> None:
     for attempt in range(15):
         root = tmp_path / f"dataset-{attempt}"
-        errors = _at_once(6, lambda root=root: open_for_writing(root))  # type: ignore[misc]
+        errors = _at_once(6, lambda root=root: open_for_writing(root))
         assert errors == [], f"attempt {attempt}: {errors!r}"
         assert json.loads((root / "tokenaudit.json").read_text())["schema_version"] == SCHEMA_VERSION
         assert leftovers(root) == [] and sorted(p.name for p in root.iterdir()) == [".lock", "tokenaudit.json"]
@@ -316,7 +316,7 @@ def test_first_runs_at_once_share_one_fingerprint_key(tmp_path: Path) -> None:
     for attempt in range(15):
         path = tmp_path / f"key-{attempt}" / "fingerprint.key"
         keys: list[bytes] = []
-        errors = _at_once(6, lambda path=path: keys.append(load_fingerprint_key(path)))  # type: ignore[misc]
+        errors = _at_once(6, lambda path=path: keys.append(load_fingerprint_key(path)))
         assert errors == [], f"attempt {attempt}: {errors!r}"
         assert len(set(keys)) == 1 and keys[0] == path.read_bytes()
         assert [p.name for p in path.parent.iterdir()] == ["fingerprint.key"]

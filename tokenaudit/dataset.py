@@ -185,7 +185,7 @@ def _check_version(root: Path) -> None:
     except ValueError:
         content = None
     try:
-        version = int(content["schema_version"])  # type: ignore[index]
+        version = int(content["schema_version"])
     except (ValueError, KeyError, TypeError):
         raise DatasetError(
             f"{meta}: damaged ({'no schema_version in it' if isinstance(content, dict) else 'not JSON'})",
@@ -493,7 +493,8 @@ def read_manifest(root: Path, *, batches: Collection[str] | None = None) -> pd.D
         If the dataset or a manifest file was written by a newer version.
     """
     _require(root)
-    files = [p for p in _batch_files(root, "manifest") if batches is None or _batch_of(p) in set(batches)]
+    wanted = None if batches is None else set(batches)
+    files = [p for p in _batch_files(root, "manifest") if wanted is None or _batch_of(p) in wanted]
     if not files:
         return MANIFEST_SCHEMA.empty_table().to_pandas()
     table = pa.concat_tables([_read_file(root, f, MANIFEST_SCHEMA) for f in files])
