@@ -27,6 +27,7 @@ from tokenaudit.cli import app
 from tokenaudit.formats import load_formats
 
 from .conftest import SAMPLE_LOGS
+from .crashkit import DAMAGE, damage
 
 RUNNER = CliRunner()
 
@@ -592,3 +593,45 @@ def test_no_output_reveals_the_client_key(ingested: Ingested, tmp_path: Path) ->
     for result in outputs:
         assert CLIENT_KEY not in result.stdout
         assert CLIENT_KEY not in result.stderr
+
+
+# --- damaged datasets and datasets of a newer version -----------------------------------------
+
+DAMAGE_LOGS = ("combined_access", "jwt_lines", "pve_domains_cfg", "syslog_iso")
+#: The tables each command reads ("*": tokenaudit.json and the folder; ingest checks every file).
+READS = {
+    "analyze": {"*", "manifest", "events", "realms", "tokens"},
+    "events": {"*", "manifest", "events"},
+    "report": {"*", "manifest", "events", "realms", "tokens", "requests"},
+    "ingest": {"*", "manifest", "events", "realms", "tokens", "requests"},
+}
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small dataset with a file in every table, to copy and damage."""
+    root = tmp_path_factory.mktemp("pristine") / "dataset"
+    result = invoke("ingest", *(SAMPLE_LOGS / name for name in DAMAGE_LOGS), "--dataset", root, "--timezone", "UTC")
+    assert result.exit_code == 0, explain(result)
+    return root
+
+
+@pytest.mark.parametrize("command", ["analyze", "events", "report", "ingest"])
+@pytest.mark.parametrize("kind", sorted(DAMAGE))
+def test_damaged_or_newer_dataset_is_one_error_line_and_a_hint(pristine: Path, tmp_path: Path, kind: str,
+                                                               command: str) -> None:
+    root = tmp_path / "dataset"
+    shutil.copytree(pristine, root)
+    damage(root, kind)
+    args = [SAMPLE_LOGS / "syslog_iso"] if command == "ingest" else []
+
+    result = invoke(command, *args, "--dataset", root)
+
+    if DAMAGE[kind] not in READS[command]:  # a damaged table the command has no need of
+        assert result.exit_code == 0, explain(result)
+        return
+    assert result.exit_code == 1, explain(result)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("error: ") and lines[1].startswith("hint: "), explain(result)
+    assert ("upgrade tokenaudit" in lines[1]) == ("999" in kind or "newer" in kind), explain(result)
+    assert result.stdout == ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import tokenaudit as ta
-from tokenaudit.dataset import SCHEMA_VERSION
+from tokenaudit.dataset import SCHEMA_VERSION, committed_batches, open_for_writing
+from tokenaudit.tokens import load_fingerprint_key
+
+from .conftest import SAMPLE_LOGS
+from .crashkit import DAMAGE, damage, ingest_here, leftovers
 
 MESSAGE = (
     "openid authentication failure; rhost=::ffff:192.168.178.81 msg=Failed to verify ID token: "
@@ -183,3 +188,135 @@ def test_dataset_folders_are_owner_only(tmp_path: Path, logs: Path, group_readab
     assert {".", "events", "manifest", "realms", "events/event_date=2026-11-22"} <= set(modes)
     assert {name: mode for name, mode in modes.items() if int(mode, 8) & 0o077} == {}
 
+
+
+# --- crash leftovers, damaged datasets, newer versions ----------------------------------------
+
+READERS = {
+    "events": ta.read_events,
+    "manifest": ta.read_manifest,
+    "tokens": ta.read_tokens,
+    "requests": ta.read_requests,
+    "realms": ta.read_realms,
+}
+
+
+@pytest.fixture
+def full_dataset(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A dataset with a file in every table: events, requests, tokens, realms, manifest."""
+    paths = [str(SAMPLE_LOGS / sub) for sub in ("combined_access", "jwt_lines", "pve_domains_cfg", "syslog_iso")]
+    root = tmp_path / "full" / "dataset"
+    ingest_here(paths, root)
+    for table in READERS:
+        assert list(root.glob(f"{table}/**/*.parquet")), table
+    return root, paths
+
+
+def test_leftovers_of_a_first_ingest_killed_early_do_not_block_the_next(tmp_path: Path, logs: Path) -> None:
+    # Killed while writing tokenaudit.json: the folder holds the lock and a temporary file only.
+    root = tmp_path / "dataset"
+    root.mkdir()
+    (root / ".lock").touch()
+    (root / ".tokenaudit.json.4242-deadbeef.tmp").write_text('{"schema_ver', encoding="utf-8")
+
+    ta.ingest([str(logs)], root, timezone="UTC")
+
+    assert len(ta.read_events(root)) == 4
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == [".lock"]
+
+
+def test_next_ingest_discards_what_a_killed_one_left(full_dataset: tuple[Path, list[str]]) -> None:
+    root, paths = full_dataset
+    ghost = "20991231T235959-deadbeef"
+    events = sorted(root.glob("events/*/part-*.parquet"))
+    committed = {p: p.read_bytes() for p in root.rglob("*.parquet")}
+    strays = [
+        events[0].with_name(f"part-{ghost}-0.parquet"),
+        root / "tokens" / f"batch-{ghost}.parquet",
+        root / "requests" / f"batch-{ghost}.parquet",
+        root / "realms" / f"batch-{ghost}.parquet",
+        events[0].with_name(f".part-{ghost}-1.parquet.777-cafebabe.tmp"),  # killed mid-write
+        root / "manifest" / f".batch-{ghost}.parquet.777-cafebabe.tmp",  # killed mid-commit
+    ]
+    for stray in strays:
+        stray.write_bytes(b"half written")
+    before = len(ta.read_events(root))
+    assert len(leftovers(root)) == len(strays)
+
+    report = ingest_here(paths, root)
+
+    assert {s.status for s in report.sources} <= {"unchanged"}
+    assert leftovers(root) == []
+    assert {p: p.read_bytes() for p in root.rglob("*.parquet")} == committed
+    assert len(ta.read_events(root)) == before
+
+
+def test_readers_see_only_the_batches_of_a_snapshot(full_dataset: tuple[Path, list[str]]) -> None:
+    root, _paths = full_dataset
+    snapshot = committed_batches(root)
+    assert len(snapshot) == 1
+    for name, reader in READERS.items():
+        assert len(reader(root, batches=snapshot)) > 0, name
+        assert len(reader(root, batches=[])) == 0, name
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGE))
+def test_a_damaged_or_newer_dataset_is_one_clear_error(full_dataset: tuple[Path, list[str]], kind: str) -> None:
+    root, paths = full_dataset
+    root = damage(root, kind)
+    table = DAMAGE[kind]
+    newer = "999" in kind or "newer" in kind
+    expected = ta.SchemaMismatchError if newer else ta.DatasetError
+    # Every reader checks the manifests: they say which files make the dataset.
+    broken = [name for name in READERS if table in ("*", "manifest", name)]
+    for name, reader in READERS.items():
+        if name not in broken:
+            reader(root)
+            continue
+        with pytest.raises(expected) as caught:
+            reader(root)
+        assert "\n" not in str(caught.value) and caught.value.hint, (name, str(caught.value))
+        assert newer == isinstance(caught.value, ta.SchemaMismatchError), (name, str(caught.value))
+    # An ingest checks every file of the dataset before it adds to it.
+    with pytest.raises(expected) as caught:
+        ingest_here(paths, root)
+    assert "\n" not in str(caught.value) and caught.value.hint
+
+
+def _at_once(count: int, action: Callable[[], object]) -> list[BaseException]:
+    """Run ``action`` in ``count`` threads released together; return what they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            action()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_first_ingests_at_once_all_open_the_new_dataset(tmp_path: Path) -> None:
+    for attempt in range(15):
+        root = tmp_path / f"dataset-{attempt}"
+        errors = _at_once(6, lambda root=root: open_for_writing(root))
+        assert errors == [], f"attempt {attempt}: {errors!r}"
+        assert json.loads((root / "tokenaudit.json").read_text())["schema_version"] == SCHEMA_VERSION
+        assert leftovers(root) == [] and sorted(p.name for p in root.iterdir()) == [".lock", "tokenaudit.json"]
+
+
+def test_first_runs_at_once_share_one_fingerprint_key(tmp_path: Path) -> None:
+    for attempt in range(15):
+        path = tmp_path / f"key-{attempt}" / "fingerprint.key"
+        keys: list[bytes] = []
+        errors = _at_once(6, lambda path=path: keys.append(load_fingerprint_key(path)))
+        assert errors == [], f"attempt {attempt}: {errors!r}"
+        assert len(set(keys)) == 1 and keys[0] == path.read_bytes()
+        assert [p.name for p in path.parent.iterdir()] == ["fingerprint.key"]

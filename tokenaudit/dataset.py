@@ -11,7 +11,14 @@ An ingest writes its event and realm files first and its manifest file last,
 by atomic rename. A batch exists when its manifest does: readers ignore the
 files of a batch that has none (an ingest that crashed), so a dataset always
 reads as a consistent snapshot, and the next ingest, finding no manifest for
-those lines, reads them again. Writers hold an exclusive lock on ``.lock``.
+those lines, reads them again. Writers hold an exclusive lock on ``.lock``;
+under it, an ingest first discards what a crashed one left (temporary files,
+files of uncommitted batches). Every Parquet file carries the schema version
+in its metadata: a reader refuses a file, or a dataset, newer than itself.
+
+A reader that reads several tables takes one snapshot, ``batches =
+committed_batches(root)``, and passes it to each reader, so that all of them
+see the same batches even while an ingest commits another one.
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +44,9 @@ from .errors import DatasetError, SchemaMismatchError
 
 SCHEMA_VERSION = 1
 _META_FILE = "tokenaudit.json"
+_VERSION_KEY = b"tokenaudit_schema_version"
+#: Tables whose files are named ``batch-<batch id>.parquet``.
+_BATCH_TABLES = ("tokens", "requests", "realms")
 
 _CONTEXT_COLUMNS = ("client_addr", "user", "realm")
 #: Schema of the events table: one row per failure event.
@@ -64,7 +75,7 @@ EVENT_SCHEMA = pa.schema(
         pa.field("batch_id", pa.string()),
         pa.field("catalogue", pa.string()),
     ],
-    metadata={b"tokenaudit_schema_version": str(SCHEMA_VERSION).encode()},
+    metadata={_VERSION_KEY: str(SCHEMA_VERSION).encode()},
 )
 
 #: Schema of the manifest: one row per source and ingest batch.
@@ -158,13 +169,27 @@ def new_batch_id() -> str:
 
 
 def _check_version(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        raise DatasetError(f"{root}: is a file, not a dataset folder",
+                           hint="point --dataset at a folder written by `tokenaudit ingest`")
     meta = root / _META_FILE
     try:
-        version = int(json.loads(meta.read_text(encoding="utf-8"))["schema_version"])
-    except (OSError, ValueError, KeyError, TypeError):
+        text = meta.read_text(encoding="utf-8")
+    except OSError:
         raise DatasetError(
             f"{root}: not a tokenaudit dataset (no readable {_META_FILE})",
             hint="point --dataset at a folder written by `tokenaudit ingest`",
+        ) from None
+    try:
+        content = json.loads(text)
+    except ValueError:
+        content = None
+    try:
+        version = int(content["schema_version"])
+    except (ValueError, KeyError, TypeError):
+        raise DatasetError(
+            f"{meta}: damaged ({'no schema_version in it' if isinstance(content, dict) else 'not JSON'})",
+            hint=f'if the folder is a tokenaudit dataset, write {{"schema_version": {SCHEMA_VERSION}}} into it',
         ) from None
     if version > SCHEMA_VERSION:
         raise SchemaMismatchError(
@@ -173,20 +198,36 @@ def _check_version(root: Path) -> None:
         )
 
 
+def _is_leftover(name: str) -> bool:
+    """A file tokenaudit itself leaves in a dataset folder: the lock, or a crashed writer's temporary file."""
+    return name == ".lock" or (name.startswith(".") and name.endswith(".tmp"))
+
+
 def open_for_writing(root: Path) -> None:
-    """Create the dataset folder if needed (owner-only permissions) and check its version."""
+    """Create the dataset folder if needed (owner-only permissions) and check its version.
+
+    Safe to call from several processes at once, and after one was killed
+    while creating the dataset.
+    """
+    if root.exists() and not root.is_dir():
+        raise DatasetError(f"{root}: is a file, not a dataset folder",
+                           hint="choose an empty or new folder for --dataset")
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
-        raise DatasetError(f"{root}: cannot create the dataset: {exc.strerror}") from None
+        raise DatasetError(f"{root}: cannot create the dataset: {exc.strerror}",
+                           hint="choose a folder you may write to for --dataset") from None
     meta = root / _META_FILE
     if not meta.exists():
-        if any(root.iterdir()):
+        if any(not _is_leftover(entry.name) for entry in root.iterdir() if entry.name != _META_FILE):
             raise DatasetError(
                 f"{root}: folder is not empty and is no tokenaudit dataset",
                 hint="choose an empty or new folder for --dataset",
             )
-        _atomic_write(meta, json.dumps({"schema_version": SCHEMA_VERSION, "created_by": f"tokenaudit {__version__}"}).encode())
+        with writer_lock(root):  # two first ingests: one creates, the other finds it
+            if not meta.exists():
+                info = {"schema_version": SCHEMA_VERSION, "created_by": f"tokenaudit {__version__}"}
+                _atomic_write(meta, json.dumps(info).encode())
     _check_version(root)
 
 
@@ -211,19 +252,46 @@ def _private_files() -> Iterator[None]:
         os.umask(old)
 
 
+def _temporary(path: Path) -> Path:
+    """A hidden temporary name next to ``path``, unique to this process: readers skip it."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = _temporary(path)
     with _private_files():
         tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
 def _atomic_table(path: Path, table: pa.Table) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = _temporary(path)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _VERSION_KEY: str(SCHEMA_VERSION).encode()})
     with _private_files():  # mkdir ignores mode for the parents it creates; the umask does not
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         pq.write_table(table, tmp)
     os.replace(tmp, path)
+
+
+def discard_uncommitted(root: Path) -> list[Path]:
+    """Delete what crashed writers left: temporary files, and files of batches with no manifest.
+
+    Call it only while holding :func:`writer_lock`: then no other writer is
+    half-way through a batch. Readers never open these files.
+
+    Returns
+    -------
+    list of Path
+        The files deleted.
+    """
+    committed = set(committed_batches(root))
+    doomed = [p for p in root.rglob(".*.tmp") if p.is_file()]
+    doomed += [p for p in _batch_files(root, "events") if _batch_of(p) not in committed]
+    for table in _BATCH_TABLES:
+        doomed += [p for p in _batch_files(root, table) if _batch_of(p) not in committed]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
 
 
 def write_events(root: Path, events: pa.Table, batch_id: str) -> int:
@@ -272,27 +340,47 @@ def write_requests(root: Path, requests: pd.DataFrame, batch_id: str) -> None:
     _atomic_table(root / "requests" / f"batch-{batch_id}.parquet", table)
 
 
-def read_requests(root: Path) -> pd.DataFrame:
+def read_requests(root: Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
     """Read request counts of committed batches, summed per hour, format, host, route and status.
+
+    Parameters
+    ----------
+    root
+        The dataset folder.
+    batches
+        Read only these batches (a snapshot from :func:`committed_batches`); all committed ones by default.
 
     Returns
     -------
     pandas.DataFrame
         ``hour`` (UTC), ``format``, ``host``, ``route``, ``status``, ``count``.
+
+    Raises
+    ------
+    DatasetError
+        If there is no dataset at ``root`` or a file of it is damaged.
+    SchemaMismatchError
+        If the dataset or a file of it was written by a newer version.
     """
-    _require(root)
-    batches = set(committed_batches(root))
-    files = [p for p in sorted((root / "requests").glob("batch-*.parquet")) if p.name[6:-8] in batches]
+    files = _committed_files(root, "requests", batches)
     columns = ["hour", "format", "host", "route", "status", "count"]
     if not files:
         return pd.DataFrame(columns=columns)
-    frame = pa.concat_tables([pq.read_table(f, schema=REQUEST_SCHEMA) for f in files]).to_pandas()
+    frame = pa.concat_tables([_read_file(root, f, REQUEST_SCHEMA) for f in files]).to_pandas()
     summed = frame.groupby(columns[:-1], dropna=False)["count"].sum().reset_index()
     return summed.sort_values(["hour", "count"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
-def read_tokens(root: Path) -> pd.DataFrame:
+
+def read_tokens(root: Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
     """Read the tokens of committed batches, one row per fingerprint (sightings merged).
+
+    Parameters
+    ----------
+    root
+        The dataset folder.
+    batches
+        Read only these batches (a snapshot from :func:`committed_batches`); all committed ones by default.
 
     Returns
     -------
@@ -300,14 +388,20 @@ def read_tokens(root: Path) -> pd.DataFrame:
         Columns of ``TOKEN_SCHEMA`` but ``batch_id``: decoded header and claims
         as JSON, kind and issuer family with evidence, first/last seen (UTC),
         number of sightings and up to 20 sources.
+
+    Raises
+    ------
+    DatasetError
+        If there is no dataset at ``root`` or a file of it is damaged.
+    SchemaMismatchError
+        If the dataset or a file of it was written by a newer version.
     """
     from .token_sources import aggregate_tokens
 
-    _require(root)
-    batches = set(committed_batches(root))
-    files = [p for p in sorted((root / "tokens").glob("batch-*.parquet")) if p.name[6:-8] in batches]
-    frames = [pq.read_table(f, schema=TOKEN_SCHEMA).to_pandas().drop(columns="batch_id") for f in files]
+    files = _committed_files(root, "tokens", batches)
+    frames = [_read_file(root, f, TOKEN_SCHEMA).to_pandas().drop(columns="batch_id") for f in files]
     return aggregate_tokens(frames)
+
 
 
 def commit_batch(root: Path, manifest: pd.DataFrame, batch_id: str) -> None:
@@ -322,28 +416,136 @@ def _require(root: Path) -> None:
     _check_version(root)
 
 
-def read_manifest(root: Path) -> pd.DataFrame:
+def _batch_of(path: Path) -> str:
+    """The batch id in a file name: ``batch-<id>.parquet`` or ``part-<id>-<n>.parquet``."""
+    stem = path.name.removesuffix(".parquet")
+    if stem.startswith("batch-"):
+        return stem[len("batch-"):]
+    return stem[len("part-"):].rpartition("-")[0]
+
+
+def _batch_files(root: Path, table: str) -> list[Path]:
+    pattern = "event_date=*/part-*.parquet" if table == "events" else "batch-*.parquet"
+    return sorted((root / table).glob(pattern))
+
+
+def _committed_files(root: Path, table: str, batches: Collection[str] | None) -> list[Path]:
+    """Files of ``table`` that belong to committed batches (or to ``batches``, a snapshot of them)."""
+    _require(root)
+    wanted = set(committed_batches(root) if batches is None else batches)
+    return [p for p in _batch_files(root, table) if _batch_of(p) in wanted]
+
+
+def _damaged(root: Path, path: Path, exc: Exception) -> DatasetError:
+    text = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(exc).strip())
+    reason = text.splitlines()[0] if text else type(exc).__name__
+    manifest = root / "manifest" / f"batch-{_batch_of(path)}.parquet"
+    if path == manifest:
+        hint = "delete it: the next ingest discards the rest of that batch and reads its sources again"
+    else:
+        hint = (f"restore it from a backup, or delete {manifest}: the next ingest then discards"
+                " that batch and reads its sources again")
+    return DatasetError(f"{path}: damaged ({reason})", hint=hint)
+
+
+def _check_file_version(path: Path, metadata: dict[bytes, bytes] | None) -> None:
+    raw = (metadata or {}).get(_VERSION_KEY, b"1")
+    try:
+        version = int(raw)
+    except ValueError:
+        raise DatasetError(f"{path}: damaged (schema version {raw!r})", hint="restore it from a backup") from None
+    if version > SCHEMA_VERSION:
+        raise SchemaMismatchError(
+            f"{path}: written with schema version {version}; this tokenaudit reads up to {SCHEMA_VERSION}",
+            hint="upgrade tokenaudit",
+        )
+
+
+def _read_file(root: Path, path: Path, schema: pa.Schema) -> pa.Table:
+    """One committed Parquet file, checked for its version, or a clear error."""
+    try:
+        _check_file_version(path, pq.read_metadata(path).metadata)
+        return pq.read_table(path, schema=schema)
+    except (pa.ArrowException, OSError) as exc:
+        raise _damaged(root, path, exc) from None
+
+
+def read_manifest(root: Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
     """Read every committed manifest row (one per source and batch).
+
+    Parameters
+    ----------
+    root
+        The dataset folder.
+    batches
+        Read only these batches (a snapshot from :func:`committed_batches`); all committed ones by default.
 
     Returns
     -------
     pandas.DataFrame
         Columns of ``MANIFEST_SCHEMA``, oldest batch first.
+
+    Raises
+    ------
+    DatasetError
+        If there is no dataset at ``root`` or a manifest file is damaged.
+    SchemaMismatchError
+        If the dataset or a manifest file was written by a newer version.
     """
     _require(root)
-    files = sorted((root / "manifest").glob("batch-*.parquet"))
+    wanted = None if batches is None else set(batches)
+    files = [p for p in _batch_files(root, "manifest") if wanted is None or _batch_of(p) in wanted]
     if not files:
         return MANIFEST_SCHEMA.empty_table().to_pandas()
-    try:
-        table = pa.concat_tables([pq.read_table(f, schema=MANIFEST_SCHEMA) for f in files])
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DatasetError(f"{root}: manifest unreadable: {exc}", hint="the dataset is damaged") from None
+    table = pa.concat_tables([_read_file(root, f, MANIFEST_SCHEMA) for f in files])
     return table.to_pandas().sort_values("ingested_at", kind="stable").reset_index(drop=True)
 
 
 def committed_batches(root: Path) -> list[str]:
-    """Ids of the batches whose manifest exists."""
-    return [p.name[len("batch-") : -len(".parquet")] for p in sorted((root / "manifest").glob("batch-*.parquet"))]
+    """Ids of the batches whose manifest exists: a snapshot to pass to the readers.
+
+    A batch is committed by the atomic rename of its manifest, after all its
+    other files are in place, so the files of these batches are complete.
+    Each manifest's footer is checked: the dataset is only as sound as its
+    manifests.
+
+    Raises
+    ------
+    DatasetError
+        If a manifest file is damaged.
+    SchemaMismatchError
+        If a manifest file was written by a newer version.
+    """
+    files = _batch_files(root, "manifest")
+    for path in files:
+        try:
+            _check_file_version(path, pq.read_metadata(path).metadata)
+        except (pa.ArrowException, OSError) as exc:
+            raise _damaged(root, path, exc) from None
+    return [_batch_of(p) for p in files]
+
+
+def verify_dataset(root: Path) -> None:
+    """Check that every file of every committed batch opens and is of a version this tokenaudit reads.
+
+    Reads the Parquet footers only: about a millisecond a file.
+
+    Raises
+    ------
+    DatasetError
+        If there is no dataset at ``root`` or a file is damaged or missing.
+    SchemaMismatchError
+        If the dataset or a file was written by a newer version.
+    """
+    _require(root)
+    committed = set(committed_batches(root))
+    for table in ("events", *_BATCH_TABLES):  # committed_batches checked the manifests
+        for path in _batch_files(root, table):
+            if _batch_of(path) in committed:
+                try:
+                    _check_file_version(path, pq.read_metadata(path).metadata)
+                except (pa.ArrowException, OSError) as exc:
+                    raise _damaged(root, path, exc) from None
 
 
 def read_events(
@@ -352,6 +554,7 @@ def read_events(
     since: pd.Timestamp | None = None,
     until: pd.Timestamp | None = None,
     columns: list[str] | None = None,
+    batches: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Read failure events of committed batches, filters pushed down to Parquet.
 
@@ -363,6 +566,8 @@ def read_events(
         Keep events with ``since <= ts < until`` (tz-aware).
     columns
         Columns to read; all of ``EVENT_SCHEMA`` by default.
+    batches
+        Read only these batches (a snapshot from :func:`committed_batches`); all committed ones by default.
 
     Returns
     -------
@@ -372,31 +577,37 @@ def read_events(
     Raises
     ------
     DatasetError
-        If there is no dataset at ``root`` or it is unreadable.
+        If there is no dataset at ``root`` or a file of it is damaged.
+    SchemaMismatchError
+        If the dataset or a file of it was written by a newer version.
     """
-    _require(root)
     wanted = list(EVENT_SCHEMA.names) if columns is None else list(columns)
-    batches = committed_batches(root)
-    events_dir = root / "events"
-    if not batches or not events_dir.exists():
+    files = _committed_files(root, "events", batches)
+    if not files:
         return EVENT_SCHEMA.empty_table().select(wanted).to_pandas()
-    dataset = ds.dataset(
-        events_dir,
-        format="parquet",
-        partitioning=ds.partitioning(pa.schema([("event_date", pa.string())]), flavor="hive"),
-        schema=EVENT_SCHEMA,
-        exclude_invalid_files=False,
-        ignore_prefixes=[".", "_"],
-    )
-    condition = ds.field("batch_id").isin(batches)
+    events_dir = root / "events"
+    condition = ds.scalar(True)
     if since is not None:
         condition &= ds.field("ts") >= pa.scalar(since.to_pydatetime(), pa.timestamp("us", tz="UTC"))
     if until is not None:
         condition &= ds.field("ts") < pa.scalar(until.to_pydatetime(), pa.timestamp("us", tz="UTC"))
+    current = events_dir
     try:
+        # Only the files of committed batches: an uncommitted batch's files are never opened.
+        dataset = ds.dataset(
+            [str(f) for f in files],
+            format="parquet",
+            partitioning=ds.partitioning(pa.schema([("event_date", pa.string())]), flavor="hive"),
+            partition_base_dir=str(events_dir),
+            schema=EVENT_SCHEMA,
+        )
+        for fragment in dataset.get_fragments():
+            current = Path(fragment.path)
+            _check_file_version(current, fragment.physical_schema.metadata)
+        current = events_dir
         table = dataset.to_table(columns=list(dict.fromkeys([*wanted, "ts"])), filter=condition)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DatasetError(f"{root}: events unreadable: {exc}", hint="the dataset is damaged") from None
+    except (pa.ArrowException, OSError) as exc:
+        raise _damaged(root, current, exc) from None
     frame = table.to_pandas()
     if "status" in frame.columns:
         frame["status"] = frame["status"].astype("Int32")
@@ -406,13 +617,26 @@ def read_events(
     return frame[wanted]
 
 
-def read_realms(root: Path) -> pd.DataFrame:
-    """Read the relying parties of committed batches; the latest definition of each realm wins."""
-    _require(root)
-    batches = set(committed_batches(root))
-    files = [p for p in sorted((root / "realms").glob("batch-*.parquet")) if p.name[6:-8] in batches]
+def read_realms(root: Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
+    """Read the relying parties of committed batches; the latest definition of each realm wins.
+
+    Parameters
+    ----------
+    root
+        The dataset folder.
+    batches
+        Read only these batches (a snapshot from :func:`committed_batches`); all committed ones by default.
+
+    Raises
+    ------
+    DatasetError
+        If there is no dataset at ``root`` or a file of it is damaged.
+    SchemaMismatchError
+        If the dataset or a file of it was written by a newer version.
+    """
+    files = _committed_files(root, "realms", batches)
     if not files:
         return REALM_SCHEMA.empty_table().to_pandas()
-    frame = pa.concat_tables([pq.read_table(f, schema=REALM_SCHEMA) for f in files]).to_pandas()
+    frame = pa.concat_tables([_read_file(root, f, REALM_SCHEMA) for f in files]).to_pandas()
     frame = frame.sort_values("ingested_at", kind="stable").drop_duplicates("realm", keep="last")
     return frame.reset_index(drop=True)

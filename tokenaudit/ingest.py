@@ -22,9 +22,11 @@ import pyarrow as pa
 from .catalogue import Catalogue, load_catalogue
 from .dataset import (
     commit_batch,
+    discard_uncommitted,
     new_batch_id,
     open_for_writing,
     read_manifest,
+    verify_dataset,
     write_events,
     write_realms,
     write_requests,
@@ -149,7 +151,9 @@ def ingest(
     FormatError
         If ``format_name`` is unknown.
     DatasetError
-        If the dataset cannot be created or is of a newer version.
+        If the dataset cannot be created, or a file of it is damaged.
+    SchemaMismatchError
+        If the dataset or a file of it was written by a newer version.
     """
     formats = load_formats()
     forced = get_format(format_name, formats) if format_name else None
@@ -161,6 +165,9 @@ def ingest(
     batch_id = new_batch_id()
     report = IngestReport(dataset, batch_id)
     with writer_lock(dataset):
+        # Alone now: whatever uncommitted files there are, a killed ingest left them.
+        discard_uncommitted(dataset)
+        verify_dataset(dataset)
         known = _latest_streams(read_manifest(dataset))
         ingested_at = pd.Timestamp.now(tz="UTC")
         manifest_rows: list[dict[str, object]] = []

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .analysis import cause_changes, classify, failure_groups, failure_rates, failure_timeline
 from .catalogue import Catalogue, load_catalogue
-from .dataset import read_events, read_realms, read_requests, read_tokens
+from .dataset import committed_batches, read_events, read_realms, read_requests, read_tokens
 from .diagnose import diagnose_tokens
 from .errors import InputError
 from .pseudonymize import Pseudonymizer, identity_values
@@ -152,17 +152,18 @@ def build_report(
         raise InputError(f"the period ends ({until.isoformat()}) before it starts ({since.isoformat()})",
                          hint="--until must be after --since")
     previous_since = since - (until - since)
-    realms = read_realms(root)
+    batches = committed_batches(root)  # one snapshot for every table, even while an ingest commits
+    realms = read_realms(root, batches=batches)
     known = {r["realm"]: relying_party_from_realm(r) for r in realms.to_dict("records") if r.get("type") == "openid"}
     parties = {**known, **(parties or {})}
-    current = classify(read_events(root, since=since, until=until), catalogue)
-    previous = classify(read_events(root, since=previous_since, until=since), catalogue)
-    tokens = all_tokens = read_tokens(root)
+    current = classify(read_events(root, since=since, until=until, batches=batches), catalogue)
+    previous = classify(read_events(root, since=previous_since, until=since, batches=batches), catalogue)
+    tokens = all_tokens = read_tokens(root, batches=batches)
     if not tokens.empty:
         seen = tokens["last_seen"].fillna(tokens["first_seen"])
         tokens = tokens[seen.isna() | ((seen >= previous_since) & (seen < until))]
     groups = failure_groups(current, realms, catalogue=catalogue, tokens=tokens, parties=parties)
-    requests = read_requests(root)
+    requests = read_requests(root, batches=batches)
     if not requests.empty:
         requests = requests[(requests["hour"] >= since.floor("h")) & (requests["hour"] < until)]
     by_party = (groups.assign(relying_party=groups["relying_party"].fillna("(unknown)"))

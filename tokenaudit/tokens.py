@@ -91,9 +91,19 @@ def load_fingerprint_key(path: Path | None = None) -> bytes:
             return key
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = secrets.token_hex(32).encode()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
+        # Written in full under a temporary name, then linked into place: a process killed
+        # meanwhile leaves no empty key, and of two first runs at once, both use the one that won.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(key)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return load_fingerprint_key(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return key
     except OSError as exc:
         raise InputError(f"{path}: cannot read or create the fingerprint key: {exc.strerror}",
