@@ -320,3 +320,13 @@ def test_first_runs_at_once_share_one_fingerprint_key(tmp_path: Path) -> None:
         assert errors == [], f"attempt {attempt}: {errors!r}"
         assert len(set(keys)) == 1 and keys[0] == path.read_bytes()
         assert [p.name for p in path.parent.iterdir()] == ["fingerprint.key"]
+
+
+def test_readers_and_ingest_take_a_plain_string_path(tmp_path: Path, logs: Path) -> None:
+    as_text = str(tmp_path / "text-ds")
+    ta.ingest([str(logs)], as_text, timezone="UTC", fingerprint_key=b"k" * 32)
+    as_path = Path(as_text)
+    assert ta.read_events(as_text).equals(ta.read_events(as_path))
+    assert len(ta.read_events(as_text)) > 0
+    for reader in (ta.read_manifest, ta.read_realms, ta.read_tokens, ta.read_requests):
+        assert len(reader(as_text)) == len(reader(as_path))

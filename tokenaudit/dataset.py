@@ -340,7 +340,7 @@ def write_requests(root: Path, requests: pd.DataFrame, batch_id: str) -> None:
     _atomic_table(root / "requests" / f"batch-{batch_id}.parquet", table)
 
 
-def read_requests(root: Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
+def read_requests(root: str | Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
     """Read request counts of committed batches, summed per hour, format, host, route and status.
 
     Parameters
@@ -362,6 +362,7 @@ def read_requests(root: Path, *, batches: Collection[str] | None = None) -> pd.D
     SchemaMismatchError
         If the dataset or a file of it was written by a newer version.
     """
+    root = Path(root)
     files = _committed_files(root, "requests", batches)
     columns = ["hour", "format", "host", "route", "status", "count"]
     if not files:
@@ -372,7 +373,7 @@ def read_requests(root: Path, *, batches: Collection[str] | None = None) -> pd.D
 
 
 
-def read_tokens(root: Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
+def read_tokens(root: str | Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
     """Read the tokens of committed batches, one row per fingerprint (sightings merged).
 
     Parameters
@@ -396,6 +397,7 @@ def read_tokens(root: Path, *, batches: Collection[str] | None = None) -> pd.Dat
     SchemaMismatchError
         If the dataset or a file of it was written by a newer version.
     """
+    root = Path(root)
     from .token_sources import aggregate_tokens
 
     files = _committed_files(root, "tokens", batches)
@@ -470,7 +472,7 @@ def _read_file(root: Path, path: Path, schema: pa.Schema) -> pa.Table:
         raise _damaged(root, path, exc) from None
 
 
-def read_manifest(root: Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
+def read_manifest(root: str | Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
     """Read every committed manifest row (one per source and batch).
 
     Parameters
@@ -492,6 +494,7 @@ def read_manifest(root: Path, *, batches: Collection[str] | None = None) -> pd.D
     SchemaMismatchError
         If the dataset or a manifest file was written by a newer version.
     """
+    root = Path(root)
     _require(root)
     wanted = None if batches is None else set(batches)
     files = [p for p in _batch_files(root, "manifest") if wanted is None or _batch_of(p) in wanted]
@@ -501,7 +504,7 @@ def read_manifest(root: Path, *, batches: Collection[str] | None = None) -> pd.D
     return table.to_pandas().sort_values("ingested_at", kind="stable").reset_index(drop=True)
 
 
-def committed_batches(root: Path) -> list[str]:
+def committed_batches(root: str | Path) -> list[str]:
     """Ids of the batches whose manifest exists: a snapshot to pass to the readers.
 
     A batch is committed by the atomic rename of its manifest, after all its
@@ -516,6 +519,7 @@ def committed_batches(root: Path) -> list[str]:
     SchemaMismatchError
         If a manifest file was written by a newer version.
     """
+    root = Path(root)
     files = _batch_files(root, "manifest")
     for path in files:
         try:
@@ -525,7 +529,7 @@ def committed_batches(root: Path) -> list[str]:
     return [_batch_of(p) for p in files]
 
 
-def verify_dataset(root: Path) -> None:
+def verify_dataset(root: str | Path) -> None:
     """Check that every file of every committed batch opens and is of a version this tokenaudit reads.
 
     Reads the Parquet footers only: about a millisecond a file.
@@ -537,6 +541,7 @@ def verify_dataset(root: Path) -> None:
     SchemaMismatchError
         If the dataset or a file was written by a newer version.
     """
+    root = Path(root)
     _require(root)
     committed = set(committed_batches(root))
     for table in ("events", *_BATCH_TABLES):  # committed_batches checked the manifests
@@ -549,7 +554,7 @@ def verify_dataset(root: Path) -> None:
 
 
 def read_events(
-    root: Path,
+    root: str | Path,
     *,
     since: pd.Timestamp | None = None,
     until: pd.Timestamp | None = None,
@@ -581,6 +586,7 @@ def read_events(
     SchemaMismatchError
         If the dataset or a file of it was written by a newer version.
     """
+    root = Path(root)
     wanted = list(EVENT_SCHEMA.names) if columns is None else list(columns)
     files = _committed_files(root, "events", batches)
     if not files:
@@ -617,7 +623,7 @@ def read_events(
     return frame[wanted]
 
 
-def read_realms(root: Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
+def read_realms(root: str | Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
     """Read the relying parties of committed batches; the latest definition of each realm wins.
 
     Parameters
@@ -634,6 +640,7 @@ def read_realms(root: Path, *, batches: Collection[str] | None = None) -> pd.Dat
     SchemaMismatchError
         If the dataset or a file of it was written by a newer version.
     """
+    root = Path(root)
     files = _committed_files(root, "realms", batches)
     if not files:
         return REALM_SCHEMA.empty_table().to_pandas()

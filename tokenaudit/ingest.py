@@ -106,7 +106,7 @@ class Progress:
 
 def ingest(
     paths: list[str],
-    dataset: Path,
+    dataset: str | Path,
     *,
     format_name: str | None = None,
     timezone: str | None = None,
@@ -161,6 +161,7 @@ def ingest(
     catalogue = catalogue or load_catalogue()
     sources = expand_inputs(paths)
     key = fingerprint_key or load_fingerprint_key()
+    dataset = Path(dataset)
     open_for_writing(dataset)
     batch_id = new_batch_id()
     report = IngestReport(dataset, batch_id)
