@@ -342,3 +342,10 @@ def test_token_documents_of_any_shape(name: str, document: Any, wrap: str) -> No
     sightings, bad = sightings_in_document(lines, name, source="capture.har")
     assert bad == 0  # valid JSON is never a bad line, whatever its shape
     assert all(s.token is not None for s in sightings)
+
+
+def test_token_documents_nested_too_deep() -> None:
+    """JSON nested deeper than Python's recursion limit is a bad document, not a RecursionError."""
+    deep = '{"log":' * 5000 + "1" + "}" * 5000
+    for name in ("har", "token_response"):
+        assert sightings_in_document([deep, deep], name, source="deep.har") == ([], 2)

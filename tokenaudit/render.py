@@ -151,7 +151,7 @@ def render_ingest_report(report: IngestReport) -> str:
         head = f"{source.source}: {source.status}"
         if source.format:
             head += f" as {source.format}"
-        if source.status == "ingested":
+        if source.status in ("ingested", "partial"):
             head += (f"; read {account.read} = parsed {account.parsed} + skipped {account.skipped}"
                      f" + rejected {account.rejected}; {account.events} failure events")
             if account.tokens:
@@ -165,8 +165,11 @@ def render_ingest_report(report: IngestReport) -> str:
         if source.note:
             lines.append(f"    note: {source.note}")
     total = report.totals
+    partial = len(report.incomplete) - len(report.failed)
     lines.append(
-        f"total: {len(report.sources)} sources ({len(report.failed)} failed); read {total.read} lines = parsed "
+        f"total: {len(report.sources)} sources ({len(report.failed)} failed"
+        + (f", {partial} partial" if partial else "")
+        + f"); read {total.read} lines = parsed "
         f"{total.parsed} + skipped {total.skipped} + rejected {total.rejected}; {total.events} failure events"
         + (f", {total.tokens} token sightings" if total.tokens else "") + f" into {report.dataset}"
     )

@@ -66,7 +66,7 @@ def parse_claim_map(body: str) -> dict[str, Any]:
         value: Any = match["value"]
         if value.startswith("[") and value.endswith("]"):
             value = value[1:-1].split()
-        elif value.isdigit():
+        elif value.isascii() and value.isdigit() and len(value) <= 30:  # not "²", not 5000 digits
             value = int(value)
         claims[match["key"]] = value
     return claims
@@ -111,7 +111,7 @@ def sightings_in_har(har: dict[str, Any], *, source: str) -> list[Sighting]:
         body = str(_dict(response.get("content")).get("text") or "")
         try:
             parsed = json.loads(body) if body.lstrip().startswith("{") else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             parsed = None
         if parsed is not None:
             found += sightings_in_token_response(parsed, where=f"{where} response", ts=ts)
@@ -234,10 +234,10 @@ def sightings_in_document(lines: list[str], format_name: str, *, source: str) ->
     text = "\n".join(lines)
     try:
         documents = [json.loads(text)]
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         try:  # one JSON object per line
             documents = [json.loads(line) for line in lines if line.strip()]
-        except ValueError:
+        except (ValueError, RecursionError):
             return [], sum(1 for line in lines if line.strip())
     found = []
     for document in documents:

@@ -162,7 +162,7 @@ def inspect_token(token: str, key: bytes) -> TokenInfo:
     if len(parts) == 5:
         try:
             header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-        except (ValueError, binascii.Error):
+        except (ValueError, binascii.Error, RecursionError):  # RecursionError: JSON nested too deep
             return TokenInfo(fp, "malformed", error="JWE header is not base64url JSON")
         return TokenInfo(fp, "jwe", header=dict(header) if isinstance(header, dict) else {})
     try:
