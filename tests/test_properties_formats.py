@@ -206,8 +206,9 @@ ALB_LONG_FRACTION = (
 )
 # a local time in year 9999, west of UTC, could not be localized (nginx_error, oauth2-proxy, haproxy, apache).
 NGINX_YEAR_9999 = (
-    b'9999/12/31 23:59:59 [error] 12#12: *3 auth request unexpected status: 401 while sending to client, '
-    b'client: 10.0.0.1, server: x, request: "GET / HTTP/1.1", host: "x"\n'
+    b"9999/12/31 23:59:59 [error] 45#45: *1784241 [lua] openid-connect.lua:268: phase_func(): OIDC introspection "
+    b"failed: response indicates failure, status=401, body=, client: 192.168.3.69, server: , "
+    b'request: "POST /oidc/test HTTP/1.1", host: "192.168.3.34:19080"\n'
 )
 
 
@@ -240,8 +241,10 @@ def test_regressions_parse_as_far_as_they_can() -> None:
     assert alb.account.rejected_reasons == {"timestamp did not parse": 1}
     assert alb.requests.empty
     nginx = process_chunk(lines_array(NGINX_YEAR_9999), FORMATS["nginx_error"], CATALOGUE, CONTEXT)
-    assert nginx.account.read == 1 and nginx.account.balanced
+    assert nginx.account.rejected_reasons == {"timestamp did not parse": 1}
     assert nginx.events.num_rows == 0
+    in_range = NGINX_YEAR_9999.replace(b"9999/12/31", b"2021/03/23")
+    assert process_chunk(lines_array(in_range), FORMATS["nginx_error"], CATALOGUE, CONTEXT).events.num_rows == 1
 
 
 ONE_MB = 1024 * 1024
