@@ -25,7 +25,7 @@ from tokenaudit.cli import app
 
 from .test_properties_formats import EXAMPLES, FORMATS, JUNK, block_of, mutated_sample
 
-PROPS = settings(max_examples=EXAMPLES, deadline=None,
+PROPS = settings(max_examples=EXAMPLES * 3, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 KEY = b"k" * 32
 MTIME = pd.Timestamp("2025-12-01", tz="UTC").timestamp()
