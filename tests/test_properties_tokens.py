@@ -91,6 +91,7 @@ def junk_tokens(draw: st.DrawFn) -> str:
 
 
 SCOPE_WITH_NUMBER = jwt.encode({"scope": ["openid", 1]}, key=None, algorithm="none")
+AUD_FALSE = ".".join([json_segment({"alg": "none"}), json_segment({"iss": None, "aud": False}), "e30"])
 DEEP_JWE_HEADER = ".".join([b64(b'{"a":' * 5000 + b"1" + b"}" * 5000), "e30", "e30", "e30", "e30"])
 
 
@@ -103,6 +104,7 @@ def secret_parts(token: str) -> list[str]:
 @given(token=junk_tokens())
 @example(token=SCOPE_WITH_NUMBER)
 @example(token=DEEP_JWE_HEADER)
+@example(token=AUD_FALSE)
 @example(token="eyJhbGciOiJub25lIn0..")
 @example(token="....")
 @example(token="Bearer ")

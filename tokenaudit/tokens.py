@@ -56,11 +56,11 @@ class TokenInfo:
 
     @property
     def audiences(self) -> tuple[str, ...]:
-        """``aud`` as a tuple, whether the token holds a string or a list."""
+        """``aud`` as a tuple, whether the token holds a string or a list (or, wrongly, another value)."""
         aud = self.claims.get("aud")
         if aud is None:
             return ()
-        return (str(aud),) if isinstance(aud, str) else tuple(str(a) for a in aud)
+        return tuple(str(a) for a in aud) if isinstance(aud, list) else (str(aud),)
 
 
 def default_key_path() -> Path:
