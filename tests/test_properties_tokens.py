@@ -21,6 +21,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tokenaudit.diagnose import diagnose
+from tokenaudit.relying_parties import RelyingParty
+from tokenaudit.render import render_diagnosis
 from tokenaudit.token_sources import (
     parse_claim_map,
     sightings_in_har,
@@ -125,6 +128,25 @@ def test_inspect_token_reads_junk_as_data(token: str) -> None:
         parts = found.split(".")
         for secret in (found, parts[2] if found.startswith("eyJ") and len(parts) >= 3 else ""):
             assert len(secret) < 8 or secret not in cells
+
+
+HUGE_EXP = jwt.encode({"exp": 10**20, "iat": -(10**17), "nbf": 1e300}, key=None, algorithm="none")
+PARTIES = [RelyingParty("flags"), RelyingParty("api", client_id="cli", issuer="https://idp.test", audiences=("a",),
+                                               algorithms=("RS256",))]
+
+
+@PROPS
+@given(token=junk_tokens(), party=st.sampled_from(PARTIES))
+@example(token=HUGE_EXP, party=PARTIES[0])
+def test_explain_output_of_junk_tokens(token: str, party: RelyingParty) -> None:
+    """`tokenaudit explain` on junk: a diagnosis in text and JSON, without the token or its signature."""
+    info = inspect_token(token, KEY)
+    diagnosis = diagnose(info, party, at=pd.Timestamp("2025-06-01", tz="UTC"))
+    for fmt in ("text", "json"):
+        out = render_diagnosis(diagnosis, info, fmt=fmt)
+        parts = token.split(".")
+        for secret in (token, parts[2] if len(parts) >= 3 else ""):
+            assert len(secret) < 8 or secret not in out
 
 
 def test_decoder_errors_never_quote_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
