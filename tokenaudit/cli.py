@@ -196,7 +196,7 @@ def ingest_command(
         typer.echo(json.dumps(ingest_report_to_dict(report), indent=2))
     else:
         typer.echo(render_ingest_report(report))
-    if report.failed:
+    if report.incomplete:
         raise typer.Exit(EXIT_PARTIAL)
 
 

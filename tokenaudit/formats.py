@@ -427,8 +427,20 @@ def parse_chunk(
         account.rejected_reasons[bad_reason] += len(bad)
     good = np.setdiff1d(np.arange(len(index)), np.asarray(bad, dtype=np.int64), assume_unique=True)
     line_no = pa.array(index[good] + first_line_no, pa.int64())
-    table = records.take(pa.array(good, pa.int64())) if bad else records
+    table = _numeric_status(records.take(pa.array(good, pa.int64())) if bad else records)
+    counted = _numeric_status(counted) if counted is not None else None
     return ParsedChunk(table.add_column(0, "line_no", line_no), account, counted)
+
+
+def _numeric_status(table: pa.Table) -> pa.Table:
+    """Null a ``status`` that is no HTTP status (a JSON log's object, text or huge number there).
+
+    Callers cast the column to int32; a value that cannot be one would stop the whole chunk.
+    """
+    position = table.column_names.index("status")
+    status = table.column(position)
+    numeric = pc.fill_null(pc.match_substring_regex(status, r"^-?\d{1,6}$"), False)
+    return table.set_column(position, "status", pc.if_else(numeric, status, pa.scalar(None, pa.string())))
 
 
 def _extract(lines: pa.Array, pattern: str, columns: tuple[str, ...]) -> pa.Table:

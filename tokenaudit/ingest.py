@@ -62,7 +62,9 @@ class SourceReport:
     """What ingest did with one source.
 
     ``status`` is ``ingested`` (new lines read), ``unchanged`` (nothing new
-    since the last run), ``empty``, or ``failed`` (``note`` says why).
+    since the last run), ``empty``, ``partial`` (read up to a break, such as
+    a truncated ``.gz``: the lines before it are ingested, ``note`` says
+    where it stopped) or ``failed`` (nothing read; ``note`` says why).
     """
 
     source: str
@@ -93,6 +95,11 @@ class IngestReport:
     def failed(self) -> list[SourceReport]:
         """Sources that could not be ingested."""
         return [report for report in self.sources if report.status == "failed"]
+
+    @property
+    def incomplete(self) -> list[SourceReport]:
+        """Sources that could not be read to their end: failed, or partial."""
+        return [report for report in self.sources if report.status in ("failed", "partial")]
 
 
 @dataclass(frozen=True)
@@ -250,7 +257,7 @@ class _SourceRun:
             return self.report
         try:
             self._read(stream)
-        except FormatError as exc:
+        except (FormatError, InputError) as exc:
             self.report.status = "failed"
             self.report.note = f"{exc}" + (f" ({exc.hint})" if exc.hint else "")
         finally:
@@ -260,6 +267,8 @@ class _SourceRun:
     def _read(self, stream: ByteStream) -> None:
         head = stream.peek(HEAD_BYTES)
         if not head:
+            if stream.error:  # a .gz that breaks before its first byte of data
+                raise InputError(stream.error, hint="a truncated or corrupt .gz file? test it with `gzip -t`")
             self.report.status = "empty"
             return
         self._head = head
@@ -306,6 +315,7 @@ class _SourceRun:
         else:
             self._read_log(stream, fmt, stream_id, lines_before)
         if stream.error:
+            self.report.status = "partial"
             self.report.note = f"{stream.error}; lines before it were ingested"
         if stream.consumed == 0:
             return

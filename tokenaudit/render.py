@@ -151,7 +151,7 @@ def render_ingest_report(report: IngestReport) -> str:
         head = f"{source.source}: {source.status}"
         if source.format:
             head += f" as {source.format}"
-        if source.status == "ingested":
+        if source.status in ("ingested", "partial"):
             head += (f"; read {account.read} = parsed {account.parsed} + skipped {account.skipped}"
                      f" + rejected {account.rejected}; {account.events} failure events")
             if account.tokens:
@@ -165,8 +165,11 @@ def render_ingest_report(report: IngestReport) -> str:
         if source.note:
             lines.append(f"    note: {source.note}")
     total = report.totals
+    partial = len(report.incomplete) - len(report.failed)
     lines.append(
-        f"total: {len(report.sources)} sources ({len(report.failed)} failed); read {total.read} lines = parsed "
+        f"total: {len(report.sources)} sources ({len(report.failed)} failed"
+        + (f", {partial} partial" if partial else "")
+        + f"); read {total.read} lines = parsed "
         f"{total.parsed} + skipped {total.skipped} + rejected {total.rejected}; {total.events} failure events"
         + (f", {total.tokens} token sightings" if total.tokens else "") + f" into {report.dataset}"
     )
@@ -193,14 +196,31 @@ def ingest_report_to_dict(report: IngestReport) -> dict[str, Any]:
 _TIME_CLAIMS = ("exp", "iat", "nbf", "auth_time")
 
 
+def _claim_time(value: Any) -> pd.Timestamp | None:
+    """A time claim (epoch seconds) as a UTC time; ``None`` if it is no number or beyond the calendar.
+
+    Examples
+    --------
+    >>> _claim_time(1.5), _claim_time(10**20), _claim_time("soon"), _claim_time(True)
+    (Timestamp('1970-01-01 00:00:01.500000+0000', tz='UTC'), None, None, None)
+    """
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        moment = pd.Timestamp(value, unit="s", tz="UTC")
+    except (OverflowError, ValueError):  # OutOfBoundsDatetime is a ValueError
+        return None
+    return None if pd.isna(moment) else moment
+
+
 def diagnosis_to_dict(diagnosis: Any, info: Any) -> dict[str, Any]:
     """A token's diagnosis as a JSON-ready dict: ``kind``, ``issuer_family``, ``causes`` and more.
 
     ``causes`` is a list of ``{"cause", "evidence", "recommendation"}``; it is
     empty for a token the relying party should accept. Never holds the token.
     """
-    claims = {k: (_iso(pd.Timestamp(v, unit="s", tz="UTC")) if k in _TIME_CLAIMS and isinstance(v, (int, float))
-                  and not isinstance(v, bool) else v) for k, v in info.claims.items()}
+    claims = {k: (_iso(moment) if k in _TIME_CLAIMS and (moment := _claim_time(v)) is not None else v)
+              for k, v in info.claims.items()}
     return {
         "fingerprint": info.fingerprint,
         "encoding": info.encoding,
@@ -235,8 +255,7 @@ def render_diagnosis(diagnosis: Any, info: Any, *, fmt: str = "text") -> str:
         lines.append("claims")
         for key, value in info.claims.items():
             shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-            if key in _TIME_CLAIMS and isinstance(value, (int, float)) and not isinstance(value, bool):
-                moment = pd.Timestamp(value, unit="s", tz="UTC")
+            if key in _TIME_CLAIMS and (moment := _claim_time(value)) is not None:
                 delta = (moment - at).total_seconds() if at is not None else 0
                 when = "after" if delta >= 0 else "before"
                 shown = f"{_iso(moment)} ({pd.Timedelta(seconds=abs(round(delta)))} {when} {_iso(at)})"

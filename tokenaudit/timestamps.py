@@ -28,6 +28,7 @@ _STRPTIME = {
 # Local times without a zone: nginx error logs, oauth2-proxy ("2012/04/09 11:53:36"),
 # HAProxy's accept date ("26/Feb/2019:00:29:44.326"), Apache 2.4 error logs ("Tue Mar 24 18:19:40.123456 2025").
 _SLASH = "%Y/%m/%d %H:%M:%S"
+_FIRST_DAY, _LAST_DAY = pd.Timestamp("0001-01-02"), pd.Timestamp("9999-12-30")
 _LOCAL = {"haproxy": "%d/%b/%Y:%H:%M:%S.%f", "apache": "%a %b %d %H:%M:%S.%f %Y"}
 
 
@@ -146,6 +147,8 @@ def parse_timestamps(
 
 
 def _localize(naive: pd.Series, timezone: str) -> pd.Series:
+    # A local time at the edge of the calendar (year 1 or 9999) cannot be localized: it is no time.
+    naive = naive.where((naive > _FIRST_DAY) & (naive < _LAST_DAY))
     return naive.dt.tz_localize(timezone, ambiguous=np.zeros(len(naive), dtype=bool),
                                 nonexistent="shift_forward").dt.tz_convert("UTC")
 

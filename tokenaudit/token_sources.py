@@ -66,7 +66,7 @@ def parse_claim_map(body: str) -> dict[str, Any]:
         value: Any = match["value"]
         if value.startswith("[") and value.endswith("]"):
             value = value[1:-1].split()
-        elif value.isdigit():
+        elif value.isascii() and value.isdigit() and len(value) <= 30:  # not "²", not 5000 digits
             value = int(value)
         claims[match["key"]] = value
     return claims
@@ -86,33 +86,46 @@ def sightings_in_har(har: dict[str, Any], *, source: str) -> list[Sighting]:
     token endpoint's response body and implicit-flow redirects still hold tokens.
     """
     found: list[Sighting] = []
-    entries = har.get("log", {}).get("entries", []) if isinstance(har, dict) else []
-    for number, entry in enumerate(entries, start=1):
-        ts = pd.to_datetime(entry.get("startedDateTime"), utc=True, errors="coerce")
-        ts = None if pd.isna(ts) else ts
-        request, response = entry.get("request", {}) or {}, entry.get("response", {}) or {}
+    # A HAR is read as far as it has the expected shape; a part of another type is passed over.
+    for number, entry in enumerate(_list(_dict(_dict(har).get("log")).get("entries")), start=1):
+        entry = _dict(entry)
+        started = entry.get("startedDateTime")
+        ts = pd.to_datetime(started, utc=True, errors="coerce") if isinstance(started, str) else None
+        ts = None if ts is None or pd.isna(ts) else ts
+        request, response = _dict(entry.get("request")), _dict(entry.get("response"))
         where = f"{source} entry {number}"
-        for header in request.get("headers", []) or []:
+        for header in map(_dict, _list(request.get("headers"))):
             if str(header.get("name", "")).lower() == "authorization":
                 found += [Sighting(f"{where} Authorization", 0, ts, token=t) for t in find_tokens(str(header.get("value", "")))]
-        for url in [request.get("url", "")] + [h.get("value", "") for h in response.get("headers", []) or []
+        for url in [request.get("url", "")] + [h.get("value", "") for h in map(_dict, _list(response.get("headers")))
                                                if str(h.get("name", "")).lower() == "location"]:
-            parts = urlsplit(str(url))
+            try:
+                parts = urlsplit(str(url))
+            except ValueError:  # "http://[" is no URL
+                continue
             for key, value in parse_qsl(parts.fragment) + parse_qsl(parts.query):
                 if key in _TOKEN_KEYS:
                     found.append(Sighting(f"{where} URL {key}", 0, ts, token=value))
-        post = (request.get("postData") or {}).get("text") or ""
+        post = str(_dict(request.get("postData")).get("text") or "")
         found += [Sighting(f"{where} request body", 0, ts, token=t) for t in find_tokens(post)]
-        body = (response.get("content") or {}).get("text") or ""
+        body = str(_dict(response.get("content")).get("text") or "")
         try:
             parsed = json.loads(body) if body.lstrip().startswith("{") else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             parsed = None
         if parsed is not None:
             found += sightings_in_token_response(parsed, where=f"{where} response", ts=ts)
         else:
             found += [Sighting(f"{where} response body", 0, ts, token=t) for t in find_tokens(body)]
     return found
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 #: Columns of the tokens table.
@@ -142,7 +155,7 @@ def token_row(info: TokenInfo) -> dict[str, Any]:
         "aud": json.dumps(list(info.audiences)) if "aud" in claims else None,
         "azp": claims.get("azp"),
         "client_id": claims.get("client_id", claims.get("cid", claims.get("appid"))),
-        "scope": " ".join(scope) if isinstance(scope, list) else scope,
+        "scope": " ".join(str(item) for item in scope) if isinstance(scope, list) else scope,
         "exp_at": epoch_seconds(claims.get("exp")),
         "iat_at": epoch_seconds(claims.get("iat")),
         "nbf_at": epoch_seconds(claims.get("nbf")),
@@ -221,10 +234,10 @@ def sightings_in_document(lines: list[str], format_name: str, *, source: str) ->
     text = "\n".join(lines)
     try:
         documents = [json.loads(text)]
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         try:  # one JSON object per line
             documents = [json.loads(line) for line in lines if line.strip()]
-        except ValueError:
+        except (ValueError, RecursionError):
             return [], sum(1 for line in lines if line.strip())
     found = []
     for document in documents:

@@ -56,11 +56,11 @@ class TokenInfo:
 
     @property
     def audiences(self) -> tuple[str, ...]:
-        """``aud`` as a tuple, whether the token holds a string or a list."""
+        """``aud`` as a tuple, whether the token holds a string or a list (or, wrongly, another value)."""
         aud = self.claims.get("aud")
         if aud is None:
             return ()
-        return (str(aud),) if isinstance(aud, str) else tuple(str(a) for a in aud)
+        return tuple(str(a) for a in aud) if isinstance(aud, list) else (str(aud),)
 
 
 def default_key_path() -> Path:
@@ -172,7 +172,7 @@ def inspect_token(token: str, key: bytes) -> TokenInfo:
     if len(parts) == 5:
         try:
             header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-        except (ValueError, binascii.Error):
+        except (ValueError, binascii.Error, RecursionError):  # RecursionError: JSON nested too deep
             return TokenInfo(fp, "malformed", error="JWE header is not base64url JSON")
         return TokenInfo(fp, "jwe", header=dict(header) if isinstance(header, dict) else {})
     try:
