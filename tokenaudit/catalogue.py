@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -108,17 +109,24 @@ class Catalogue:
         """Signatures keyed by id."""
         return {signature.id: signature for signature in self.signatures}
 
+    @cached_property
+    def _memo(self) -> dict[tuple[str, str], object]:
+        """Per-format selections, computed once per catalogue (ingest asks again for every chunk)."""
+        return {}
+
     def envelopes(self, format_name: str) -> list[Signature]:
         """Envelope signatures that apply to ``format_name``, in catalogue order."""
-        return [s for s in self.signatures if s.kind == "envelope" and _applies(s, format_name)]
+        return list(self._remember(("envelopes", format_name), lambda: [
+            s for s in self.signatures if s.kind == "envelope" and _applies(s, format_name)
+        ]))
 
     def explainers(self, envelope: Signature) -> list[Signature]:
         """Cause signatures that may explain the detail of ``envelope``."""
-        return [
+        return list(self._remember(("explainers", envelope.id), lambda: [
             s
             for s in self.signatures
             if s.kind == "cause" and any(fnmatch.fnmatchcase(s.id, g) for g in envelope.explains)
-        ]
+        ]))
 
     def direct(self, format_name: str) -> list[Signature]:
         """Whole-message cause signatures written for ``format_name`` itself (its ``applies_to`` names it).
@@ -126,16 +134,16 @@ class Catalogue:
         They match the format's message field as a whole, with no envelope:
         Envoy's ``%RESPONSE_CODE_DETAILS%``, say, which no user controls.
         """
-        return [
+        return list(self._remember(("direct", format_name), lambda: [
             s for s in self.signatures
             if s.kind == "cause" and not s.search and s.applies_to != ("*",) and _applies(s, format_name)
-        ]
+        ]))
 
     def searchers(self, format_name: str) -> list[Signature]:
         """Cause signatures looked for anywhere in a message of ``format_name``."""
-        return [
+        return list(self._remember(("searchers", format_name), lambda: [
             s for s in self.signatures if s.kind == "cause" and s.search and _applies(s, format_name)
-        ]
+        ]))
 
     def marker(self, format_name: str, *, generic_search: bool) -> str | None:
         """Regex of literals of which a failure line of ``format_name`` holds at least one.
@@ -143,6 +151,10 @@ class Catalogue:
         ``None`` when some signature has no literal: then every line is a
         candidate (correct, only slower).
         """
+        return self._remember(("marker", f"{format_name}\0{generic_search}"),  # type: ignore[return-value]
+                              lambda: self._marker(format_name, generic_search))
+
+    def _marker(self, format_name: str, generic_search: bool) -> str | None:
         chosen = self.envelopes(format_name) + self.direct(format_name)
         if generic_search:
             chosen += self.searchers(format_name)
@@ -152,6 +164,12 @@ class Catalogue:
         if any(literal is None for literal in literals):
             return None
         return marker_regex([literal for literal in literals if literal])
+
+    def _remember(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
+        memo = self._memo
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
 
     def merged(self, other: Catalogue) -> Catalogue:
         """Return this catalogue followed by ``other``'s signatures (user additions).

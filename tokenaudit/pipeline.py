@@ -206,7 +206,8 @@ def _request_counts(records: pa.Table, fmt: LogFormat, context: ChunkContext) ->
     distinct = pc.unique(ts_raw)
     hours = parse_timestamps(distinct.to_pandas(), fmt.timestamp, timezone=context.timezone,
                              reference=context.reference_time).dt.floor("h")
-    hour_of_distinct = pa.array(hours.to_numpy(), pa.timestamp("us", tz="UTC"))
+    # From the Series, not its object-array ``to_numpy()``: that makes a Timestamp per value.
+    hour_of_distinct = pa.Array.from_pandas(hours).cast(pa.timestamp("us", tz="UTC"))
     table = pa.table({
         "hour": hour_of_distinct.take(pc.index_in(ts_raw, distinct)),
         "host": pc.fill_null(records.column("host"), ""),
