@@ -51,6 +51,7 @@ _FORMAT_KEYS = {
         "event_path",
         "candidate",
         "count_pattern",
+        "request_path",
         "shape",
         "continuation",
         "constants",
@@ -100,7 +101,7 @@ def _format_from_toml(path: Path) -> LogFormat:
         )
     if data["kind"] == "regex" and "pattern" not in data:
         raise CatalogueError("a regex format needs a pattern", path=str(path))
-    for key in ("detect", "pattern", "event_path", "candidate", "count_pattern", "shape", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
+    for key in ("detect", "pattern", "event_path", "candidate", "count_pattern", "request_path", "shape", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
         value = data["skip"][int(key[5:-1])] if key.startswith("skip[") else data.get(key)
         if value is not None and (problem := validate_regex(value)):
             raise CatalogueError(f"{key} does not compile: {problem}", path=str(path))
@@ -123,6 +124,7 @@ def _format_from_toml(path: Path) -> LogFormat:
         event_path=data.get("event_path"),
         candidate=data.get("candidate"),
         count_pattern=data.get("count_pattern"),
+        request_path=data.get("request_path"),
         shape=data.get("shape"),
         continuation=data.get("continuation"),
         constants={str(k): str(v) for k, v in data.get("constants", {}).items()},
@@ -393,7 +395,7 @@ def parse_chunk(
     counted = None
     if fmt.event_status and fmt.count_pattern:
         # Every request is counted from a small pattern; the full one runs on candidates only.
-        counted = _extract(lines.filter(candidates), fmt.count_pattern, ("ts_raw", "host", "path", "status"))
+        counted = count_fields(lines.filter(candidates), fmt)
     if marker is not None and (not fmt.event_status or fmt.count_pattern):
         selected = pc.match_substring_regex(lines, marker)
         if fmt.candidate:  # refusals by status, for access logs
@@ -420,6 +422,35 @@ def parse_chunk(
     line_no = pa.array(index[good] + first_line_no, pa.int64())
     table = records.take(pa.array(good, pa.int64())) if bad else records
     return ParsedChunk(table.add_column(0, "line_no", line_no), account, counted)
+
+
+#: Columns of :func:`count_fields`.
+COUNT_COLUMNS = ("ts_raw", "host", "path", "status")
+
+
+def count_fields(lines: pa.Array, fmt: LogFormat) -> pa.Table:
+    """Time, host, path and status of the lines an access log's ``count_pattern`` matches.
+
+    A ``count_pattern`` that captures the whole ``request`` (and a
+    ``request_path`` regex that takes the ``path`` from it) keeps both regexes
+    one-pass: RE2 then extracts in a single scan, about three times faster
+    than a pattern with alternatives inside the quotes.
+
+    Examples
+    --------
+    >>> fmt = load_formats()["combined_access"]
+    >>> line = '10.0.0.1 - - [08/Mar/2025:09:37:44 +0000] "GET /api/x?y=1 HTTP/1.1" 401 12 "-" "curl"'
+    >>> count_fields(pa.array([line, "junk"]), fmt).to_pylist()
+    [{'ts_raw': '08/Mar/2025:09:37:44 +0000', 'host': None, 'path': '/api/x?y=1', 'status': '401'}]
+    """
+    assert fmt.count_pattern is not None
+    counted = _extract(lines, fmt.count_pattern, (*COUNT_COLUMNS, "request"))
+    if fmt.request_path and "(?P<request>" in fmt.count_pattern:
+        request = pc.fill_null(counted.column("request").combine_chunks(), "")
+        path = pc.struct_field(pc.extract_regex(request, fmt.request_path), "path")
+        path = pc.if_else(pc.is_in(path, pa.array(["-", ""])), None, path)
+        counted = counted.set_column(counted.column_names.index("path"), "path", path)
+    return counted.drop_columns(["request"])
 
 
 def _extract(lines: pa.Array, pattern: str, columns: tuple[str, ...]) -> pa.Table:

@@ -44,6 +44,7 @@ class LogFormat:
     event_path: str | None = None
     candidate: str | None = None
     count_pattern: str | None = None
+    request_path: str | None = None
     shape: str | None = None
     continuation: str | None = None
     constants: dict[str, str] = field(default_factory=dict)

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalogue import Catalogue
-from .formats import RECORD_COLUMNS, detect_format, load_formats
+from .formats import RECORD_COLUMNS, count_fields, detect_format, load_formats
 from .models import LogFormat, Signature
 
 ANNOTATION = "#@ "
@@ -146,10 +146,12 @@ def check_formats(formats: dict[str, LogFormat] | None = None) -> list[Problem]:
                 continue
             got = _format_captures(fmt, sample.line)
             if fmt.count_pattern and got is not None:
-                counted = pc.extract_regex(pa.array([sample.line]), fmt.count_pattern)[0].as_py() or {}
+                rows = count_fields(pa.array([sample.line]), fmt).to_pylist()
+                counted = {("ts" if k == "ts_raw" else k): v for k, v in rows[0].items()} if rows else {}
+                groups = f"{fmt.count_pattern} {fmt.request_path or ''}"
                 for field in ("ts", "path", "status", "host"):
-                    if field in counted and (counted[field] or None) != (got.get(field) or None):
-                        problems.append(Problem(label, f"count_pattern gives {field}={counted[field]!r}, "
+                    if f"(?P<{field}>" in groups and (counted.get(field) or None) != (got.get(field) or None):
+                        problems.append(Problem(label, f"count_pattern gives {field}={counted.get(field)!r}, "
                                                        f"pattern {got.get(field)!r}", sample.line))
                 if not counted:
                     problems.append(Problem(label, "count_pattern does not match the sample", sample.line))
