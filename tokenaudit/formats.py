@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError, FormatError
 from .models import FormatSample, LineAccount, LogFormat
+from .prefilter import escape
 from .timestamps import TIMESTAMP_KINDS
 
 #: Columns every parsed record has, whatever its format (missing ones are null).
@@ -56,6 +57,7 @@ _FORMAT_KEYS = {
         "continuation",
         "constants",
         "generic_search",
+        "flat",
         "priority",
         "detect_scope",
         "fallback",
@@ -99,6 +101,9 @@ def _format_from_toml(path: Path) -> LogFormat:
             path=str(path),
             hint=f"one of {', '.join(TIMESTAMP_KINDS)}",
         )
+    if data.get("flat") and (data["kind"] != "json" or any(
+            "." in key for column in ("ts", "host", "path", "status") for key in data.get("fields", {}).get(column, ()))):
+        raise CatalogueError("flat is for json formats whose counted fields are top-level keys", path=str(path))
     if data["kind"] == "regex" and "pattern" not in data:
         raise CatalogueError("a regex format needs a pattern", path=str(path))
     for key in ("detect", "pattern", "event_path", "candidate", "count_pattern", "request_path", "shape", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
@@ -129,6 +134,7 @@ def _format_from_toml(path: Path) -> LogFormat:
         continuation=data.get("continuation"),
         constants={str(k): str(v) for k, v in data.get("constants", {}).items()},
         generic_search=bool(data.get("generic_search", False)),
+        flat=bool(data.get("flat", False)),
         priority=int(data.get("priority", 50)),
         software=data.get("software", ""),
         detect_scope=data.get("detect_scope", "line"),
@@ -312,7 +318,26 @@ def lines_array(block: bytes) -> pa.Array:
 def _skip_mask(lines: pa.Array, fmt: LogFormat) -> pa.Array:
     if not fmt.skip:
         return pa.array(np.zeros(len(lines), dtype=bool))
-    return pc.match_substring_regex(lines, "|".join(f"(?:{p})" for p in fmt.skip))
+    return pc.match_substring_regex(lines, any_of(fmt.skip))
+
+
+def any_of(patterns: tuple[str, ...] | list[str]) -> str:
+    r"""One regex matching where any of ``patterns`` does.
+
+    When every pattern is anchored at the start, the ``^`` is taken out of
+    the alternation: RE2 then knows the whole regex is anchored and stops at
+    the line's first characters instead of scanning the whole line.
+
+    Examples
+    --------
+    >>> print(any_of(["^#", r"^\s*$"]))
+    ^(?:#|\s*$)
+    >>> print(any_of(["^#", "x"]))
+    (?:^#)|(?:x)
+    """
+    if all(p.startswith("^") and not p.startswith("^(?") and "|" not in p for p in patterns):
+        return "^(?:" + "|".join(p[1:] for p in patterns) + ")"
+    return "|".join(f"(?:{p})" for p in patterns)
 
 
 @dataclass(frozen=True)
@@ -393,13 +418,12 @@ def parse_chunk(
         account.rejected_reasons[f"not a {fmt.name} line"] += account.rejected
     candidates = pc.and_(kept, shaped)
     counted = None
-    if fmt.event_status and fmt.count_pattern:
-        # Every request is counted from a small pattern; the full one runs on candidates only.
+    if fmt.event_status and (fmt.count_pattern or fmt.flat):
+        # Every request is counted from a small pattern (or a few keys); the full one runs on candidates only.
         counted = count_fields(lines.filter(candidates), fmt)
-    if marker is not None and (not fmt.event_status or fmt.count_pattern):
-        selected = pc.match_substring_regex(lines, marker)
-        if fmt.candidate:  # refusals by status, for access logs
-            selected = pc.or_(selected, pc.match_substring_regex(lines, fmt.candidate))
+    if marker is not None and (not fmt.event_status or counted is not None):
+        # Refusals by status (access logs) in the same pass as the catalogue's marker.
+        selected = pc.match_substring_regex(lines, any_of([marker, fmt.candidate]) if fmt.candidate else marker)
         candidates = pc.and_(candidates, selected)
     index = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
     subset = lines.take(pa.array(index, pa.int64()))
@@ -443,6 +467,8 @@ def count_fields(lines: pa.Array, fmt: LogFormat) -> pa.Table:
     >>> count_fields(pa.array([line, "junk"]), fmt).to_pylist()
     [{'ts_raw': '08/Mar/2025:09:37:44 +0000', 'host': None, 'path': '/api/x?y=1', 'status': '401'}]
     """
+    if fmt.flat:
+        return _json_count_fields(lines, fmt)
     assert fmt.count_pattern is not None
     counted = _extract(lines, fmt.count_pattern, (*COUNT_COLUMNS, "request"))
     if fmt.request_path and "(?P<request>" in fmt.count_pattern:
@@ -451,6 +477,47 @@ def count_fields(lines: pa.Array, fmt: LogFormat) -> pa.Table:
         path = pc.if_else(pc.is_in(path, pa.array(["-", ""])), None, path)
         counted = counted.set_column(counted.column_names.index("path"), "path", path)
     return counted.drop_columns(["request"])
+
+
+#: A JSON key's value when it is a string (``s``, still escaped) or an integer (``n``).
+_JSON_VALUE = r'''\s*:\s*(?:"(?P<s>(?:[^"\\]|\\.)*)"|(?P<n>-?\d+)[,}\s])'''
+
+
+def _json_count_fields(lines: pa.Array, fmt: LogFormat) -> pa.Table:
+    """:func:`count_fields` of a ``flat`` JSON format: one RE2 pass per key, no JSON parse.
+
+    A key's value is its first string or integer value in the line (keys
+    tried in the format's order, the next only where the previous gave
+    none); strings with escapes are decoded by orjson. Lines without a time
+    are dropped, as a ``count_pattern`` drops lines it does not match.
+    """
+    out: dict[str, pa.Array] = {}
+    for column in COUNT_COLUMNS:
+        values: pa.Array = pa.nulls(len(lines), pa.string())
+        for key in fmt.fields.get("ts" if column == "ts_raw" else column, ()):
+            if values.null_count == 0:
+                break
+            found = pc.extract_regex(lines, f'"{escape(key)}"{_JSON_VALUE}')
+            text, number = pc.struct_field(found, "s"), pc.struct_field(found, "n")
+            value = pc.if_else(pc.not_equal(number, ""), number, text)
+            values = pc.coalesce(values, _unescape_json(value))
+        out[column] = values
+    table = pa.table(out)
+    return table.filter(table.column("ts_raw").is_valid())
+
+
+def _unescape_json(values: pa.Array) -> pa.Array:
+    """Decode JSON string escapes where a value has any (rare in access logs)."""
+    escaped = np.flatnonzero(pc.fill_null(pc.match_substring(values, "\\"), False).to_numpy(zero_copy_only=False))
+    if len(escaped) == 0:
+        return values
+    texts = values.to_pylist()
+    for position in escaped:
+        try:
+            texts[position] = orjson.loads(f'"{texts[position]}"')
+        except ValueError:
+            texts[position] = None
+    return pa.array(texts, pa.string())
 
 
 def _extract(lines: pa.Array, pattern: str, columns: tuple[str, ...]) -> pa.Table:

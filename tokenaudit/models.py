@@ -49,6 +49,7 @@ class LogFormat:
     continuation: str | None = None
     constants: dict[str, str] = field(default_factory=dict)
     generic_search: bool = False
+    flat: bool = False
     priority: int = 50
     detect_scope: Literal["line", "head"] = "line"
     fallback: bool = False
