@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
+import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -320,10 +322,64 @@ def load_catalogue(extra: Iterable[Path] = ()) -> Catalogue:
 
 @cache
 def _builtin_catalogue() -> Catalogue:
+    paths = sorted((DATA_DIR / "signatures").glob("*.toml"))
+    key = _cache_key(paths)
+    cached = _read_cached(key)
+    if cached is not None:
+        return cached
     signatures: list[Signature] = []
-    for path in sorted((DATA_DIR / "signatures").glob("*.toml")):
+    for path in paths:
         signatures.extend(read_signature_file(path))
-    return _checked(Catalogue(tuple(signatures)))
+    catalogue = _checked(Catalogue(tuple(signatures)))
+    _write_cached(key, catalogue)
+    return catalogue
+
+
+# Loading checks ~300 signatures (TOML, two RE2 compiles and a parse for the prefilter each):
+# a quarter of a second, on every run. The checked result is kept as JSON (never pickle: a
+# cache file must not be able to run code) under the user's cache folder, named by a hash of
+# the signature files and of the code that reads them; any problem reading it means a rebuild.
+_TUPLE_FIELDS = ("alternatives", "applies_to", "explains", "follows", "fields")
+
+
+def cache_dir() -> Path:
+    """Where tokenaudit keeps derived data it can rebuild: ``$XDG_CACHE_HOME/tokenaudit`` or ``~/.cache/tokenaudit``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tokenaudit"
+
+
+def _cache_key(paths: list[Path]) -> str:
+    digest = hashlib.sha256(str(DATA_DIR.resolve()).encode())  # signatures keep their file's path
+    code = Path(__file__).parent
+    for path in [*paths, code / "catalogue.py", code / "prefilter.py", code / "models.py"]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
+
+
+def _read_cached(key: str) -> Catalogue | None:
+    try:
+        rows = json.loads((cache_dir() / f"catalogue-{key}.json").read_text(encoding="utf-8"))
+        signatures = []
+        for row in rows:
+            row.update({name: tuple(row[name]) for name in _TUPLE_FIELDS})
+            row["samples"] = tuple(SignatureSample(**sample) for sample in row["samples"])
+            signatures.append(Signature(**row))
+        return Catalogue(tuple(signatures))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _write_cached(key: str, catalogue: Catalogue) -> None:
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = folder / f".catalogue-{key}.{os.getpid()}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump([asdict(signature) for signature in catalogue.signatures], handle)
+        os.replace(temporary, folder / f"catalogue-{key}.json")
+    except OSError:
+        pass
 
 
 def _checked(catalogue: Catalogue) -> Catalogue:
