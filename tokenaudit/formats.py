@@ -472,9 +472,11 @@ def count_fields(lines: pa.Array, fmt: LogFormat) -> pa.Table:
     assert fmt.count_pattern is not None
     counted = _extract(lines, fmt.count_pattern, (*COUNT_COLUMNS, "request"))
     if fmt.request_path and "(?P<request>" in fmt.count_pattern:
-        request = pc.fill_null(counted.column("request").combine_chunks(), "")
-        path = pc.struct_field(pc.extract_regex(request, fmt.request_path), "path")
+        # A busy log repeats its requests: take the path once per distinct request.
+        request = pc.dictionary_encode(pc.fill_null(counted.column("request").combine_chunks(), ""))
+        path = pc.struct_field(pc.extract_regex(request.dictionary, fmt.request_path), "path")
         path = pc.if_else(pc.is_in(path, pa.array(["-", ""])), None, path)
+        path = pa.DictionaryArray.from_arrays(request.indices, path).dictionary_decode()
         counted = counted.set_column(counted.column_names.index("path"), "path", path)
     return counted.drop_columns(["request"])
 
