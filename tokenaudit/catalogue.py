@@ -22,6 +22,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property
@@ -147,20 +148,32 @@ class Catalogue:
             s for s in self.signatures if s.kind == "cause" and s.search and _applies(s, format_name)
         ]))
 
-    def marker(self, format_name: str, *, generic_search: bool) -> str | None:
-        """Regex of literals of which a failure line of ``format_name`` holds at least one.
+    def marker(self, format_name: str, *, generic_search: bool, raw_json: bool = False) -> str | None:
+        r"""Regex of literals of which a failure line of ``format_name`` holds at least one.
 
         ``None`` when some signature has no literal: then every line is a
-        candidate (correct, only slower).
-        """
-        return self._remember(("marker", f"{format_name}\0{generic_search}"),  # type: ignore[return-value]
-                              lambda: self._marker(format_name, generic_search))
+        candidate (correct, only slower). With ``raw_json`` the marker runs on
+        JSON text, where the message's quotes and backslashes are escaped (and,
+        by some encoders, ``/ < > &`` and non-ASCII): each literal is then cut
+        to its longest part free of such characters.
 
-    def _marker(self, format_name: str, generic_search: bool) -> str | None:
+        Examples
+        --------
+        >>> line = '{"MESSAGE":"token uses \\"none\\" alg but accept_none_alg is not enabled"}'
+        >>> marker = load_catalogue().marker("journal_json", generic_search=True, raw_json=True)
+        >>> bool(pc.match_substring_regex(pa.array([line]), marker)[0].as_py())
+        True
+        """
+        return self._remember(("marker", f"{format_name}\0{generic_search}\0{raw_json}"),  # type: ignore[return-value]
+                              lambda: self._marker(format_name, generic_search, raw_json))
+
+    def _marker(self, format_name: str, generic_search: bool, raw_json: bool) -> str | None:
         chosen = self.envelopes(format_name) + self.direct(format_name)
         if generic_search:
             chosen += self.searchers(format_name)
         literals = [s.prefilter for s in chosen]
+        if raw_json:
+            literals = [_json_safe(literal) for literal in literals]
         if not chosen:
             return NEVER
         if any(literal is None for literal in literals):
@@ -185,6 +198,16 @@ class Catalogue:
         if clash:
             raise CatalogueError(f"signature id(s) defined twice: {', '.join(clash)}")
         return Catalogue(self.signatures + other.signatures)
+
+
+_JSON_ESCAPED = re.compile(r'["\\/<>&]|[^\x20-\x7e]')
+
+
+def _json_safe(literal: str | None) -> str | None:
+    """The longest part of ``literal`` that JSON encoders write as it is (``None`` if none)."""
+    if literal is None:
+        return None
+    return max(_JSON_ESCAPED.split(literal), key=len) or None
 
 
 def _applies(signature: Signature, format_name: str) -> bool:

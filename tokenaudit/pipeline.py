@@ -101,7 +101,7 @@ def process_chunk(
     (2, 2, 1)
     """
     array = lines if isinstance(lines, pa.Array) else pa.array(lines, pa.string())
-    marker = catalogue.marker(fmt.name, generic_search=fmt.generic_search)
+    marker = catalogue.marker(fmt.name, generic_search=fmt.generic_search, raw_json=fmt.kind == "json")
     if marker is not None and context.fingerprint_key is not None:
         marker = f"{marker}|{TOKEN_MARKER}"
     parsed = parse_chunk(array, fmt, first_line_no=context.first_line_no, marker=marker)
