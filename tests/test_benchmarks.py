@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib
 import importlib.util
 import os
 import re
@@ -154,3 +155,58 @@ def test_runner_skips_formats_tokenaudit_does_not_know(
     out = capsys.readouterr()
     assert "skipped nginx: `tokenaudit formats` does not list `combined_access` yet" in out.out
     assert "| format" not in out.out
+
+
+# --------------------------------------------------------------------------- ingest's fast paths
+
+
+def _chunk(path: Path, fmt: object, catalogue: object) -> object:
+    from tokenaudit.formats import lines_array
+    from tokenaudit.pipeline import ChunkContext, process_chunk
+
+    context = ChunkContext(path.name, reference_time=None, fingerprint_key=b"k" * 32)
+    return process_chunk(lines_array(path.read_bytes()), fmt, catalogue, context)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["nginx", "istio", "traefik_json"])
+def test_request_counts_equal_a_full_parse_of_every_line(
+    name: str, logs: dict[str, tuple[Path, dict[str, object]]]
+) -> None:
+    """The count pattern (with request_path) and a flat format's key reading count what the full parse counts."""
+    import dataclasses
+
+    from tokenaudit.catalogue import load_catalogue
+    from tokenaudit.formats import load_formats
+
+    path, truth = logs[name]
+    fmt = load_formats()[generate.SHAPES[name].tokenaudit_format]
+    assert fmt.count_pattern or fmt.flat
+    full = dataclasses.replace(fmt, count_pattern=None, request_path=None, flat=False)
+    fast_result, full_result = _chunk(path, fmt, load_catalogue()), _chunk(path, full, load_catalogue())
+    columns = ["hour", "host", "route", "status", "count"]
+    fast = fast_result.requests.sort_values(columns[:4]).reset_index(drop=True)[columns]  # type: ignore[attr-defined]
+    slow = full_result.requests.sort_values(columns[:4]).reset_index(drop=True)[columns]  # type: ignore[attr-defined]
+    assert int(fast["count"].sum()) == LINES
+    assert fast["route"].nunique() > 5 and set(fast["status"].dropna()) >= {401, 403}
+    assert fast.equals(slow)
+    assert fast_result.events.num_rows == full_result.events.num_rows == truth["failures"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_byte_ranges_on_two_workers_find_the_truth(
+    name: str, logs: dict[str, tuple[Path, dict[str, object]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file split across worker processes by byte ranges (as files over 256 MB are) loses and repeats nothing."""
+    from tokenaudit import read_events
+
+    ingest_module = importlib.import_module("tokenaudit.ingest")  # the package exports a function of that name
+
+    monkeypatch.setattr(ingest_module, "MIN_PARALLEL_BYTES", 0)
+    path, truth = logs[name]
+    report = ingest_module.ingest([str(path)], tmp_path / "ds", format_name=generate.SHAPES[name].tokenaudit_format,
+                                  timezone="UTC", jobs=2)
+    assert report.totals.read == LINES and report.totals.events == truth["failures"]
+    events = read_events(tmp_path / "ds")
+    assert len(events) == truth["failures"]
+    assert int(events["line_no"].sum()) == truth["failure_line_sum"]
+    assert events["line_no"].is_unique

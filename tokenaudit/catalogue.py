@@ -24,10 +24,14 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import json
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -113,17 +117,24 @@ class Catalogue:
         """Signatures keyed by id."""
         return {signature.id: signature for signature in self.signatures}
 
+    @cached_property
+    def _memo(self) -> dict[tuple[str, str], object]:
+        """Per-format selections, computed once per catalogue (ingest asks again for every chunk)."""
+        return {}
+
     def envelopes(self, format_name: str) -> list[Signature]:
         """Envelope signatures that apply to ``format_name``, in catalogue order."""
-        return [s for s in self.signatures if s.kind == "envelope" and _applies(s, format_name)]
+        return list(self._remember(("envelopes", format_name), lambda: [
+            s for s in self.signatures if s.kind == "envelope" and _applies(s, format_name)
+        ]))
 
     def explainers(self, envelope: Signature) -> list[Signature]:
         """Cause signatures that may explain the detail of ``envelope``."""
-        return [
+        return list(self._remember(("explainers", envelope.id), lambda: [
             s
             for s in self.signatures
             if s.kind == "cause" and any(fnmatch.fnmatchcase(s.id, g) for g in envelope.explains)
-        ]
+        ]))
 
     def direct(self, format_name: str) -> list[Signature]:
         """Whole-message cause signatures written for ``format_name`` itself (its ``applies_to`` names it).
@@ -131,32 +142,54 @@ class Catalogue:
         They match the format's message field as a whole, with no envelope:
         Envoy's ``%RESPONSE_CODE_DETAILS%``, say, which no user controls.
         """
-        return [
+        return list(self._remember(("direct", format_name), lambda: [
             s for s in self.signatures
             if s.kind == "cause" and not s.search and s.applies_to != ("*",) and _applies(s, format_name)
-        ]
+        ]))
 
     def searchers(self, format_name: str) -> list[Signature]:
         """Cause signatures looked for in a message of ``format_name`` (at its start or after wrappers)."""
-        return [
+        return list(self._remember(("searchers", format_name), lambda: [
             s for s in self.signatures if s.kind == "cause" and s.search and _applies(s, format_name)
-        ]
+        ]))
 
-    def marker(self, format_name: str, *, generic_search: bool) -> str | None:
-        """Regex of literals of which a failure line of ``format_name`` holds at least one.
+    def marker(self, format_name: str, *, generic_search: bool, raw_json: bool = False) -> str | None:
+        r"""Regex of literals of which a failure line of ``format_name`` holds at least one.
 
         ``None`` when some signature has no literal: then every line is a
-        candidate (correct, only slower).
+        candidate (correct, only slower). With ``raw_json`` the marker runs on
+        JSON text, where the message's quotes and backslashes are escaped (and,
+        by some encoders, ``/ < > &`` and non-ASCII): each literal is then cut
+        to its longest part free of such characters.
+
+        Examples
+        --------
+        >>> line = '{"MESSAGE":"token uses \\"none\\" alg but accept_none_alg is not enabled"}'
+        >>> marker = load_catalogue().marker("journal_json", generic_search=True, raw_json=True)
+        >>> bool(pc.match_substring_regex(pa.array([line]), marker)[0].as_py())
+        True
         """
+        return self._remember(("marker", f"{format_name}\0{generic_search}\0{raw_json}"),  # type: ignore[return-value]
+                              lambda: self._marker(format_name, generic_search, raw_json))
+
+    def _marker(self, format_name: str, generic_search: bool, raw_json: bool) -> str | None:
         chosen = self.envelopes(format_name) + self.direct(format_name)
         if generic_search:
             chosen += self.searchers(format_name)
         literals = [s.prefilter for s in chosen]
+        if raw_json:
+            literals = [_json_safe(literal) for literal in literals]
         if not chosen:
             return NEVER
         if any(literal is None for literal in literals):
             return None
         return marker_regex([literal for literal in literals if literal])
+
+    def _remember(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
+        memo = self._memo
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
 
     def merged(self, other: Catalogue) -> Catalogue:
         """Return this catalogue followed by ``other``'s signatures (user additions).
@@ -170,6 +203,16 @@ class Catalogue:
         if clash:
             raise CatalogueError(f"signature id(s) defined twice: {', '.join(clash)}")
         return Catalogue(self.signatures + other.signatures)
+
+
+_JSON_ESCAPED = re.compile(r'["\\/<>&]|[^\x20-\x7e]')
+
+
+def _json_safe(literal: str | None) -> str | None:
+    """The longest part of ``literal`` that JSON encoders write as it is (``None`` if none)."""
+    if literal is None:
+        return None
+    return max(_JSON_ESCAPED.split(literal), key=len) or None
 
 
 def _applies(signature: Signature, format_name: str) -> bool:
@@ -423,10 +466,65 @@ def load_catalogue(extra: Iterable[Path] = ()) -> Catalogue:
 
 @cache
 def _builtin_catalogue() -> Catalogue:
+    paths = sorted((DATA_DIR / "signatures").glob("*.toml"))
+    key = _cache_key(paths)
+    cached = _read_cached(key)
+    if cached is not None:
+        return cached
     signatures: list[Signature] = []
-    for path in sorted((DATA_DIR / "signatures").glob("*.toml")):
+    for path in paths:
         signatures.extend(read_signature_file(path))
-    return _checked(Catalogue(tuple(signatures)))
+    catalogue = _checked(Catalogue(tuple(signatures)))
+    _write_cached(key, catalogue)
+    return catalogue
+
+
+# Loading checks ~300 signatures (TOML, two RE2 compiles and a parse for the prefilter each):
+# a quarter of a second, on every run. The checked result is kept as JSON (never pickle: a
+# cache file must not be able to run code) under the user's cache folder, named by a hash of
+# the signature files and of the code that reads them; any problem reading it means a rebuild.
+_TUPLE_FIELDS = ("alternatives", "applies_to", "explains", "follows", "fields")
+
+
+def cache_dir() -> Path:
+    """Where tokenaudit keeps derived data it can rebuild: ``$XDG_CACHE_HOME/tokenaudit`` or ``~/.cache/tokenaudit``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tokenaudit"
+
+
+def _cache_key(paths: list[Path]) -> str:
+    digest = hashlib.sha256(str(DATA_DIR.resolve()).encode())  # signatures keep their file's path
+    code = Path(__file__).parent
+    readers = ["catalogue.py", "prefilter.py", "models.py", "regex_lint.py", "formats.py", "data/wrappers.toml"]
+    for path in [*paths, *(code / name for name in readers)]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
+
+
+def _read_cached(key: str) -> Catalogue | None:
+    try:
+        rows = json.loads((cache_dir() / f"catalogue-{key}.json").read_text(encoding="utf-8"))
+        signatures = []
+        for row in rows:
+            row.update({name: tuple(row[name]) for name in _TUPLE_FIELDS})
+            row["samples"] = tuple(SignatureSample(**sample) for sample in row["samples"])
+            signatures.append(Signature(**row))
+        return Catalogue(tuple(signatures))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _write_cached(key: str, catalogue: Catalogue) -> None:
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = folder / f".catalogue-{key}.{os.getpid()}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump([asdict(signature) for signature in catalogue.signatures], handle)
+        os.replace(temporary, folder / f"catalogue-{key}.json")
+    except OSError:
+        pass
 
 
 def _checked(catalogue: Catalogue) -> Catalogue:
@@ -484,6 +582,7 @@ def match_messages(
     signature = np.full(n, None, dtype=object)
     values = {name: np.full(n, None, dtype=object) for name in EVENT_FIELDS}
     texts = pc.fill_null(messages, "")
+    plain = _Plain(texts)
 
     todo = np.arange(n)  # messages no signature has matched yet
 
@@ -491,7 +590,7 @@ def match_messages(
         return todo[~np.isin(todo, hits)] if len(hits) else todo
 
     for env in catalogue.envelopes(format_name):
-        hits, captures = _match(texts, todo, env)
+        hits, captures = _match(texts, todo, env, plain)
         todo = settle(hits)
         envelope[hits] = env.id
         signature[hits] = env.id
@@ -499,24 +598,25 @@ def match_messages(
         if len(hits) == 0:
             continue
         details = pa.array(values["detail"][hits], pa.string())
+        plain_details = _Plain(details)
         for explainer in catalogue.explainers(env):
             pending = np.flatnonzero(signature[hits] == env.id)
             if len(pending) == 0:
                 break
-            sub_hits, sub_captures = _match(details, pending, explainer)
+            sub_hits, sub_captures = _match(details, pending, explainer, plain_details)
             targets = hits[sub_hits]
             signature[targets] = explainer.id
             _assign(values, targets, sub_captures)
 
     for direct in catalogue.direct(format_name):
-        hits, captures = _match(texts, todo, direct)
+        hits, captures = _match(texts, todo, direct, plain)
         todo = settle(hits)
         signature[hits] = direct.id
         _assign(values, hits, captures)
 
     if generic_search:
         for searcher in catalogue.searchers(format_name):
-            hits, captures = _match(texts, todo, searcher)
+            hits, captures = _match(texts, todo, searcher, plain)
             todo = settle(hits)
             signature[hits] = searcher.id
             _assign(values, hits, captures)
@@ -526,19 +626,36 @@ def match_messages(
     return pa.table(columns)
 
 
+class _Plain:
+    """Texts as Python strings, for the signatures' literal prefilters.
+
+    Matching sees only the few lines the marker selected, but asks about each
+    of ~300 signatures: a Python substring test per literal (first on all
+    texts joined) costs far less than the Arrow calls per signature it saves.
+    """
+
+    def __init__(self, texts: pa.Array) -> None:
+        self.texts = [text or "" for text in texts.to_pylist()]
+        self.joined = "\n".join(self.texts)
+
+    def having(self, literal: str, positions: np.ndarray) -> np.ndarray:
+        """The ``positions`` whose text contains ``literal``."""
+        if literal not in self.joined:
+            return positions[:0]
+        texts = self.texts
+        return positions[np.fromiter((literal in texts[i] for i in positions), bool, len(positions))]
+
+
 def _match(
-    texts: pa.Array, positions: np.ndarray, signature: Signature
+    texts: pa.Array, positions: np.ndarray, signature: Signature, plain: _Plain
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Match ``signature`` at ``positions``; return matched positions and their captures."""
+    if len(positions) and signature.prefilter:
+        positions = plain.having(signature.prefilter, positions)
     if len(positions) == 0:
         return positions, {}
     pattern = anchored_pattern(signature.pattern, signature.search)
     subset = texts.take(pa.array(positions, pa.int64()))
-    if signature.prefilter:
-        keep = np.flatnonzero(pc.match_substring(subset, signature.prefilter).to_numpy(zero_copy_only=False))
-        positions, subset = positions[keep], subset.take(pa.array(keep, pa.int64()))
-        if len(positions) == 0:
-            return positions, {}
     if not signature.fields:
         matched = pc.match_substring_regex(subset, pattern).to_numpy(zero_copy_only=False)
         return positions[matched], {}

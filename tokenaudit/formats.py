@@ -11,20 +11,20 @@ in RE2 (linear time, no catastrophic backtracking) through
 from __future__ import annotations
 
 import json
-
-import orjson
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError, FormatError
 from .models import FormatSample, LineAccount, LogFormat
+from .prefilter import escape
 from .regex_lint import lint_pattern
 from .timestamps import TIMESTAMP_KINDS
 
@@ -52,10 +52,12 @@ _FORMAT_KEYS = {
         "event_path",
         "candidate",
         "count_pattern",
+        "request_path",
         "shape",
         "continuation",
         "constants",
         "generic_search",
+        "flat",
         "priority",
         "detect_scope",
         "fallback",
@@ -104,9 +106,12 @@ def _format_from_toml(path: Path) -> LogFormat:
             path=str(path),
             hint=f"one of {', '.join(TIMESTAMP_KINDS)}",
         )
+    if data.get("flat") and (data["kind"] != "json" or any(
+            "." in key for column in ("ts", "host", "path", "status") for key in data.get("fields", {}).get(column, ()))):
+        raise CatalogueError("flat is for json formats whose counted fields are top-level keys", path=str(path))
     if data["kind"] == "regex" and "pattern" not in data:
         raise CatalogueError("a regex format needs a pattern", path=str(path))
-    for key in ("detect", "pattern", "event_path", "candidate", "count_pattern", "shape", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
+    for key in ("detect", "pattern", "event_path", "candidate", "count_pattern", "request_path", "shape", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
         value = data["skip"][int(key[5:-1])] if key.startswith("skip[") else data.get(key)
         if value is not None and (problem := validate_regex(value)):
             raise CatalogueError(f"{key} does not compile: {problem}", path=str(path))
@@ -132,10 +137,12 @@ def _format_from_toml(path: Path) -> LogFormat:
         event_path=data.get("event_path"),
         candidate=data.get("candidate"),
         count_pattern=data.get("count_pattern"),
+        request_path=data.get("request_path"),
         shape=data.get("shape"),
         continuation=data.get("continuation"),
         constants={str(k): str(v) for k, v in data.get("constants", {}).items()},
         generic_search=bool(data.get("generic_search", False)),
+        flat=bool(data.get("flat", False)),
         priority=int(data.get("priority", 50)),
         software=data.get("software", ""),
         detect_scope=data.get("detect_scope", "line"),
@@ -319,7 +326,26 @@ def lines_array(block: bytes) -> pa.Array:
 def _skip_mask(lines: pa.Array, fmt: LogFormat) -> pa.Array:
     if not fmt.skip:
         return pa.array(np.zeros(len(lines), dtype=bool))
-    return pc.match_substring_regex(lines, "|".join(f"(?:{p})" for p in fmt.skip))
+    return pc.match_substring_regex(lines, any_of(fmt.skip))
+
+
+def any_of(patterns: tuple[str, ...] | list[str]) -> str:
+    r"""One regex matching where any of ``patterns`` does.
+
+    When every pattern is anchored at the start, the ``^`` is taken out of
+    the alternation: RE2 then knows the whole regex is anchored and stops at
+    the line's first characters instead of scanning the whole line.
+
+    Examples
+    --------
+    >>> print(any_of(["^#", r"^\s*$"]))
+    ^(?:#|\s*$)
+    >>> print(any_of(["^#", "x"]))
+    (?:^#)|(?:x)
+    """
+    if all(p.startswith("^") and not p.startswith("^(?") and "|" not in p for p in patterns):
+        return "^(?:" + "|".join(p[1:] for p in patterns) + ")"
+    return "|".join(f"(?:{p})" for p in patterns)
 
 
 @dataclass(frozen=True)
@@ -400,13 +426,12 @@ def parse_chunk(
         account.rejected_reasons[f"not a {fmt.name} line"] += account.rejected
     candidates = pc.and_(kept, shaped)
     counted = None
-    if fmt.event_status and fmt.count_pattern:
-        # Every request is counted from a small pattern; the full one runs on candidates only.
-        counted = _extract(lines.filter(candidates), fmt.count_pattern, ("ts_raw", "host", "path", "status"))
-    if marker is not None and (not fmt.event_status or fmt.count_pattern):
-        selected = pc.match_substring_regex(lines, marker)
-        if fmt.candidate:  # refusals by status, for access logs
-            selected = pc.or_(selected, pc.match_substring_regex(lines, fmt.candidate))
+    if fmt.event_status and (fmt.count_pattern or fmt.flat):
+        # Every request is counted from a small pattern (or a few keys); the full one runs on candidates only.
+        counted = count_fields(lines.filter(candidates), fmt)
+    if marker is not None and (not fmt.event_status or counted is not None):
+        # Refusals by status (access logs) in the same pass as the catalogue's marker.
+        selected = pc.match_substring_regex(lines, any_of([marker, fmt.candidate]) if fmt.candidate else marker)
         candidates = pc.and_(candidates, selected)
     index = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
     subset = lines.take(pa.array(index, pa.int64()))
@@ -441,6 +466,80 @@ def _numeric_status(table: pa.Table) -> pa.Table:
     status = table.column(position)
     numeric = pc.fill_null(pc.match_substring_regex(status, r"^-?\d{1,6}$"), False)
     return table.set_column(position, "status", pc.if_else(numeric, status, pa.scalar(None, pa.string())))
+
+
+#: Columns of :func:`count_fields`.
+COUNT_COLUMNS = ("ts_raw", "host", "path", "status")
+
+
+def count_fields(lines: pa.Array, fmt: LogFormat) -> pa.Table:
+    """Time, host, path and status of the lines an access log's ``count_pattern`` matches.
+
+    A ``count_pattern`` that captures the whole ``request`` (and a
+    ``request_path`` regex that takes the ``path`` from it) keeps both regexes
+    one-pass: RE2 then extracts in a single scan, about three times faster
+    than a pattern with alternatives inside the quotes.
+
+    Examples
+    --------
+    >>> fmt = load_formats()["combined_access"]
+    >>> line = '10.0.0.1 - - [08/Mar/2025:09:37:44 +0000] "GET /api/x?y=1 HTTP/1.1" 401 12 "-" "curl"'
+    >>> count_fields(pa.array([line, "junk"]), fmt).to_pylist()
+    [{'ts_raw': '08/Mar/2025:09:37:44 +0000', 'host': None, 'path': '/api/x?y=1', 'status': '401'}]
+    """
+    if fmt.flat:
+        return _json_count_fields(lines, fmt)
+    assert fmt.count_pattern is not None
+    counted = _extract(lines, fmt.count_pattern, (*COUNT_COLUMNS, "request"))
+    if fmt.request_path and "(?P<request>" in fmt.count_pattern:
+        # A busy log repeats its requests: take the path once per distinct request.
+        request = pc.dictionary_encode(pc.fill_null(counted.column("request").combine_chunks(), ""))
+        path = pc.struct_field(pc.extract_regex(request.dictionary, fmt.request_path), "path")
+        path = pc.if_else(pc.is_in(path, pa.array(["-", ""])), None, path)
+        path = pa.DictionaryArray.from_arrays(request.indices, path).dictionary_decode()
+        counted = counted.set_column(counted.column_names.index("path"), "path", path)
+    return counted.drop_columns(["request"])
+
+
+#: A JSON key's value when it is a string (``s``, still escaped) or an integer (``n``).
+_JSON_VALUE = r'''\s*:\s*(?:"(?P<s>(?:[^"\\]|\\.)*)"|(?P<n>-?\d+)[,}\s])'''
+
+
+def _json_count_fields(lines: pa.Array, fmt: LogFormat) -> pa.Table:
+    """:func:`count_fields` of a ``flat`` JSON format: one RE2 pass per key, no JSON parse.
+
+    A key's value is its first string or integer value in the line (keys
+    tried in the format's order, the next only where the previous gave
+    none); strings with escapes are decoded by orjson. Lines without a time
+    are dropped, as a ``count_pattern`` drops lines it does not match.
+    """
+    out: dict[str, pa.Array] = {}
+    for column in COUNT_COLUMNS:
+        values: pa.Array = pa.nulls(len(lines), pa.string())
+        for key in fmt.fields.get("ts" if column == "ts_raw" else column, ()):
+            if values.null_count == 0:
+                break
+            found = pc.extract_regex(lines, f'"{escape(key)}"{_JSON_VALUE}')
+            text, number = pc.struct_field(found, "s"), pc.struct_field(found, "n")
+            value = pc.if_else(pc.not_equal(number, ""), number, text)
+            values = pc.coalesce(values, _unescape_json(value))
+        out[column] = values
+    table = pa.table(out)
+    return table.filter(table.column("ts_raw").is_valid())
+
+
+def _unescape_json(values: pa.Array) -> pa.Array:
+    """Decode JSON string escapes where a value has any (rare in access logs)."""
+    escaped = np.flatnonzero(pc.fill_null(pc.match_substring(values, "\\"), False).to_numpy(zero_copy_only=False))
+    if len(escaped) == 0:
+        return values
+    texts = values.to_pylist()
+    for position in escaped:
+        try:
+            texts[position] = orjson.loads(f'"{texts[position]}"')
+        except ValueError:
+            texts[position] = None
+    return pa.array(texts, pa.string())
 
 
 def _extract(lines: pa.Array, pattern: str, columns: tuple[str, ...]) -> pa.Table:

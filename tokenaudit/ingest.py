@@ -36,7 +36,7 @@ from .dataset import (
 from .errors import FormatError, InputError
 from .formats import detect_format, get_format, lines_array, load_formats, split_lines
 from .models import LineAccount, LogFormat
-from .parallel import MIN_PARALLEL_BYTES, default_jobs, process_file_range
+from .parallel import MIN_PARALLEL_BYTES, close_pools, default_jobs, process_file_range
 from .pipeline import ChunkContext, ChunkResult, process_chunk
 from .realms import parse_domains_cfg, realms_frame
 from .sources import (
@@ -197,6 +197,7 @@ def ingest(
                     realm_frames.append(run.realms)
                 token_frames.extend(run.tokens)
                 request_frames.extend(run.requests)
+        close_pools()  # idle workers would hold their memory while the batch is written
         if manifest_rows:
             if event_tables:
                 write_events(dataset, pa.concat_tables(event_tables), batch_id)

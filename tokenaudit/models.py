@@ -44,10 +44,12 @@ class LogFormat:
     event_path: str | None = None
     candidate: str | None = None
     count_pattern: str | None = None
+    request_path: str | None = None
     shape: str | None = None
     continuation: str | None = None
     constants: dict[str, str] = field(default_factory=dict)
     generic_search: bool = False
+    flat: bool = False
     priority: int = 50
     detect_scope: Literal["line", "head"] = "line"
     fallback: bool = False

@@ -101,7 +101,7 @@ def process_chunk(
     (2, 2, 1)
     """
     array = lines if isinstance(lines, pa.Array) else pa.array(lines, pa.string())
-    marker = catalogue.marker(fmt.name, generic_search=fmt.generic_search)
+    marker = catalogue.marker(fmt.name, generic_search=fmt.generic_search, raw_json=fmt.kind == "json")
     if marker is not None and context.fingerprint_key is not None:
         marker = f"{marker}|{TOKEN_MARKER}"
     parsed = parse_chunk(array, fmt, first_line_no=context.first_line_no, marker=marker)
@@ -193,6 +193,17 @@ def routes_array(paths: pa.Array) -> pa.Array:
     return routes
 
 
+#: The seconds (and fraction) of an ISO 8601 time; the offset after them is kept.
+# A fraction beyond nanoseconds is left alone: such a time does not parse, here as in the events.
+_ISO_SECONDS = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}):\d{2}(?:[.,]\d{1,9})?(\D|$)"
+
+
+def _routes_once(paths: pa.Array) -> pa.Array:
+    """:func:`routes_array`, folding each distinct path once (a busy log repeats its paths)."""
+    encoded = pc.dictionary_encode(pc.fill_null(paths, ""))
+    return pa.DictionaryArray.from_arrays(encoded.indices, routes_array(encoded.dictionary)).dictionary_decode()
+
+
 def _request_counts(records: pa.Table, fmt: LogFormat, context: ChunkContext) -> pd.DataFrame:
     """Requests per hour, host, route and status: the denominator of failure rates.
 
@@ -203,15 +214,17 @@ def _request_counts(records: pa.Table, fmt: LogFormat, context: ChunkContext) ->
     if records.num_rows == 0:
         return pd.DataFrame(columns=list(REQUEST_COLUMNS))
     ts_raw = records.column("ts_raw").combine_chunks()
+    if fmt.timestamp == "iso8601":  # only the hour counts: drop seconds, so a minute is parsed once
+        ts_raw = pc.replace_substring_regex(ts_raw, _ISO_SECONDS, r"\1:00\2")
     distinct = pc.unique(ts_raw)
     hours = parse_timestamps(distinct.to_pandas(), fmt.timestamp, timezone=context.timezone,
                              reference=context.reference_time).dt.floor("h")
-    # from the Series, not its numpy array: a time that did not parse (NaT) becomes null
-    hour_of_distinct = pa.array(hours, pa.timestamp("us", tz="UTC"), from_pandas=True)
+    # From the Series, not its object-array ``to_numpy()``: that makes a Timestamp per value.
+    hour_of_distinct = pa.Array.from_pandas(hours).cast(pa.timestamp("us", tz="UTC"))
     table = pa.table({
         "hour": hour_of_distinct.take(pc.index_in(ts_raw, distinct)),
         "host": pc.fill_null(records.column("host"), ""),
-        "route": routes_array(records.column("path").combine_chunks()),
+        "route": _routes_once(records.column("path").combine_chunks()),
         "status": pc.cast(records.column("status"), pa.int32(), safe=False),
     })
     counted = table.group_by(["hour", "host", "route", "status"], use_threads=False).aggregate([([], "count_all")])

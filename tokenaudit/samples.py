@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalogue import Catalogue
-from .formats import RECORD_COLUMNS, detect_format, load_formats
+from .formats import RECORD_COLUMNS, count_fields, detect_format, load_formats
 from .models import LogFormat, Signature
 from .regex_lint import lint_pattern, starts_with_wildcard
 
@@ -133,7 +133,8 @@ def check_formats(formats: dict[str, LogFormat] | None = None) -> list[Problem]:
 
     Each sample must match ``detect`` and ``pattern`` (json formats: parse),
     capture exactly ``expect``, and be detected as its own format; a
-    ``count_pattern`` must give the same time, path and status as ``pattern``.
+    ``count_pattern`` (or a ``flat`` JSON format's key reading) must give the
+    same time, path and status as ``pattern`` (the JSON parse).
     """
     formats = formats or load_formats()
     problems: list[Problem] = []
@@ -154,11 +155,13 @@ def check_formats(formats: dict[str, LogFormat] | None = None) -> list[Problem]:
                     problems.append(Problem(label, f"no token found ({bad} unreadable lines)", sample.line))
                 continue
             got = _format_captures(fmt, sample.line)
-            if fmt.count_pattern and got is not None:
-                counted = pc.extract_regex(pa.array([sample.line]), fmt.count_pattern)[0].as_py() or {}
+            if (fmt.count_pattern or fmt.flat) and got is not None:
+                rows = count_fields(pa.array([sample.line]), fmt).to_pylist()
+                counted = {("ts" if k == "ts_raw" else k): v for k, v in rows[0].items()} if rows else {}
+                groups = f"{fmt.count_pattern} {fmt.request_path or ''}"
                 for field in ("ts", "path", "status", "host"):
-                    if field in counted and (counted[field] or None) != (got.get(field) or None):
-                        problems.append(Problem(label, f"count_pattern gives {field}={counted[field]!r}, "
+                    if (f"(?P<{field}>" in groups or field in fmt.fields) and (counted.get(field) or None) != (got.get(field) or None):
+                        problems.append(Problem(label, f"count_pattern gives {field}={counted.get(field)!r}, "
                                                        f"pattern {got.get(field)!r}", sample.line))
                 if not counted:
                     problems.append(Problem(label, "count_pattern does not match the sample", sample.line))
