@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -94,3 +95,23 @@ def test_check_reports_a_sample_another_signature_also_matches(tmp_path: Path) -
     problems = [str(p) for p in check_catalogue(load_catalogue([path]))]
     assert any("bad.aud[sample0]: also matched by openidconnect.untrusted_audience" in p for p in problems)
     assert any("openidconnect.untrusted_audience[sample0]: also matched by bad.aud" in p for p in problems)
+
+
+def test_builtin_catalogue_is_cached_and_a_damaged_cache_is_rebuilt(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tokenaudit import catalogue as module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    (tmp_path / "tokenaudit").mkdir()
+    (tmp_path / "tokenaudit" / "catalogue-of-an-older-version.json").write_text("[]", encoding="utf-8")
+    fresh = module._builtin_catalogue.__wrapped__()
+    cached_files = list((tmp_path / "tokenaudit").glob("catalogue-*.json"))
+    assert len(cached_files) == 1
+    assert oct(cached_files[0].stat().st_mode & 0o777) == "0o600"
+    again = module._builtin_catalogue.__wrapped__()
+    assert again.fingerprint == fresh.fingerprint and again.signatures == fresh.signatures
+    cached_files[0].write_text('[{"id": "broken"}]', encoding="utf-8")
+    rebuilt = module._builtin_catalogue.__wrapped__()
+    assert rebuilt.signatures == fresh.signatures
+    assert json.loads(cached_files[0].read_text(encoding="utf-8"))[0]["id"] == fresh.signatures[0].id

@@ -523,6 +523,9 @@ def _write_cached(key: str, catalogue: Catalogue) -> None:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             json.dump([asdict(signature) for signature in catalogue.signatures], handle)
         os.replace(temporary, folder / f"catalogue-{key}.json")
+        for stale in folder.glob("catalogue-*.json"):  # other versions' caches
+            if stale.name != f"catalogue-{key}.json":
+                stale.unlink(missing_ok=True)
     except OSError:
         pass
 
