@@ -1,0 +1,340 @@
+"""Stored events collapsed into classes of identical rows, read straight from Parquet.
+
+Millions of failure events are mostly repeats: the same message from the same
+client, differing only in time and line number. Analysis classifies and
+recommends per distinct row, so :func:`read_event_classes` reads the events
+table as Arrow dictionary codes (a column that Parquet's statistics say is all
+null or one value in a file is not read at all), and collapses rows that agree
+on every column but ``ts``, ``line_no``, ``source_file`` and the batch
+bookkeeping into one class with a count, the first and last time, and the
+position of its first row. Per-row times stay available, so the steps that pair
+single events (a refusal with its daemon line, a follow-up with its lead, a
+failure with a captured token) run on the rows of the few classes they concern.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .dataset import EVENT_SCHEMA, _check_file_version, _committed_files, _damaged
+
+#: Columns that never matter to analysis: batch bookkeeping.
+_UNUSED = ("event_date", "stream_id", "batch_id")
+#: Columns kept per row rather than per class.
+_PER_ROW = ("ts", "line_no", "source_file")
+#: Columns of a class, in schema order.
+CLASS_COLUMNS = tuple(n for n in EVENT_SCHEMA.names if n not in _UNUSED and n not in _PER_ROW)
+_STRINGS = tuple(n for n in CLASS_COLUMNS if EVENT_SCHEMA.field(n).type == pa.string())
+
+
+@dataclass(frozen=True)
+class EventClasses:
+    """Events as classes of identical rows, plus the per-row data to expand any class back to its rows.
+
+    Attributes
+    ----------
+    classes
+        One row per class, in order of the class's first event (by time, then
+        storage order): the :data:`CLASS_COLUMNS`, and ``count``, ``first_ts``,
+        ``last_ts`` and ``position`` (the place of its first event in time order).
+    row_class
+        The class of each event, events sorted by time (stable).
+    ts, line_no, source_file
+        Per event, in the same order.
+    """
+
+    classes: pd.DataFrame
+    row_class: np.ndarray
+    ts: np.ndarray
+    line_no: np.ndarray
+    source_file: np.ndarray
+
+    def rows(self, chosen: np.ndarray, classes: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The events of the classes where ``chosen`` (a boolean per class) is true, one row each.
+
+        Parameters
+        ----------
+        chosen
+            A boolean per class.
+        classes
+            The classes' columns to give each row (by default :attr:`classes`; a
+            classified copy of it, row for row, gives classified events).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The class columns, ``ts``, ``line_no``, ``source_file``, ``position``
+            (the event's place in time order), ``count`` 1 and ``first_ts``, ``last_ts``
+            (both ``ts``), in time order.
+        """
+        classes = self.classes if classes is None else classes
+        picked = np.flatnonzero(chosen[self.row_class])
+        frame = classes.drop(columns=["count", "first_ts", "last_ts", "position"]).iloc[self.row_class[picked]]
+        frame = frame.reset_index(drop=True)
+        frame.insert(0, "ts", pd.Series(pd.to_datetime(self.ts[picked], unit="us", utc=True)).astype("datetime64[us, UTC]"))
+        frame["source_file"] = self.source_file[picked]
+        frame["line_no"] = self.line_no[picked].astype("int64")
+        frame["position"] = picked
+        frame["count"] = np.ones(len(picked), dtype="int64")
+        frame["first_ts"] = frame["ts"]
+        frame["last_ts"] = frame["ts"]
+        return frame
+
+
+def classes_of_frame(events: pd.DataFrame) -> EventClasses:
+    """Every event of a frame (as :func:`tokenaudit.read_events` returns) as a class of its own."""
+    frame = events.reset_index(drop=True)
+    count = len(frame)
+    ts = frame["ts"].astype("datetime64[us, UTC]")
+    classes = frame.drop(columns=[c for c in _PER_ROW if c in frame.columns]).assign(
+        count=np.ones(count, dtype="int64"), first_ts=ts, last_ts=ts, position=np.arange(count))
+    return EventClasses(
+        classes=classes,
+        row_class=np.arange(count),
+        ts=np.asarray(ts.array.asi8, dtype="int64"),
+        line_no=frame["line_no"].to_numpy(dtype="int64") if "line_no" in frame.columns else np.zeros(count, "int64"),
+        source_file=frame["source_file"].to_numpy(dtype=object) if "source_file" in frame.columns
+        else np.full(count, None, dtype=object),
+    )
+
+
+def _plan(meta: pq.FileMetaData) -> dict[str, object]:
+    """Per string column of one file: ``None`` if all null, ``(value,)`` if one value throughout, else ``"read"``."""
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    plan: dict[str, object] = {}
+    for i, name in enumerate(names):
+        if name not in _STRINGS and name != "source_file":
+            continue
+        nulls, values, known = 0, set(), meta.num_row_groups > 0
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(i).statistics
+            if stats is None or not stats.has_null_count:
+                known = False
+                break
+            nulls += stats.null_count
+            if stats.null_count < meta.row_group(g).num_rows:
+                if not stats.has_min_max or stats.min != stats.max:
+                    known = False
+                    break
+                values.add(stats.min)
+        if known and nulls == meta.num_rows:
+            plan[name] = None
+        elif known and nulls == 0 and len(values) == 1 and isinstance(next(iter(values)), str):
+            plan[name] = (next(iter(values)),)
+        else:
+            plan[name] = "read"
+    return plan
+
+
+class _Codes:
+    """Global integer codes for the values of one string column across files (-1 for null)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.values: list[str] = []
+
+    def of(self, value: str | None) -> int:
+        if value is None:
+            return -1
+        found = self.ids.get(value)
+        if found is None:
+            found = self.ids[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        return np.array([*self.values, None], dtype=object)[codes]
+
+
+def _indices(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
+    """Dictionary indices of a column (nulls as the dictionary's length) and its dictionary."""
+    chunk = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if not pa.types.is_dictionary(chunk.type):
+        chunk = pc.dictionary_encode(chunk)
+    values = chunk.dictionary.to_pylist()
+    return chunk.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64), [*values, None]
+
+
+def _combine(key: np.ndarray, span: int, values: np.ndarray, width: int) -> tuple[np.ndarray, int]:
+    """Fold one more column of codes ``0 <= values < width`` into a row key."""
+    if span * width >= 2**62:
+        key = pd.factorize(key)[0].astype(np.int64)
+        span = int(key.max()) + 1 if len(key) else 1
+    return key * width + values, span * width
+
+
+def _first_of(groups: np.ndarray, count: int) -> np.ndarray:
+    """Index of the first row of each group (``groups`` in 0..count-1)."""
+    first = np.empty(count, dtype=np.int64)
+    first[groups[::-1]] = np.arange(len(groups) - 1, -1, -1)  # repeated indices: the last assignment wins
+    return first
+
+
+def read_event_classes(
+    root: str | Path,
+    *,
+    since: pd.Timestamp | None = None,
+    until: pd.Timestamp | None = None,
+    batches: Collection[str] | None = None,
+) -> EventClasses:
+    """Read the events of committed batches as classes of identical rows.
+
+    Parameters
+    ----------
+    root
+        The dataset folder.
+    since, until
+        Keep events with ``since <= ts < until`` (tz-aware).
+    batches
+        Read only these batches (a snapshot from :func:`tokenaudit.committed_batches`).
+
+    Returns
+    -------
+    EventClasses
+        The same events :func:`tokenaudit.read_events` returns, collapsed.
+
+    Raises
+    ------
+    DatasetError
+        If there is no dataset at ``root`` or a file of it is damaged.
+    SchemaMismatchError
+        If a file was written by a newer version.
+    """
+    root = Path(root)
+    files = _committed_files(root, "events", batches)
+    codes = {name: _Codes() for name in (*_STRINGS, "source_file")}
+    columns = [*_STRINGS, "status"]
+    low = since.value // 1000 if since is not None else None
+    high = until.value // 1000 if until is not None else None
+    local_parts: list[np.ndarray] = []  # per event: its class within its file, offset to be unique
+    local_values: list[np.ndarray] = []  # per class of a file: the global code of each column
+    ts_parts: list[np.ndarray] = []
+    line_parts: list[np.ndarray] = []
+    source_parts: list[np.ndarray] = []
+    offset = 0
+    for path in files:
+        try:
+            parquet = pq.ParquetFile(path)
+            _check_file_version(path, parquet.schema_arrow.metadata)
+            plan = _plan(parquet.metadata)
+            read = [n for n, how in plan.items() if how == "read"]
+            parquet = pq.ParquetFile(path, metadata=parquet.metadata, read_dictionary=read)
+            table = parquet.read(columns=["ts", "line_no", "status", *read])
+        except (pa.ArrowException, OSError) as exc:
+            raise _damaged(root, path, exc) from None
+        ts = table["ts"].to_numpy().astype("datetime64[us]").astype("int64")
+        if low is not None or high is not None:
+            keep = np.ones(len(ts), dtype=bool)
+            if low is not None:
+                keep &= ts >= low
+            if high is not None:
+                keep &= ts < high
+            if not keep.all():
+                table = table.filter(pa.array(keep))
+                ts = ts[keep]
+        count = len(ts)
+        if count == 0:
+            continue
+        # Classes within this file, from its own dictionary indices: no per-event global codes.
+        key, span = np.zeros(count, dtype=np.int64), 1
+        per_column: dict[str, tuple[np.ndarray, list[object]]] = {}
+        for name in columns:
+            if name == "status":
+                raw = table["status"].to_numpy(zero_copy_only=False)
+                missing = pd.isna(raw)
+                if missing.all():
+                    continue
+                indices, dictionary = pd.factorize(np.where(missing, -1, raw).astype(np.int64))
+                per_column[name] = (indices, [None if v < 0 else int(v) for v in dictionary])
+            elif plan.get(name) == "read":
+                per_column[name] = _indices(table[name])
+            else:
+                continue
+            indices, dictionary = per_column[name]
+            if len(dictionary) > 1:
+                key, span = _combine(key, span, indices, len(dictionary))
+        local, _ = pd.factorize(key)
+        local = local.astype(np.int64)
+        classes = int(local.max()) + 1
+        first = _first_of(local, classes)
+        matrix = np.empty((classes, len(columns)), dtype=np.int64)
+        for j, name in enumerate(columns):
+            how = plan.get(name)
+            if name in per_column:
+                indices, dictionary = per_column[name]
+                if name == "status":
+                    matrix[:, j] = [-1 if v is None else v for v in (dictionary[i] for i in indices[first])]
+                else:
+                    mapping = np.array([codes[name].of(v) for v in dictionary], dtype=np.int64)  # type: ignore[arg-type]
+                    matrix[:, j] = mapping[indices[first]]
+            elif isinstance(how, tuple):
+                matrix[:, j] = codes[name].of(how[0])
+            else:
+                matrix[:, j] = -1
+        local_parts.append(local + offset)
+        local_values.append(matrix)
+        offset += classes
+        ts_parts.append(ts)
+        line_parts.append(table["line_no"].to_numpy().astype(np.int64))
+        source = plan.get("source_file")
+        if source == "read":
+            indices, dictionary = _indices(table["source_file"])
+            mapping = np.array([codes["source_file"].of(v) for v in dictionary], dtype=np.int64)  # type: ignore[arg-type]
+            source_parts.append(mapping[indices])
+        else:
+            source_parts.append(np.full(count, codes["source_file"].of(source[0] if isinstance(source, tuple) else None)))
+    return _collapse(codes, columns, local_parts, local_values, ts_parts, line_parts, source_parts)
+
+
+def _join(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def _collapse(codes: dict[str, _Codes], columns: list[str], local_parts: list[np.ndarray],
+              local_values: list[np.ndarray], ts_parts: list[np.ndarray], line_parts: list[np.ndarray],
+              source_parts: list[np.ndarray]) -> EventClasses:
+    ts, line_no, source = _join(ts_parts), _join(line_parts), _join(source_parts)
+    matrix = np.concatenate(local_values) if local_values else np.empty((0, len(columns)), dtype=np.int64)
+    # Classes of different files with equal values are one class.
+    key, span = np.zeros(len(matrix), dtype=np.int64), 1
+    for j in range(len(columns)):
+        values = matrix[:, j]
+        if len(values) and values.min() != values.max():
+            key, span = _combine(key, span, values - values.min(), int(values.max() - values.min()) + 1)
+    global_of_local = pd.factorize(key)[0].astype(np.int64)
+    row_class = global_of_local[_join(local_parts)]
+    if len(ts) and not bool((ts[1:] >= ts[:-1]).all()):
+        order = np.argsort(ts, kind="stable")
+        ts, line_no, source, row_class = ts[order], line_no[order], source[order], row_class[order]
+    count = int(global_of_local.max()) + 1 if len(global_of_local) else 0
+    first = _first_of(row_class, count)
+    # Number classes in order of their first event.
+    rank = np.empty(count, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(count)
+    row_class = rank[row_class]
+    first = np.sort(first)
+    last_ts = np.empty(count, dtype=np.int64)
+    last_ts[row_class] = ts  # times are sorted: the last assignment is each class's latest
+    values = np.empty((count, len(columns)), dtype=np.int64)
+    values[rank[global_of_local]] = matrix
+    frame: dict[str, object] = {}
+    for j, name in enumerate(columns):
+        if name == "status":
+            frame[name] = pd.array([None if v < 0 else int(v) for v in values[:, j]], dtype="Int32")
+        else:
+            frame[name] = codes[name].decode(values[:, j])
+    table = pd.DataFrame(frame)[list(CLASS_COLUMNS)]
+    table["count"] = np.bincount(row_class, minlength=count).astype("int64")
+    table["first_ts"] = pd.to_datetime(ts[first], unit="us", utc=True).astype("datetime64[us, UTC]")
+    table["last_ts"] = pd.to_datetime(last_ts, unit="us", utc=True).astype("datetime64[us, UTC]")
+    table["position"] = first
+    return EventClasses(classes=table, row_class=row_class, ts=ts, line_no=line_no,
+                        source_file=codes["source_file"].decode(source))
