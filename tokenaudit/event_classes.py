@@ -14,7 +14,7 @@ failure with a captured token) run on the rows of the few classes they concern.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +35,19 @@ CLASS_COLUMNS = tuple(n for n in EVENT_SCHEMA.names if n not in _UNUSED and n no
 _STRINGS = tuple(n for n in CLASS_COLUMNS if EVENT_SCHEMA.field(n).type == pa.string())
 
 
+@dataclass
+class _Part:
+    """The events of one file (or frame), in time order: each one's class, time and place."""
+
+    row_class: np.ndarray  # a class id per event
+    ts: np.ndarray  # microseconds since the epoch
+    position: int  # the place of its first event in time order of all events
+    details: Callable[[], tuple[np.ndarray, np.ndarray]]  # (line_no, source_file) per event, read when needed
+
+
 @dataclass(frozen=True)
 class EventClasses:
-    """Events as classes of identical rows, plus the per-row data to expand any class back to its rows.
+    """Events as classes of identical rows, able to expand any class back to its rows.
 
     Attributes
     ----------
@@ -45,17 +55,10 @@ class EventClasses:
         One row per class, in order of the class's first event (by time, then
         storage order): the :data:`CLASS_COLUMNS`, and ``count``, ``first_ts``,
         ``last_ts`` and ``position`` (the place of its first event in time order).
-    row_class
-        The class of each event, events sorted by time (stable).
-    ts, line_no, source_file
-        Per event, in the same order.
     """
 
     classes: pd.DataFrame
-    row_class: np.ndarray
-    ts: np.ndarray
-    line_no: np.ndarray
-    source_file: np.ndarray
+    parts: tuple[_Part, ...]
 
     def rows(self, chosen: np.ndarray, classes: pd.DataFrame | None = None) -> pd.DataFrame:
         """The events of the classes where ``chosen`` (a boolean per class) is true, one row each.
@@ -76,14 +79,25 @@ class EventClasses:
             (both ``ts``), in time order.
         """
         classes = self.classes if classes is None else classes
-        picked = np.flatnonzero(chosen[self.row_class])
-        frame = classes.drop(columns=["count", "first_ts", "last_ts", "position"]).iloc[self.row_class[picked]]
+        of_class, ts, line_no, source, position = [], [], [], [], []
+        for part in self.parts:
+            picked = np.flatnonzero(chosen[part.row_class]) if chosen.any() else np.empty(0, dtype=np.int64)
+            if not len(picked):
+                continue
+            lines, sources = part.details()
+            of_class.append(part.row_class[picked])
+            ts.append(part.ts[picked])
+            line_no.append(lines[picked])
+            source.append(sources[picked])
+            position.append(part.position + picked)
+        frame = classes.drop(columns=["count", "first_ts", "last_ts", "position"]).iloc[_join(of_class)]
         frame = frame.reset_index(drop=True)
-        frame.insert(0, "ts", pd.Series(pd.to_datetime(self.ts[picked], unit="us", utc=True)).astype("datetime64[us, UTC]"))
-        frame["source_file"] = self.source_file[picked]
-        frame["line_no"] = self.line_no[picked].astype("int64")
-        frame["position"] = picked
-        frame["count"] = np.ones(len(picked), dtype="int64")
+        times = pd.to_datetime(_join(ts), unit="us", utc=True).astype("datetime64[us, UTC]")
+        frame.insert(0, "ts", times)
+        frame["source_file"] = np.concatenate(source) if source else np.empty(0, dtype=object)
+        frame["line_no"] = _join(line_no)
+        frame["position"] = _join(position)
+        frame["count"] = np.ones(len(frame), dtype="int64")
         frame["first_ts"] = frame["ts"]
         frame["last_ts"] = frame["ts"]
         return frame
@@ -96,14 +110,11 @@ def classes_of_frame(events: pd.DataFrame) -> EventClasses:
     ts = frame["ts"].astype("datetime64[us, UTC]")
     classes = frame.drop(columns=[c for c in _PER_ROW if c in frame.columns]).assign(
         count=np.ones(count, dtype="int64"), first_ts=ts, last_ts=ts, position=np.arange(count))
-    return EventClasses(
-        classes=classes,
-        row_class=np.arange(count),
-        ts=np.asarray(ts.array.asi8, dtype="int64"),
-        line_no=frame["line_no"].to_numpy(dtype="int64") if "line_no" in frame.columns else np.zeros(count, "int64"),
-        source_file=frame["source_file"].to_numpy(dtype=object) if "source_file" in frame.columns
-        else np.full(count, None, dtype=object),
-    )
+    line_no = frame["line_no"].to_numpy(dtype="int64") if "line_no" in frame.columns else np.zeros(count, "int64")
+    source = (frame["source_file"].to_numpy(dtype=object) if "source_file" in frame.columns
+              else np.full(count, None, dtype=object))
+    part = _Part(np.arange(count), np.asarray(ts.array.asi8, dtype="int64"), 0, lambda: (line_no, source))
+    return EventClasses(classes=classes, parts=(part,))
 
 
 def _plan(meta: pq.FileMetaData) -> dict[str, object]:
@@ -210,39 +221,46 @@ def read_event_classes(
     """
     root = Path(root)
     files = _committed_files(root, "events", batches)
-    codes = {name: _Codes() for name in (*_STRINGS, "source_file")}
+    codes = {name: _Codes() for name in _STRINGS}
     columns = [*_STRINGS, "status"]
     low = since.value // 1000 if since is not None else None
     high = until.value // 1000 if until is not None else None
-    local_parts: list[np.ndarray] = []  # per event: its class within its file, offset to be unique
+    parts: list[_Part] = []
     local_values: list[np.ndarray] = []  # per class of a file: the global code of each column
-    ts_parts: list[np.ndarray] = []
-    line_parts: list[np.ndarray] = []
-    source_parts: list[np.ndarray] = []
-    offset = 0
+    local_stats: list[np.ndarray] = []  # per class of a file: count, first position, first ts, last ts
+    offset = 0  # classes of the files before
+    position = 0  # events of the files before
     for path in files:
         try:
             parquet = pq.ParquetFile(path)
             _check_file_version(path, parquet.schema_arrow.metadata)
             plan = _plan(parquet.metadata)
-            read = [n for n, how in plan.items() if how == "read"]
+            read = [n for n, how in plan.items() if how == "read" and n != "source_file"]
             parquet = pq.ParquetFile(path, metadata=parquet.metadata, read_dictionary=read)
-            table = parquet.read(columns=["ts", "line_no", "status", *read])
+            table = parquet.read(columns=["ts", "status", *read])
         except (pa.ArrowException, OSError) as exc:
             raise _damaged(root, path, exc) from None
         ts = table["ts"].to_numpy().astype("datetime64[us]").astype("int64")
+        keep = None
         if low is not None or high is not None:
             keep = np.ones(len(ts), dtype=bool)
             if low is not None:
                 keep &= ts >= low
             if high is not None:
                 keep &= ts < high
-            if not keep.all():
+            if keep.all():
+                keep = None
+            else:
                 table = table.filter(pa.array(keep))
                 ts = ts[keep]
         count = len(ts)
         if count == 0:
             continue
+        if not bool((ts[1:] >= ts[:-1]).all()):
+            order = np.argsort(ts, kind="stable")
+            table, ts = table.take(pa.array(order)), ts[order]
+        else:
+            order = None
         # Classes within this file, from its own dictionary indices: no per-event global codes.
         key, span = np.zeros(count, dtype=np.int64), 1
         per_column: dict[str, tuple[np.ndarray, list[object]]] = {}
@@ -252,8 +270,8 @@ def read_event_classes(
                 missing = pd.isna(raw)
                 if missing.all():
                     continue
-                indices, dictionary = pd.factorize(np.where(missing, -1, raw).astype(np.int64))
-                per_column[name] = (indices, [None if v < 0 else int(v) for v in dictionary])
+                indices, uniques = pd.factorize(np.where(missing, -1, raw).astype(np.int64))
+                per_column[name] = (indices.astype(np.int64), [None if v < 0 else int(v) for v in uniques])
             elif plan.get(name) == "read":
                 per_column[name] = _indices(table[name])
             else:
@@ -261,8 +279,7 @@ def read_event_classes(
             indices, dictionary = per_column[name]
             if len(dictionary) > 1:
                 key, span = _combine(key, span, indices, len(dictionary))
-        local, _ = pd.factorize(key)
-        local = local.astype(np.int64)
+        local = pd.factorize(key)[0].astype(np.int64)
         classes = int(local.max()) + 1
         first = _first_of(local, classes)
         matrix = np.empty((classes, len(columns)), dtype=np.int64)
@@ -271,7 +288,7 @@ def read_event_classes(
             if name in per_column:
                 indices, dictionary = per_column[name]
                 if name == "status":
-                    matrix[:, j] = [-1 if v is None else v for v in (dictionary[i] for i in indices[first])]
+                    matrix[:, j] = [-1 if dictionary[i] is None else dictionary[i] for i in indices[first]]
                 else:
                     mapping = np.array([codes[name].of(v) for v in dictionary], dtype=np.int64)  # type: ignore[arg-type]
                     matrix[:, j] = mapping[indices[first]]
@@ -279,30 +296,64 @@ def read_event_classes(
                 matrix[:, j] = codes[name].of(how[0])
             else:
                 matrix[:, j] = -1
-        local_parts.append(local + offset)
+        last_ts = np.empty(classes, dtype=np.int64)
+        last_ts[local] = ts  # sorted: the last assignment is each class's latest
         local_values.append(matrix)
+        local_stats.append(np.column_stack([np.bincount(local, minlength=classes), first + position, ts[first], last_ts]))
+        parts.append(_Part(local + offset, ts, position, _details_of(path, keep, order)))
         offset += classes
-        ts_parts.append(ts)
-        line_parts.append(table["line_no"].to_numpy().astype(np.int64))
-        source = plan.get("source_file")
-        if source == "read":
-            indices, dictionary = _indices(table["source_file"])
-            mapping = np.array([codes["source_file"].of(v) for v in dictionary], dtype=np.int64)  # type: ignore[arg-type]
-            source_parts.append(mapping[indices])
-        else:
-            source_parts.append(np.full(count, codes["source_file"].of(source[0] if isinstance(source, tuple) else None)))
-    return _collapse(codes, columns, local_parts, local_values, ts_parts, line_parts, source_parts)
+        position += count
+    return _collapse(codes, columns, parts, local_values, local_stats)
+
+
+def _details_of(path: Path, keep: np.ndarray | None, order: np.ndarray | None) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+    """Read ``line_no`` and ``source_file`` of one file's kept events, in time order, when asked."""
+
+    def details() -> tuple[np.ndarray, np.ndarray]:
+        table = pq.read_table(path, columns=["line_no", "source_file"])
+        if keep is not None:
+            table = table.filter(pa.array(keep))
+        if order is not None:
+            table = table.take(pa.array(order))
+        return (table["line_no"].to_numpy().astype(np.int64),
+                np.asarray(table["source_file"].to_numpy(zero_copy_only=False), dtype=object))
+
+    return details
 
 
 def _join(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
-def _collapse(codes: dict[str, _Codes], columns: list[str], local_parts: list[np.ndarray],
-              local_values: list[np.ndarray], ts_parts: list[np.ndarray], line_parts: list[np.ndarray],
-              source_parts: list[np.ndarray]) -> EventClasses:
-    ts, line_no, source = _join(ts_parts), _join(line_parts), _join(source_parts)
+def _in_time_order(parts: list[_Part], stats: np.ndarray) -> tuple[list[_Part], np.ndarray]:
+    """Files whose times overlap merged into one part in time order (stable: file order breaks ties).
+
+    ``stats`` (per class of a file: count, first position, first time, last time) gets the
+    first positions and times of the merged order.
+    """
+    if all(later.ts[0] >= earlier.ts[-1] for earlier, later in zip(parts, parts[1:])):
+        return parts, stats
+    order = np.argsort(_join([p.ts for p in parts]), kind="stable")
+    ts = _join([p.ts for p in parts])[order]
+    local = _join([p.row_class for p in parts])[order]
+    first = _first_of(local, len(stats))
+    stats = stats.copy()
+    stats[:, 1] = first
+    stats[:, 2] = ts[first]
+    everything = list(parts)
+
+    def details() -> tuple[np.ndarray, np.ndarray]:
+        found = [part.details() for part in everything]
+        return _join([d[0] for d in found])[order], np.concatenate([d[1] for d in found])[order]
+
+    return [_Part(local, ts, 0, details)], stats
+
+
+def _collapse(codes: dict[str, _Codes], columns: list[str], parts: list[_Part],
+              local_values: list[np.ndarray], local_stats: list[np.ndarray]) -> EventClasses:
     matrix = np.concatenate(local_values) if local_values else np.empty((0, len(columns)), dtype=np.int64)
+    stats = np.concatenate(local_stats) if local_stats else np.empty((0, 4), dtype=np.int64)
+    parts, stats = _in_time_order(parts, stats)
     # Classes of different files with equal values are one class.
     key, span = np.zeros(len(matrix), dtype=np.int64), 1
     for j in range(len(columns)):
@@ -310,19 +361,14 @@ def _collapse(codes: dict[str, _Codes], columns: list[str], local_parts: list[np
         if len(values) and values.min() != values.max():
             key, span = _combine(key, span, values - values.min(), int(values.max() - values.min()) + 1)
     global_of_local = pd.factorize(key)[0].astype(np.int64)
-    row_class = global_of_local[_join(local_parts)]
-    if len(ts) and not bool((ts[1:] >= ts[:-1]).all()):
-        order = np.argsort(ts, kind="stable")
-        ts, line_no, source, row_class = ts[order], line_no[order], source[order], row_class[order]
     count = int(global_of_local.max()) + 1 if len(global_of_local) else 0
-    first = _first_of(row_class, count)
+    summary = pd.DataFrame({"g": global_of_local, "count": stats[:, 0], "position": stats[:, 1],
+                            "first_ts": stats[:, 2], "last_ts": stats[:, 3]})
+    grouped = summary.groupby("g", sort=True)
+    first_position = grouped["position"].min().to_numpy()
     # Number classes in order of their first event.
     rank = np.empty(count, dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(count)
-    row_class = rank[row_class]
-    first = np.sort(first)
-    last_ts = np.empty(count, dtype=np.int64)
-    last_ts[row_class] = ts  # times are sorted: the last assignment is each class's latest
+    rank[np.argsort(first_position, kind="stable")] = np.arange(count)
     values = np.empty((count, len(columns)), dtype=np.int64)
     values[rank[global_of_local]] = matrix
     frame: dict[str, object] = {}
@@ -332,9 +378,14 @@ def _collapse(codes: dict[str, _Codes], columns: list[str], local_parts: list[np
         else:
             frame[name] = codes[name].decode(values[:, j])
     table = pd.DataFrame(frame)[list(CLASS_COLUMNS)]
-    table["count"] = np.bincount(row_class, minlength=count).astype("int64")
-    table["first_ts"] = pd.to_datetime(ts[first], unit="us", utc=True).astype("datetime64[us, UTC]")
-    table["last_ts"] = pd.to_datetime(last_ts, unit="us", utc=True).astype("datetime64[us, UTC]")
-    table["position"] = first
-    return EventClasses(classes=table, row_class=row_class, ts=ts, line_no=line_no,
-                        source_file=codes["source_file"].decode(source))
+    by_rank = np.argsort(rank)  # the global class of each rank
+    table["count"] = grouped["count"].sum().to_numpy()[by_rank].astype("int64")
+    # The first event is the earliest (times are in order), so its time is the class's first.
+    first_of_class = summary.loc[grouped["position"].idxmin().to_numpy(), "first_ts"].to_numpy()
+    table["first_ts"] = pd.to_datetime(first_of_class[by_rank], unit="us", utc=True).astype("datetime64[us, UTC]")
+    table["last_ts"] = pd.to_datetime(grouped["last_ts"].max().to_numpy()[by_rank], unit="us",
+                                      utc=True).astype("datetime64[us, UTC]")
+    table["position"] = first_position[by_rank]
+    for part in parts:
+        part.row_class = rank[global_of_local[part.row_class]]
+    return EventClasses(classes=table, parts=tuple(parts))
