@@ -14,9 +14,12 @@ failure with a captured token) run on the rows of the few classes they concern.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +42,7 @@ _STRINGS = tuple(n for n in CLASS_COLUMNS if EVENT_SCHEMA.field(n).type == pa.st
 class _Part:
     """The events of one file (or frame), in time order: each one's class, time and place."""
 
-    row_class: np.ndarray  # a class id per event
+    row_class: np.ndarray  # per event, its class in the file (see EventClasses.class_of_local)
     ts: np.ndarray  # microseconds since the epoch
     position: int  # the place of its first event in time order of all events
     details: Callable[[], tuple[np.ndarray, np.ndarray]]  # (line_no, source_file) per event, read when needed
@@ -59,6 +62,7 @@ class EventClasses:
 
     classes: pd.DataFrame
     parts: tuple[_Part, ...]
+    class_of_local: np.ndarray  # the class of each class of a file
 
     def rows(self, chosen: np.ndarray, classes: pd.DataFrame | None = None) -> pd.DataFrame:
         """The events of the classes where ``chosen`` (a boolean per class) is true, one row each.
@@ -80,12 +84,13 @@ class EventClasses:
         """
         classes = self.classes if classes is None else classes
         of_class, ts, line_no, source, position = [], [], [], [], []
-        for part in self.parts:
-            picked = np.flatnonzero(chosen[part.row_class]) if chosen.any() else np.empty(0, dtype=np.int64)
+        chosen_local = chosen[self.class_of_local]
+        for part in self.parts if chosen.any() else ():
+            picked = np.flatnonzero(chosen_local[part.row_class])
             if not len(picked):
                 continue
             lines, sources = part.details()
-            of_class.append(part.row_class[picked])
+            of_class.append(self.class_of_local[part.row_class[picked]])
             ts.append(part.ts[picked])
             line_no.append(lines[picked])
             source.append(sources[picked])
@@ -114,7 +119,7 @@ def classes_of_frame(events: pd.DataFrame) -> EventClasses:
     source = (frame["source_file"].to_numpy(dtype=object) if "source_file" in frame.columns
               else np.full(count, None, dtype=object))
     part = _Part(np.arange(count), np.asarray(ts.array.asi8, dtype="int64"), 0, lambda: (line_no, source))
-    return EventClasses(classes=classes, parts=(part,))
+    return EventClasses(classes=classes, parts=(part,), class_of_local=np.arange(count))
 
 
 def _plan(meta: pq.FileMetaData) -> dict[str, object]:
@@ -171,15 +176,18 @@ def _indices(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
     if not pa.types.is_dictionary(chunk.type):
         chunk = pc.dictionary_encode(chunk)
     values = chunk.dictionary.to_pylist()
-    return chunk.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64), [*values, None]
+    indices = chunk.indices.fill_null(len(values)) if chunk.null_count else chunk.indices
+    return indices.to_numpy(), [*values, None]
 
 
 def _combine(key: np.ndarray, span: int, values: np.ndarray, width: int) -> tuple[np.ndarray, int]:
-    """Fold one more column of codes ``0 <= values < width`` into a row key."""
+    """Fold one more column of codes ``0 <= values < width`` into a row key (in place where it can)."""
     if span * width >= 2**62:
         key = pd.factorize(key)[0].astype(np.int64)
         span = int(key.max()) + 1 if len(key) else 1
-    return key * width + values, span * width
+    key *= width
+    key += values
+    return key, span * width
 
 
 def _first_of(groups: np.ndarray, count: int) -> np.ndarray:
@@ -221,89 +229,117 @@ def read_event_classes(
     """
     root = Path(root)
     files = _committed_files(root, "events", batches)
-    codes = {name: _Codes() for name in _STRINGS}
-    columns = [*_STRINGS, "status"]
     low = since.value // 1000 if since is not None else None
     high = until.value // 1000 if until is not None else None
+    codes = {name: _Codes() for name in _STRINGS}
     parts: list[_Part] = []
     local_values: list[np.ndarray] = []  # per class of a file: the global code of each column
-    local_stats: list[np.ndarray] = []  # per class of a file: count, first position, first ts, last ts
+    local_stats: list[np.ndarray] = []  # per class of a file: count, first position, first time, last time
     offset = 0  # classes of the files before
     position = 0  # events of the files before
-    for path in files:
-        try:
-            parquet = pq.ParquetFile(path)
-            _check_file_version(path, parquet.schema_arrow.metadata)
-            plan = _plan(parquet.metadata)
-            read = [n for n, how in plan.items() if how == "read" and n != "source_file"]
-            parquet = pq.ParquetFile(path, metadata=parquet.metadata, read_dictionary=read)
-            table = parquet.read(columns=["ts", "status", *read])
-        except (pa.ArrowException, OSError) as exc:
-            raise _damaged(root, path, exc) from None
-        ts = table["ts"].to_numpy().astype("datetime64[us]").astype("int64")
-        keep = None
-        if low is not None or high is not None:
-            keep = np.ones(len(ts), dtype=bool)
-            if low is not None:
-                keep &= ts >= low
-            if high is not None:
-                keep &= ts < high
-            if keep.all():
-                keep = None
-            else:
-                table = table.filter(pa.array(keep))
-                ts = ts[keep]
-        count = len(ts)
-        if count == 0:
-            continue
-        if not bool((ts[1:] >= ts[:-1]).all()):
-            order = np.argsort(ts, kind="stable")
-            table, ts = table.take(pa.array(order)), ts[order]
-        else:
-            order = None
-        # Classes within this file, from its own dictionary indices: no per-event global codes.
-        key, span = np.zeros(count, dtype=np.int64), 1
-        per_column: dict[str, tuple[np.ndarray, list[object]]] = {}
-        for name in columns:
-            if name == "status":
-                raw = table["status"].to_numpy(zero_copy_only=False)
-                missing = pd.isna(raw)
-                if missing.all():
-                    continue
-                indices, uniques = pd.factorize(np.where(missing, -1, raw).astype(np.int64))
-                per_column[name] = (indices.astype(np.int64), [None if v < 0 else int(v) for v in uniques])
-            elif plan.get(name) == "read":
-                per_column[name] = _indices(table[name])
-            else:
+    # Files are read and collapsed in parallel (Arrow and numpy release the GIL); codes are
+    # made global here, in file order, so the result does not depend on the threads.
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for path, found in zip(files, pool.map(lambda f: _file_classes(root, f, low, high), files), strict=True):
+            if found is None:
                 continue
-            indices, dictionary = per_column[name]
-            if len(dictionary) > 1:
-                key, span = _combine(key, span, indices, len(dictionary))
-        local = pd.factorize(key)[0].astype(np.int64)
-        classes = int(local.max()) + 1
-        first = _first_of(local, classes)
-        matrix = np.empty((classes, len(columns)), dtype=np.int64)
-        for j, name in enumerate(columns):
-            how = plan.get(name)
-            if name in per_column:
-                indices, dictionary = per_column[name]
-                if name == "status":
-                    matrix[:, j] = [-1 if dictionary[i] is None else dictionary[i] for i in indices[first]]
+            matrix = np.empty((len(found.first), len(_COLUMNS)), dtype=np.int64)
+            for j, name in enumerate(_COLUMNS):
+                how = found.plan.get(name)
+                if name in found.values:
+                    picked, dictionary = found.values[name]
+                    if name == "status":
+                        matrix[:, j] = [-1 if dictionary[i] is None else dictionary[i] for i in picked]
+                    else:
+                        matrix[:, j] = np.array([codes[name].of(v) for v in dictionary], dtype=np.int64)[picked]
+                elif isinstance(how, tuple):
+                    matrix[:, j] = codes[name].of(how[0])
                 else:
-                    mapping = np.array([codes[name].of(v) for v in dictionary], dtype=np.int64)  # type: ignore[arg-type]
-                    matrix[:, j] = mapping[indices[first]]
-            elif isinstance(how, tuple):
-                matrix[:, j] = codes[name].of(how[0])
-            else:
-                matrix[:, j] = -1
-        last_ts = np.empty(classes, dtype=np.int64)
-        last_ts[local] = ts  # sorted: the last assignment is each class's latest
-        local_values.append(matrix)
-        local_stats.append(np.column_stack([np.bincount(local, minlength=classes), first + position, ts[first], last_ts]))
-        parts.append(_Part(local + offset, ts, position, _details_of(path, keep, order)))
-        offset += classes
-        position += count
-    return _collapse(codes, columns, parts, local_values, local_stats)
+                    matrix[:, j] = -1
+            local_values.append(matrix)
+            found.stats[:, 1] += position
+            local_stats.append(found.stats)
+            parts.append(_Part(found.local + offset, found.ts, position, _details_of(path, found.keep, found.order)))
+            offset += len(found.first)
+            position += len(found.ts)
+    return _collapse(codes, parts, local_values, local_stats)
+
+
+_COLUMNS = [*_STRINGS, "status"]
+
+
+@dataclass
+class _FileClasses:
+    """One file's events collapsed on its own dictionary indices."""
+
+    plan: dict[str, object]
+    local: np.ndarray  # the class of each event, in time order
+    first: np.ndarray  # the first event of each class
+    ts: np.ndarray
+    keep: np.ndarray | None  # which stored events are in the window, if not all
+    order: np.ndarray | None  # time order of the kept events, if not stored so
+    values: dict[str, tuple[np.ndarray, list[Any]]]  # per column read: dictionary index of each class, dictionary
+    stats: np.ndarray  # per class: count, first event, first time, last time
+
+
+def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> _FileClasses | None:
+    try:
+        parquet = pq.ParquetFile(path)
+        _check_file_version(path, parquet.schema_arrow.metadata)
+        plan = _plan(parquet.metadata)
+        read = [n for n, how in plan.items() if how == "read" and n != "source_file"]
+        parquet = pq.ParquetFile(path, metadata=parquet.metadata, read_dictionary=read)
+        table = parquet.read(columns=["ts", "status", *read], use_threads=False)
+    except (pa.ArrowException, OSError) as exc:
+        raise _damaged(root, path, exc) from None
+    stamps = table["ts"]
+    if stamps.type != pa.timestamp("us", tz="UTC"):
+        stamps = stamps.cast(pa.timestamp("us", tz="UTC"))
+    ts = np.ascontiguousarray(stamps.to_numpy()).view("int64")
+    keep = None
+    if low is not None or high is not None:
+        keep = np.ones(len(ts), dtype=bool)
+        if low is not None:
+            keep &= ts >= low
+        if high is not None:
+            keep &= ts < high
+        if keep.all():
+            keep = None
+        else:
+            table = table.filter(pa.array(keep))
+            ts = ts[keep]
+    count = len(ts)
+    if count == 0:
+        return None
+    order = None
+    if not bool((ts[1:] >= ts[:-1]).all()):
+        order = np.argsort(ts, kind="stable")
+        table, ts = table.take(pa.array(order)), ts[order]
+    key, span = np.zeros(count, dtype=np.int64), 1
+    per_column: dict[str, tuple[np.ndarray, list[Any]]] = {}
+    for name in _COLUMNS:
+        if name == "status":
+            raw = table["status"].to_numpy(zero_copy_only=False)
+            missing = pd.isna(raw)
+            if missing.all():
+                continue
+            indices, uniques = pd.factorize(np.where(missing, -1, raw).astype(np.int64))
+            per_column[name] = (indices.astype(np.int64), [None if v < 0 else int(v) for v in uniques])
+        elif plan.get(name) == "read":
+            per_column[name] = _indices(table[name])
+        else:
+            continue
+        indices, dictionary = per_column[name]
+        if len(dictionary) > 1:
+            key, span = _combine(key, span, indices, len(dictionary))
+    local = pd.factorize(key)[0].astype(np.int64)
+    classes = int(local.max()) + 1
+    first = _first_of(local, classes)
+    last_ts = np.empty(classes, dtype=np.int64)
+    last_ts[local] = ts  # sorted: the last assignment is each class's latest
+    stats = np.column_stack([np.bincount(local, minlength=classes), first, ts[first], last_ts])
+    values = {name: (indices[first], dictionary) for name, (indices, dictionary) in per_column.items()}
+    return _FileClasses(plan, local, first, ts, keep, order, values, stats)
 
 
 def _details_of(path: Path, keep: np.ndarray | None, order: np.ndarray | None) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
@@ -349,8 +385,9 @@ def _in_time_order(parts: list[_Part], stats: np.ndarray) -> tuple[list[_Part], 
     return [_Part(local, ts, 0, details)], stats
 
 
-def _collapse(codes: dict[str, _Codes], columns: list[str], parts: list[_Part],
+def _collapse(codes: dict[str, _Codes], parts: list[_Part],
               local_values: list[np.ndarray], local_stats: list[np.ndarray]) -> EventClasses:
+    columns = _COLUMNS
     matrix = np.concatenate(local_values) if local_values else np.empty((0, len(columns)), dtype=np.int64)
     stats = np.concatenate(local_stats) if local_stats else np.empty((0, 4), dtype=np.int64)
     parts, stats = _in_time_order(parts, stats)
@@ -386,6 +423,4 @@ def _collapse(codes: dict[str, _Codes], columns: list[str], parts: list[_Part],
     table["last_ts"] = pd.to_datetime(grouped["last_ts"].max().to_numpy()[by_rank], unit="us",
                                       utc=True).astype("datetime64[us, UTC]")
     table["position"] = first_position[by_rank]
-    for part in parts:
-        part.row_class = rank[global_of_local[part.row_class]]
-    return EventClasses(classes=table, parts=tuple(parts))
+    return EventClasses(classes=table, parts=tuple(parts), class_of_local=rank[global_of_local])
