@@ -3,8 +3,9 @@
 Two datasets: the sample logs (ingested with ``--timezone Europe/Berlin``; their
 domains.cfg realms already correlate two captured tokens with failures), and a mixed
 one, the benchmark generator's five formats beside the sample logs, analysed with the
-relying parties of ``sample_logs/tokenaudit.toml``. Every column of every group is compared: counts, first and last seen, hosts,
-example, explanation, recommendation and token evidence.
+relying parties of ``sample_logs/tokenaudit.toml``. Every column of every group is
+compared: counts, first and last seen, hosts, example, explanation, recommendation
+and token evidence.
 
 The expected output lives in ``tests/data/analyze_golden/``. When a deliberate change
 (a new signature, a reworded fix) changes it, rewrite it with

@@ -167,7 +167,8 @@ class _Codes:
         return found
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
-        return np.array([*self.values, None], dtype=object)[codes]
+        table: np.ndarray = np.array([*self.values, None], dtype=object)
+        return np.asarray(table[codes], dtype=object)
 
 
 def _indices(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
@@ -342,7 +343,9 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> 
     return _FileClasses(plan, local, first, ts, keep, order, values, stats)
 
 
-def _details_of(path: Path, keep: np.ndarray | None, order: np.ndarray | None) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+def _details_of(
+    path: Path, keep: np.ndarray | None, order: np.ndarray | None
+) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
     """Read ``line_no`` and ``source_file`` of one file's kept events, in time order, when asked."""
 
     def details() -> tuple[np.ndarray, np.ndarray]:
@@ -367,7 +370,7 @@ def _in_time_order(parts: list[_Part], stats: np.ndarray) -> tuple[list[_Part], 
     ``stats`` (per class of a file: count, first position, first time, last time) gets the
     first positions and times of the merged order.
     """
-    if all(later.ts[0] >= earlier.ts[-1] for earlier, later in zip(parts, parts[1:])):
+    if all(later.ts[0] >= earlier.ts[-1] for earlier, later in zip(parts, parts[1:], strict=False)):
         return parts, stats
     order = np.argsort(_join([p.ts for p in parts]), kind="stable")
     ts = _join([p.ts for p in parts])[order]
