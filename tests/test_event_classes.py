@@ -119,3 +119,19 @@ def test_columns_are_skipped_only_where_statistics_prove_them_null_or_constant(t
     without = tmp_path / "no-stats.parquet"
     pq.write_table(table, without, write_statistics=False)
     assert set(_plan(pq.ParquetFile(without).metadata).values()) == {"read"}
+
+
+def test_a_file_written_before_a_column_existed_reads_it_as_null(overlapping: Path, tmp_path: Path) -> None:
+    dataset = tmp_path / "dataset"
+    shutil.copytree(overlapping, dataset)
+    for path in sorted((dataset / "events").rglob("*.parquet")):
+        table = pq.read_table(path)
+        pq.write_table(table.drop_columns(["status", "method"]).replace_schema_metadata(table.schema.metadata),
+                       path)
+        break
+    events = ta.read_events(dataset)
+    rows = _all_rows(ta.read_event_classes(dataset))
+    assert rows["status"].isna().sum() == events["status"].isna().sum()
+    where = ["ts", "source_file", "method", "status"]
+    assert rows[where].astype(object).where(rows[where].notna(), None).to_numpy().tolist() == \
+        events[where].astype(object).where(events[where].notna(), None).to_numpy().tolist()

@@ -289,8 +289,9 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> 
         _check_file_version(path, parquet.schema_arrow.metadata)
         plan = _plan(parquet.metadata)
         read = [n for n, how in plan.items() if how == "read" and n != "source_file"]
+        status = ["status"] if "status" in parquet.schema_arrow.names else []  # older files may lack a column
         parquet = pq.ParquetFile(path, metadata=parquet.metadata, read_dictionary=read)
-        table = parquet.read(columns=["ts", "status", *read], use_threads=False)
+        table = parquet.read(columns=["ts", *status, *read], use_threads=False)
     except (pa.ArrowException, OSError) as exc:
         raise _damaged(root, path, exc) from None
     stamps = table["ts"]
@@ -320,6 +321,8 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> 
     per_column: dict[str, tuple[np.ndarray, list[Any]]] = {}
     for name in _COLUMNS:
         if name == "status":
+            if not status:
+                continue
             raw = table["status"].to_numpy(zero_copy_only=False)
             missing = pd.isna(raw)
             if missing.all():
@@ -349,7 +352,8 @@ def _details_of(
     """Read ``line_no`` and ``source_file`` of one file's kept events, in time order, when asked."""
 
     def details() -> tuple[np.ndarray, np.ndarray]:
-        table = pq.read_table(path, columns=["line_no", "source_file"])
+        wanted = pa.schema([EVENT_SCHEMA.field("line_no"), EVENT_SCHEMA.field("source_file")])
+        table = pq.read_table(path, schema=wanted)  # a column the file lacks reads as null
         if keep is not None:
             table = table.filter(pa.array(keep))
         if order is not None:
