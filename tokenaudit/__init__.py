@@ -30,6 +30,7 @@ from .dataset import (  # noqa: E402
     read_requests,
     read_tokens,
 )
+from .event_classes import EventClasses, read_event_classes  # noqa: E402
 from .diagnose import Diagnosis, Finding, diagnose, diagnose_tokens  # noqa: E402
 from .errors import (  # noqa: E402
     CatalogueError,
@@ -58,6 +59,7 @@ from .tokens import TokenInfo, find_tokens, inspect_token, load_fingerprint_key 
 __all__ = [
     "CAUSE_IDS",
     "Catalogue",
+    "EventClasses",
     "CatalogueError",
     "ChunkContext",
     "Diagnosis",
@@ -108,6 +110,7 @@ __all__ = [
     "process_chunk",
     "pseudonym",
     "pseudonymize",
+    "read_event_classes",
     "read_events",
     "read_manifest",
     "read_realms",

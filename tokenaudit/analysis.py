@@ -18,6 +18,7 @@ import pyarrow as pa
 from .catalogue import EVENT_FIELDS, Catalogue, load_catalogue, match_messages
 from .formats import load_formats
 from .correlate import refine_with_tokens
+from .event_classes import EventClasses, classes_of_frame
 from .masking import mask_messages
 from .pipeline import route_of
 from .recommend import recommend
@@ -132,8 +133,8 @@ def pair_http_denials(events: pd.DataFrame) -> pd.DataFrame:
     left["addr"] = _normalise_addr(left["client_addr"]).fillna("")
     right = right.assign(addr=_normalise_addr(right["client_addr"]).fillna(""))
     paired = pd.merge_asof(
-        left.sort_values("ts"),
-        right.sort_values("ts")[["ts", "addr", "source_file", "line_no"]],
+        left.sort_values("ts", kind="stable"),
+        right.sort_values("ts", kind="stable")[["ts", "addr", "source_file", "line_no"]],
         on="ts",
         by="addr",
         tolerance=_PAIR_WINDOW,
@@ -187,7 +188,7 @@ def pair_follow_ups(events: pd.DataFrame, catalogue: Catalogue | None = None) ->
         earlier = earlier[earlier["signature"].map(
             lambda s: isinstance(s, str) and s not in followers and any(fnmatch.fnmatchcase(s, g) for g in globs))]
         if not earlier.empty:
-            lead = earlier.sort_values("ts").iloc[-1]
+            lead = earlier.sort_values("ts", kind="stable").iloc[-1]
             frame.at[index, "explained_by"] = f"{lead['source_file']}:{int(lead['line_no'])}"
     return frame
 
@@ -223,8 +224,25 @@ def attribute_relying_party(events: pd.DataFrame, realms: pd.DataFrame) -> pd.Da
     return frame.assign(relying_party=party)
 
 
+def _paired_classes(classes: pd.DataFrame, catalogue: Catalogue) -> np.ndarray:
+    """Classes whose events :func:`pair_http_denials` or :func:`pair_follow_ups` may pair: a boolean per class."""
+    chosen = np.zeros(len(classes), dtype=bool)
+    denied = (classes["event_kind"] == "http_denied").to_numpy(dtype=bool)
+    if denied.any():
+        addr = _normalise_addr(classes["client_addr"]).fillna("")
+        chosen |= denied | addr.isin(set(addr[denied])).to_numpy(dtype=bool)
+    followers = {s.id: s.follows for s in catalogue.signatures if s.follows}
+    is_follower = classes["signature"].isin(list(followers)).to_numpy(dtype=bool)
+    if is_follower.any():
+        globs = {g for found in followers.values() for g in found}
+        lead = classes["signature"].map(
+            lambda s: isinstance(s, str) and s not in followers and any(fnmatch.fnmatchcase(s, g) for g in globs))
+        chosen |= is_follower | lead.to_numpy(dtype=bool)
+    return chosen
+
+
 def failure_groups(
-    events: pd.DataFrame,
+    events: pd.DataFrame | EventClasses,
     realms: pd.DataFrame | None = None,
     *,
     catalogue: Catalogue | None = None,
@@ -236,7 +254,9 @@ def failure_groups(
     Parameters
     ----------
     events
-        Stored events (:func:`tokenaudit.read_events`); classified here.
+        Stored events (:func:`tokenaudit.read_events`), or the same collapsed into classes of
+        identical events (:func:`tokenaudit.read_event_classes`, much faster on millions);
+        classified here.
     realms
         Relying parties (:func:`tokenaudit.read_realms`), used to fill in fixes.
     catalogue
@@ -261,14 +281,26 @@ def failure_groups(
     from .causes import load_causes
 
     causes = load_causes()
-    frame = classify(events, catalogue)
-    frame = pair_http_denials(frame)
-    frame = pair_follow_ups(frame, catalogue)
-    frame = frame[frame["explained_by"].isna()]
-    frame = attribute_relying_party(frame, realms)
+    catalogue = catalogue or load_catalogue()
+    collapsed = events if isinstance(events, EventClasses) else classes_of_frame(events)
+    # Classify and attribute once per class of identical events; only the classes that a
+    # pairing step or a captured token concerns are expanded to their single events.
+    classes = attribute_relying_party(classify(collapsed.classes, catalogue), realms)
+    all_parties: dict[str, RelyingParty] = {}
     if tokens is not None and not tokens.empty:
         known = {r["realm"]: relying_party_from_realm(r) for r in realms.to_dict("records") if r.get("type") == "openid"}
-        frame = refine_with_tokens(frame, tokens, {**known, **(parties or {})})
+        all_parties = {**known, **(parties or {})}
+    single = _paired_classes(classes, catalogue)
+    if all_parties:
+        single |= classes["relying_party"].map(lambda p: str(p) in all_parties).to_numpy(dtype=bool)
+    rows = collapsed.rows(single, classes)
+    rows = pair_follow_ups(pair_http_denials(rows), catalogue)
+    rows = rows[rows["explained_by"].isna()]
+    if tokens is not None and not tokens.empty:
+        rows = refine_with_tokens(rows, tokens, all_parties)
+    rest = classes[~single].assign(ts=classes["first_ts"][~single])
+    frame = pd.concat([rest, rows], ignore_index=True) if len(rest) and len(rows) else (rows if len(rows) else rest)
+    frame = frame.sort_values("position", kind="stable").reset_index(drop=True)
     if frame.empty:
         return pd.DataFrame(columns=list(GROUP_COLUMNS))
     key_fields = frame["cause"].map(lambda c: causes[c].key_field or "detail")
@@ -288,9 +320,9 @@ def failure_groups(
     frame["relying_party_"] = frame["relying_party"].fillna("")
     grouped = frame.groupby(["cause", "relying_party_", "key", "software"], sort=False, dropna=False)
     summary = grouped.agg(
-        count=("ts", "size"),
-        first_seen=("ts", "min"),
-        last_seen=("ts", "max"),
+        count=("count", "sum"),
+        first_seen=("first_ts", "min"),
+        last_seen=("last_ts", "max"),
         hosts=("host", lambda s: ",".join(sorted(set(s.dropna().astype(str))))),
     ).reset_index()
     firsts = grouped.first().reset_index()

@@ -25,6 +25,7 @@ from . import __version__
 from .analysis import classify, failure_groups
 from .catalogue import coverage_table, load_catalogue
 from .dataset import committed_batches, default_dataset_path, read_events, read_realms, read_tokens
+from .event_classes import read_event_classes
 from .errors import CatalogueError, DatasetError, InputError, ReportError, TokenAuditError
 from .explain import explain_token
 from .report import build_report
@@ -209,11 +210,16 @@ def _progress_printer() -> object:
     return show
 
 
-def _read_window(root: Path, since: str | None, until: str | None, batches: list[str] | None = None) -> pd.DataFrame:
+def _window(since: str | None, until: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     start = parse_time_bound(since) if since is not None else None
     end = parse_time_bound(until) if until is not None else None
     if start is not None and end is not None and end <= start:
         raise InputError(f"--until {until} is not after --since {since}", hint="swap them, or widen the period")
+    return start, end
+
+
+def _read_window(root: Path, since: str | None, until: str | None, batches: list[str] | None = None) -> pd.DataFrame:
+    start, end = _window(since, until)
     return read_events(root, since=start, until=end, batches=batches)
 
 
@@ -234,7 +240,8 @@ def analyze_command(
     with cli_errors():
         root = dataset or default_dataset_path()
         batches = committed_batches(root)  # one snapshot of events, realms and tokens
-        events = _read_window(root, since, until, batches)
+        start, end = _window(since, until)
+        events = read_event_classes(root, since=start, until=end, batches=batches)
         parties = load_relying_parties(config) if config else {}
         groups = failure_groups(events, read_realms(root, batches=batches), catalogue=load_catalogue(signatures or []),
                                 tokens=read_tokens(root, batches=batches), parties=parties)

@@ -1,0 +1,433 @@
+"""Stored events collapsed into classes of identical rows, read straight from Parquet.
+
+Millions of failure events are mostly repeats: the same message from the same
+client, differing only in time and line number. Analysis classifies and
+recommends per distinct row, so :func:`read_event_classes` reads the events
+table as Arrow dictionary codes (a column that Parquet's statistics say is all
+null or one value in a file is not read at all), and collapses rows that agree
+on every column but ``ts``, ``line_no``, ``source_file`` and the batch
+bookkeeping into one class with a count, the first and last time, and the
+position of its first row. Per-row times stay available, so the steps that pair
+single events (a refusal with its daemon line, a follow-up with its lead, a
+failure with a captured token) run on the rows of the few classes they concern.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .dataset import EVENT_SCHEMA, _check_file_version, _committed_files, _damaged
+
+#: Columns that never matter to analysis: batch bookkeeping.
+_UNUSED = ("event_date", "stream_id", "batch_id")
+#: Columns kept per row rather than per class.
+_PER_ROW = ("ts", "line_no", "source_file")
+#: Columns of a class, in schema order.
+CLASS_COLUMNS = tuple(n for n in EVENT_SCHEMA.names if n not in _UNUSED and n not in _PER_ROW)
+_STRINGS = tuple(n for n in CLASS_COLUMNS if EVENT_SCHEMA.field(n).type == pa.string())
+
+
+@dataclass
+class _Part:
+    """The events of one file (or frame), in time order: each one's class, time and place."""
+
+    row_class: np.ndarray  # per event, its class in the file (see EventClasses.class_of_local)
+    ts: np.ndarray  # microseconds since the epoch
+    position: int  # the place of its first event in time order of all events
+    details: Callable[[], tuple[np.ndarray, np.ndarray]]  # (line_no, source_file) per event, read when needed
+
+
+@dataclass(frozen=True)
+class EventClasses:
+    """Events as classes of identical rows, able to expand any class back to its rows.
+
+    Attributes
+    ----------
+    classes
+        One row per class, in order of the class's first event (by time, then
+        storage order): the :data:`CLASS_COLUMNS`, and ``count``, ``first_ts``,
+        ``last_ts`` and ``position`` (the place of its first event in time order).
+    """
+
+    classes: pd.DataFrame
+    parts: tuple[_Part, ...]
+    class_of_local: np.ndarray  # the class of each class of a file
+
+    def rows(self, chosen: np.ndarray, classes: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The events of the classes where ``chosen`` (a boolean per class) is true, one row each.
+
+        Parameters
+        ----------
+        chosen
+            A boolean per class.
+        classes
+            The classes' columns to give each row (by default :attr:`classes`; a
+            classified copy of it, row for row, gives classified events).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The class columns, ``ts``, ``line_no``, ``source_file``, ``position``
+            (the event's place in time order), ``count`` 1 and ``first_ts``, ``last_ts``
+            (both ``ts``), in time order.
+        """
+        classes = self.classes if classes is None else classes
+        of_class, ts, line_no, source, position = [], [], [], [], []
+        chosen_local = chosen[self.class_of_local]
+        for part in self.parts if chosen.any() else ():
+            picked = np.flatnonzero(chosen_local[part.row_class])
+            if not len(picked):
+                continue
+            lines, sources = part.details()
+            of_class.append(self.class_of_local[part.row_class[picked]])
+            ts.append(part.ts[picked])
+            line_no.append(lines[picked])
+            source.append(sources[picked])
+            position.append(part.position + picked)
+        frame = classes.drop(columns=["count", "first_ts", "last_ts", "position"]).iloc[_join(of_class)]
+        frame = frame.reset_index(drop=True)
+        times = pd.to_datetime(_join(ts), unit="us", utc=True).astype("datetime64[us, UTC]")
+        frame.insert(0, "ts", times)
+        frame["source_file"] = np.concatenate(source) if source else np.empty(0, dtype=object)
+        frame["line_no"] = _join(line_no)
+        frame["position"] = _join(position)
+        frame["count"] = np.ones(len(frame), dtype="int64")
+        frame["first_ts"] = frame["ts"]
+        frame["last_ts"] = frame["ts"]
+        return frame
+
+
+def classes_of_frame(events: pd.DataFrame) -> EventClasses:
+    """Every event of a frame (as :func:`tokenaudit.read_events` returns) as a class of its own."""
+    frame = events.reset_index(drop=True)
+    count = len(frame)
+    ts = frame["ts"].astype("datetime64[us, UTC]")
+    classes = frame.drop(columns=[c for c in _PER_ROW if c in frame.columns]).assign(
+        count=np.ones(count, dtype="int64"), first_ts=ts, last_ts=ts, position=np.arange(count))
+    line_no = frame["line_no"].to_numpy(dtype="int64") if "line_no" in frame.columns else np.zeros(count, "int64")
+    source = (frame["source_file"].to_numpy(dtype=object) if "source_file" in frame.columns
+              else np.full(count, None, dtype=object))
+    part = _Part(np.arange(count), np.asarray(ts.array.asi8, dtype="int64"), 0, lambda: (line_no, source))
+    return EventClasses(classes=classes, parts=(part,), class_of_local=np.arange(count))
+
+
+def _plan(meta: pq.FileMetaData) -> dict[str, object]:
+    """Per string column of one file: ``None`` if all null, ``(value,)`` if one value throughout, else ``"read"``."""
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    plan: dict[str, object] = {}
+    for i, name in enumerate(names):
+        if name not in _STRINGS and name != "source_file":
+            continue
+        nulls, values, known = 0, set(), meta.num_row_groups > 0
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(i).statistics
+            if stats is None or not stats.has_null_count:
+                known = False
+                break
+            nulls += stats.null_count
+            if stats.null_count < meta.row_group(g).num_rows:
+                if not stats.has_min_max or stats.min != stats.max:
+                    known = False
+                    break
+                values.add(stats.min)
+        if known and nulls == meta.num_rows:
+            plan[name] = None
+        elif known and nulls == 0 and len(values) == 1 and isinstance(next(iter(values)), str):
+            plan[name] = (next(iter(values)),)
+        else:
+            plan[name] = "read"
+    return plan
+
+
+class _Codes:
+    """Global integer codes for the values of one string column across files (-1 for null)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.values: list[str] = []
+
+    def of(self, value: str | None) -> int:
+        if value is None:
+            return -1
+        found = self.ids.get(value)
+        if found is None:
+            found = self.ids[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        table: np.ndarray = np.array([*self.values, None], dtype=object)
+        return np.asarray(table[codes], dtype=object)
+
+
+def _indices(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
+    """Dictionary indices of a column (nulls as the dictionary's length) and its dictionary."""
+    chunk = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if not pa.types.is_dictionary(chunk.type):
+        chunk = pc.dictionary_encode(chunk)
+    values = chunk.dictionary.to_pylist()
+    indices = chunk.indices.fill_null(len(values)) if chunk.null_count else chunk.indices
+    return indices.to_numpy(), [*values, None]
+
+
+def _combine(key: np.ndarray, span: int, values: np.ndarray, width: int) -> tuple[np.ndarray, int]:
+    """Fold one more column of codes ``0 <= values < width`` into a row key (in place where it can)."""
+    if span * width >= 2**62:
+        key = pd.factorize(key)[0].astype(np.int64)
+        span = int(key.max()) + 1 if len(key) else 1
+    key *= width
+    key += values
+    return key, span * width
+
+
+def _first_of(groups: np.ndarray, count: int) -> np.ndarray:
+    """Index of the first row of each group (``groups`` in 0..count-1)."""
+    first = np.empty(count, dtype=np.int64)
+    first[groups[::-1]] = np.arange(len(groups) - 1, -1, -1)  # repeated indices: the last assignment wins
+    return first
+
+
+def read_event_classes(
+    root: str | Path,
+    *,
+    since: pd.Timestamp | None = None,
+    until: pd.Timestamp | None = None,
+    batches: Collection[str] | None = None,
+) -> EventClasses:
+    """Read the events of committed batches as classes of identical rows.
+
+    Parameters
+    ----------
+    root
+        The dataset folder.
+    since, until
+        Keep events with ``since <= ts < until`` (tz-aware).
+    batches
+        Read only these batches (a snapshot from :func:`tokenaudit.committed_batches`).
+
+    Returns
+    -------
+    EventClasses
+        The same events :func:`tokenaudit.read_events` returns, collapsed.
+
+    Raises
+    ------
+    DatasetError
+        If there is no dataset at ``root`` or a file of it is damaged.
+    SchemaMismatchError
+        If a file was written by a newer version.
+    """
+    root = Path(root)
+    files = _committed_files(root, "events", batches)
+    low = since.value // 1000 if since is not None else None
+    high = until.value // 1000 if until is not None else None
+    codes = {name: _Codes() for name in _STRINGS}
+    parts: list[_Part] = []
+    local_values: list[np.ndarray] = []  # per class of a file: the global code of each column
+    local_stats: list[np.ndarray] = []  # per class of a file: count, first position, first time, last time
+    offset = 0  # classes of the files before
+    position = 0  # events of the files before
+    # Files are read and collapsed in parallel (Arrow and numpy release the GIL); codes are
+    # made global here, in file order, so the result does not depend on the threads.
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for path, found in zip(files, pool.map(lambda f: _file_classes(root, f, low, high), files), strict=True):
+            if found is None:
+                continue
+            matrix = np.empty((len(found.first), len(_COLUMNS)), dtype=np.int64)
+            for j, name in enumerate(_COLUMNS):
+                how = found.plan.get(name)
+                if name in found.values:
+                    picked, dictionary = found.values[name]
+                    if name == "status":
+                        matrix[:, j] = [-1 if dictionary[i] is None else dictionary[i] for i in picked]
+                    else:
+                        matrix[:, j] = np.array([codes[name].of(v) for v in dictionary], dtype=np.int64)[picked]
+                elif isinstance(how, tuple):
+                    matrix[:, j] = codes[name].of(how[0])
+                else:
+                    matrix[:, j] = -1
+            local_values.append(matrix)
+            found.stats[:, 1] += position
+            local_stats.append(found.stats)
+            parts.append(_Part(found.local + offset, found.ts, position, _details_of(path, found.keep, found.order)))
+            offset += len(found.first)
+            position += len(found.ts)
+    return _collapse(codes, parts, local_values, local_stats)
+
+
+_COLUMNS = [*_STRINGS, "status"]
+
+
+@dataclass
+class _FileClasses:
+    """One file's events collapsed on its own dictionary indices."""
+
+    plan: dict[str, object]
+    local: np.ndarray  # the class of each event, in time order
+    first: np.ndarray  # the first event of each class
+    ts: np.ndarray
+    keep: np.ndarray | None  # which stored events are in the window, if not all
+    order: np.ndarray | None  # time order of the kept events, if not stored so
+    values: dict[str, tuple[np.ndarray, list[Any]]]  # per column read: dictionary index of each class, dictionary
+    stats: np.ndarray  # per class: count, first event, first time, last time
+
+
+def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> _FileClasses | None:
+    try:
+        parquet = pq.ParquetFile(path)
+        _check_file_version(path, parquet.schema_arrow.metadata)
+        plan = _plan(parquet.metadata)
+        read = [n for n, how in plan.items() if how == "read" and n != "source_file"]
+        status = ["status"] if "status" in parquet.schema_arrow.names else []  # older files may lack a column
+        parquet = pq.ParquetFile(path, metadata=parquet.metadata, read_dictionary=read)
+        table = parquet.read(columns=["ts", *status, *read], use_threads=False)
+    except (pa.ArrowException, OSError) as exc:
+        raise _damaged(root, path, exc) from None
+    stamps = table["ts"]
+    if stamps.type != pa.timestamp("us", tz="UTC"):
+        stamps = stamps.cast(pa.timestamp("us", tz="UTC"))
+    ts = np.ascontiguousarray(stamps.to_numpy()).view("int64")
+    keep = None
+    if low is not None or high is not None:
+        keep = np.ones(len(ts), dtype=bool)
+        if low is not None:
+            keep &= ts >= low
+        if high is not None:
+            keep &= ts < high
+        if keep.all():
+            keep = None
+        else:
+            table = table.filter(pa.array(keep))
+            ts = ts[keep]
+    count = len(ts)
+    if count == 0:
+        return None
+    order = None
+    if not bool((ts[1:] >= ts[:-1]).all()):
+        order = np.argsort(ts, kind="stable")
+        table, ts = table.take(pa.array(order)), ts[order]
+    key, span = np.zeros(count, dtype=np.int64), 1
+    per_column: dict[str, tuple[np.ndarray, list[Any]]] = {}
+    for name in _COLUMNS:
+        if name == "status":
+            if not status:
+                continue
+            raw = table["status"].to_numpy(zero_copy_only=False)
+            missing = pd.isna(raw)
+            if missing.all():
+                continue
+            indices, uniques = pd.factorize(np.where(missing, -1, raw).astype(np.int64))
+            per_column[name] = (indices.astype(np.int64), [None if v < 0 else int(v) for v in uniques])
+        elif plan.get(name) == "read":
+            per_column[name] = _indices(table[name])
+        else:
+            continue
+        indices, dictionary = per_column[name]
+        if len(dictionary) > 1:
+            key, span = _combine(key, span, indices, len(dictionary))
+    local = pd.factorize(key)[0].astype(np.int64)
+    classes = int(local.max()) + 1
+    first = _first_of(local, classes)
+    last_ts = np.empty(classes, dtype=np.int64)
+    last_ts[local] = ts  # sorted: the last assignment is each class's latest
+    stats = np.column_stack([np.bincount(local, minlength=classes), first, ts[first], last_ts])
+    values = {name: (indices[first], dictionary) for name, (indices, dictionary) in per_column.items()}
+    return _FileClasses(plan, local, first, ts, keep, order, values, stats)
+
+
+def _details_of(
+    path: Path, keep: np.ndarray | None, order: np.ndarray | None
+) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+    """Read ``line_no`` and ``source_file`` of one file's kept events, in time order, when asked."""
+
+    def details() -> tuple[np.ndarray, np.ndarray]:
+        wanted = pa.schema([EVENT_SCHEMA.field("line_no"), EVENT_SCHEMA.field("source_file")])
+        table = pq.read_table(path, schema=wanted)  # a column the file lacks reads as null
+        if keep is not None:
+            table = table.filter(pa.array(keep))
+        if order is not None:
+            table = table.take(pa.array(order))
+        return (table["line_no"].to_numpy().astype(np.int64),
+                np.asarray(table["source_file"].to_numpy(zero_copy_only=False), dtype=object))
+
+    return details
+
+
+def _join(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def _in_time_order(parts: list[_Part], stats: np.ndarray) -> tuple[list[_Part], np.ndarray]:
+    """Files whose times overlap merged into one part in time order (stable: file order breaks ties).
+
+    ``stats`` (per class of a file: count, first position, first time, last time) gets the
+    first positions and times of the merged order.
+    """
+    if all(later.ts[0] >= earlier.ts[-1] for earlier, later in zip(parts, parts[1:], strict=False)):
+        return parts, stats
+    order = np.argsort(_join([p.ts for p in parts]), kind="stable")
+    ts = _join([p.ts for p in parts])[order]
+    local = _join([p.row_class for p in parts])[order]
+    first = _first_of(local, len(stats))
+    stats = stats.copy()
+    stats[:, 1] = first
+    stats[:, 2] = ts[first]
+    everything = list(parts)
+
+    def details() -> tuple[np.ndarray, np.ndarray]:
+        found = [part.details() for part in everything]
+        return _join([d[0] for d in found])[order], np.concatenate([d[1] for d in found])[order]
+
+    return [_Part(local, ts, 0, details)], stats
+
+
+def _collapse(codes: dict[str, _Codes], parts: list[_Part],
+              local_values: list[np.ndarray], local_stats: list[np.ndarray]) -> EventClasses:
+    columns = _COLUMNS
+    matrix = np.concatenate(local_values) if local_values else np.empty((0, len(columns)), dtype=np.int64)
+    stats = np.concatenate(local_stats) if local_stats else np.empty((0, 4), dtype=np.int64)
+    parts, stats = _in_time_order(parts, stats)
+    # Classes of different files with equal values are one class.
+    key, span = np.zeros(len(matrix), dtype=np.int64), 1
+    for j in range(len(columns)):
+        values = matrix[:, j]
+        if len(values) and values.min() != values.max():
+            key, span = _combine(key, span, values - values.min(), int(values.max() - values.min()) + 1)
+    global_of_local = pd.factorize(key)[0].astype(np.int64)
+    count = int(global_of_local.max()) + 1 if len(global_of_local) else 0
+    summary = pd.DataFrame({"g": global_of_local, "count": stats[:, 0], "position": stats[:, 1],
+                            "first_ts": stats[:, 2], "last_ts": stats[:, 3]})
+    grouped = summary.groupby("g", sort=True)
+    first_position = grouped["position"].min().to_numpy()
+    # Number classes in order of their first event.
+    rank = np.empty(count, dtype=np.int64)
+    rank[np.argsort(first_position, kind="stable")] = np.arange(count)
+    values = np.empty((count, len(columns)), dtype=np.int64)
+    values[rank[global_of_local]] = matrix
+    frame: dict[str, object] = {}
+    for j, name in enumerate(columns):
+        if name == "status":
+            frame[name] = pd.array([None if v < 0 else int(v) for v in values[:, j]], dtype="Int32")
+        else:
+            frame[name] = codes[name].decode(values[:, j])
+    table = pd.DataFrame(frame)[list(CLASS_COLUMNS)]
+    by_rank = np.argsort(rank)  # the global class of each rank
+    table["count"] = grouped["count"].sum().to_numpy()[by_rank].astype("int64")
+    # The first event is the earliest (times are in order), so its time is the class's first.
+    first_of_class = summary.loc[grouped["position"].idxmin().to_numpy(), "first_ts"].to_numpy()
+    table["first_ts"] = pd.to_datetime(first_of_class[by_rank], unit="us", utc=True).astype("datetime64[us, UTC]")
+    table["last_ts"] = pd.to_datetime(grouped["last_ts"].max().to_numpy()[by_rank], unit="us",
+                                      utc=True).astype("datetime64[us, UTC]")
+    table["position"] = first_position[by_rank]
+    return EventClasses(classes=table, parts=tuple(parts), class_of_local=rank[global_of_local])
