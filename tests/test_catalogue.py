@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -104,9 +106,15 @@ def test_builtin_catalogue_is_cached_and_a_damaged_cache_is_rebuilt(
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     (tmp_path / "tokenaudit").mkdir()
-    (tmp_path / "tokenaudit" / "catalogue-of-an-older-version.json").write_text("[]", encoding="utf-8")
+    unused = tmp_path / "tokenaudit" / "catalogue-of-a-version-unused-for-long.json"
+    in_use = tmp_path / "tokenaudit" / "catalogue-of-another-install.json"
+    for other in (unused, in_use):
+        other.write_text("[]", encoding="utf-8")
+    long_ago = time.time() - module.STALE_CACHE_SECONDS - 60
+    os.utime(unused, (long_ago, long_ago))
     fresh = module._builtin_catalogue.__wrapped__()
-    cached_files = list((tmp_path / "tokenaudit").glob("catalogue-*.json"))
+    assert not unused.exists() and in_use.exists()
+    cached_files = [p for p in (tmp_path / "tokenaudit").glob("catalogue-*.json") if p != in_use]
     assert len(cached_files) == 1
     assert oct(cached_files[0].stat().st_mode & 0o777) == "0o600"
     again = module._builtin_catalogue.__wrapped__()

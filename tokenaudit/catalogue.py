@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property
@@ -483,6 +484,8 @@ def _builtin_catalogue() -> Catalogue:
 # a quarter of a second, on every run. The checked result is kept as JSON (never pickle: a
 # cache file must not be able to run code) under the user's cache folder, named by a hash of
 # the signature files and of the code that reads them; any problem reading it means a rebuild.
+#: How long another version's catalogue cache may stay unused before it is deleted.
+STALE_CACHE_SECONDS = 30 * 24 * 3600
 _TUPLE_FIELDS = ("alternatives", "applies_to", "explains", "follows", "fields")
 
 
@@ -502,13 +505,15 @@ def _cache_key(paths: list[Path]) -> str:
 
 
 def _read_cached(key: str) -> Catalogue | None:
+    path = cache_dir() / f"catalogue-{key}.json"
     try:
-        rows = json.loads((cache_dir() / f"catalogue-{key}.json").read_text(encoding="utf-8"))
+        rows = json.loads(path.read_text(encoding="utf-8"))
         signatures = []
         for row in rows:
             row.update({name: tuple(row[name]) for name in _TUPLE_FIELDS})
             row["samples"] = tuple(SignatureSample(**sample) for sample in row["samples"])
             signatures.append(Signature(**row))
+        os.utime(path)  # in use: not stale for another install sharing the folder
         return Catalogue(tuple(signatures))
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
@@ -523,8 +528,10 @@ def _write_cached(key: str, catalogue: Catalogue) -> None:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             json.dump([asdict(signature) for signature in catalogue.signatures], handle)
         os.replace(temporary, folder / f"catalogue-{key}.json")
-        for stale in folder.glob("catalogue-*.json"):  # other versions' caches
-            if stale.name != f"catalogue-{key}.json":
+        # Another version's cache goes once unused for a month (two installs may share the folder).
+        month_ago = time.time() - STALE_CACHE_SECONDS
+        for stale in folder.glob("catalogue-*.json"):
+            if stale.name != f"catalogue-{key}.json" and stale.stat().st_mtime < month_ago:
                 stale.unlink(missing_ok=True)
     except OSError:
         pass
