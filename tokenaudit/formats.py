@@ -355,7 +355,8 @@ class ParsedChunk:
     ``records`` holds only the *candidate* lines (those a failure marker or an
     event rule selected), with ``line_no`` and :data:`RECORD_COLUMNS`.
     ``counted`` (access logs with a ``count_pattern``) holds time, host, path
-    and status of every line of the format, for the request counts.
+    (perhaps dictionary-encoded) and status of every line of the format, for
+    the request counts.
     """
 
     records: pa.Table
@@ -496,7 +497,9 @@ def count_fields(lines: pa.Array, fmt: LogFormat) -> pa.Table:
         request = pc.dictionary_encode(pc.fill_null(counted.column("request").combine_chunks(), ""))
         path = pc.struct_field(pc.extract_regex(request.dictionary, fmt.request_path), "path")
         path = pc.if_else(pc.is_in(path, pa.array(["-", ""])), None, path)
-        path = pa.DictionaryArray.from_arrays(request.indices, path).dictionary_decode()
+        # Left dictionary-encoded (a path per distinct request): request counts fold routes per
+        # distinct value and group by the codes, never by a string per line.
+        path = pa.DictionaryArray.from_arrays(request.indices, path)
         counted = counted.set_column(counted.column_names.index("path"), "path", path)
     return counted.drop_columns(["request"])
 
