@@ -277,7 +277,9 @@ def _event_table(
     catalogue_fingerprint: str,
 ) -> pa.Table:
     n = records.num_rows
-    ts_array = pa.array(ts.to_numpy(), pa.timestamp("us", tz="UTC")) if n else pa.array([], pa.timestamp("us", tz="UTC"))
+    # From the Series, not its object-array ``to_numpy()``: that makes a Timestamp per event.
+    utc = pa.timestamp("us", tz="UTC")
+    ts_array = pa.Array.from_pandas(ts).cast(utc) if n else pa.array([], utc)
 
     def constant(value: str) -> pa.Array:
         return pa.array([value] * n, pa.string())
