@@ -196,7 +196,7 @@ def test_request_counts_equal_a_full_parse_of_every_line(
 def test_byte_ranges_on_two_workers_find_the_truth(
     name: str, logs: dict[str, tuple[Path, dict[str, object]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A file split across worker processes by byte ranges (as files over 256 MB are) loses and repeats nothing."""
+    """A file split across worker processes by byte ranges (as files over 8 GB are) loses and repeats nothing."""
     from tokenaudit import read_events
 
     ingest_module = importlib.import_module("tokenaudit.ingest")  # the package exports a function of that name
@@ -210,3 +210,28 @@ def test_byte_ranges_on_two_workers_find_the_truth(
     assert len(events) == truth["failures"]
     assert int(events["line_no"].sum()) == truth["failure_line_sum"]
     assert events["line_no"].is_unique
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_blocks_on_two_threads_find_the_truth_in_order(
+    name: str, logs: dict[str, tuple[Path, dict[str, object]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file below the split threshold, in many small blocks on two threads: same events and lines as one thread."""
+    from tokenaudit import read_events
+
+    ingest_module = importlib.import_module("tokenaudit.ingest")
+    monkeypatch.setattr(ingest_module, "BLOCK_BYTES", 16 * 1024)  # dozens of blocks
+    path, truth = logs[name]
+    fmt = generate.SHAPES[name].tokenaudit_format
+    reports, found = [], []
+    for jobs in (2, 1):
+        folder = tmp_path / f"ds{jobs}"
+        reports.append(ingest_module.ingest([str(path)], folder, format_name=fmt, timezone="UTC", jobs=jobs))
+        found.append(read_events(folder).sort_values("line_no").reset_index(drop=True))
+    threaded, single = reports
+    assert threaded.totals.read == LINES and threaded.totals.events == truth["failures"]
+    assert threaded.totals == single.totals
+    assert found[0]["line_no"].tolist() == found[1]["line_no"].tolist()
+    assert int(found[0]["line_no"].sum()) == truth["failure_line_sum"]
+    assert found[0]["signature"].tolist() == found[1]["signature"].tolist()
+    assert found[0]["ts"].tolist() == found[1]["ts"].tolist()

@@ -123,3 +123,34 @@ def test_builtin_catalogue_is_cached_and_a_damaged_cache_is_rebuilt(
     rebuilt = module._builtin_catalogue.__wrapped__()
     assert rebuilt.signatures == fresh.signatures
     assert json.loads(cached_files[0].read_text(encoding="utf-8"))[0]["id"] == fresh.signatures[0].id
+
+
+def test_search_signatures_match_a_mixed_batch_as_the_full_pattern_does() -> None:
+    """Bare texts run the pattern alone, wrapped ones with the wrappers: together, the full pattern's answer."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from tokenaudit import catalogue as module
+
+    wrappers = module.load_wrappers()
+    checked = 0
+    for signature in load_catalogue().signatures:
+        if not signature.search:
+            continue
+        messages = [sample.message for sample in signature.samples]
+        texts = [*messages, *(f"{wrapper.samples[0]}{message}" for wrapper in wrappers[:4] for message in messages)]
+        texts.reverse()  # wrapped texts first: hits must come back in position order anyway
+        array = pa.array(texts, pa.string())
+        hits, captures = module._match(array, np.arange(len(texts)), signature, module._Plain(array))
+        full = module.anchored_pattern(signature.pattern, True)
+        if signature.fields:
+            expected = pc.extract_regex(array, full)
+            matched = np.flatnonzero(expected.is_valid().to_numpy(zero_copy_only=False))
+            for name in signature.fields:
+                want = [expected.field(name)[int(i)].as_py() for i in matched]
+                assert captures[name].tolist() == want, (signature.id, name)
+        else:
+            matched = np.flatnonzero(pc.match_substring_regex(array, full).to_numpy(zero_copy_only=False))
+        assert hits.tolist() == matched.tolist(), signature.id
+        checked += len(matched) > len(messages)  # some wrapped texts matched too
+    assert checked > 20

@@ -664,9 +664,32 @@ def _match(
         positions = plain.having(signature.prefilter, positions)
     if len(positions) == 0:
         return positions, {}
-    pattern = anchored_pattern(signature.pattern, signature.search)
     subset = texts.take(pa.array(positions, pa.int64()))
-    if not signature.fields:
+    if not signature.search:
+        return _run(subset, positions, signature.pattern, signature.fields)
+    # Most texts start with the validator's own words: for them ``^(?:wrappers)*`` can take no
+    # wrapper, and the pattern alone, anchored, finds the same match and captures several times
+    # faster than with the alternation of every wrapper in front (9 ms instead of 1 for 880 texts).
+    wrapped = pc.match_substring_regex(subset, _wrapper_start()).to_numpy(zero_copy_only=False)
+    if not wrapped.any():
+        return _run(subset, positions, f"^(?:{signature.pattern})", signature.fields)
+    if wrapped.all():
+        return _run(subset, positions, anchored_pattern(signature.pattern, True), signature.fields)
+    inside, bare = np.flatnonzero(wrapped), np.flatnonzero(~wrapped)
+    hits_a, captures_a = _run(subset.take(pa.array(bare, pa.int64())), positions[bare],
+                              f"^(?:{signature.pattern})", signature.fields)
+    hits_b, captures_b = _run(subset.take(pa.array(inside, pa.int64())), positions[inside],
+                              anchored_pattern(signature.pattern, True), signature.fields)
+    hits = np.concatenate([hits_a, hits_b])
+    order = np.argsort(hits, kind="stable")
+    captures = {name: np.concatenate([captures_a[name], captures_b[name]])[order] for name in captures_a}
+    return hits[order], captures
+
+
+def _run(subset: pa.Array, positions: np.ndarray, pattern: str, fields: tuple[str, ...]
+         ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Run ``pattern`` over ``subset`` (the texts at ``positions``): matched positions and captures."""
+    if not fields:
         matched = pc.match_substring_regex(subset, pattern).to_numpy(zero_copy_only=False)
         return positions[matched], {}
     extracted = pc.extract_regex(subset, pattern)
@@ -676,6 +699,12 @@ def _match(
         for i in range(extracted.type.num_fields)
     }
     return positions[matched], captures
+
+
+@cache
+def _wrapper_start() -> str:
+    """A regex matching texts that begin with a wrapper."""
+    return "^(?:" + "|".join(f"(?:{wrapper.pattern})" for wrapper in load_wrappers()) + ")"
 
 
 def _assign(values: dict[str, np.ndarray], positions: np.ndarray, captures: dict[str, np.ndarray]) -> None:

@@ -10,7 +10,9 @@ in RE2 (linear time, no catastrophic backtracking) through
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -92,7 +94,7 @@ def validate_regex(pattern: str) -> str | None:
     return None
 
 
-def _format_from_toml(path: Path) -> LogFormat:
+def _format_from_toml(path: Path, clean: set[str] | None = None) -> LogFormat:
     data = read_toml(path)
     check_keys(data, **_FORMAT_KEYS, path=str(path))
     name = data["name"]
@@ -113,11 +115,15 @@ def _format_from_toml(path: Path) -> LogFormat:
         raise CatalogueError("a regex format needs a pattern", path=str(path))
     for key in ("detect", "pattern", "event_path", "candidate", "count_pattern", "request_path", "shape", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
         value = data["skip"][int(key[5:-1])] if key.startswith("skip[") else data.get(key)
-        if value is not None and (problem := validate_regex(value)):
+        if value is None or (clean is not None and value in clean):
+            continue
+        if problem := validate_regex(value):
             raise CatalogueError(f"{key} does not compile: {problem}", path=str(path))
-        if value is not None and (problems := lint_pattern(value)):
+        if problems := lint_pattern(value):
             raise CatalogueError(f"{key} could backtrack catastrophically: {problems[0]}", path=str(path),
                                  hint=BACKTRACKING_HINT)
+        if clean is not None:
+            clean.add(value)
     samples = []
     for sample in data.get("sample", []):
         check_keys(sample, required=("line", "expect"), optional=("source",), path=str(path))
@@ -174,14 +180,65 @@ def load_formats(directory: Path | None = None) -> dict[str, LogFormat]:
     """
     if directory is None:
         return dict(_builtin_formats())
-    found = [_format_from_toml(path) for path in sorted(directory.glob("*.toml"))]
+    return _load_formats(directory, None)
+
+
+def _load_formats(directory: Path, clean: set[str] | None) -> dict[str, LogFormat]:
+    found = [_format_from_toml(path, clean) for path in sorted(directory.glob("*.toml"))]
     found.sort(key=lambda fmt: (fmt.priority, fmt.name))
     return {fmt.name: fmt for fmt in found}
 
 
 @cache
 def _builtin_formats() -> tuple[tuple[str, LogFormat], ...]:
-    return tuple(load_formats(DATA_DIR / "formats").items())
+    clean = _read_clean_patterns()
+    known = len(clean)
+    formats = _load_formats(DATA_DIR / "formats", clean)
+    if len(clean) != known:
+        _write_clean_patterns(clean)
+    return tuple(formats.items())
+
+
+# Checking the built-in formats' ~140 patterns (an RE2 compile and the backtracking lint each) took
+# 0.04-0.08 s of every command. Patterns that passed are remembered, as text (JSON), in the cache
+# folder, in a file named by a hash of the checking code and of pyarrow's version (its RE2 decides
+# what compiles): a pattern not in it, or any problem reading it, means the pattern is checked.
+
+
+def _clean_patterns_file() -> Path:
+    from .catalogue import cache_dir  # here: catalogue imports this module
+
+    code = Path(__file__).parent
+    digest = hashlib.sha256(pa.__version__.encode())
+    for name in ("formats.py", "regex_lint.py"):
+        digest.update((code / name).read_bytes())
+    return cache_dir() / f"patterns-{digest.hexdigest()[:24]}.json"
+
+
+def _read_clean_patterns() -> set[str]:
+    try:
+        patterns = json.loads(_clean_patterns_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        return set()
+    return set(patterns)
+
+
+def _write_clean_patterns(clean: set[str]) -> None:
+    target = _clean_patterns_file()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = target.parent / f".{target.name}.{os.getpid()}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(sorted(clean), handle)
+        os.replace(temporary, target)
+        for stale in target.parent.glob("patterns-*.json"):  # other versions' files
+            if stale != target:
+                stale.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def get_format(name: str, formats: dict[str, LogFormat] | None = None) -> LogFormat:
@@ -355,7 +412,8 @@ class ParsedChunk:
     ``records`` holds only the *candidate* lines (those a failure marker or an
     event rule selected), with ``line_no`` and :data:`RECORD_COLUMNS`.
     ``counted`` (access logs with a ``count_pattern``) holds time, host, path
-    and status of every line of the format, for the request counts.
+    (perhaps dictionary-encoded) and status of every line of the format, for
+    the request counts.
     """
 
     records: pa.Table
@@ -496,7 +554,9 @@ def count_fields(lines: pa.Array, fmt: LogFormat) -> pa.Table:
         request = pc.dictionary_encode(pc.fill_null(counted.column("request").combine_chunks(), ""))
         path = pc.struct_field(pc.extract_regex(request.dictionary, fmt.request_path), "path")
         path = pc.if_else(pc.is_in(path, pa.array(["-", ""])), None, path)
-        path = pa.DictionaryArray.from_arrays(request.indices, path).dictionary_decode()
+        # Left dictionary-encoded (a path per distinct request): request counts fold routes per
+        # distinct value and group by the codes, never by a string per line.
+        path = pa.DictionaryArray.from_arrays(request.indices, path)
         counted = counted.set_column(counted.column_names.index("path"), "path", path)
     return counted.drop_columns(["request"])
 

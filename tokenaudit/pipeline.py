@@ -198,10 +198,14 @@ def routes_array(paths: pa.Array) -> pa.Array:
 _ISO_SECONDS = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}):\d{2}(?:[.,]\d{1,9})?(\D|$)"
 
 
-def _routes_once(paths: pa.Array) -> pa.Array:
-    """:func:`routes_array`, folding each distinct path once (a busy log repeats its paths)."""
-    encoded = pc.dictionary_encode(pc.fill_null(paths, ""))
-    return pa.DictionaryArray.from_arrays(encoded.indices, routes_array(encoded.dictionary)).dictionary_decode()
+def _routes_once(paths: pa.Array) -> pa.DictionaryArray:
+    """:func:`routes_array`, folding each distinct path once (a busy log repeats its paths).
+
+    The routes come back dictionary-encoded; two codes may stand for the same route.
+    """
+    if not pa.types.is_dictionary(paths.type):
+        paths = pc.dictionary_encode(pc.fill_null(paths, ""))
+    return pa.DictionaryArray.from_arrays(paths.indices, routes_array(paths.dictionary))
 
 
 def _request_counts(records: pa.Table, fmt: LogFormat, context: ChunkContext) -> pd.DataFrame:
@@ -221,14 +225,20 @@ def _request_counts(records: pa.Table, fmt: LogFormat, context: ChunkContext) ->
                              reference=context.reference_time).dt.floor("h")
     # From the Series, not its object-array ``to_numpy()``: that makes a Timestamp per value.
     hour_of_distinct = pa.Array.from_pandas(hours).cast(pa.timestamp("us", tz="UTC"))
+    routes = _routes_once(records.column("path").combine_chunks())
     table = pa.table({
         "hour": hour_of_distinct.take(pc.index_in(ts_raw, distinct)),
         "host": pc.fill_null(records.column("host"), ""),
-        "route": _routes_once(records.column("path").combine_chunks()),
+        "route": routes.indices,
         "status": pc.cast(records.column("status"), pa.int32(), safe=False),
     })
-    counted = table.group_by(["hour", "host", "route", "status"], use_threads=False).aggregate([([], "count_all")])
-    frame = counted.rename_columns(["hour", "host", "route", "status", "count"]).to_pandas()
+    keys = ["hour", "host", "route", "status"]
+    # Count by route code first (integers, one per line), then by the route's text (a row per group).
+    counted = table.group_by(keys, use_threads=False).aggregate([([], "count_all")])
+    position = counted.column_names.index("route")
+    counted = counted.set_column(position, "route", routes.dictionary.take(counted.column("route")))
+    counted = counted.group_by(keys, use_threads=False).aggregate([("count_all", "sum")])
+    frame = counted.select([*keys, "count_all_sum"]).rename_columns([*keys, "count"]).to_pandas()
     frame = frame.dropna(subset=["hour"]).astype({"status": "Int32", "count": "int64"})
     return frame.assign(format=fmt.name, source_file=context.source_file)[list(REQUEST_COLUMNS)]
 
@@ -267,7 +277,9 @@ def _event_table(
     catalogue_fingerprint: str,
 ) -> pa.Table:
     n = records.num_rows
-    ts_array = pa.array(ts.to_numpy(), pa.timestamp("us", tz="UTC")) if n else pa.array([], pa.timestamp("us", tz="UTC"))
+    # From the Series, not its object-array ``to_numpy()``: that makes a Timestamp per event.
+    utc = pa.timestamp("us", tz="UTC")
+    ts_array = pa.Array.from_pandas(ts).cast(utc) if n else pa.array([], utc)
 
     def constant(value: str) -> pa.Array:
         return pa.array([value] * n, pa.string())

@@ -115,6 +115,16 @@ def parse_timestamps(
     ...                  timezone="Europe/Berlin").dt.strftime("%H:%M:%S.%f").tolist()
     ['17:19:40.123456', '17:19:41.000000']
     """
+    if kind != "none" and len(raw) > 1:
+        # A log repeats its times (many lines a second): parse each distinct text once.
+        codes, uniques = pd.factorize(raw.astype("string"))
+        if len(uniques) < len(raw):
+            parsed = _parse_kind(pd.Series(uniques), kind, timezone, reference)
+            return pd.Series(parsed.array.take(codes, allow_fill=True), index=raw.index)
+    return _parse_kind(raw, kind, timezone, reference)
+
+
+def _parse_kind(raw: pd.Series, kind: str, timezone: str, reference: pd.Timestamp | None) -> pd.Series:
     text = raw.astype("string")
     if kind == "rfc3164":
         result = _parse_rfc3164(text, timezone, reference)
@@ -177,22 +187,24 @@ def _parse_rfc3164(text: pd.Series, timezone: str, reference: pd.Timestamp | Non
     reference = reference.tz_convert(timezone)
     squeezed = text.str.replace(r"\s+", " ", regex=True)
 
-    def with_year(year: int) -> pd.Series:
+    def with_year(year: int, texts: pd.Series) -> pd.Series:
         local = pd.to_datetime(
-            str(year) + " " + squeezed, format="%Y %b %d %H:%M:%S", errors="coerce"
+            str(year) + " " + texts, format="%Y %b %d %H:%M:%S", errors="coerce"
         )
         return local.dt.tz_localize(
             timezone, ambiguous=np.zeros(len(local), dtype=bool), nonexistent="shift_forward"
         )
 
-    this_year = with_year(reference.year)
-    last_year = with_year(reference.year - 1)
+    this_year = with_year(reference.year, squeezed)
     # A line is never later than the file that holds it; one day of slack
     # covers a clock that ran a little ahead of the filesystem's.
     in_future = this_year > reference + pd.Timedelta(days=1)
     # Feb 29 exists in only one of the two years.
-    chosen = this_year.where(~in_future & this_year.notna(), last_year)
-    return chosen.dt.tz_convert("UTC")
+    earlier = in_future | this_year.isna()
+    if earlier.any():  # the year before, parsed only where needed (a log of one year needs none)
+        last_year = with_year(reference.year - 1, squeezed[earlier])
+        this_year = this_year.where(~earlier, last_year.reindex(this_year.index))
+    return this_year.dt.tz_convert("UTC")
 
 
 def parse_time_bound(text: str, *, now: pd.Timestamp | None = None) -> pd.Timestamp:

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import jwt
-
 from .errors import InputError
 
 Encoding = Literal["jws", "jwe", "opaque", "malformed", "claims"]
@@ -175,6 +173,8 @@ def inspect_token(token: str, key: bytes) -> TokenInfo:
         except (ValueError, binascii.Error, RecursionError):  # RecursionError: JSON nested too deep
             return TokenInfo(fp, "malformed", error="JWE header is not base64url JSON")
         return TokenInfo(fp, "jwe", header=dict(header) if isinstance(header, dict) else {})
+    import jwt  # here, not at the top: PyJWT and its cryptography take ~0.2 s to import
+
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
