@@ -518,6 +518,9 @@ def table_rows(label: str, truth: dict[str, object], tools: list[Tool]) -> list[
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table; a ``|`` inside a cell (``zcat | wc -l``) is escaped so the columns hold."""
+    header = [str(c).replace("|", "\\|") for c in header]
+    rows = [[str(c).replace("|", "\\|") for c in row] for row in rows]
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     numeric = [bool(rows) and all(str(row[i])[:1].isdigit() for row in rows) for i in range(len(header))]
 

@@ -33,6 +33,7 @@ def _load(name: str) -> ModuleType:
 
 generate = _load("generate")
 baseline = _load("baseline")
+run = _load("run")
 FORMATS = sorted(generate.SHAPES)
 
 #: Patterns a hurried user might grep for; the generated logs make each of them over-count.
@@ -235,3 +236,10 @@ def test_blocks_on_two_threads_find_the_truth_in_order(
     assert int(found[0]["line_no"].sum()) == truth["failure_line_sum"]
     assert found[0]["signature"].tolist() == found[1]["signature"].tolist()
     assert found[0]["ts"].tolist() == found[1]["ts"].tolist()
+
+
+def test_markdown_table_escapes_a_pipe_inside_a_cell() -> None:
+    table = run.markdown_table(["tool", "median s"], [["zcat | wc -l", "0.789"], ["floor", "0.673"]])
+    rows = table.splitlines()
+    assert rows[2] == "| zcat \\| wc -l |    0.789 |"
+    assert all(row.count(" | ") == 1 for row in rows if not row.startswith("|-"))
