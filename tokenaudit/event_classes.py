@@ -42,10 +42,11 @@ _STRINGS = tuple(n for n in CLASS_COLUMNS if EVENT_SCHEMA.field(n).type == pa.st
 class _Part:
     """The events of one file (or frame), in time order: each one's class, time and place."""
 
-    row_class: np.ndarray  # per event, its class in the file (see EventClasses.class_of_local)
+    row_class: np.ndarray  # per event, its class in the file, counted from ``first_class``
     ts: np.ndarray  # microseconds since the epoch
     position: int  # the place of its first event in time order of all events
     details: Callable[[], tuple[np.ndarray, np.ndarray]]  # (line_no, source_file) per event, read when needed
+    first_class: int = 0  # the file's first class among all files' classes (see EventClasses.class_of_local)
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,11 @@ class EventClasses:
         of_class, ts, line_no, source, position = [], [], [], [], []
         chosen_local = chosen[self.class_of_local]
         for part in self.parts if chosen.any() else ():
-            picked = np.flatnonzero(chosen_local[part.row_class])
+            picked = np.flatnonzero(chosen_local[part.first_class:][part.row_class])
             if not len(picked):
                 continue
             lines, sources = part.details()
-            of_class.append(self.class_of_local[part.row_class[picked]])
+            of_class.append(self.class_of_local[part.first_class + part.row_class[picked]])
             ts.append(part.ts[picked])
             line_no.append(lines[picked])
             source.append(sources[picked])
@@ -151,34 +152,50 @@ def _plan(meta: pq.FileMetaData) -> dict[str, object]:
 
 
 class _Codes:
-    """Global integer codes for the values of one string column across files (-1 for null)."""
+    """Global integer codes for the values of one string column across files (-1 for null).
+
+    Each file hands in its dictionary (an Arrow array, or one value); :meth:`assign` then codes
+    every value in order of first appearance, file by file, in one vectorized pass.
+    """
 
     def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
-        self.values: list[str] = []
+        self.pieces: list[pa.Array] = []
+        self.values: np.ndarray = np.empty(0, dtype=object)
 
-    def of(self, value: str | None) -> int:
-        if value is None:
-            return -1
-        found = self.ids.get(value)
-        if found is None:
-            found = self.ids[value] = len(self.values)
-            self.values.append(value)
-        return found
+    def add(self, dictionary: pa.Array) -> int:
+        """Queue a file's dictionary; returns its index for :meth:`codes_of`."""
+        self.pieces.append(dictionary)
+        return len(self.pieces) - 1
+
+    def assign(self) -> None:
+        """Code every queued value: equal values get equal codes, numbered by first appearance."""
+        lengths = [len(piece) for piece in self.pieces]
+        self.starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+        if not self.pieces or self.starts[-1] == 0:
+            self.codes, self.values = np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
+            return
+        joined = pa.concat_arrays([piece.cast(pa.string()) for piece in self.pieces])
+        encoded = pc.dictionary_encode(joined)  # codes in order of first appearance
+        self.codes = encoded.indices.to_numpy().astype(np.int64)
+        self.values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+
+    def codes_of(self, piece: int) -> np.ndarray:
+        """The global code of each value of queued dictionary ``piece``."""
+        return self.codes[self.starts[piece]:self.starts[piece + 1]]
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
-        table: np.ndarray = np.array([*self.values, None], dtype=object)
+        table: np.ndarray = np.concatenate([self.values, np.array([None], dtype=object)])
         return np.asarray(table[codes], dtype=object)
 
 
-def _indices(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
+def _indices(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     """Dictionary indices of a column (nulls as the dictionary's length) and its dictionary."""
     chunk = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     if not pa.types.is_dictionary(chunk.type):
         chunk = pc.dictionary_encode(chunk)
-    values = chunk.dictionary.to_pylist()
-    indices = chunk.indices.fill_null(len(values)) if chunk.null_count else chunk.indices
-    return indices.to_numpy(), [*values, None]
+    dictionary = chunk.dictionary
+    indices = chunk.indices.fill_null(len(dictionary)) if chunk.null_count else chunk.indices
+    return indices.to_numpy(), dictionary
 
 
 def _combine(key: np.ndarray, span: int, values: np.ndarray, width: int) -> tuple[np.ndarray, int]:
@@ -234,39 +251,65 @@ def read_event_classes(
     high = until.value // 1000 if until is not None else None
     codes = {name: _Codes() for name in _STRINGS}
     parts: list[_Part] = []
-    local_values: list[np.ndarray] = []  # per class of a file: the global code of each column
+    # Per file and column, how each class's global code is found: a dictionary queued in
+    # ``codes`` and each class's index into it, or a constant code.
+    plans: list[list[tuple[int, np.ndarray] | int]] = []
+    sizes: list[int] = []  # classes per file
     local_stats: list[np.ndarray] = []  # per class of a file: count, first position, first time, last time
     offset = 0  # classes of the files before
     position = 0  # events of the files before
     # Files are read and collapsed in parallel (Arrow and numpy release the GIL); codes are
-    # made global here, in file order, so the result does not depend on the threads.
+    # made global afterwards, in file order, so the result does not depend on the threads.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         for path, found in zip(files, pool.map(lambda f: _file_classes(root, f, low, high), files), strict=True):
             if found is None:
                 continue
-            matrix = np.empty((len(found.first), len(_COLUMNS)), dtype=np.int64)
-            for j, name in enumerate(_COLUMNS):
+            plan: list[tuple[int, np.ndarray] | int] = []
+            for name in _COLUMNS:
                 how = found.plan.get(name)
                 if name in found.values:
                     picked, dictionary = found.values[name]
                     if name == "status":
-                        matrix[:, j] = [-1 if dictionary[i] is None else dictionary[i] for i in picked]
+                        status = np.array([-1 if v is None else v for v in dictionary], dtype=np.int64)
+                        plan.append(status[picked])
                     else:
-                        matrix[:, j] = np.array([codes[name].of(v) for v in dictionary], dtype=np.int64)[picked]
+                        # A null's index is the dictionary's length: it codes as -1.
+                        plan.append((codes[name].add(dictionary), picked))
                 elif isinstance(how, tuple):
-                    matrix[:, j] = codes[name].of(how[0])
+                    plan.append((codes[name].add(pa.array([how[0]], pa.string())), np.zeros(len(found.first), np.int64)))
                 else:
-                    matrix[:, j] = -1
-            local_values.append(matrix)
+                    plan.append(-1)
+            plans.append(plan)
+            sizes.append(len(found.first))
             found.stats[:, 1] += position
             local_stats.append(found.stats)
-            parts.append(_Part(found.local + offset, found.ts, position, _details_of(path, found.keep, found.order)))
+            parts.append(_Part(found.local, found.ts, position, _details_of(path, found.keep, found.order), offset))
             offset += len(found.first)
             position += len(found.ts)
+    for column in codes.values():
+        column.assign()
+    local_values = [_global_codes(codes, plans, sizes, j, name) for j, name in enumerate(_COLUMNS)]
     return _collapse(codes, parts, local_values, local_stats)
 
 
 _COLUMNS = [*_STRINGS, "status"]
+
+
+def _global_codes(codes: dict[str, _Codes], plans: list[list[tuple[int, np.ndarray] | int]], sizes: list[int],
+                  j: int, name: str) -> np.ndarray:
+    """Column ``j`` of every file's classes as global codes (status as its value), one contiguous array."""
+    pieces = []
+    for plan, size in zip(plans, sizes, strict=True):
+        how = plan[j]
+        if isinstance(how, tuple):
+            piece, picked = how
+            with_null = np.append(codes[name].codes_of(piece), -1)
+            pieces.append(with_null[picked])
+        elif isinstance(how, np.ndarray):
+            pieces.append(how)
+        else:
+            pieces.append(np.full(size, how, dtype=np.int64))
+    return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
 
 
 @dataclass
@@ -336,7 +379,7 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> 
         indices, dictionary = per_column[name]
         if len(dictionary) > 1:
             key, span = _combine(key, span, indices, len(dictionary))
-    local = pd.factorize(key)[0].astype(np.int64)
+    local = pd.factorize(key)[0].astype(np.int32)  # classes of one file: fewer than its rows
     classes = int(local.max()) + 1
     first = _first_of(local, classes)
     last_ts = np.empty(classes, dtype=np.int64)
@@ -378,7 +421,7 @@ def _in_time_order(parts: list[_Part], stats: np.ndarray) -> tuple[list[_Part], 
         return parts, stats
     order = np.argsort(_join([p.ts for p in parts]), kind="stable")
     ts = _join([p.ts for p in parts])[order]
-    local = _join([p.row_class for p in parts])[order]
+    local = _join([p.row_class + p.first_class for p in parts])[order]
     first = _first_of(local, len(stats))
     stats = stats.copy()
     stats[:, 1] = first
@@ -394,16 +437,16 @@ def _in_time_order(parts: list[_Part], stats: np.ndarray) -> tuple[list[_Part], 
 
 def _collapse(codes: dict[str, _Codes], parts: list[_Part],
               local_values: list[np.ndarray], local_stats: list[np.ndarray]) -> EventClasses:
+    """Merge the classes of all files: ``local_values`` holds one array per column (a value per file class)."""
     columns = _COLUMNS
-    matrix = np.concatenate(local_values) if local_values else np.empty((0, len(columns)), dtype=np.int64)
     stats = np.concatenate(local_stats) if local_stats else np.empty((0, 4), dtype=np.int64)
     parts, stats = _in_time_order(parts, stats)
     # Classes of different files with equal values are one class.
-    key, span = np.zeros(len(matrix), dtype=np.int64), 1
-    for j in range(len(columns)):
-        values = matrix[:, j]
-        if len(values) and values.min() != values.max():
-            key, span = _combine(key, span, values - values.min(), int(values.max() - values.min()) + 1)
+    key, span = np.zeros(len(stats), dtype=np.int64), 1
+    for values in local_values:
+        low, high = (int(values.min()), int(values.max())) if len(values) else (0, 0)
+        if low != high:
+            key, span = _combine(key, span, values - low, high - low + 1)
     global_of_local = pd.factorize(key)[0].astype(np.int64)
     count = int(global_of_local.max()) + 1 if len(global_of_local) else 0
     summary = pd.DataFrame({"g": global_of_local, "count": stats[:, 0], "position": stats[:, 1],
@@ -413,14 +456,16 @@ def _collapse(codes: dict[str, _Codes], parts: list[_Part],
     # Number classes in order of their first event.
     rank = np.empty(count, dtype=np.int64)
     rank[np.argsort(first_position, kind="stable")] = np.arange(count)
-    values = np.empty((count, len(columns)), dtype=np.int64)
-    values[rank[global_of_local]] = matrix
     frame: dict[str, object] = {}
-    for j, name in enumerate(columns):
+    place = rank[global_of_local]
+    for name, local in zip(columns, local_values, strict=True):
+        values = np.empty(count, dtype=np.int64)
+        values[place] = local
         if name == "status":
-            frame[name] = pd.array([None if v < 0 else int(v) for v in values[:, j]], dtype="Int32")
+            frame[name] = pd.array(np.where(values < 0, 0, values), dtype="Int32")
+            frame[name][values < 0] = pd.NA
         else:
-            frame[name] = codes[name].decode(values[:, j])
+            frame[name] = codes[name].decode(values)
     table = pd.DataFrame(frame)[list(CLASS_COLUMNS)]
     by_rank = np.argsort(rank)  # the global class of each rank
     table["count"] = grouped["count"].sum().to_numpy()[by_rank].astype("int64")
