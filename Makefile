@@ -8,14 +8,20 @@ DEMO_DATASET ?= build/demo-dataset
 # The demo keeps its token-fingerprint key beside its dataset, not in ~/.config.
 DEMO_KEY ?= build/demo-fingerprint.key
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint clean bytecode
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-demo: $(BIN)/.installed  ## ingest sample_logs/ and print the analysis
+# An editable install leaves tokenaudit's bytecode to the first run, and where
+# PYTHONDONTWRITEBYTECODE is set (CI, containers) every run compiles ~40 modules
+# again: 0.1 s per command. compileall only rewrites what changed.
+bytecode: $(BIN)/.installed
+	$(BIN)/python -m compileall -q tokenaudit
+
+demo: bytecode  ## ingest sample_logs/ and print the analysis
 	rm -rf $(DEMO_DATASET)
 	TOKENAUDIT_KEY_FILE=$(DEMO_KEY) $(BIN)/tokenaudit ingest sample_logs --dataset $(DEMO_DATASET) --timezone Europe/Berlin
 	TOKENAUDIT_KEY_FILE=$(DEMO_KEY) $(BIN)/tokenaudit analyze --dataset $(DEMO_DATASET)
