@@ -80,6 +80,19 @@ def test_truth_matches_the_baseline_parser(name: str, logs: dict[str, tuple[Path
     assert 0.015 * LINES < len(numbers) < 0.05 * LINES  # the default share is 3 %
 
 
+@pytest.mark.parametrize("name", sorted(baseline.PARSE_ALL))
+def test_the_baseline_parsing_every_line_finds_the_same_failures(
+    name: str, logs: dict[str, tuple[Path, dict[str, object]]]
+) -> None:
+    path, truth = logs[name]
+    found = baseline.failures(path, name, parse_all=True)
+    assert [line_no for line_no, _ in found] == [line_no for line_no, _ in baseline.failures(path, name)]
+    assert _line_numbers_sha256([line_no for line_no, _ in found]) == truth["failure_lines_sha256"]
+    # Its general regex takes every line of the log apart, failures or not.
+    general = {"nginx": baseline.NGINX_LINE, "istio": baseline.ISTIO_LINE, "proxmox_syslog": baseline.SYSLOG_LINE}[name]
+    assert sum(1 for line in path.read_text().splitlines() if general.match(line)) == LINES
+
+
 @pytest.mark.parametrize("name", FORMATS)
 def test_naive_patterns_overcount(name: str, logs: dict[str, tuple[Path, dict[str, object]]]) -> None:
     """The traps are there: failure words on lines that are no failures."""
