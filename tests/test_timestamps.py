@@ -45,3 +45,44 @@ def test_rfc3164_takes_the_year_before_only_for_times_after_the_file() -> None:
     assert [None if pd.isna(v) else str(v) for v in parsed] == [
         "2024-12-31 23:59:59+00:00", "2025-01-01 00:00:01+00:00", "2024-12-31 23:59:59+00:00",
         "2024-02-29 12:00:00+00:00", None]
+
+
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _zoned_texts(kind: str) -> list[str]:
+    """Every day of two years' months (one a leap year), edge times and offsets, and shapes pandas refuses."""
+    texts = []
+    for year in ("2024", "2025", "0001", "9999"):
+        for month in range(1, 13):
+            name = _MONTHS[month - 1] if kind == "clf" else f"{month:02d}"
+            for day in range(0, 33):
+                texts.append(f"{day:02d}/{name}/{year}:12:30:45 +0000")
+    for when in ("00:00:00", "23:59:59", "24:00:00", "23:60:00", "23:59:60", "9:05:05"):
+        for offset in ("+0000", "+0530", "-1200", "+1400", "+9999", "-0000", "+00", "Z", "+05:30"):
+            month = "Mar" if kind == "clf" else "03"
+            texts.append(f"31/{month}/2025:{when} {offset}")
+            texts.append(f"01/{month}/0001:{when} {offset}")
+            texts.append(f"31/Dec/9999:{when} {offset}" if kind == "clf" else f"31/12/9999:{when} {offset}")
+    texts += [" 08/Mar/2025:09:37:44 +0000", "08/March/2025:09:37:44 +0000", "08/mar/2025:09:37:44 +0000",
+              "08/Mar/2025:09:37:44 +0000 x", "8/Mar/2025:09:37:44 +0000", "08/03/2025:09:37:44 +0000",
+              "08/13/2025:09:37:44 +0000", "08/00/2025:09:37:44 +0000", "", "-"]
+    return texts
+
+
+@pytest.mark.parametrize("kind", ["clf", "pveproxy"])
+def test_zoned_times_read_by_arrow_as_pandas_reads_them(kind: str) -> None:
+    """Arrow reads the strictly shaped texts, pandas the rest: together exactly pandas' answer."""
+    from tokenaudit.timestamps import _STRPTIME
+
+    texts = pd.Series(_zoned_texts(kind), dtype="string")
+    ours = parse_timestamps(texts, kind)
+    pandas = pd.to_datetime(texts, format=_STRPTIME[kind], utc=True, errors="coerce").astype("datetime64[us, UTC]")
+    differ = [(t, a, b) for t, a, b in zip(texts, ours, pandas, strict=True)
+              if not (pd.isna(a) and pd.isna(b)) and a != b]
+    assert differ == []
+    assert ours.notna().sum() > 1000  # most texts are times: the fast path was exercised
+    # 29 February exists in 2024 only; Arrow alone would have made 29/Feb/2025 the 1st of March.
+    feb = "Feb" if kind == "clf" else "02"
+    assert pd.notna(ours[texts == f"29/{feb}/2024:12:30:45 +0000"]).all()
+    assert pd.isna(ours[texts == f"29/{feb}/2025:12:30:45 +0000"]).all()
