@@ -160,6 +160,7 @@ class _Codes:
 
     def __init__(self) -> None:
         self.pieces: list[pa.Array] = []
+        self.codes: np.ndarray = np.empty(0, dtype=np.int64)
         self.values: np.ndarray = np.empty(0, dtype=object)
 
     def add(self, dictionary: pa.Array) -> int:
@@ -169,18 +170,19 @@ class _Codes:
 
     def assign(self) -> None:
         """Code every queued value: equal values get equal codes, numbered by first appearance."""
-        lengths = [len(piece) for piece in self.pieces]
+        # Each dictionary is followed by a null, so that a null's index (the dictionary's
+        # length) finds its -1 in the same slice.
+        lengths = [len(piece) + 1 for piece in self.pieces]
         self.starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
-        if not self.pieces or self.starts[-1] == 0:
-            self.codes, self.values = np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
-            return
-        joined = pa.concat_arrays([piece.cast(pa.string()) for piece in self.pieces])
+        null = pa.nulls(1, pa.string())
+        joined = pa.concat_arrays([part for piece in self.pieces for part in (piece.cast(pa.string()), null)]
+                                  or [pa.array([], pa.string())])
         encoded = pc.dictionary_encode(joined)  # codes in order of first appearance
-        self.codes = encoded.indices.to_numpy().astype(np.int64)
+        self.codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
         self.values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
 
     def codes_of(self, piece: int) -> np.ndarray:
-        """The global code of each value of queued dictionary ``piece``."""
+        """The global code of each value of queued dictionary ``piece``, and -1 after them (for null)."""
         return self.codes[self.starts[piece]:self.starts[piece + 1]]
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
@@ -303,8 +305,7 @@ def _global_codes(codes: dict[str, _Codes], plans: list[list[tuple[int, np.ndarr
         how = plan[j]
         if isinstance(how, tuple):
             piece, picked = how
-            with_null = np.append(codes[name].codes_of(piece), -1)
-            pieces.append(with_null[picked])
+            pieces.append(codes[name].codes_of(piece)[picked])
         elif isinstance(how, np.ndarray):
             pieces.append(how)
         else:
