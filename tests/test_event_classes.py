@@ -135,3 +135,51 @@ def test_a_file_written_before_a_column_existed_reads_it_as_null(overlapping: Pa
     where = ["ts", "source_file", "method", "status"]
     assert rows[where].astype(object).where(rows[where].notna(), None).to_numpy().tolist() == \
         events[where].astype(object).where(events[where].notna(), None).to_numpy().tolist()
+
+
+def _dataset_of(events: pa.Table, root: Path) -> Path:
+    """A dataset holding exactly ``events``, written and committed as ingest writes them."""
+    from tokenaudit.dataset import commit_batch, new_batch_id, open_for_writing, write_events
+
+    open_for_writing(root)
+    batch_id = new_batch_id()
+    write_events(root, events, batch_id)
+    commit_batch(root, pd.DataFrame([{
+        "batch_id": batch_id, "ingested_at": pd.Timestamp.now(tz="UTC"), "source_file": "made.log",
+        "stream_id": "0" * 16, "format": "syslog_rfc3164", "size_bytes": 0, "compressed": False, "head_len": 0,
+        "head_sha256": "", "tail_sha256": "", "offset_bytes": 0, "lines_total": events.num_rows,
+        "lines_read": events.num_rows, "lines_parsed": events.num_rows, "lines_skipped": 0, "lines_rejected": 0,
+        "events": events.num_rows,
+    }]), batch_id)
+    return root
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rows_differing_only_by_a_null_are_classes_of_their_own(overlapping: Path, tmp_path: Path, seed: int) -> None:
+    """One value and nulls in a column, or a few values and nulls in several: every distinct row is a class."""
+    from tokenaudit.dataset import EVENT_SCHEMA
+
+    template = pa.Table.from_pandas(ta.read_events(overlapping).head(1), preserve_index=False)
+    template = template.select([n for n in EVENT_SCHEMA.names if n in template.column_names])
+    rng = np.random.default_rng(seed)
+    count = 300
+    events = template.take(pa.array(np.zeros(count, dtype=np.int64)))
+    choices = {"realm": [None, "pam"], "user": [None, "a@pam", "b@pam"], "pid": [None, "1", "2", "3"],
+               "detail": [None, "x"], "audience": [None, "aud-1", "aud-2"]}
+    for name, values in choices.items():
+        picked = [values[i] for i in rng.integers(0, len(values), count)]
+        events = events.set_column(events.column_names.index(name), name, pa.array(picked, pa.string()))
+    stamps = pa.array(np.arange(count, dtype=np.int64) * 1_000_000 + 1_700_000_000_000_000, pa.int64())
+    events = events.set_column(events.column_names.index("ts"), "ts", stamps.cast(pa.timestamp("us", tz="UTC")))
+    events = events.set_column(events.column_names.index("line_no"), "line_no", pa.array(np.arange(1, count + 1)))
+    dataset = _dataset_of(events, tmp_path / "dataset")
+
+    stored = ta.read_events(dataset)
+    collapsed = ta.read_event_classes(dataset)
+    distinct = stored[list(CLASS_COLUMNS)].astype(object).fillna("<null>").drop_duplicates()
+    assert len(collapsed.classes) == len(distinct)
+    assert int(collapsed.classes["count"].sum()) == count
+    rows = _all_rows(collapsed)
+    for column in CLASS_COLUMNS:
+        got, want = rows[column].astype(object), stored[column].astype(object)
+        assert got.where(got.notna(), None).tolist() == want.where(want.notna(), None).tolist(), column

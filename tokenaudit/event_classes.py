@@ -378,8 +378,10 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> 
         else:
             continue
         indices, dictionary = per_column[name]
-        if len(dictionary) > 1:
-            key, span = _combine(key, span, indices, len(dictionary))
+        # A string column's indices run to the dictionary's length (null): one more than its values.
+        width = len(dictionary) + (0 if name == "status" else 1)
+        if width > 1:
+            key, span = _combine(key, span, indices, width)
     local = pd.factorize(key)[0].astype(np.int32)  # classes of one file: fewer than its rows
     classes = int(local.max()) + 1
     first = _first_of(local, classes)
