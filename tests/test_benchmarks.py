@@ -153,10 +153,11 @@ def test_runner_prints_a_checked_table(tmp_path: Path) -> None:
     header, body = rows[0], rows[1:]
     assert header[-1] == "correct" and "×floor" in header and "peak RSS MB" in header
     by_tool = {row[header.index("tool")]: row for row in body}
-    assert set(by_tool) == {"floor", "baseline", "tokenaudit"}
+    assert set(by_tool) == {"floor", "baseline", "baseline, every line", "tokenaudit"}
     assert by_tool["tokenaudit"][-1] == "yes"
     assert all(row[-1] == "yes" for row in body)
     assert "Python 3." in done.stdout and "pyarrow" in done.stdout
+    assert "that of the baseline parsing every line" in done.stdout
     assert (tmp_path / "work" / "proxmox_syslog.log.truth.json").exists()
 
 
