@@ -175,7 +175,8 @@ def test_dataset_files_are_owner_only(tmp_path: Path, logs: Path, group_readable
     ta.ingest([str(logs)], root, timezone="UTC")
 
     modes = _modes(root, folders=False)
-    assert sum(name.endswith(".parquet") for name in modes) == 4  # 2 event dates, 1 realms, 1 manifest
+    # 2 event dates and their 2 summaries, 1 realms, 1 manifest
+    assert sum(name.endswith(".parquet") for name in modes) == 6
     assert "tokenaudit.json" in modes
     assert {name: mode for name, mode in modes.items() if int(mode, 8) & 0o077} == {}
 

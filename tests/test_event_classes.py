@@ -183,3 +183,71 @@ def test_rows_differing_only_by_a_null_are_classes_of_their_own(overlapping: Pat
     for column in CLASS_COLUMNS:
         got, want = rows[column].astype(object), stored[column].astype(object)
         assert got.where(got.notna(), None).tolist() == want.where(want.notna(), None).tolist(), column
+
+
+def _classes_frame(collapsed: ta.EventClasses) -> pd.DataFrame:
+    return collapsed.classes.astype(object).where(collapsed.classes.notna(), None)
+
+
+def test_summaries_give_what_the_events_files_give(overlapping: Path, tmp_path: Path) -> None:
+    """Each events file has its summary, and reading the summaries equals reading the files."""
+    from tokenaudit.event_classes import SUMMARY_TABLE, summary_path
+
+    dataset = tmp_path / "dataset"
+    shutil.copytree(overlapping, dataset)
+    files = sorted((dataset / "events").rglob("*.parquet"))
+    assert files and all(summary_path(dataset, f).is_file() for f in files)
+    with_summaries = ta.read_event_classes(dataset)
+    rows = _all_rows(with_summaries)
+    shutil.rmtree(dataset / SUMMARY_TABLE)  # as a dataset written before summaries
+    without = ta.read_event_classes(dataset)
+    pd.testing.assert_frame_equal(_classes_frame(with_summaries), _classes_frame(without))
+    pd.testing.assert_frame_equal(rows, _all_rows(without))
+    realms, tokens = ta.read_realms(dataset), ta.read_tokens(dataset)
+    parties = ta.load_relying_parties(SAMPLE_LOGS / "tokenaudit.toml")
+    pd.testing.assert_frame_equal(ta.failure_groups(with_summaries, realms, tokens=tokens, parties=parties),
+                                  ta.failure_groups(without, realms, tokens=tokens, parties=parties))
+
+
+def test_classes_come_from_the_summaries_and_a_file_is_read_only_to_expand_its_classes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ingest: a file per event date, in time order. (Files whose times overlap are read to merge them.)"""
+    from tokenaudit import event_classes
+
+    dataset = tmp_path / "dataset"
+    _ingest(SAMPLE_LOGS, "--dataset", dataset)
+
+    opened: list[Path] = []
+    real = event_classes._file_classes
+
+    def counting(root: Path, path: Path, low: int | None, high: int | None) -> object:
+        opened.append(path)
+        return real(root, path, low, high)
+
+    monkeypatch.setattr(event_classes, "_file_classes", counting)
+    collapsed = ta.read_event_classes(dataset)
+    assert opened == []  # no events file was read
+    files = sorted((dataset / "events").rglob("*.parquet"))
+    assert len(collapsed.parts) == len(files) > 1
+    chosen = np.zeros(len(collapsed.classes), dtype=bool)
+    chosen[0] = True  # expanding the first class reads its file alone
+    rows = collapsed.rows(chosen)
+    assert len(rows) == collapsed.classes["count"].iloc[0] and len(opened) == 1
+    assert _all_rows(collapsed)["line_no"].tolist() == ta.read_events(dataset)["line_no"].tolist()
+    assert sorted(set(opened)) == files
+
+
+def test_a_summary_that_no_longer_describes_its_file_is_not_used(overlapping: Path, tmp_path: Path) -> None:
+    from tokenaudit.event_classes import summary_path
+
+    dataset = tmp_path / "dataset"
+    shutil.copytree(overlapping, dataset)
+    path = sorted((dataset / "events").rglob("*.parquet"))[0]
+    table = pq.read_table(path)
+    pq.write_table(table.slice(1).replace_schema_metadata(table.schema.metadata), path)  # one event less
+    assert summary_path(dataset, path).is_file()
+    collapsed = ta.read_event_classes(dataset)
+    assert int(collapsed.classes["count"].sum()) == len(ta.read_events(dataset))
+    summary_path(dataset, path).write_bytes(b"not parquet")  # a damaged summary: the file is read instead
+    assert int(ta.read_event_classes(dataset).classes["count"].sum()) == len(ta.read_events(dataset))

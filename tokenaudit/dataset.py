@@ -293,6 +293,7 @@ def discard_uncommitted(root: Path) -> list[Path]:
     committed = set(committed_batches(root))
     doomed = [p for p in root.rglob(".*.tmp") if p.is_file()]
     doomed += [p for p in _batch_files(root, "events") if _batch_of(p) not in committed]
+    doomed += [p for p in _batch_files(root, "event_classes") if _batch_of(p) not in committed]
     for table in _BATCH_TABLES:
         doomed += [p for p in _batch_files(root, table) if _batch_of(p) not in committed]
     for path in doomed:
@@ -312,7 +313,12 @@ def write_events(root: Path, events: pa.Table, batch_id: str) -> int:
     for number, date in enumerate(sorted(dates)):
         part = events.filter(pa.compute.equal(events.column("event_date"), date))
         part = part.drop_columns(["event_date"])
-        _atomic_table(root / "events" / f"event_date={date}" / f"part-{batch_id}-{number}.parquet", part)
+        path = root / "events" / f"event_date={date}" / f"part-{batch_id}-{number}.parquet"
+        _atomic_table(path, part)
+        # Its classes beside it: analyze reads these instead of millions of events.
+        from .event_classes import summarize_file, summary_path  # it reads this module's files
+
+        _atomic_table(summary_path(root, path), summarize_file(root, path))
     return events.num_rows
 
 
@@ -433,7 +439,7 @@ def _batch_of(path: Path) -> str:
 
 
 def _batch_files(root: Path, table: str) -> list[Path]:
-    pattern = "event_date=*/part-*.parquet" if table == "events" else "batch-*.parquet"
+    pattern = "event_date=*/part-*.parquet" if table in ("events", "event_classes") else "batch-*.parquet"
     return sorted((root / table).glob(pattern))
 
 

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .dataset import EVENT_SCHEMA, _check_file_version, _committed_files, _damaged
+from .errors import DatasetError
 
 #: Columns that never matter to analysis: batch bookkeeping.
 _UNUSED = ("event_date", "stream_id", "batch_id")
@@ -38,15 +39,51 @@ CLASS_COLUMNS = tuple(n for n in EVENT_SCHEMA.names if n not in _UNUSED and n no
 _STRINGS = tuple(n for n in CLASS_COLUMNS if EVENT_SCHEMA.field(n).type == pa.string())
 
 
-@dataclass
-class _Part:
-    """The events of one file (or frame), in time order: each one's class, time and place."""
+_Rows = tuple[np.ndarray, np.ndarray, Callable[[], tuple[np.ndarray, np.ndarray]]]
 
-    row_class: np.ndarray  # per event, its class in the file, counted from ``first_class``
-    ts: np.ndarray  # microseconds since the epoch
-    position: int  # the place of its first event in time order of all events
-    details: Callable[[], tuple[np.ndarray, np.ndarray]]  # (line_no, source_file) per event, read when needed
-    first_class: int = 0  # the file's first class among all files' classes (see EventClasses.class_of_local)
+
+class _Part:
+    """The events of one file (or frame), in time order: each one's class, time and place.
+
+    The per-event arrays are loaded when first asked for: a file read through its
+    summary is expanded only if a pairing step needs its single events.
+    """
+
+    def __init__(self, position: int, first_class: int, classes: int, span: tuple[int, int],
+                 load: Callable[[], _Rows]) -> None:
+        self.position = position  # the place of its first event in time order of all events
+        self.first_class = first_class  # its first class among all files' classes (EventClasses.class_of_local)
+        self.classes = classes  # how many classes it has
+        self.min_ts, self.max_ts = span  # its earliest and latest time, microseconds since the epoch
+        self._load = load
+        self._rows: _Rows | None = None
+
+    @classmethod
+    def of(cls, row_class: np.ndarray, ts: np.ndarray, position: int, first_class: int,
+           details: Callable[[], tuple[np.ndarray, np.ndarray]]) -> _Part:
+        """A part whose per-event arrays are at hand."""
+        classes = int(row_class.max()) + 1 if len(row_class) else 0
+        span = (int(ts[0]), int(ts[-1])) if len(ts) else (0, 0)
+        return cls(position, first_class, classes, span, lambda: (row_class, ts, details))
+
+    def _loaded(self) -> _Rows:
+        if self._rows is None:
+            self._rows = self._load()
+        return self._rows
+
+    @property
+    def row_class(self) -> np.ndarray:
+        """Per event, its class in the file, counted from ``first_class``."""
+        return self._loaded()[0]
+
+    @property
+    def ts(self) -> np.ndarray:
+        """Per event, its time (microseconds since the epoch)."""
+        return self._loaded()[1]
+
+    def details(self) -> tuple[np.ndarray, np.ndarray]:
+        """(line_no, source_file) per event, read from the file."""
+        return self._loaded()[2]()
 
 
 @dataclass(frozen=True)
@@ -87,7 +124,10 @@ class EventClasses:
         of_class, ts, line_no, source, position = [], [], [], [], []
         chosen_local = chosen[self.class_of_local]
         for part in self.parts if chosen.any() else ():
-            picked = np.flatnonzero(chosen_local[part.first_class:][part.row_class])
+            mine = chosen_local[part.first_class:part.first_class + part.classes]
+            if not mine.any():
+                continue
+            picked = np.flatnonzero(mine[part.row_class])
             if not len(picked):
                 continue
             lines, sources = part.details()
@@ -119,7 +159,7 @@ def classes_of_frame(events: pd.DataFrame) -> EventClasses:
     line_no = frame["line_no"].to_numpy(dtype="int64") if "line_no" in frame.columns else np.zeros(count, "int64")
     source = (frame["source_file"].to_numpy(dtype=object) if "source_file" in frame.columns
               else np.full(count, None, dtype=object))
-    part = _Part(np.arange(count), np.asarray(ts.array.asi8, dtype="int64"), 0, lambda: (line_no, source))
+    part = _Part.of(np.arange(count), np.asarray(ts.array.asi8, dtype="int64"), 0, 0, lambda: (line_no, source))
     return EventClasses(classes=classes, parts=(part,), class_of_local=np.arange(count))
 
 
@@ -263,7 +303,8 @@ def read_event_classes(
     # Files are read and collapsed in parallel (Arrow and numpy release the GIL); codes are
     # made global afterwards, in file order, so the result does not depend on the threads.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        for path, found in zip(files, pool.map(lambda f: _file_classes(root, f, low, high), files), strict=True):
+        for path, found in zip(files, pool.map(lambda f: _summary_or_file_classes(root, f, low, high), files),
+                               strict=True):
             if found is None:
                 continue
             plan: list[tuple[int, np.ndarray] | int] = []
@@ -285,9 +326,9 @@ def read_event_classes(
             sizes.append(len(found.first))
             found.stats[:, 1] += position
             local_stats.append(found.stats)
-            parts.append(_Part(found.local, found.ts, position, _details_of(path, found.keep, found.order), offset))
+            parts.append(_Part(position, offset, len(found.first), found.span, found.rows))
             offset += len(found.first)
-            position += len(found.ts)
+            position += int(found.stats[:, 0].sum())
     for column in codes.values():
         column.assign()
     local_values = [_global_codes(codes, plans, sizes, j, name) for j, name in enumerate(_COLUMNS)]
@@ -318,13 +359,27 @@ class _FileClasses:
     """One file's events collapsed on its own dictionary indices."""
 
     plan: dict[str, object]
-    local: np.ndarray  # the class of each event, in time order
+    local: np.ndarray | None  # the class of each event, in time order (None: read from a summary)
     first: np.ndarray  # the first event of each class
-    ts: np.ndarray
+    ts: np.ndarray | None
     keep: np.ndarray | None  # which stored events are in the window, if not all
     order: np.ndarray | None  # time order of the kept events, if not stored so
-    values: dict[str, tuple[np.ndarray, list[Any]]]  # per column read: dictionary index of each class, dictionary
+    values: dict[str, tuple[np.ndarray, Any]]  # per column read: dictionary index of each class, dictionary
     stats: np.ndarray  # per class: count, first event, first time, last time
+    path: Path | None = None
+    loader: Callable[[], _Rows] | None = None  # how a summary's file gives its events, when asked
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """The earliest and the latest time of the file's (kept) events."""
+        return int(self.stats[:, 2].min()), int(self.stats[:, 3].max())
+
+    def rows(self) -> _Rows:
+        """Per event its class and time, and a reader of its line number and source file."""
+        if self.loader is not None:
+            return self.loader()
+        assert self.local is not None and self.ts is not None and self.path is not None
+        return self.local, self.ts, _details_of(self.path, self.keep, self.order)
 
 
 def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> _FileClasses | None:
@@ -389,7 +444,104 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> 
     last_ts[local] = ts  # sorted: the last assignment is each class's latest
     stats = np.column_stack([np.bincount(local, minlength=classes), first, ts[first], last_ts])
     values = {name: (indices[first], dictionary) for name, (indices, dictionary) in per_column.items()}
-    return _FileClasses(plan, local, first, ts, keep, order, values, stats)
+    return _FileClasses(plan, local, first, ts, keep, order, values, stats, path)
+
+
+#: The dataset folder of the files' summaries: one per events file, at the same relative path.
+SUMMARY_TABLE = "event_classes"
+_SUMMARY_OF = b"tokenaudit_summary_of"  # size and rows of the events file a summary describes
+
+
+def summary_path(root: Path, events_path: Path) -> Path:
+    """Where the summary of the events file ``events_path`` is kept."""
+    return root / SUMMARY_TABLE / events_path.relative_to(root / "events")
+
+
+def summarize_file(root: Path, path: Path) -> pa.Table:
+    """One events file as its classes: the class columns, ``count``, ``first_row``, ``first_ts``, ``last_ts``.
+
+    Classes are numbered as :func:`read_event_classes` numbers them (by first
+    event in the file's time order), so a reader can take this summary instead
+    of the file and still expand any class from the file itself.
+    """
+    found = _file_classes(root, path, None, None)
+    size = len(found.first) if found is not None else 0
+    columns: dict[str, pa.Array] = {}
+    for name in _COLUMNS:
+        kind = pa.int32() if name == "status" else pa.string()
+        how = found.plan.get(name) if found is not None else None
+        if found is not None and name in found.values:
+            picked, dictionary = found.values[name]
+            if name == "status":
+                columns[name] = pa.array([dictionary[i] for i in picked], kind)
+            else:
+                columns[name] = pa.concat_arrays([dictionary.cast(kind), pa.nulls(1, kind)]).take(pa.array(picked))
+        elif isinstance(how, tuple):
+            columns[name] = pa.array([how[0]] * size, kind)
+        else:
+            columns[name] = pa.nulls(size, kind)
+    stats = found.stats if found is not None else np.empty((0, 4), dtype=np.int64)
+    utc = pa.timestamp("us", tz="UTC")
+    columns["count"] = pa.array(stats[:, 0], pa.int64())
+    columns["first_row"] = pa.array(stats[:, 1], pa.int64())
+    columns["first_ts"] = pa.array(stats[:, 2], pa.int64()).cast(utc)
+    columns["last_ts"] = pa.array(stats[:, 3], pa.int64()).cast(utc)
+    rows = int(stats[:, 0].sum())
+    described = f"{path.stat().st_size} {rows}".encode()
+    return pa.table(columns).replace_schema_metadata({_SUMMARY_OF: described})
+
+
+def _summary_or_file_classes(root: Path, path: Path, low: int | None, high: int | None) -> _FileClasses | None:
+    """The file's classes from its summary where one fits the window, else from the file itself."""
+    summary = _read_summary(root, path)
+    if summary is None:
+        return _file_classes(root, path, low, high)
+    if summary.num_rows == 0:
+        return None
+    first_ts = summary["first_ts"].cast(pa.int64()).to_numpy()
+    last_ts = summary["last_ts"].cast(pa.int64()).to_numpy()
+    earliest, latest = int(first_ts.min()), int(last_ts.max())
+    if (low is not None and latest < low) or (high is not None and earliest >= high):
+        return None  # the whole file lies outside the window
+    if (low is not None and earliest < low) or (high is not None and latest >= high):
+        return _file_classes(root, path, low, high)  # the window cuts the file: its events are needed
+    values: dict[str, tuple[np.ndarray, Any]] = {}
+    for name in _COLUMNS:
+        if name == "status":
+            raw = summary[name].to_numpy()
+            missing = pd.isna(raw)
+            indices, uniques = pd.factorize(np.where(missing, -1, raw).astype(np.int64))
+            values[name] = (indices.astype(np.int64), [None if v < 0 else int(v) for v in uniques])
+        else:
+            values[name] = _indices(summary[name])
+    stats = np.column_stack([summary["count"].to_numpy(), summary["first_row"].to_numpy(), first_ts, last_ts])
+    expected = len(stats)
+
+    def rows() -> _Rows:
+        found = _file_classes(root, path, None, None)
+        if found is None or len(found.first) != expected:
+            raise DatasetError(f"{summary_path(root, path)}: does not describe {path}",
+                               hint=f"delete {root / SUMMARY_TABLE}: analysis then reads the events files")
+        return found.rows()
+
+    return _FileClasses({}, None, np.arange(expected), None, None, None, values, stats, path, rows)
+
+
+def _read_summary(root: Path, path: Path) -> pa.Table | None:
+    """The file's summary, if there is one that describes the file as it is now."""
+    where = summary_path(root, path)
+    try:
+        # Strings as their Parquet dictionaries: codes without hashing a string.
+        table = pq.ParquetFile(where, read_dictionary=_STRINGS).read(use_threads=False)
+        _check_file_version(where, table.schema.metadata)
+        size, rows = (int(v) for v in (table.schema.metadata or {})[_SUMMARY_OF].split())
+        if size != path.stat().st_size or rows != int(pc.sum(table["count"]).as_py() or 0):
+            return None
+        if [n for n in (*_COLUMNS, "count", "first_row", "first_ts", "last_ts") if n not in table.column_names]:
+            return None
+    except (OSError, pa.ArrowException, KeyError, ValueError):
+        return None  # none yet (a dataset written before summaries), or damaged: the events file itself
+    return table
 
 
 def _details_of(
@@ -420,7 +572,7 @@ def _in_time_order(parts: list[_Part], stats: np.ndarray) -> tuple[list[_Part], 
     ``stats`` (per class of a file: count, first position, first time, last time) gets the
     first positions and times of the merged order.
     """
-    if all(later.ts[0] >= earlier.ts[-1] for earlier, later in zip(parts, parts[1:], strict=False)):
+    if all(later.min_ts >= earlier.max_ts for earlier, later in zip(parts, parts[1:], strict=False)):
         return parts, stats
     order = np.argsort(_join([p.ts for p in parts]), kind="stable")
     ts = _join([p.ts for p in parts])[order]
@@ -435,7 +587,7 @@ def _in_time_order(parts: list[_Part], stats: np.ndarray) -> tuple[list[_Part], 
         found = [part.details() for part in everything]
         return _join([d[0] for d in found])[order], np.concatenate([d[1] for d in found])[order]
 
-    return [_Part(local, ts, 0, details)], stats
+    return [_Part.of(local, ts, 0, 0, details)], stats
 
 
 def _collapse(codes: dict[str, _Codes], parts: list[_Part],
