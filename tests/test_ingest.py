@@ -383,3 +383,87 @@ def test_jwt_in_a_message_is_redacted_before_storage(logs: Path, dataset: Path) 
     [message] = ta.read_events(dataset)["message"].tolist()
     assert "<JWT>" in message
     assert message.endswith("token=<JWT>")
+
+
+# --- bounded memory ---------------------------------------------------------
+
+_ingest_module = __import__("importlib").import_module("tokenaudit.ingest")  # the package exports a function of that name
+
+
+def _keyed(events: pd.DataFrame) -> list[tuple[object, ...]]:
+    return sorted(events[["source_file", "line_no", "signature", "message"]].itertuples(index=False, name=None))
+
+
+def test_events_are_written_as_they_come_and_read_back_the_same(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written every 7 events (within one big source and across small ones), the batch holds what one write holds."""
+    write_log(logs / "big.log", [fail(i % 60) if i % 3 else other(i % 60) for i in range(90)])
+    for number in range(3):
+        write_log(logs / f"small-{number}.log", [fail(number), other(number)])
+    whole = run([logs], tmp_path / "whole")
+    monkeypatch.setattr(_ingest_module, "SPILL_EVENTS", 7)
+    monkeypatch.setattr(_ingest_module, "BLOCK_BYTES", 1024)  # a few events a block
+    pieces = run([logs], tmp_path / "pieces")
+    assert pieces.totals.events == whole.totals.events == 63
+    assert _keyed(ta.read_events(tmp_path / "pieces")) == _keyed(ta.read_events(tmp_path / "whole"))
+    files = sorted((tmp_path / "pieces" / "events").rglob("*.parquet"))
+    assert len(files) >= 60 // 9  # the big source wrote every 7-9 events, the small ones once at the end
+    assert all((tmp_path / "pieces" / "event_classes" / f.relative_to(tmp_path / "pieces" / "events")).is_file()
+               for f in files)
+    assert len({f.name for f in files}) == len(files)  # numbered across the pieces, none overwritten
+
+
+def test_a_source_that_fails_after_writing_events_leaves_none_of_them(
+    logs: Path, dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_log(logs / "a-good.log", [fail(i) for i in range(20)])
+    write_log(logs / "b-breaks.log", [fail(i) for i in range(40)])
+    monkeypatch.setattr(_ingest_module, "SPILL_EVENTS", 5)
+    monkeypatch.setattr(_ingest_module, "BLOCK_BYTES", 1024)  # several blocks: it writes before it breaks
+    real = _ingest_module._SourceRun._report_progress
+
+    def breaking(self: object, consumed: int) -> None:
+        if self.source.display_name.endswith("b-breaks.log") and self.written:  # type: ignore[attr-defined]
+            raise ta.InputError("the disk went away")
+        real(self, consumed)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_ingest_module._SourceRun, "_report_progress", breaking)
+    report = run([logs], dataset, progress=lambda p: None, jobs=1)
+    assert by_source(report)["b-breaks.log"].status == "failed"
+    events = ta.read_events(dataset)
+    assert set(events["source_file"].map(lambda s: Path(s).name)) == {"a-good.log"} and len(events) == 20
+    batch = report.batch_id
+    stored = [p for p in dataset.rglob("*.parquet") if batch in p.name and "manifest" not in p.parts]
+    events_files = [p for p in stored if "events" in p.parts]
+    assert sum(pq.read_metadata(p).num_rows for p in events_files) == 20  # nothing of the broken source is left
+
+
+def test_request_counts_summed_as_they_come_equal_those_summed_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .conftest import SAMPLE_LOGS
+
+    whole = tmp_path / "whole"
+    run([SAMPLE_LOGS], whole)
+    monkeypatch.setattr(_ingest_module, "COMPACT_REQUESTS", 1)
+    monkeypatch.setattr(_ingest_module, "BLOCK_BYTES", 512)
+    compacted = tmp_path / "compacted"
+    run([SAMPLE_LOGS], compacted)
+    expected = ta.read_requests(whole)
+    assert int(expected["count"].sum()) > 0
+    pd.testing.assert_frame_equal(ta.read_requests(compacted), expected)
+
+
+def test_a_file_in_many_byte_ranges_is_read_in_order(logs: Path, dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranges run a few at a time on the worker processes; every line keeps its own number."""
+    from tokenaudit import parallel
+
+    lines = [fail(i % 60) if i % 4 == 0 else other(i % 60) for i in range(4000)]
+    write_log(logs / "big.log", lines)
+    monkeypatch.setattr(_ingest_module, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel, "RANGE_BYTES", 16 * 1024)  # ~24 ranges, 3 in flight
+    report = run([logs / "big.log"], dataset, jobs=2)
+    assert report.totals.read == 4000 and report.totals.events == 1000
+    events = ta.read_events(dataset)  # in time order: many lines share a second
+    assert sorted(events["line_no"]) == list(range(1, 4001, 4))

@@ -301,16 +301,20 @@ def discard_uncommitted(root: Path) -> list[Path]:
     return doomed
 
 
-def write_events(root: Path, events: pa.Table, batch_id: str) -> int:
-    """Write a batch's events, one file per event date; return the number of rows.
+def write_events(root: Path, events: pa.Table, batch_id: str, *, first_number: int = 0) -> list[Path]:
+    """Write events of a batch, one file per event date (each with its summary); return the files written.
 
-    The files count only once :func:`commit_batch` has written the manifest.
+    A batch may be written in several calls (an ingest writes its events as they
+    come, so that memory stays bounded): each call numbers its files from
+    ``first_number``. The files count only once :func:`commit_batch` has
+    written the manifest.
     """
     if events.num_rows == 0:
-        return 0
+        return []
     events = events.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
     dates = pa.compute.unique(events.column("event_date")).to_pylist()
-    for number, date in enumerate(sorted(dates)):
+    written = []
+    for number, date in enumerate(sorted(dates), start=first_number):
         part = events.filter(pa.compute.equal(events.column("event_date"), date))
         part = part.drop_columns(["event_date"])
         path = root / "events" / f"event_date={date}" / f"part-{batch_id}-{number}.parquet"
@@ -319,7 +323,17 @@ def write_events(root: Path, events: pa.Table, batch_id: str) -> int:
         from .event_classes import summarize_file, summary_path  # it reads this module's files
 
         _atomic_table(summary_path(root, path), summarize_file(root, path))
-    return events.num_rows
+        written.append(path)
+    return written
+
+
+def remove_events(root: Path, paths: list[Path]) -> None:
+    """Delete events files (and their summaries) of a batch not yet committed."""
+    from .event_classes import summary_path
+
+    for path in paths:
+        summary_path(root, path).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
 
 
 def write_realms(root: Path, realms: pd.DataFrame, batch_id: str, ingested_at: pd.Timestamp) -> None:
@@ -342,12 +356,17 @@ def write_tokens(root: Path, tokens: pd.DataFrame, batch_id: str) -> None:
     _atomic_table(root / "tokens" / f"batch-{batch_id}.parquet", table)
 
 
+def sum_requests(requests: pd.DataFrame) -> pd.DataFrame:
+    """Request counts summed per hour, format, source file, host, route and status (one row each)."""
+    keys = ["hour", "format", "source_file", "host", "route", "status"]
+    return requests.groupby(keys, dropna=False)["count"].sum().reset_index()
+
+
 def write_requests(root: Path, requests: pd.DataFrame, batch_id: str) -> None:
     """Write a batch's request counts."""
     if requests.empty:
         return
-    frame = requests.groupby(["hour", "format", "source_file", "host", "route", "status"], dropna=False)["count"].sum()
-    frame = frame.reset_index().assign(batch_id=batch_id)
+    frame = sum_requests(requests).assign(batch_id=batch_id)
     table = pa.Table.from_pandas(frame[REQUEST_SCHEMA.names], schema=REQUEST_SCHEMA, preserve_index=False)
     _atomic_table(root / "requests" / f"batch-{batch_id}.parquet", table)
 

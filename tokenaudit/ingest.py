@@ -29,6 +29,8 @@ from .dataset import (
     new_batch_id,
     open_for_writing,
     read_manifest,
+    remove_events,
+    sum_requests,
     verify_dataset,
     write_events,
     write_realms,
@@ -58,6 +60,26 @@ from .token_sources import aggregate_tokens, sightings_in_document, tokens_table
 from .tokens import load_fingerprint_key
 
 BLOCK_BYTES = 8 * 1024 * 1024
+#: Events wait in memory until this many have come, then go to the batch's files: memory stays
+#: bounded whatever the size of a log (a 10 GB syslog with 3 % failures has 3,000,000 events).
+#: 5,000,000 syslog lines (150,000 events): peak RSS 443 MB holding them all, 374 MB with this.
+SPILL_EVENTS = 50_000
+#: Request counts (a row per hour, host, route and status of each block) are summed once this many wait.
+COMPACT_REQUESTS = 100_000
+
+
+class _EventWriter:
+    """Writes a batch's events in pieces, numbering the files across pieces."""
+
+    def __init__(self, root: Path, batch_id: str) -> None:
+        self.root, self.batch_id, self.files = root, batch_id, 0
+
+    def write(self, tables: list[pa.Table]) -> list[Path]:
+        if not tables:
+            return []
+        written = write_events(self.root, pa.concat_tables(tables), self.batch_id, first_number=self.files)
+        self.files += len(written)
+        return written
 
 
 @dataclass
@@ -183,13 +205,14 @@ def ingest(
         known = _latest_streams(read_manifest(dataset))
         ingested_at = pd.Timestamp.now(tz="UTC")
         manifest_rows: list[dict[str, object]] = []
-        event_tables: list[pa.Table] = []
+        writer = _EventWriter(dataset, batch_id)
+        event_tables: list[pa.Table] = []  # of sources read to the end, waiting to be written
         realm_frames: list[pd.DataFrame] = []
         token_frames: list[pd.DataFrame] = []
         request_frames: list[pd.DataFrame] = []
         for source in sources:
             run = _SourceRun(source, formats, forced, zone, catalogue, batch_id, known, progress, key,
-                             jobs if jobs is not None else default_jobs())
+                             jobs if jobs is not None else default_jobs(), writer)
             source_report = run.execute()
             report.sources.append(source_report)
             if run.manifest_row is not None:
@@ -197,14 +220,18 @@ def ingest(
                 manifest_rows.append(row)
                 known[row["stream_id"]] = row  # type: ignore[index]
                 event_tables.extend(run.events)
+                if sum(table.num_rows for table in event_tables) >= SPILL_EVENTS:
+                    writer.write(event_tables)
+                    event_tables = []
                 if run.realms is not None:
                     realm_frames.append(run.realms)
                 token_frames.extend(run.tokens)
                 request_frames.extend(run.requests)
+            else:  # failed: the events it wrote before it failed are no part of the batch
+                remove_events(dataset, run.written)
         close_pools()  # idle workers would hold their memory while the batch is written
         if manifest_rows:
-            if event_tables:
-                write_events(dataset, pa.concat_tables(event_tables), batch_id)
+            writer.write(event_tables)
             if realm_frames:
                 write_realms(dataset, pd.concat(realm_frames, ignore_index=True), batch_id, ingested_at)
             write_tokens(dataset, aggregate_tokens(token_frames), batch_id)
@@ -252,8 +279,11 @@ class _SourceRun:
         progress: Callable[[Progress], None] | None,
         key: bytes,
         jobs: int = 1,
+        writer: _EventWriter | None = None,
     ) -> None:
         self.jobs = jobs
+        self.writer = writer
+        self.written: list[Path] = []  # events files this source wrote before its end
         self.source = source
         self.key = key
         self.tokens: list[pd.DataFrame] = []
@@ -425,10 +455,15 @@ class _SourceRun:
         self.report.account.add(result.account)
         if result.events.num_rows:
             self.events.append(result.events)
+            if self.writer is not None and sum(table.num_rows for table in self.events) >= SPILL_EVENTS:
+                self.written += self.writer.write(self.events)
+                self.events = []
         if not result.tokens.empty:
             self.tokens.append(result.tokens)
         if not result.requests.empty:
             self.requests.append(result.requests)
+            if sum(len(frame) for frame in self.requests) >= COMPACT_REQUESTS:
+                self.requests = [sum_requests(pd.concat(self.requests, ignore_index=True))]
 
     def _read_log_parallel(self, stream: ByteStream, fmt: LogFormat, context: ChunkContext, size: int) -> None:
         """A large plain file: byte ranges on all cores; the last, unterminated line waits."""
@@ -438,9 +473,8 @@ class _SourceRun:
             end = size - len(tail) + tail.rfind(b"\n") + 1 if b"\n" in tail else stream.consumed
             handle.seek(max(stream.consumed, end - TAIL_BYTES))
             self._remember_tail(handle.read(end - handle.tell()))
-        results = process_file_range(self.source.path, stream.consumed, end, fmt, self.catalogue, context,
-                                     jobs=self.jobs)
-        for result in results:
+        for result in process_file_range(self.source.path, stream.consumed, end, fmt, self.catalogue, context,
+                                         jobs=self.jobs):
             self._collect(result)
         if end < size:
             stream.held_back = size - end

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
@@ -122,26 +125,44 @@ def close_pools() -> None:
         pool.shutdown(wait=True)
 
 
+#: Largest byte range a worker takes: its results (the events of ~1.4 million syslog lines at
+#: most) travel back in one piece, so a range bounds the memory they take.
+RANGE_BYTES = 128 * 1024 * 1024
+
+
 def process_file_range(path: str, start: int, end: int, fmt: LogFormat, catalogue: Catalogue,
-                       context: ChunkContext, *, jobs: int) -> list[ChunkResult]:
-    """Process ``[start, end)`` of a plain file on ``jobs`` processes; results in file order.
+                       context: ChunkContext, *, jobs: int) -> Iterator[ChunkResult]:
+    """Process ``[start, end)`` of a plain file on ``jobs`` processes; yield results in file order.
 
     Line numbers in the results are the file's, counted from ``context.first_line_no``.
+    At most ``jobs + 1`` ranges of at most :data:`RANGE_BYTES` are in flight (one
+    waiting for each busy worker), so memory stays bounded whatever the file size.
     """
-    ranges = split_ranges(path, start, end, jobs * 2)
-    if jobs <= 1 or len(ranges) == 1:
-        found = [_read_range(path, a, b, fmt, catalogue, context) for a, b in ranges]
-    else:
-        pool = _pool(jobs)
-        futures = [pool.submit(_read_range, path, a, b, fmt, catalogue, context) for a, b in ranges]
-        found = [future.result() for future in futures]
-    ordered: list[ChunkResult] = []
+    parts = max(jobs * 2, -(-(end - start) // RANGE_BYTES))
+    ranges = split_ranges(path, start, end, parts)
     offset = context.first_line_no - 1
-    for part in found:
+    for part in _ranges_in_order(path, ranges, fmt, catalogue, context, jobs):
         for result in part.results:
-            ordered.append(_shift(result, offset))
+            yield _shift(result, offset)
         offset += part.lines
-    return ordered
+
+
+def _ranges_in_order(path: str, ranges: list[tuple[int, int]], fmt: LogFormat, catalogue: Catalogue,
+                     context: ChunkContext, jobs: int) -> Iterator[RangeResult]:
+    if jobs <= 1 or len(ranges) == 1:
+        for a, b in ranges:
+            yield _read_range(path, a, b, fmt, catalogue, context)
+        return
+    pool = _pool(jobs)
+    waiting = iter(ranges)
+    running: deque[Future[RangeResult]] = deque()
+    for a, b in islice(waiting, jobs + 1):
+        running.append(pool.submit(_read_range, path, a, b, fmt, catalogue, context))
+    while running:
+        done = running.popleft().result()
+        for a, b in islice(waiting, 1):
+            running.append(pool.submit(_read_range, path, a, b, fmt, catalogue, context))
+        yield done
 
 
 def _shift(result: ChunkResult, offset: int) -> ChunkResult:
