@@ -174,7 +174,7 @@ def ingest_command(
     timezone: Annotated[Optional[str], typer.Option(help="Zone of log times that carry none (RFC 3164 syslog) \\[default: this machine's].")] = None,  # noqa: UP045
     output: Annotated[ReportFormat, typer.Option("--output", "-o", help="text, or json for scripts.")] = ReportFormat.text,
     signatures: Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to use.")] = None,  # noqa: UP045
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Workers: threads, processes for files over 8 GB \\[default: all cores].")] = None,  # noqa: UP045
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Threads that process a file's blocks \\[default: all cores].")] = None,  # noqa: UP045
 ) -> None:
     """Read logs and realm configuration into the dataset, adding only what is new.
 

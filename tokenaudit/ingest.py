@@ -164,9 +164,10 @@ def ingest(
     progress
         Called with a :class:`Progress` after each block read.
     jobs
-        Worker processes for a large plain file (split by byte ranges),
-        threads for the blocks of a smaller one; the available cores by
-        default, 1 for one thread.
+        Threads that process a file's blocks; the available cores by
+        default, 1 for one thread. (Splitting a file into byte ranges on
+        processes, :mod:`tokenaudit.parallel`, is off by default: it
+        doubles the memory for a few per cent of speed.)
     fingerprint_key
         Key of the tokens' keyed fingerprints; read from (or created at)
         :func:`tokenaudit.tokens.default_key_path` by default.
