@@ -10,6 +10,10 @@ bookkeeping into one class with a count, the first and last time, and the
 position of its first row. Per-row times stay available, so the steps that pair
 single events (a refusal with its daemon line, a follow-up with its lead, a
 failure with a captured token) run on the rows of the few classes they concern.
+
+Ingest writes each events file's classes beside it (:func:`summarize_file`, in
+``event_classes/``); reading those summaries, a few thousand rows a file, replaces
+reading the events, and a file's events are read only to expand one of its classes.
 """
 
 from __future__ import annotations
@@ -318,8 +322,9 @@ def read_event_classes(
                     else:
                         # A null's index is the dictionary's length: it codes as -1.
                         plan.append((codes[name].add(dictionary), picked))
-                elif isinstance(how, tuple):
-                    plan.append((codes[name].add(pa.array([how[0]], pa.string())), np.zeros(len(found.first), np.int64)))
+                elif isinstance(how, tuple):  # one value throughout the file
+                    constant = codes[name].add(pa.array([how[0]], pa.string()))
+                    plan.append((constant, np.zeros(len(found.first), np.int64)))
                 else:
                     plan.append(-1)
             plans.append(plan)
@@ -534,10 +539,10 @@ def _read_summary(root: Path, path: Path) -> pa.Table | None:
         # Strings as their Parquet dictionaries: codes without hashing a string.
         table = pq.ParquetFile(where, read_dictionary=_STRINGS).read(use_threads=False)
         _check_file_version(where, table.schema.metadata)
+        if any(n not in table.column_names for n in (*_COLUMNS, "count", "first_row", "first_ts", "last_ts")):
+            return None
         size, rows = (int(v) for v in (table.schema.metadata or {})[_SUMMARY_OF].split())
         if size != path.stat().st_size or rows != int(pc.sum(table["count"]).as_py() or 0):
-            return None
-        if [n for n in (*_COLUMNS, "count", "first_row", "first_ts", "last_ts") if n not in table.column_names]:
             return None
     except (OSError, pa.ArrowException, KeyError, ValueError):
         return None  # none yet (a dataset written before summaries), or damaged: the events file itself
