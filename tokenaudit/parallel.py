@@ -4,6 +4,9 @@ Each range is read and run through :func:`tokenaudit.pipeline.process_chunk`
 by a worker process; the parent puts the results back in order and turns the
 range-relative line numbers into the file's. A worker reads in bounded
 blocks, so memory stays bounded whatever the file size.
+
+Ingest reads files on threads instead (:data:`MIN_PARALLEL_BYTES` says why);
+these byte ranges serve callers that split files themselves.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import islice
 from dataclasses import dataclass, replace
+from itertools import islice
 
 import pyarrow as pa
 import pyarrow.compute as pc
