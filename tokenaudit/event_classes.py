@@ -244,6 +244,13 @@ def _indices(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     return indices.to_numpy(), dictionary
 
 
+def _status_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[int | None]]:
+    """Codes of an HTTP status column (in order of first appearance) and the status of each code."""
+    raw = column.to_numpy(zero_copy_only=False)
+    indices, uniques = pd.factorize(np.where(pd.isna(raw), -1, raw).astype(np.int64))
+    return indices.astype(np.int64), [None if v < 0 else int(v) for v in uniques]
+
+
 def _combine(key: np.ndarray, span: int, values: np.ndarray, width: int) -> tuple[np.ndarray, int]:
     """Fold one more column of codes ``0 <= values < width`` into a row key (in place where it can)."""
     if span * width >= 2**62:
@@ -427,12 +434,9 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> 
         if name == "status":
             if not status:
                 continue
-            raw = table["status"].to_numpy(zero_copy_only=False)
-            missing = pd.isna(raw)
-            if missing.all():
+            if table["status"].null_count == len(table):
                 continue
-            indices, uniques = pd.factorize(np.where(missing, -1, raw).astype(np.int64))
-            per_column[name] = (indices.astype(np.int64), [None if v < 0 else int(v) for v in uniques])
+            per_column[name] = _status_codes(table["status"])
         elif plan.get(name) == "read":
             per_column[name] = _indices(table[name])
         else:
@@ -513,10 +517,7 @@ def _summary_or_file_classes(root: Path, path: Path, low: int | None, high: int 
     values: dict[str, tuple[np.ndarray, Any]] = {}
     for name in _COLUMNS:
         if name == "status":
-            raw = summary[name].to_numpy()
-            missing = pd.isna(raw)
-            indices, uniques = pd.factorize(np.where(missing, -1, raw).astype(np.int64))
-            values[name] = (indices.astype(np.int64), [None if v < 0 else int(v) for v in uniques])
+            values[name] = _status_codes(summary[name])
         else:
             values[name] = _indices(summary[name])
     stats = np.column_stack([summary["count"].to_numpy(), summary["first_row"].to_numpy(), first_ts, last_ts])
