@@ -46,6 +46,8 @@ class Diagnosis:
     at: pd.Timestamp | None = None
     relying_party: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The signature check against a key set, in one line ("" when none was made).
+    signature_check: str = ""
 
     @property
     def causes(self) -> list[str]:

@@ -66,6 +66,7 @@ def explain_token(
     info = inspect_token(token, key)
     at = at if at is not None else pd.Timestamp.now(tz="UTC")
     signature = None
+    checked = ""
     if (jwks or verify or rp.jwks) and info.encoding == "jws":
         from .jwks import check_signature, discover_jwks, load_jwks
 
@@ -79,7 +80,11 @@ def explain_token(
             keys = discover_jwks(issuer)
         verdict = check_signature(token, keys, algorithms=list(algorithms or rp.algorithms) or None)
         signature = (verdict.cause, tuple(verdict.evidence))
+        checked = verdict.summary
     del token, tokens
     if algorithms and not rp.algorithms:
         rp = replace(rp, algorithms=tuple(algorithms))
-    return info, diagnose(info, rp, at=at, signature=signature)
+    diagnosis = diagnose(info, rp, at=at, signature=signature)
+    if signature is not None:
+        diagnosis = replace(diagnosis, signature_check=checked)
+    return info, diagnosis

@@ -67,12 +67,25 @@ class SignatureVerdict:
 
     ``cause`` is ``None`` when the signature verifies, else one of
     ``unknown_signing_key``, ``algorithm_mismatch``, ``signature_invalid``.
+    ``checked`` is false when no fitting key could be used at all (a key
+    type this installation cannot check, say): then ``cause`` is ``None`` and
+    ``evidence`` says why, since not being able to check is not a cause.
     """
 
     cause: str | None
     evidence: tuple[str, ...]
     kid: str | None
     alg: str | None
+    checked: bool = True
+
+    @property
+    def summary(self) -> str:
+        """One line for a person: verified, failed (with its cause), or could not check (with why)."""
+        if not self.checked:
+            return "signature could not be checked: " + "; ".join(self.evidence)
+        if self.cause is None:
+            return "signature verified: " + "; ".join(self.evidence)
+        return f"signature failed ({self.cause}): " + "; ".join(self.evidence)
 
 
 def parse_jwks(data: bytes | str, *, source: str) -> KeySet:
@@ -220,7 +233,7 @@ def check_signature(
     >>> check_signature(token, keys).evidence
     ('alg HS256 is symmetric; HMAC algorithms are accepted only when listed in algorithms',)
     >>> check_signature(token, keys, algorithms=["HS256"])
-    SignatureVerdict(cause=None, evidence=("signature verifies with key 'h1' (oct) under HS256",), kid='h1', alg='HS256')
+    SignatureVerdict(cause=None, evidence=("signature verifies with key 'h1' (oct) under HS256",), kid='h1', alg='HS256', checked=True)
     """  # noqa: E501
     token = token.strip()
     if token[:7].lower() == "bearer ":
@@ -234,8 +247,8 @@ def check_signature(
         raise InputError(f"token header cannot be read ({type(exc).__name__})") from None
     kid, alg = header.get("kid"), header.get("alg")
 
-    def verdict(cause: str | None, *evidence: str) -> SignatureVerdict:
-        return SignatureVerdict(cause, evidence, kid, alg if isinstance(alg, str) else None)
+    def verdict(cause: str | None, *evidence: str, checked: bool = True) -> SignatureVerdict:
+        return SignatureVerdict(cause, evidence, kid, alg if isinstance(alg, str) else None, checked)
 
     if not isinstance(alg, str) or not alg:
         return verdict(ALGORITHM_MISMATCH, "the token header has no alg")
@@ -277,23 +290,35 @@ def check_signature(
                                                 f"(needs {need}); the set holds {held}")
 
     notes: list[str] = []
+    usable = 0
     for jwk in candidates:
-        if _verify(token, jwk, alg, notes):
+        outcome = _verify(token, jwk, alg, notes)
+        if outcome is True:
             ok = f"signature verifies with key {_describe(jwk)} under {alg}"
             return verdict(None, ok, *notes)
+        usable += outcome is False
+    if usable == 0:  # no key could even be used: nothing was checked, so nothing failed
+        return verdict(None, *notes, checked=False)
     tried = ("key " if len(candidates) == 1 else "keys ") + ", ".join(map(_describe, candidates))
     return verdict(SIGNATURE_INVALID,
                    f"signature does not verify with {tried} under {alg}: the token was "
                    "altered, or signed by another key under the same kid (rotated key?)", *notes)
 
 
-def _verify(token: str, jwk: dict[str, Any], alg: str, notes: list[str]) -> bool:
-    """Verify ``token`` with one JWK, adding notes (never PyJWT's key messages) to ``notes``."""
+def _verify(token: str, jwk: dict[str, Any], alg: str, notes: list[str]) -> bool | None:
+    """Verify ``token`` with one JWK, adding notes (never PyJWT's key messages) to ``notes``.
+
+    ``True`` when it verifies, ``False`` when it does not, ``None`` when the
+    key could not be used at all (so the signature was not checked with it).
+    """
     try:
         key = jwt.PyJWK(jwk, algorithm=alg)  # PyJWK would otherwise bind RSA keys to RS256
     except jwt.PyJWTError as exc:
-        notes.append(f"key {_describe(jwk)} could not be loaded for {alg} ({type(exc).__name__})")
-        return False
+        reason = type(exc).__name__
+        if not _has_crypto() and alg[:2] in ("RS", "PS", "ES", "Ed"):
+            reason = "this installation lacks the cryptography package that PyJWT[crypto] brings"
+        notes.append(f"key {_describe(jwk)} could not be loaded for {alg} ({reason})")
+        return None
     if short := key.Algorithm.check_key_length(key.key):  # sizes only, never the key
         notes.append(f"key {_describe(jwk)}: {short}")
     try:
@@ -306,6 +331,11 @@ def _verify(token: str, jwk: dict[str, Any], alg: str, notes: list[str]) -> bool
         notes.append(f"key {_describe(jwk)} rejected the token ({type(exc).__name__})")
         return False
     return True
+
+
+def _has_crypto() -> bool:
+    """Whether PyJWT can use asymmetric keys (its ``cryptography`` extra is installed)."""
+    return bool(getattr(jwt.algorithms, "has_crypto", False))
 
 
 def _misfit(jwk: dict[str, Any], alg: str) -> str | None:

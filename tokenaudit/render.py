@@ -235,6 +235,7 @@ def diagnosis_to_dict(diagnosis: Any, info: Any) -> dict[str, Any]:
         "causes": [{"cause": f.cause, "evidence": list(f.evidence), "recommendation": f.recommendation}
                    for f in diagnosis.findings],
         "risks": list(diagnosis.risks),
+        "signature_check": diagnosis.signature_check or None,
     }
 
 
@@ -262,7 +263,11 @@ def render_diagnosis(diagnosis: Any, info: Any, *, fmt: str = "text") -> str:
             lines.append(f"  {key:14} {shown}"[:240])
     party = data["relying_party"] or "the relying party given by flags"
     lines.append(f"checked against {party} at {data['at']}")
-    if not diagnosis.findings:
+    if diagnosis.signature_check:
+        lines.append(_wrap("keys", diagnosis.signature_check, 100))
+    if not diagnosis.findings and diagnosis.signature_check.startswith("signature could not be checked"):
+        lines.append("verdict: the claims raise no cause, but the signature could not be checked (see keys)")
+    elif not diagnosis.findings:
         lines.append("verdict: a strict validator configured like this accepts the token")
     for number, finding in enumerate(diagnosis.findings, start=1):
         lines.append(f"{number}. {finding.cause}")
