@@ -467,3 +467,45 @@ def test_a_file_in_many_byte_ranges_is_read_in_order(logs: Path, dataset: Path, 
     assert report.totals.read == 4000 and report.totals.events == 1000
     events = ta.read_events(dataset)  # in time order: many lines share a second
     assert sorted(events["line_no"]) == list(range(1, 4001, 4))
+
+
+# --- where an event's time comes from ---------------------------------------
+
+PASTED = "Failed to verify ID token: Invalid audiences: `377572587972067335` is not a trusted audience"
+
+
+def test_a_line_without_a_time_gets_the_files_nanosecond_mtime_truncated(logs: Path, dataset: Path) -> None:
+    pasted = write_log(logs / "pasted.txt", [PASTED])
+    moment_ns = 1796119200_123456789  # 2026-12-01 10:00:00.123456789 UTC: finer than the dataset keeps
+    os.utime(pasted, ns=(moment_ns, moment_ns))
+    write_log(logs / "pve.log", [fail(1)])
+
+    report = run([logs], dataset)
+
+    assert [s.status for s in report.sources] == ["ingested", "ingested"]  # one file never takes down another
+    events = ta.read_events(dataset).set_index("format")
+    assert str(events.loc["generic_text", "ts"]) == "2026-12-01 10:00:00.123456+00:00"
+    assert events.loc["generic_text", "ts_source"] == "file_mtime"
+    assert events.loc["syslog_rfc3164", "ts_source"] == "line"
+
+
+def test_a_line_on_stdin_without_a_time_gets_the_ingest_time(monkeypatch: pytest.MonkeyPatch, dataset: Path) -> None:
+    class FakeStdin:
+        buffer = io.BytesIO((PASTED + "\n").encode())
+
+    monkeypatch.setattr(sys, "stdin", FakeStdin())
+    before = pd.Timestamp.now(tz="UTC")
+    ta.ingest(["-"], dataset, timezone="UTC")
+    after = pd.Timestamp.now(tz="UTC")
+
+    [event] = ta.read_events(dataset).to_dict("records")
+    assert event["ts_source"] == "ingest"
+    assert before.floor("us") <= event["ts"] <= after
+
+
+def test_a_time_with_nanoseconds_in_the_line_is_truncated_not_rejected(logs: Path, dataset: Path) -> None:
+    write_log(logs / "app.log", [f"2026-11-22T11:15:33.118830417Z ERROR api {PASTED}"])
+    report = run([logs], dataset)
+    assert report.totals.events == 1
+    [event] = ta.read_events(dataset).to_dict("records")
+    assert (str(event["ts"]), event["ts_source"]) == ("2026-11-22 11:15:33.118830+00:00", "line")

@@ -53,6 +53,8 @@ _CONTEXT_COLUMNS = ("client_addr", "user", "realm")
 EVENT_SCHEMA = pa.schema(
     [
         pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        # where ts came from: the line itself, the file's modification time, or the ingest's clock
+        pa.field("ts_source", pa.string()),
         pa.field("event_date", pa.string()),
         pa.field("host", pa.string()),
         pa.field("process", pa.string()),
@@ -70,6 +72,10 @@ EVENT_SCHEMA = pa.schema(
         pa.field("message", pa.string()),
         pa.field("envelope", pa.string()),
         pa.field("signature", pa.string()),
+        # how the cause was found: a named software's text (signature) or a cause's words (phrase)
+        pa.field("tier", pa.string()),
+        # how far it can be trusted: high, medium or low (tokenaudit.catalogue.confidence_of)
+        pa.field("confidence", pa.string()),
         *(pa.field(name, pa.string()) for name in EVENT_FIELDS if name not in _CONTEXT_COLUMNS),
         pa.field("stream_id", pa.string()),
         pa.field("batch_id", pa.string()),

@@ -275,7 +275,9 @@ class Detection:
 def detect_format(head: list[str], formats: dict[str, LogFormat] | None = None) -> Detection:
     """Tell the format of a file from its first lines.
 
-    Each format's ``detect`` regex is tried on up to 200 lines that none of its
+    Each format's ``detect`` regex (and for a ``regex`` format its ``pattern``:
+    a line of the right shape whose fields do not parse is not the format's)
+    is tried on up to 200 lines that none of its
     ``skip`` patterns drops (a ``detect_scope = "head"`` format's regex on the
     head as one text, for documents such as HAR files); the format matching the largest share (at least
     60 %) wins, the more specific one (lower priority number) on a tie. A
@@ -317,7 +319,10 @@ def detect_format(head: list[str], formats: dict[str, LogFormat] | None = None) 
         kept = lines.filter(pc.invert(_skip_mask(lines, fmt)))[:_DETECT_SAMPLE_LINES]
         if len(kept) == 0:
             continue
-        hits = int(pc.sum(pc.match_substring_regex(kept, fmt.detect)).as_py() or 0)
+        shaped = pc.match_substring_regex(kept, fmt.detect)
+        if fmt.kind == "regex" and fmt.pattern:  # the shape alone is not enough: the fields must parse too
+            shaped = pc.and_(shaped, pc.match_substring_regex(kept, fmt.pattern))
+        hits = int(pc.sum(shaped).as_py() or 0)
         scores[fmt.name] = (hits, len(kept))
         share = hits / len(kept)
         if share >= _DETECT_MIN_SHARE and (best is None or _better((share, fmt), (best[0], best[2]))):

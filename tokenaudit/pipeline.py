@@ -22,6 +22,7 @@ from .masking import redact_tokens
 from .models import LineAccount, LogFormat
 from .timestamps import parse_timestamps
 from .token_sources import TOKEN_COLUMNS, sightings_in_text, tokens_table
+from .user_text import mask_user_text, searchable_rows
 
 #: Columns of the per-hour request counts of access logs.
 REQUEST_COLUMNS = ("hour", "format", "source_file", "host", "route", "status", "count")
@@ -41,6 +42,8 @@ class ChunkContext:
     stream_id: str = ""
     batch_id: str = ""
     fingerprint_key: bytes | None = field(default=None, repr=False)
+    #: Programs whose messages are never searched; the built-in list of ``data/user_text.toml`` if ``None``.
+    echo_programs: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,8 @@ def process_chunk(
         records = records.take(pa.array(subset, pa.int64()))
         messages = messages.take(pa.array(subset, pa.int64()))
     messages = redact_tokens(messages)
-    matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search)
+    processes = records.column("process") if "process" in records.column_names else None
+    matched = match_failures(messages, processes, fmt, catalogue, echo_programs=context.echo_programs)
 
     is_failure = matched.column("signature").is_valid()
     keep = is_failure
@@ -147,8 +151,10 @@ def process_chunk(
         timezone=context.timezone,
         reference=context.reference_time,
     )
-    if fmt.timestamp == "any":  # a line of an unknown log without a time: the file's time
-        ts = ts.fillna(context.reference_time if context.reference_time is not None else pd.Timestamp.now(tz="UTC"))
+    own_time = ts.notna().to_numpy()
+    if fmt.timestamp == "any":  # a line of an unknown log without a time: the file's time, else now
+        ts = ts.fillna(fallback_time(context))
+    ts_source = np.where(own_time, "line", fallback_time_source(context)).astype(object)
     bad_time = ts.isna().to_numpy()
     if bad_time.any():
         count = int(bad_time.sum())
@@ -163,11 +169,77 @@ def process_chunk(
             status.take(good),
         )
         ts = ts[~bad_time]
+        ts_source = ts_source[~bad_time]
     account.events = records.num_rows
-    events = _event_table(records, matched, messages, status, ts, fmt, context, catalogue.fingerprint)
+    events = _event_table(records, matched, messages, status, ts, ts_source, fmt, context, catalogue.fingerprint)
     if requests is None:
         return ChunkResult(events, account, tokens)
     return ChunkResult(events, account, tokens, requests)
+
+
+def match_failures(
+    messages: pa.Array,
+    processes: pa.Array | None,
+    fmt: LogFormat,
+    catalogue: Catalogue,
+    *,
+    echo_programs: frozenset[str] | None = None,
+) -> pa.Table:
+    """Match redacted messages of ``fmt`` against the catalogue, searching only what no user controls.
+
+    User-controlled spans are masked in the searched text, programs that echo
+    user input are not searched (:mod:`tokenaudit.user_text`), and a format
+    whose writer is unknown (``generic_text``) gives at most ``medium``
+    confidence: nothing vouches for the program that wrote its lines.
+
+    Examples
+    --------
+    >>> from tokenaudit.formats import load_formats
+    >>> from tokenaudit.catalogue import load_catalogue
+    >>> text = "Invalid audiences: `evil123` is not a trusted audience"
+    >>> rows = match_failures(pa.array([f"Invalid user {text} from 10.0.0.9", text]), pa.array(["sshd", "app"]),
+    ...                       load_formats()["syslog_rfc3164"], load_catalogue()).to_pylist()
+    >>> rows[0]["signature"], rows[1]["signature"], rows[1]["confidence"]
+    (None, 'openidconnect.untrusted_audience', 'high')
+    """
+    search_texts = mask_user_text(messages) if fmt.generic_search else None
+    searchable = searchable_rows(processes, len(messages), echo_programs)
+    matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search,
+                             search_texts=search_texts, searchable=searchable)
+    if fmt.fallback:
+        position = matched.column_names.index("confidence")
+        capped = pc.if_else(pc.equal(matched.column("confidence"), "high"), "medium", matched.column("confidence"))
+        matched = matched.set_column(position, "confidence", capped)
+    return matched
+
+
+#: Where an event's time came from (the ``ts_source`` column).
+TIME_SOURCES = ("line", "file_mtime", "ingest")
+
+
+def fallback_time_source(context: ChunkContext) -> str:
+    """Where the time of a line without a time of its own comes from: ``file_mtime`` or ``ingest``.
+
+    A file's lines fall back on the file's modification time; standard input
+    and pasted text, which have none, on the moment of the ingest.
+    """
+    return "file_mtime" if context.reference_time is not None else "ingest"
+
+
+def fallback_time(context: ChunkContext) -> pd.Timestamp:
+    """The time given to a line that carries none, at the dataset's precision (microseconds).
+
+    A file system keeps modification times in nanoseconds; the dataset keeps
+    microseconds, so the time is truncated, never rounded into the future.
+
+    Examples
+    --------
+    >>> moment = pd.Timestamp(1796119200123456717, unit="ns", tz="UTC")
+    >>> str(fallback_time(ChunkContext("pasted.txt", reference_time=moment)))
+    '2026-12-01 10:00:00.123456+00:00'
+    """
+    moment = context.reference_time if context.reference_time is not None else pd.Timestamp.now(tz="UTC")
+    return moment.floor("us")
 
 
 def route_of(paths: pd.Series) -> pd.Series:
@@ -272,14 +344,16 @@ def _event_table(
     messages: pa.Array,
     status: pa.Array,
     ts: pd.Series,
+    ts_source: np.ndarray,
     fmt: LogFormat,
     context: ChunkContext,
     catalogue_fingerprint: str,
 ) -> pa.Table:
     n = records.num_rows
     # From the Series, not its object-array ``to_numpy()``: that makes a Timestamp per event.
+    # A time finer than the dataset's microseconds (a nanosecond fraction in the line) is truncated.
     utc = pa.timestamp("us", tz="UTC")
-    ts_array = pa.Array.from_pandas(ts).cast(utc) if n else pa.array([], utc)
+    ts_array = pa.Array.from_pandas(ts).cast(utc, safe=False) if n else pa.array([], utc)
 
     def constant(value: str) -> pa.Array:
         return pa.array([value] * n, pa.string())
@@ -291,6 +365,7 @@ def _event_table(
     kind = pc.if_else(signature.is_valid(), "auth_failure", "http_denied") if n else pa.array([], pa.string())
     columns: dict[str, pa.Array] = {
         "ts": ts_array,
+        "ts_source": pa.array(ts_source, pa.string()),
         "event_date": pc.strftime(ts_array, format="%Y-%m-%d") if n else pa.array([], pa.string()),
         "host": records.column("host"),
         "process": records.column("process"),
@@ -308,6 +383,8 @@ def _event_table(
         "message": messages,
         "envelope": matched.column("envelope"),
         "signature": signature,
+        "tier": matched.column("tier"),
+        "confidence": matched.column("confidence"),
     }
     for name in EVENT_FIELDS:
         columns.setdefault(name, matched.column(name))
