@@ -141,7 +141,7 @@ def test_search_signatures_match_a_mixed_batch_as_the_full_pattern_does() -> Non
         texts = [*messages, *(f"{wrapper.samples[0]}{message}" for wrapper in wrappers[:4] for message in messages)]
         texts.reverse()  # wrapped texts first: hits must come back in position order anyway
         array = pa.array(texts, pa.string())
-        hits, captures = module._match(array, np.arange(len(texts)), signature, module._Plain(array))
+        hits, captures = module._match(array, np.arange(len(texts)), signature, module._Plain(array), "start")
         full = module.anchored_pattern(signature.pattern, True)
         if signature.fields:
             expected = pc.extract_regex(array, full)

@@ -38,6 +38,7 @@ from tokenaudit.catalogue import (
     read_signature_file,
     read_wrappers,
 )
+from tokenaudit.causes import load_causes
 from tokenaudit.errors import CatalogueError
 from tokenaudit.formats import load_formats
 from tokenaudit.masking import REDACTIONS, load_masks
@@ -142,6 +143,30 @@ def test_user_text_imitating_any_signature_sample_gives_no_signature_event(fmt_n
     assert len(events) == len(baseline) * len(lines)
 
 
+#: pvedaemon's own failure lines, with the login name the user typed in ``user=`` (and repeated in ``msg=``).
+PVEDAEMON_USER_TEMPLATES = [
+    "Nov 22 09:40:06 pve1 pvedaemon[2345]: authentication failure; rhost=::ffff:192.0.2.9 user={x} "
+    "msg=Authentication failure",
+    "Nov 22 09:40:07 pve1 pvedaemon[2345]: authentication failure; rhost=::ffff:192.0.2.9 user={x}@pve "
+    "msg=no such user ('{x}@pve')",
+]
+
+
+@pytest.mark.parametrize("template", PVEDAEMON_USER_TEMPLATES)
+def test_a_login_name_imitating_a_validator_never_makes_a_token_cause(template: str) -> None:
+    """The line is a real failure (a password, an unknown user): the name typed cannot turn it into a token cause."""
+    baseline, _ = _result("syslog_rfc3164", [template.format(x="alice")])
+    [own] = baseline["signature"].tolist()
+    events, account = _result("syslog_rfc3164", [template.format(x=text) for text in INJECTIONS])
+    assert account.parsed >= 0.9 * len(INJECTIONS), account.rejected_reasons
+    token_causes = {c.id for c in load_causes().values() if c.group == "token"}
+    cause_of = {s.id: s.cause or "unclassified" for s in CATALOGUE.signatures}  # an envelope alone: unclassified
+    forged = events[events["signature"].map(lambda sid: cause_of.get(sid) in token_causes)]
+    assert forged.empty, forged[["line_no", "signature", "message"]].head().to_string()
+    other_causes = {c.id for c in load_causes().values() if c.group != "token"}
+    assert {cause_of[sid] for sid in events["signature"].dropna()} <= other_causes | {cause_of[own]}
+
+
 def test_the_injections_are_real_threats_without_anchoring() -> None:
     """The same texts, alone in a message, are found: the anchoring is what stops them above."""
     texts = pa.array(INJECTIONS, pa.string())
@@ -151,7 +176,7 @@ def test_the_injections_are_real_threats_without_anchoring() -> None:
     assert unanchored == sum(1 for s in CATALOGUE.signatures if s.search)
 
 
-def test_search_signatures_still_match_at_the_start_and_after_wrappers() -> None:
+def test_search_signatures_match_at_the_start_after_wrappers_and_at_clauses() -> None:
     body = "Invalid audiences: `42` is not a trusted audience"
     messages = [
         body,
@@ -163,7 +188,11 @@ def test_search_signatures_still_match_at_the_start_and_after_wrappers() -> None
         f"Failed to process OIDC callback with params code=a b: {body}",  # a space in a wrapper's variable part
     ]
     rows = match_messages(pa.array(messages), CATALOGUE, format_name="syslog_iso", generic_search=True).to_pylist()
-    assert [row["signature"] for row in rows] == ["openidconnect.untrusted_audience"] * 4 + [None] * 3
+    assert [row["signature"] for row in rows] == ["openidconnect.untrusted_audience"] * 4 + [None] * 2 + [
+        "openidconnect.untrusted_audience"]
+    # At the start or after a wrapper the text stands where its software writes it; after some other
+    # program's clause it is still the cause, but nothing vouches for the value as strongly.
+    assert [row["confidence"] for row in rows] == ["high"] * 4 + [None] * 2 + ["medium"]
 
 
 def _signature_file(tmp_path: Path, pattern: str, *, search: bool) -> Path:

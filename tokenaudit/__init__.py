@@ -55,8 +55,10 @@ from .render import render_events, render_groups, render_ingest_report  # noqa: 
 from .timestamps import parse_time_bound  # noqa: E402
 from .token_kind import Verdict, issuer_family, token_kind  # noqa: E402
 from .tokens import TokenInfo, find_tokens, inspect_token, load_fingerprint_key  # noqa: E402
+from .why import Answer, why  # noqa: E402
 
 __all__ = [
+    "Answer",
     "CAUSE_IDS",
     "Catalogue",
     "EventClasses",
@@ -119,4 +121,5 @@ __all__ = [
     "render_events",
     "render_groups",
     "render_ingest_report",
+    "why",
 ]

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .catalogue import EVENT_FIELDS, Catalogue, load_catalogue, match_messages
+from .catalogue import CONFIDENCES, EVENT_FIELDS, Catalogue, load_catalogue, match_messages
 from .formats import load_formats
 from .correlate import refine_with_tokens
 from .event_classes import EventClasses, classes_of_frame
 from .masking import mask_messages
-from .pipeline import route_of
+from .pipeline import match_failures, route_of
 from .recommend import recommend
 from .relying_parties import RelyingParty, relying_party_from_realm
 
@@ -37,6 +37,8 @@ GROUP_COLUMNS = (
     "software",
     "signature",
     "alternatives",
+    "tier",
+    "confidence",
     "token_evidence",
     "example",
     "explanation",
@@ -91,10 +93,14 @@ def _rematch(frame: pd.DataFrame, stale: np.ndarray, catalogue: Catalogue) -> pd
         rows = np.flatnonzero(stale & (frame["format"] == fmt_name).to_numpy())
         fmt = formats.get(fmt_name)
         messages = pa.array(frame["message"].iloc[rows].fillna("").astype(str).tolist(), pa.string())
-        matched = match_messages(
-            messages, catalogue, format_name=str(fmt_name), generic_search=bool(fmt and fmt.generic_search)
-        ).to_pandas()
-        for column in ("envelope", "signature", *EVENT_FIELDS):
+        if fmt is not None:
+            processes = (pa.array(frame["process"].iloc[rows].astype(object).where(frame["process"].iloc[rows].notna(),
+                                                                                  None).tolist(), pa.string())
+                         if "process" in frame.columns else None)
+            matched = match_failures(messages, processes, fmt, catalogue).to_pandas()
+        else:
+            matched = match_messages(messages, catalogue, format_name=str(fmt_name), generic_search=False).to_pandas()
+        for column in ("envelope", "signature", "tier", "confidence", *EVENT_FIELDS):
             if column in frame.columns:
                 current = frame[column].astype(object).to_numpy().copy()
                 fresh = matched[column].to_numpy(dtype=object)
@@ -318,12 +324,16 @@ def failure_groups(
         templates = mask_messages(pa.array(frame.loc[by_text, "key"].astype(str).tolist(), pa.string()))
         frame.loc[by_text, "key"] = templates.to_pylist()
     frame["relying_party_"] = frame["relying_party"].fillna("")
+    for column in ("tier", "confidence"):  # absent from events stored before these columns existed
+        if column not in frame.columns:
+            frame[column] = None
     grouped = frame.groupby(["cause", "relying_party_", "key", "software"], sort=False, dropna=False)
     summary = grouped.agg(
         count=("count", "sum"),
         first_seen=("first_ts", "min"),
         last_seen=("last_ts", "max"),
         hosts=("host", lambda s: ",".join(sorted(set(s.dropna().astype(str))))),
+        confidence=("confidence", strongest_confidence),
     ).reset_index()
     firsts = grouped.first().reset_index()
     grouped_tokens: dict[tuple[object, ...], list[dict[str, object]]] = {}
@@ -339,6 +349,8 @@ def failure_groups(
         group["relying_party"] = base["relying_party_"] or None
         group["event_kind"] = first.get("event_kind")
         group["host"] = (base["hosts"] or "").split(",")[0] or None
+        group["confidence"] = base["confidence"]
+        group["confirmed"] = _token_confirms(grouped_tokens.get(group_key), base["cause"])
         explanation, recommendation = recommend(group, realm_rows.get(group["relying_party"]))
         rows.append(
             {
@@ -353,6 +365,8 @@ def failure_groups(
                 "software": base["software"],
                 "signature": first.get("signature"),
                 "alternatives": first.get("alternatives") or "",
+                "tier": first.get("tier") or "",
+                "confidence": base["confidence"],
                 "token_evidence": _token_evidence(grouped_tokens.get(group_key)),
                 "example": _example(first),
                 "explanation": explanation,
@@ -367,6 +381,23 @@ def failure_groups(
         .drop(columns="_order")
         .reset_index(drop=True)
     )
+
+
+def strongest_confidence(values: pd.Series) -> str:
+    """The strongest confidence among a group's events (``""`` when none has one).
+
+    Examples
+    --------
+    >>> strongest_confidence(pd.Series(["low", None, "medium"]))
+    'medium'
+    """
+    present = {str(value) for value in values.dropna()}
+    return next((level for level in CONFIDENCES if level in present), "")
+
+
+def _token_confirms(rows: list[dict[str, object]] | None, cause: str) -> bool:
+    """Whether a captured token correlated with the group shows the group's cause itself."""
+    return any(cause in str(row.get("token_causes") or "").split(",") for row in rows or [])
 
 
 def _token_evidence(rows: list[dict[str, object]] | None) -> str:

@@ -4,11 +4,12 @@ Each command parses its options, calls the library, and prints what it
 returns. Exit codes: 0 success; 1 an error tokenaudit explains (``error:``
 and ``hint:`` on stderr); 2 a usage error; 3 ``signatures check`` found
 problems, or a ``report --fail-on`` condition held; 4 ingest finished but some
-inputs could not be read.
+inputs could not be read; 5 ``why`` recognised no failure in some message.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ from .render import (
     render_trial,
 )
 from .trial import try_signatures
+from .why import render_answers, why
 from .samples import check_catalogue
 from .timestamps import parse_time_bound
 
@@ -56,6 +58,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_CHECK_FAILED = 3
 EXIT_PARTIAL = 4
+EXIT_NOT_RECOGNISED = 5
 
 #: click's UsageError, whether typer vendors click (typer >= 0.20) or depends on it.
 _UsageError = cast("type[Exception]", typer.BadParameter.__mro__[1])
@@ -246,6 +249,41 @@ def analyze_command(
         groups = failure_groups(events, read_realms(root, batches=batches), catalogue=load_catalogue(signatures or []),
                                 tokens=read_tokens(root, batches=batches), parties=parties)
     typer.echo(render_groups(groups, fmt=output_format.value))
+
+
+@app.command("why")
+def why_command(
+    messages: Annotated[Optional[list[str]], typer.Argument(help="Messages to explain, or - to read them from standard input (one a line).")] = None,  # noqa: UP045
+    *,
+    output_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, or json for scripts.")] = ReportFormat.text,
+    signatures: Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to use.")] = None,  # noqa: UP045
+    dataset: DatasetOption = None,
+) -> None:
+    """Why was it rejected? Paste the message a web UI, a log or a ticket showed: no dataset needed.
+
+    For each message: the cause, the causes the same words could also mean,
+    how sure tokenaudit is, the explanation and the fix. Lines that continue
+    a message (indented, `Caused by:`) belong to it. Exit code 5 when some
+    message holds no failure tokenaudit recognises.
+
+    Example: tokenaudit why 'msg=Failed to verify ID token: Invalid audiences: `3775…` is not a trusted audience'
+    """
+    with cli_errors():
+        if not messages or messages == ["-"]:
+            text = sys.stdin.read()
+        else:
+            text = "\n".join(messages)
+        if not text.strip():
+            raise InputError("no message given", hint="paste it as an argument in single quotes, or pipe it: "
+                                                      "pbpaste | tokenaudit why -")
+        realms = read_realms(dataset) if dataset is not None else None
+        answers = why(text, catalogue=load_catalogue(signatures or []), realms=realms)
+    if output_format is ReportFormat.json:
+        typer.echo(json.dumps([answer.to_dict() for answer in answers], indent=2, ensure_ascii=False))
+    else:
+        typer.echo(render_answers(answers))
+    if any(answer.cause is None for answer in answers):
+        raise typer.Exit(EXIT_NOT_RECOGNISED)
 
 
 @app.command("events")

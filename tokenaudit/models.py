@@ -67,6 +67,7 @@ class SignatureSample:
     match: bool = True
     expect: dict[str, str] = field(default_factory=dict)
     why: str = ""
+    software: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ class Signature:
     signature be found at the start of a message or after software-written
     wrappers (a validator's text passed on by whatever software logs it);
     otherwise it must match the whole text.
+
+    ``tier`` is ``"signature"`` for the exact text of named software and
+    ``"phrase"`` for the library-agnostic words of a cause
+    (``data/phrases.toml``): a phrase names the cause, not who wrote it.
     """
 
     id: str
@@ -102,6 +107,7 @@ class Signature:
     prefilter: str | None = None
     deprecated: bool = False
     path: str = ""
+    tier: Literal["signature", "phrase"] = "signature"
 
 
 @dataclass(frozen=True)
@@ -126,9 +132,13 @@ class CauseDefinition:
     fixes: tuple[Fix, ...]
 
     def fix_for(self, software: str, variant: str = "default") -> Fix:
-        """Return the fix for ``software`` and ``variant``, falling back to defaults and to ``"*"``."""
-        for wanted_software in (software, "*"):
-            for wanted_variant in (variant, "default"):
+        """Return the fix for ``software`` and ``variant``, falling back to ``"*"``, then to defaults.
+
+        The situation outranks the software: an ``unconfirmed`` fix of any
+        software beats a ready ``default`` command of the software itself.
+        """
+        for wanted_variant in (variant, "default"):
+            for wanted_software in (software, "*"):
                 for fix in self.fixes:
                     if (fix.software, fix.variant) == (wanted_software, wanted_variant):
                         return fix

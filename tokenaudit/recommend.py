@@ -115,6 +115,41 @@ def _is_zitadel(audience: str | None, issuer_url: str | None) -> bool:
     return bool((audience and _ZITADEL_ID.match(audience)) or (issuer_url and "zitadel" in issuer_url.lower()))
 
 
+#: Causes whose fix widens what the relying party trusts: an audience, an issuer, an algorithm.
+WIDENS_TRUST = ("untrusted_extra_audience", "issuer_mismatch", "algorithm_mismatch")
+
+
+def _vouched_for(group: Mapping[str, object]) -> bool:
+    """Whether a group's offending value may go into a ready command.
+
+    Only when a tier-1 signature found it in its software's own position
+    (``confidence`` high), or a captured token of the relying party confirms
+    the cause (``confirmed``). A group that says nothing of its confidence
+    (built by hand, or from a dataset older than the column) counts as vouched
+    for only when it has no ``confidence`` key at all.
+    """
+    if bool(group.get("confirmed")):
+        return True
+    return "confidence" not in group or group.get("confidence") == "high"
+
+
+def evidence_note(group: Mapping[str, object]) -> str:
+    """Why a group's value is not yet vouched for, in words for the fix.
+
+    Examples
+    --------
+    >>> evidence_note({"tier": "phrase", "confidence": "low"})
+    'the cause was read from words many libraries share, not from the exact text of the software that refused the token'
+    """
+    if group.get("tier") == "phrase":
+        return ("the cause was read from words many libraries share, not from the exact text of the software that "
+                "refused the token")
+    if group.get("confidence") == "medium":
+        return ("the validator's text stood inside another program's message, or in a log whose writer tokenaudit "
+                "cannot tell")
+    return "nothing in the log vouches for the program that wrote the line"
+
+
 def recommend(group: Mapping[str, object], realm: Mapping[str, object] | None = None) -> tuple[str, str]:
     """Return the explanation and the fix for a failure group.
 
@@ -181,6 +216,9 @@ def recommend(group: Mapping[str, object], realm: Mapping[str, object] | None = 
     variant = "unpaired_refusal" if group.get("event_kind") == "http_denied" else "default"
     if cause.id == "untrusted_extra_audience" and audience and str(audience) in existing:
         variant = "already_trusted"
+    elif cause.id in WIDENS_TRUST and not _vouched_for(group):
+        variant = "unconfirmed"
+        values["evidence_note"] = evidence_note(group)
     fix = cause.fix_for(software, variant)
     explanation = " ".join(fill(cause.explanation, values).split())
     if alternatives and cause.id != "signature_invalid":

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .catalogue import Catalogue
+from .catalogue import CLAUSE_START, Catalogue
 from .formats import RECORD_COLUMNS, count_fields, detect_format, load_formats
 from .models import LogFormat, Signature
 from .regex_lint import lint_pattern, starts_with_wildcard
@@ -40,11 +40,19 @@ class Problem:
         return f"{self.where}: {self.message}" + (f"\n    text: {self.text}" if self.text else "")
 
 
+def _sample_pattern(signature: Signature) -> str:
+    """The pattern a sample is checked with: a phrase only where a clause begins, as the matcher looks for it."""
+    if signature.tier == "phrase":
+        return f"(?:^|{CLAUSE_START})(?:{signature.pattern})"
+    return signature.pattern
+
+
 def _captures(signature: Signature, text: str) -> dict[str, str] | None:
     array = pa.array([text], pa.string())
+    pattern = _sample_pattern(signature)
     if not signature.fields:
-        return {} if pc.match_substring_regex(array, signature.pattern)[0].as_py() else None
-    extracted = pc.extract_regex(array, signature.pattern)
+        return {} if pc.match_substring_regex(array, pattern)[0].as_py() else None
+    extracted = pc.extract_regex(array, pattern)
     if not extracted[0].is_valid:
         return None
     return {k: v for k, v in extracted[0].as_py().items() if v}
@@ -98,12 +106,16 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
                  for number, sample in enumerate(signature.samples) if sample.match]
     texts = pa.array([sample.message for _, _, sample in positives], pa.string())
     matched_by: dict[int, list[str]] = {}
+    order = {signature.id: number for number, signature in enumerate(catalogue.signatures)}
     for other in catalogue.signatures:
-        hits = pc.match_substring_regex(texts, other.pattern).to_numpy(zero_copy_only=False)
+        hits = pc.match_substring_regex(texts, _sample_pattern(other)).to_numpy(zero_copy_only=False)
         for position in np.flatnonzero(hits):
             owner = positives[position][0]
-            if owner.id != other.id and owner.kind == other.kind:
-                matched_by.setdefault(int(position), []).append(other.id)
+            if owner.id == other.id or owner.kind != other.kind or owner.tier != other.tier:
+                continue  # a phrase may well match a signature's text: it is the fallback for it
+            if owner.tier == "phrase" and (other.cause == owner.cause or order[other.id] > order[owner.id]):
+                continue  # phrases are tried in order: only an earlier phrase of another cause takes its sample
+            matched_by.setdefault(int(position), []).append(other.id)
     for position, (signature, number, sample) in enumerate(positives):
         if position in matched_by:
             label = f"{signature.path}: {signature.id}[sample{number}]"

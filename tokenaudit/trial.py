@@ -14,10 +14,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .catalogue import Catalogue, match_messages
+from .catalogue import Catalogue
 from .errors import FormatError
 from .formats import detect_format, get_format, load_formats, parse_chunk, split_lines
 from .masking import mask_messages, redact_tokens
+from .pipeline import match_failures
 from .sources import Source, close_source, iter_line_blocks, open_source
 
 #: Words that make an unmatched line worth a look.
@@ -74,7 +75,8 @@ def try_signatures(path: Path, catalogue: Catalogue, *, format_name: str | None 
     parsed = parse_chunk(pa.array(lines, pa.string()), fmt, first_line_no=1, marker=None)
     records = parsed.records
     messages = redact_tokens(pc.fill_null(records.column("message"), ""))
-    matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search)
+    processes = records.column("process") if "process" in records.column_names else None
+    matched = match_failures(messages, processes, fmt, catalogue)  # as ingest matches: user text is not searched
     frame = pd.DataFrame({
         "line_no": records.column("line_no").to_numpy(),
         "signature": matched.column("signature").to_pandas(),
