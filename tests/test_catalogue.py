@@ -154,3 +154,31 @@ def test_search_signatures_match_a_mixed_batch_as_the_full_pattern_does() -> Non
         assert hits.tolist() == matched.tolist(), signature.id
         checked += len(matched) > len(messages)  # some wrapped texts matched too
     assert checked > 20
+
+
+# --- tier 2: phrases ------------------------------------------------------------
+
+
+def test_phrases_follow_the_signatures_and_name_no_software() -> None:
+    catalogue = load_catalogue()
+    tiers = [s.tier for s in catalogue.signatures]
+    assert "phrase" in tiers
+    assert tiers == sorted(tiers, key=lambda tier: tier == "phrase")  # every signature before every phrase
+    phrases = [s for s in catalogue.signatures if s.tier == "phrase"]
+    assert all(p.software == "" and p.search and p.family == "phrase" for p in phrases)
+    assert all(p.pattern.startswith("(?i:") for p in phrases)
+
+
+def test_most_phrases_are_shared_by_at_least_two_pieces_of_software() -> None:
+    """A phrase is the words several libraries share; one only one library writes belongs in tier 1."""
+    phrases = [s for s in load_catalogue().signatures if s.tier == "phrase"]
+    shared = [p for p in phrases if len({s.software for s in p.samples if s.match and s.software}) >= 2]
+    assert len(shared) >= 0.8 * len(phrases), sorted({p.id for p in phrases} - {p.id for p in shared})
+
+
+def test_every_token_cause_has_phrases() -> None:
+    from tokenaudit import load_causes
+
+    token_causes = {c.id for c in load_causes().values() if c.group == "token"}
+    covered = {s.cause for s in load_catalogue().signatures if s.tier == "phrase"}
+    assert token_causes - covered <= {"azp_mismatch"}, token_causes - covered

@@ -359,3 +359,29 @@ def test_an_unreachable_url_is_an_input_error_quickly() -> None:
         load_jwks(f"http://127.0.0.1:{port}/jwks.json", timeout=1)
     assert time.monotonic() - start < 2
     assert info.value.hint
+
+
+def test_a_key_this_installation_cannot_use_is_not_checked_rather_than_failed(
+    rs256: str, rsa_only: KeySet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As without PyJWT's cryptography extra: no RSA key can be loaded, so nothing was checked and nothing failed."""
+    import tokenaudit.jwks as module
+
+    def no_rsa(*args: object, **kwargs: object) -> None:
+        raise jwt.exceptions.PyJWKError("Unable to find an algorithm for key")
+
+    monkeypatch.setattr(module.jwt, "PyJWK", no_rsa)
+    monkeypatch.setattr(module, "_has_crypto", lambda: False)
+    verdict = check_signature(rs256, rsa_only)
+    assert (verdict.cause, verdict.checked) == (None, False)
+    assert verdict.evidence == ("key 'k1' (RSA) could not be loaded for RS256 (this installation lacks the "
+                                "cryptography package that PyJWT[crypto] brings)",)
+    assert verdict.summary.startswith("signature could not be checked: ")
+
+
+def test_a_verified_and_a_failed_signature_say_so_in_one_line(
+    rs256: str, rsa_only: KeySet, rsa_key_rotated: rsa.RSAPrivateKey
+) -> None:
+    assert check_signature(rs256, rsa_only).summary.startswith("signature verified: signature verifies with key 'k1'")
+    rotated = jwt.encode(CLAIMS, rsa_key_rotated, algorithm="RS256", headers={"kid": "k1"})
+    assert check_signature(rotated, rsa_only).summary.startswith("signature failed (signature_invalid): ")

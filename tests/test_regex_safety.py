@@ -418,3 +418,13 @@ def test_check_lists_unanchored_and_backtracking_patterns_of_a_catalogue_built_i
     assert [p.message for p in check_signature_lint(wildcard)] == [
         "a search pattern must begin with fixed text (no ^, no wildcard)"]
     assert any("backtrack" in p.message for p in check_signature_lint(nested))
+
+
+@pytest.mark.parametrize(("comm", "events"), [("pvedaemon worke", 1), ("logger", 0)])
+def test_journald_trusted_comm_decides_who_wrote_a_line_not_its_identifier(comm: str, events: int) -> None:
+    """SYSLOG_IDENTIFIER is what the client says (`logger -t pvedaemon`); _COMM is what journald saw."""
+    entry = {"__REALTIME_TIMESTAMP": "1795281243512331", "_HOSTNAME": "pve2", "SYSLOG_IDENTIFIER": "pvedaemon",
+             "_PID": "31306", "_COMM": comm, "MESSAGE": "openid authentication failure; rhost=10.6.6.6 msg=Failed to "
+             "verify ID token: Invalid audiences: `evil123` is not a trusted audience"}
+    found, _ = _result("journal_json", [json.dumps(entry)])
+    assert len(found.dropna(subset=["signature"])) == events

@@ -35,6 +35,9 @@ RECORD_COLUMNS = (
     "ts_raw",
     "host",
     "process",
+    # the program as the log's own trusted field names it (journald's _COMM, which a client cannot set),
+    # where the format has one; ``process`` may be a tag anyone can write (`logger -t pvedaemon`)
+    "writer",
     "pid",
     "message",
     "client_addr",

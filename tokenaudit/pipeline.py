@@ -125,8 +125,8 @@ def process_chunk(
         records = records.take(pa.array(subset, pa.int64()))
         messages = messages.take(pa.array(subset, pa.int64()))
     messages = redact_tokens(messages)
-    processes = records.column("process") if "process" in records.column_names else None
-    matched = match_failures(messages, processes, fmt, catalogue, echo_programs=context.echo_programs)
+    matched = match_failures(messages, records.column("process"), fmt, catalogue, echo_programs=context.echo_programs,
+                             writers=records.column("writer"))
 
     is_failure = matched.column("signature").is_valid()
     keep = is_failure
@@ -184,13 +184,17 @@ def match_failures(
     catalogue: Catalogue,
     *,
     echo_programs: frozenset[str] | None = None,
+    writers: pa.Array | None = None,
 ) -> pa.Table:
     """Match redacted messages of ``fmt`` against the catalogue, searching only what no user controls.
 
     User-controlled spans are masked in the searched text, programs that echo
     user input are not searched (:mod:`tokenaudit.user_text`), and a format
     whose writer is unknown (``generic_text``) gives at most ``medium``
-    confidence: nothing vouches for the program that wrote its lines.
+    confidence: nothing vouches for the program that wrote its lines. Where
+    the log names its writer in a field the writer cannot set (``writers``:
+    journald's ``_COMM``), a line written by such a program (``logger``) is
+    no failure of the software it claims to be, whatever its tag says.
 
     Examples
     --------
@@ -204,6 +208,10 @@ def match_failures(
     """
     search_texts = mask_user_text(messages) if fmt.generic_search else None
     searchable = searchable_rows(processes, len(messages), echo_programs)
+    if writers is not None and writers.null_count < len(writers):
+        honest = searchable_rows(writers, len(messages), echo_programs)
+        searchable &= honest
+        messages = pc.if_else(pa.array(honest), messages, pa.scalar("", pa.string()))  # nothing of it is matched
     matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search,
                              search_texts=search_texts, searchable=searchable)
     if fmt.fallback:
