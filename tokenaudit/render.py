@@ -81,6 +81,8 @@ def render_groups(groups: pd.DataFrame, *, fmt: str = "table", width: int = 100)
         lines.append(f"#{number} {row['cause']}  x{row['count']}{party}  value {row['key']}")
         lines.append(f"   {row['title']}; {_text(row['software']) or 'unknown software'}; hosts {_text(row['hosts']) or '-'}; "
                      f"first {_iso(row['first_seen'])}, last {_iso(row['last_seen'])}")
+        if _text(row.get("confidence")):
+            lines.append(f"   confidence {row['confidence']}: {_HOW_FOUND.get(_text(row.get('tier')), 'found')}")
         if _text(row["alternatives"]):
             lines.append(f"   cannot be told from: {row['alternatives'].replace(',', ', ')}")
         if _text(row.get("token_evidence")):
@@ -91,6 +93,13 @@ def render_groups(groups: pd.DataFrame, *, fmt: str = "table", width: int = 100)
         lines.extend("      " + text for text in row["recommendation"].splitlines())
         lines.append("")
     return "\n".join(lines)
+
+
+#: How a group's cause was recognised, in words (the ``tier`` column).
+_HOW_FOUND = {
+    "signature": "the exact text of the software that refused the token",
+    "phrase": "words several libraries use for this cause, not one software's exact text",
+}
 
 
 def _wrap(label: str, text: str, width: int) -> str:
