@@ -1,0 +1,210 @@
+"""Measure tokenaudit's diagnosis on lines it was not tuned to: recall and precision per cause.
+
+The evaluation set lives here, apart from the catalogue's samples
+(``tokenaudit/data``), and no line of it may be copied there
+(``tests/test_evaluation.py`` checks that no evaluation line holds a sample's
+text, nor the other way round):
+
+- ``real/*.jsonl``: failure lines as users pasted them in public issue
+  trackers and forums, prefixes included, each with its source link;
+- ``validators/lines.jsonl``: what real validators (PyJWT, python-jose,
+  Authlib, joserfc, jsonwebtoken, jose) print for tokens with known defects,
+  written through ordinary application loggers (``validators/README.md``);
+- ``negative/lines.jsonl``: lines that must give no token failure: accepted
+  tokens, ordinary traffic, and user-written imitations (injection probes).
+
+Every line goes through :func:`tokenaudit.why`, the classifier ``analyze``
+uses. Run ``python evaluation/evaluate.py`` for the tables (``--json`` for
+machines, ``--misses`` to list what was missed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tokenaudit
+from tokenaudit.recommend import WIDENS_TRUST
+
+HERE = Path(__file__).resolve().parent
+SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negative": "negative/lines.jsonl"}
+TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
+#: The first words of a fix that asks the reader to confirm a value before trusting it.
+CONFIRM_FIRST = "Confirm "
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One evaluation line and what tokenaudit made of it."""
+
+    record: dict[str, object]
+    cause: str | None
+    alternatives: tuple[str, ...]
+    confidence: str
+    ready_widening_fix: bool
+
+    @property
+    def expected(self) -> str | None:
+        return self.record.get("expected")  # type: ignore[return-value]
+
+    @property
+    def exact(self) -> bool:
+        return self.cause is not None and self.cause == self.expected
+
+    @property
+    def right(self) -> bool:
+        """The cause, or one the line's labeller accepts as a fair answer from the text alone."""
+        accept = self.record.get("accept") or []
+        return self.exact or (self.cause is not None and self.cause in accept)  # type: ignore[operator]
+
+    @property
+    def named(self) -> bool:
+        """The expected cause is the answer or among the alternatives tokenaudit names."""
+        return self.expected is not None and (self.exact or self.expected in self.alternatives)
+
+    @property
+    def indistinguishable(self) -> bool:
+        """A probe byte for byte like a real line: a syslog tag written with `logger`, a forged new line."""
+        note = str(self.record.get("note", ""))
+        return "logger -t" in note and "journal" not in str(self.record.get("format", "")) or (
+            "\n" in str(self.record.get("line", "")) and "newline" in note.lower())
+
+
+@dataclass
+class Scores:
+    """Counts of one evaluation set."""
+
+    name: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def share(self, test: str) -> float:
+        failures = [o for o in self.outcomes if o.expected is not None]
+        return sum(bool(getattr(o, test)) for o in failures) / len(failures) if failures else 0.0
+
+
+def load_set(name: str) -> list[dict[str, object]]:
+    """The records of one evaluation set (``real``, ``validators`` or ``negative``)."""
+    records: list[dict[str, object]] = []
+    for path in sorted(HERE.glob(SETS[name])):
+        records.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    return records
+
+
+def evaluate(records: Iterable[dict[str, object]]) -> list[Outcome]:
+    """Run every record's line through :func:`tokenaudit.why`; the first answer with a cause counts."""
+    outcomes = []
+    for record in records:
+        answers = tokenaudit.why(str(record["line"]))
+        found = next((a for a in answers if a.cause is not None), None)
+        widening = [a for a in answers if a.cause in WIDENS_TRUST]
+        ready = any(not a.fix.lstrip().startswith(CONFIRM_FIRST) for a in widening)
+        if found is None:
+            outcomes.append(Outcome(record, None, (), "", ready))
+        else:
+            outcomes.append(Outcome(record, found.cause, found.alternatives, found.confidence, ready))
+    return outcomes
+
+
+def per_cause(outcomes: list[Outcome]) -> list[dict[str, object]]:
+    """Recall (right and named) and precision per expected cause, over all sets given."""
+    expected = Counter(o.expected for o in outcomes if o.expected is not None)
+    predicted = Counter(o.cause for o in outcomes if o.cause is not None)
+    right = Counter(o.expected for o in outcomes if o.expected is not None and o.right)
+    correct_predictions = Counter(o.cause for o in outcomes if o.cause is not None and o.right)
+    named = Counter(o.expected for o in outcomes if o.named)
+    rows = []
+    for cause in sorted(set(expected) | set(predicted)):
+        rows.append({
+            "cause": cause,
+            "lines": expected[cause],
+            "recall": right[cause] / expected[cause] if expected[cause] else None,
+            "recall_named": named[cause] / expected[cause] if expected[cause] else None,
+            "answered": predicted[cause],
+            "precision": correct_predictions[cause] / predicted[cause] if predicted[cause] else None,
+        })
+    return rows
+
+
+def summary(scores: dict[str, Scores]) -> dict[str, object]:
+    """The headline figures of the issue's acceptance: shares per set, and what negatives gave."""
+    negative = scores["negative"].outcomes
+    token_events = [o for o in negative if o.cause in TOKEN_CAUSES]
+    return {
+        "real": {"lines": len(scores["real"].outcomes), "right": scores["real"].share("right"),
+                 "exact": scores["real"].share("exact"), "named": scores["real"].share("named")},
+        "validators": {"lines": len(scores["validators"].outcomes), "exact": scores["validators"].share("exact"),
+                       "named": scores["validators"].share("named"), "right": scores["validators"].share("right")},
+        "negative": {
+            "lines": len(negative),
+            "token_events": len([o for o in token_events if not o.indistinguishable]),
+            "token_events_indistinguishable": len([o for o in token_events if o.indistinguishable]),
+            "any_event": len([o for o in negative if o.cause is not None]),
+            "ready_widening_fixes": len([o for o in negative if o.ready_widening_fix and not o.indistinguishable]),
+        },
+    }
+
+
+def _pct(value: object) -> str:
+    return "" if value is None else f"{100 * float(value):.0f} %"  # type: ignore[arg-type]
+
+
+def markdown(scores: dict[str, Scores]) -> str:
+    """The README's tables: the headline per set, then recall and precision per cause."""
+    head = summary(scores)
+    real, validators, negative = head["real"], head["validators"], head["negative"]
+    lines = [
+        "| set | lines | right cause | exact cause | expected cause named (answer or alternative) |",
+        "|---|---|---|---|---|",
+        f"| real failure lines from public threads | {real['lines']} | {_pct(real['right'])} | {_pct(real['exact'])} "  # type: ignore[index]
+        f"| {_pct(real['named'])} |",  # type: ignore[index]
+        f"| real validators' messages behind application loggers | {validators['lines']} | "  # type: ignore[index]
+        f"{_pct(validators['right'])} | {_pct(validators['exact'])} | {_pct(validators['named'])} |",  # type: ignore[index]
+        "",
+        f"Negative lines (accepted tokens, ordinary traffic, injection probes): {negative['lines']}; "  # type: ignore[index]
+        f"token failure events from them: {negative['token_events']}; ready trust-widening fixes: "  # type: ignore[index]
+        f"{negative['ready_widening_fixes']}; probes that are byte for byte a real line (a syslog tag written "  # type: ignore[index]
+        f"with `logger`, a forged new line) and so give an event: {negative['token_events_indistinguishable']}.",  # type: ignore[index]
+        "",
+        "| cause | lines | recall | recall, alternatives named | answers | precision |",
+        "|---|---|---|---|---|---|",
+    ]
+    everything = [o for s in scores.values() for o in s.outcomes]
+    for row in per_cause(everything):
+        lines.append(f"| {row['cause']} | {row['lines']} | {_pct(row['recall'])} | {_pct(row['recall_named'])} | "
+                     f"{row['answered']} | {_pct(row['precision'])} |")
+    return "\n".join(lines)
+
+
+def run() -> dict[str, Scores]:
+    """Evaluate every set."""
+    return {name: Scores(name, evaluate(load_set(name))) for name in SETS}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--misses", action="store_true", help="also list every line not given its cause")
+    args = parser.parse_args(argv)
+    scores = run()
+    if args.json:
+        everything = [o for s in scores.values() for o in s.outcomes]
+        print(json.dumps({"summary": summary(scores), "per_cause": per_cause(everything)}, indent=2))
+    else:
+        print(markdown(scores))
+    if args.misses:
+        for name, score in scores.items():
+            for o in score.outcomes:
+                wrong = (o.expected is not None and not o.right) or (o.expected is None and o.cause is not None)
+                if wrong:
+                    print(f"\n[{name}] {o.record['id']} expected {o.expected}, got {o.cause} "
+                          f"(alternatives {', '.join(o.alternatives) or 'none'})\n  {str(o.record['line'])[:300]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
