@@ -34,9 +34,12 @@ def test_programs_that_echo_input_are_not_searched_whatever_their_path_or_case()
     assert searchable_rows(pa.array(["pvedaemon"]), 1, echo_programs=["pvedaemon"]).tolist() == [False]
 
 
-def _rules(tmp_path: Path, span: str) -> Path:
+CUE = '[failure_cue]\npattern = "fail"\nsource = "x"\nsample = [{ prefix = "auth failed: ", match = true }]\n\n'
+
+
+def _rules(tmp_path: Path, span: str, cue: str = CUE) -> Path:
     path = tmp_path / "user_text.toml"
-    path.write_text('[echo]\nprograms = ["sshd"]\nsource = "x"\n\n' + span, encoding="utf-8")
+    path.write_text('[echo]\nprograms = ["sshd"]\nsource = "x"\n\n' + cue + span, encoding="utf-8")
     return path
 
 
@@ -49,3 +52,24 @@ def _rules(tmp_path: Path, span: str) -> Path:
 def test_a_bad_span_is_refused_with_the_reason(tmp_path: Path, span: str, problem: str) -> None:
     with pytest.raises(CatalogueError, match=problem.replace("(", r"\(")):
         read_user_text(_rules(tmp_path, span))
+
+
+def test_a_failure_cue_that_misses_its_own_sample_is_refused(tmp_path: Path) -> None:
+    cue = '[failure_cue]\npattern = "error"\nsource = "x"\nsample = [{ prefix = "INFO app: search: ", match = true }]\n\n'
+    span = "[[span]]\nid = \"a\"\npattern = '(user=)x'\nsource = \"x\"\nsample = []\n"
+    with pytest.raises(CatalogueError, match="failure_cue misses 'INFO app: search: '"):
+        read_user_text(_rules(tmp_path, span, cue))
+
+
+@pytest.mark.parametrize(("line", "found"), [
+    ("2025-12-04 10:01:52 INFO app: search query: Token is expired", False),
+    ("2025-12-04 10:02:13 DEBUG echo: jwt expired", False),
+    ("2025-12-04 10:01:52 WARN app: search failed: Token is expired", True),
+    ('{"level":"info","msg":"request","error":"Token is expired"}', True),  # an error-like key reports it
+    ('{"msg": "Token is expired"}', True),  # only structure before it
+    ("Token is expired", True),
+])
+def test_a_clause_counts_only_after_a_failure_cue(line: str, found: bool) -> None:
+    from tokenaudit import why
+
+    assert (why(line)[0].cause == "expired") is found

@@ -35,10 +35,16 @@ MASK = "…"
 
 @dataclass(frozen=True)
 class UserText:
-    """The user-controlled spans of messages, and the programs that echo user input."""
+    """The user-controlled spans of messages, the programs that echo user input, and the failure cue.
+
+    ``failure_cue`` is the regex that the software's text before a clause
+    must match for a validator's text found at that clause to count
+    (:func:`tokenaudit.catalogue.match_messages`).
+    """
 
     spans: tuple[tuple[str, str], ...]  # (id, pattern)
     echo_programs: frozenset[str]
+    failure_cue: str = ""
 
 
 def read_user_text(path: Path) -> UserText:
@@ -54,8 +60,9 @@ def read_user_text(path: Path) -> UserText:
         On the first entry that breaks a rule.
     """
     data = read_toml(path)
-    check_keys(data, required=("echo", "span"), optional=(), path=str(path))
+    check_keys(data, required=("echo", "span", "failure_cue"), optional=(), path=str(path))
     check_keys(data["echo"], required=("programs", "source"), optional=(), path=str(path), where="echo")
+    cue = _read_failure_cue(data["failure_cue"], path)
     spans = []
     for entry in data["span"]:
         check_keys(entry, required=("id", "pattern", "source", "sample"), optional=(), path=str(path),
@@ -76,7 +83,20 @@ def read_user_text(path: Path) -> UserText:
                                      signature_id=sid)
         spans.append((sid, pattern))
     programs = frozenset(str(name).lower() for name in data["echo"]["programs"])
-    return UserText(tuple(spans), programs)
+    return UserText(tuple(spans), programs, cue)
+
+
+def _read_failure_cue(entry: dict[str, object], path: Path) -> str:
+    check_keys(entry, required=("pattern", "source", "sample"), optional=(), path=str(path), where="failure_cue")
+    pattern = str(entry["pattern"])
+    if problem := validate_regex(pattern):
+        raise CatalogueError(f"failure_cue does not compile in RE2: {problem}", path=str(path))
+    for sample in entry["sample"]:  # type: ignore[attr-defined]
+        got = bool(pc.match_substring_regex(pa.array([sample["prefix"]], pa.string()), pattern)[0].as_py())
+        if got != bool(sample["match"]):
+            raise CatalogueError(f"failure_cue {'misses' if sample['match'] else 'matches'} {sample['prefix']!r}",
+                                 path=str(path))
+    return pattern
 
 
 @cache
