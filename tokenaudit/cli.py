@@ -257,7 +257,7 @@ def why_command(
     *,
     output_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, or json for scripts.")] = ReportFormat.text,
     signatures: Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to use.")] = None,  # noqa: UP045
-    dataset: DatasetOption = None,
+    dataset: Annotated[Optional[Path], typer.Option("--dataset", "-d", help="A dataset whose realms (domains.cfg) fill in the fixes; none is read otherwise.")] = None,  # noqa: UP045
 ) -> None:
     """Why was it rejected? Paste the message a web UI, a log or a ticket showed: no dataset needed.
 
