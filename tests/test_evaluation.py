@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +20,7 @@ from tokenaudit import load_catalogue, load_causes
 from tokenaudit.formats import load_formats
 
 ROOT = Path(__file__).resolve().parent.parent
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 CAUSES = set(load_causes())
 
 
@@ -50,7 +52,7 @@ def test_every_record_is_well_formed(name: str) -> None:
         assert record["expected"] is None or record["expected"] in CAUSES, record["id"]
         assert set(record.get("accept", [])) <= CAUSES, record["id"]
         assert record["source"].startswith(("http", "generated:", "constructed:")), record["id"]
-        assert "eyJ" not in record["line"] or "<redacted>" in record["line"], record["id"]  # no raw tokens
+        assert not JWT.search(record["line"]), record["id"]  # no raw token (`eyJ***`, masked by its user, is none)
     if name == "negative":
         assert all(r["expected"] is None for r in records)
 
@@ -109,9 +111,13 @@ def test_nothing_user_written_or_accepted_gets_a_ready_trust_widening_fix(scores
 def test_the_evaluation_runs_as_a_script(scores: dict[str, object], capsys: pytest.CaptureFixture[str],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(evaluate, "run", lambda: scores)  # the figures of this run, not a second run
-    assert evaluate.main(["--json", "--misses"]) == 0
+    assert evaluate.main(["--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {"summary", "per_cause"} <= set(data)
+    assert evaluate.main(["--misses"]) == 0
+    listed = capsys.readouterr().out
+    assert "| set | lines |" in listed and "[real] real-" in listed
 
 
-FLOORS = {"real_right": 0.0, "validators_exact": 0.0, "validators_named": 0.0, "negative_token_events": 100}
+#: A little under today's figures (real 50 %, validators 87 % exact and 89 % named, 8 probe events).
+FLOORS = {"real_right": 0.47, "validators_exact": 0.84, "validators_named": 0.86, "negative_token_events": 10}

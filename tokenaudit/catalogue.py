@@ -56,7 +56,7 @@ from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError
 from .formats import BACKTRACKING_HINT, validate_regex
 from .models import Signature, SignatureSample
-from .prefilter import marker_regex, required_literal
+from .prefilter import marker_regex, required_literals
 from .regex_lint import can_match_space, lint_pattern, starts_with_wildcard
 
 #: Values a signature may capture; each becomes a column of the event dataset.
@@ -209,13 +209,15 @@ class Catalogue:
         phrases = self.phrases(format_name) if generic_search else []
         if generic_search:
             chosen += self.searchers(format_name)
-        literals = [s.prefilter for s in chosen]
-        folded = [s.prefilter for s in phrases]  # a phrase's literal is lower case, found in any case
+        if not chosen and not phrases:
+            return NEVER
+        if any(not s.prefilter for s in [*chosen, *phrases]):
+            return None
+        literals: list[str | None] = [literal for s in chosen for literal in s.prefilter]
+        folded: list[str | None] = [literal for s in phrases for literal in s.prefilter]  # lower case, any case
         if raw_json:
             literals = [_json_safe(literal) for literal in literals]
             folded = [_json_safe(literal) for literal in folded]
-        if not chosen and not phrases:
-            return NEVER
         if any(literal is None for literal in [*literals, *folded]):
             return None
         exact = marker_regex([literal for literal in literals if literal])
@@ -326,7 +328,7 @@ def _signature_from_toml(
         follows=tuple(data.get("follows", ())),  # type: ignore[arg-type]
         fields=fields,
         samples=tuple(samples),
-        prefilter=required_literal(pattern),
+        prefilter=required_literals(pattern),
         deprecated=bool(data.get("deprecated", False)),
         path=path,
     )
@@ -527,7 +529,7 @@ def read_phrase_file(path: Path) -> list[Signature]:
             cause=str(entry["cause"]), source=str(entry["source"]), software="",
             alternatives=tuple(entry.get("alternatives", ())), search=True,
             applies_to=tuple(entry.get("applies_to", ("*",))), fields=fields, samples=tuple(samples),
-            prefilter=required_literal(body), path=str(path), tier="phrase",
+            prefilter=required_literals(body), path=str(path), tier="phrase",
         ))
     return phrases
 
@@ -584,7 +586,7 @@ def _builtin_catalogue() -> Catalogue:
 # the signature files and of the code that reads them; any problem reading it means a rebuild.
 #: How long another version's catalogue cache may stay unused before it is deleted.
 STALE_CACHE_SECONDS = 30 * 24 * 3600
-_TUPLE_FIELDS = ("alternatives", "applies_to", "explains", "follows", "fields")
+_TUPLE_FIELDS = ("alternatives", "applies_to", "explains", "follows", "fields", "prefilter")
 
 
 def cache_dir() -> Path:
@@ -708,7 +710,7 @@ def match_messages(
     for env in catalogue.envelopes(format_name):
         hits, captures = _match(texts, todo, env, plain, "whole")
         todo = _settle(todo, hits)
-        found.put(hits, env, captures, "high")
+        found.put(hits, env, captures, "whole")
         found.envelope[hits] = env.id
         if len(hits):
             _explain(found, hits, env, catalogue)
@@ -716,7 +718,7 @@ def match_messages(
     for direct in catalogue.direct(format_name):
         hits, captures = _match(texts, todo, direct, plain, "whole")
         todo = _settle(todo, hits)
-        found.put(hits, direct, captures, "high")
+        found.put(hits, direct, captures, "whole")
 
     if generic_search:
         written = _Texts(texts, plain)
@@ -865,9 +867,17 @@ class _Plain:
     lower case.
     """
 
+    #: Above this many positions, a literal is first looked for in all texts joined (one C scan).
+    JOINED_FROM = 256
+
     def __init__(self, texts: pa.Array) -> None:
         self.texts = [text or "" for text in texts.to_pylist()]
-        self.joined = "\n".join(self.texts)
+        self._present: dict[tuple[str, bool], bool] = {}
+
+    @cached_property
+    def joined(self) -> str:
+        """All texts, one a line."""
+        return "\n".join(self.texts)
 
     @cached_property
     def folded(self) -> tuple[list[str], str]:
@@ -875,12 +885,30 @@ class _Plain:
         lowered = [text.lower() for text in self.texts]
         return lowered, "\n".join(lowered)
 
-    def having(self, literal: str, positions: np.ndarray, *, fold: bool = False) -> np.ndarray:
-        """The ``positions`` whose text contains ``literal`` (in any case with ``fold``)."""
-        texts, joined = self.folded if fold else (self.texts, self.joined)
-        if literal not in joined:
-            return positions[:0]
-        return positions[np.fromiter((literal in texts[i] for i in positions), bool, len(positions))]
+    def having(self, literals: tuple[str, ...], positions: np.ndarray, *, fold: bool = False) -> np.ndarray:
+        """The ``positions`` whose text contains one of ``literals`` (in any case with ``fold``).
+
+        Few positions (the texts no earlier signature took) are tested one by
+        one; many, after one scan of all texts joined has shown that a literal
+        occurs at all (remembered for the next signature with that literal).
+        """
+        texts = self.folded[0] if fold else self.texts
+        if len(positions) > self.JOINED_FROM:
+            literals = tuple(literal for literal in literals if self._occurs(literal, fold))
+            if not literals:
+                return positions[:0]
+        if len(literals) == 1:
+            [literal] = literals
+            found = (literal in texts[i] for i in positions)
+        else:
+            found = (any(literal in texts[i] for literal in literals) for i in positions)
+        return positions[np.fromiter(found, bool, len(positions))]
+
+    def _occurs(self, literal: str, fold: bool) -> bool:
+        key = (literal, fold)
+        if key not in self._present:
+            self._present[key] = literal in (self.folded[1] if fold else self.joined)
+        return self._present[key]
 
 
 def _match(

@@ -104,7 +104,8 @@ class Signature:
     follows: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
     samples: tuple[SignatureSample, ...] = ()
-    prefilter: str | None = None
+    #: Literals of which every match holds one (lower case for a phrase); empty when none is known.
+    prefilter: tuple[str, ...] = ()
     deprecated: bool = False
     path: str = ""
     tier: Literal["signature", "phrase"] = "signature"

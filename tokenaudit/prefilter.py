@@ -49,6 +49,63 @@ def required_literal(pattern: str) -> str | None:
     return best if len(best) >= _MIN_LITERAL else None
 
 
+def required_literals(pattern: str) -> tuple[str, ...]:
+    r"""Literals of which every match of ``pattern`` contains at least one; ``()`` when there are none.
+
+    One literal when every match shares one (:func:`required_literal`);
+    otherwise one literal per branch of an alternation that every match goes
+    through (``(?:x: )?(?:A|B)`` matches hold A's or B's), branches within
+    branches included. Empty when some branch has no literal of at least
+    four characters.
+
+    Examples
+    --------
+    >>> required_literals(r"Missing CSRF token|CSRF double submit tokens do not match")
+    ('Missing CSRF token', 'CSRF double submit tokens do not match')
+    >>> required_literals(r"(?:SuspiciousOperation: )?(?:state not found|Session state (?:gone|lost))")
+    ('state not found', 'Session state ')
+    >>> required_literals(r"(?:a|b)xpired token")
+    ('xpired token',)
+    >>> required_literals(r"Token (?:is )?expired|\w+")
+    ()
+    """
+    single = required_literal(pattern)
+    if single is not None:
+        return (single,)
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re.error, ValueError, OverflowError, RecursionError):
+        return ()
+    if parsed.state.flags & re.IGNORECASE:
+        return ()
+    return tuple(dict.fromkeys(_alternatives(list(parsed))))
+
+
+def _alternatives(items: list[tuple[Any, Any]]) -> tuple[str, ...]:
+    """The best set of literals of which every match of the sequence ``items`` holds one."""
+    candidates: list[tuple[str, ...]] = []
+    runs: list[str] = []
+    current: list[str] = []
+    _walk(items, runs, current)
+    runs.append("".join(current))
+    best = max(runs, key=len)
+    if len(best) >= _MIN_LITERAL:
+        candidates.append((best,))
+    for op, arg in items:
+        if op is sre_parse.SUBPATTERN:
+            inner = _alternatives(list(arg[-1]))
+            if inner:
+                candidates.append(inner)
+        elif op is sre_parse.BRANCH:
+            branches = [_alternatives(list(branch)) for branch in arg[1]]
+            if all(branches):
+                candidates.append(tuple(literal for branch in branches for literal in branch))
+    if not candidates:
+        return ()
+    # The shortest literal decides how often a text passes for nothing; then fewer literals are cheaper.
+    return max(candidates, key=lambda found: (min(map(len, found)), -len(found)))
+
+
 def _walk(items: list[tuple[Any, Any]], runs: list[str], current: list[str]) -> None:
     for op, arg in items:
         if op is sre_parse.LITERAL:
