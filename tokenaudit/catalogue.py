@@ -671,7 +671,7 @@ def match_messages(
         controls as a whole).
     search_texts
         The same messages with their user-controlled parts masked
-        (:func:`tokenaudit.formats.mask_user_text`); searched instead of
+        (:func:`tokenaudit.user_text.mask_user_text`); searched instead of
         ``messages``. Envelopes and whole-message signatures read
         ``messages``.
     searchable
@@ -749,9 +749,11 @@ def confidence_of(signature: Signature, where: str) -> str:
 
     Examples
     --------
-    >>> phrase = load_catalogue().by_id["openidconnect.untrusted_audience"]
-    >>> confidence_of(phrase, "start"), confidence_of(phrase, "clause")
+    >>> signature = load_catalogue().by_id["openidconnect.untrusted_audience"]
+    >>> confidence_of(signature, "start"), confidence_of(signature, "clause")
     ('high', 'medium')
+    >>> confidence_of(load_catalogue().by_id["phrase.invalid_issuer"], "clause")
+    'medium'
     """
     if signature.tier == "phrase":
         return "low" if signature.alternatives else "medium"
