@@ -87,3 +87,27 @@ def test_token_from_stdin() -> None:
     result = RUNNER.invoke(app, ["explain", "--format", "json", "--at", "2026-11-21T17:12:00Z"], input=f"Bearer {token()}\n")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["kind"] == "id_token"
+
+
+def _jwks(tmp_path: Path, secret: str) -> str:
+    path = tmp_path / "jwks.json"
+    k = jwt.utils.base64url_encode(secret.encode()).decode()
+    path.write_text(json.dumps({"keys": [{"kty": "oct", "kid": "h1", "k": k}]}), encoding="utf-8")
+    return str(path)
+
+
+def test_a_signature_checked_against_the_jwks_says_so(tmp_path: Path) -> None:
+    value = jwt.encode({"iss": "https://auth.example.com", "aud": "377576883644006407", "exp": 2_000_000_000,
+                        "iat": 1_790_000_000, "nonce": "n"}, SECRET, algorithm="HS256", headers={"kid": "h1"})
+    path = tmp_path / "token.txt"
+    path.write_text(value, encoding="utf-8")
+    args = ["explain", str(path), "--at", "2026-11-21T17:12:00Z", "--algorithms", "HS256", "--client-id",
+            "377576883644006407", "--issuer", "https://auth.example.com", "--expect", "id"]
+    good = RUNNER.invoke(app, [*args, "--jwks", _jwks(tmp_path, SECRET)])
+    assert good.exit_code == 0, good.output
+    assert "keys: signature verified: signature verifies with key 'h1' (oct) under HS256" in good.stdout
+    assert "verdict: a strict validator configured like this accepts the token" in good.stdout
+    bad = RUNNER.invoke(app, [*args, "--jwks", _jwks(tmp_path, "x" * 32), "--format", "json"])
+    data = json.loads(bad.stdout)
+    assert [c["cause"] for c in data["causes"]] == ["signature_invalid"]
+    assert data["signature_check"].startswith("signature failed (signature_invalid): ")
