@@ -23,7 +23,7 @@ from .pipeline import ChunkContext, process_chunk
 from .recommend import recommend
 
 #: Lines that continue the message before them (a stack trace, an error chain on the next line).
-_CONTINUATION = ("\t", " ", "Caused by: ", "at ")
+_CONTINUATION = ("\t", " ", "Caused by: ")
 
 
 @dataclass(frozen=True)
