@@ -930,7 +930,7 @@ def _match(
     if where == "whole":
         return _run(subset, positions, signature.pattern, signature.fields)
     if where == "clause":
-        return _at_clause(subset, positions, signature)
+        return _run(subset, positions, clause_pattern(signature.pattern), signature.fields)
     # Most texts start with the validator's own words: for them ``^(?:wrappers)*`` can take no
     # wrapper, and the pattern alone, anchored, finds the same match and captures several times
     # faster than with the alternation of every wrapper in front (9 ms instead of 1 for 880 texts).
@@ -953,14 +953,15 @@ def _match(
 #: A key whose value is an error: the key itself reports a failure (``error="…"``, ``"exception": "…"``).
 ERROR_KEY = r"""(?:\b(?:err|error|errors|exception|reason|error_description|cause)=["']?|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*")"""
 
-#: A start of a message that is structure, not words: braces, quotes, and one neutral key (``{"msg": "``).
+#: A start of a message that is structure, not words: braces, quotes, one neutral key (``{"msg": "``), or one
+#: word of the software's own framing (``IDX10223: ``, ``[openid-connect] ``, ``oidc_proto_jwt_verify: ``).
 NEUTRAL_START = (r"""[\s{\[("'`]*(?:(?:msg|message|detail|reason|description|error_description|title|text)"""
-                 r"""["']?\s*[:=]\s*["'`\[]?\s*)?""")
+                 r"""["']?\s*[:=]\s*["'`\[]?\s*|[^\s\]]{1,60}?(?:\(\))?(?:: |\] )["'`(\[]?)?""")
 
 
-def _at_clause(subset: pa.Array, positions: np.ndarray, signature: Signature
-               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Match at the start of a text, after a neutral start, or at a clause after a failure cue.
+@cache
+def clause_pattern(pattern: str) -> str:
+    """The regex that finds ``pattern`` at the start of a text, after a neutral start, or at a clause after a cue.
 
     A match further into a message counts only where the software's text
     before it reports a failure (``failure_cue`` of ``data/user_text.toml``:
@@ -969,13 +970,18 @@ def _at_clause(subset: pa.Array, positions: np.ndarray, signature: Signature
     none. The value of an error-like key (``error=``, ``"exception": "``)
     counts as well: the key reports the failure. One RE2 pattern finds the
     first clause that both follows a cue and starts the signature's text.
+
+    Examples
+    --------
+    >>> texts = pa.array(["WARN auth: jwt expired", "INFO app: search query: jwt expired", "jwt expired"])
+    >>> pc.match_substring_regex(texts, clause_pattern("jwt expired")).to_pylist()
+    [True, False, True]
     """
     from .user_text import load_user_text
 
     cue = load_user_text().failure_cue
-    pattern = (f"^(?:(?s:.*?)(?:{cue})(?s:.*?){CLAUSE_START}|(?s:.*?){ERROR_KEY}|{NEUTRAL_START})?"
-               f"(?:{signature.pattern})")
-    return _run(subset, positions, pattern, signature.fields)
+    return (f"^(?:(?s:.*?)(?:{cue})(?s:.*?){CLAUSE_START}|(?s:.*?){ERROR_KEY}|{_wrapper_chain()}|{NEUTRAL_START})?"
+            f"(?:{pattern})")
 
 
 def _run(subset: pa.Array, positions: np.ndarray, pattern: str, fields: tuple[str, ...]
@@ -991,6 +997,12 @@ def _run(subset: pa.Array, positions: np.ndarray, pattern: str, fields: tuple[st
         for i in range(extracted.type.num_fields)
     }
     return positions[matched], captures
+
+
+@cache
+def _wrapper_chain() -> str:
+    """A chain of wrappers: software-written framing, as neutral as no prefix at all."""
+    return "(?:" + "|".join(f"(?:{wrapper.pattern})" for wrapper in load_wrappers()) + ")+"
 
 
 @cache

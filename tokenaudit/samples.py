@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .catalogue import CLAUSE_START, Catalogue
+from .catalogue import Catalogue, clause_pattern
 from .formats import RECORD_COLUMNS, count_fields, detect_format, load_formats
 from .models import LogFormat, Signature
 from .regex_lint import lint_pattern, starts_with_wildcard
@@ -41,10 +41,8 @@ class Problem:
 
 
 def _sample_pattern(signature: Signature) -> str:
-    """The pattern a sample is checked with: a phrase only where a clause begins, as the matcher looks for it."""
-    if signature.tier == "phrase":
-        return f"(?:^|{CLAUSE_START})(?:{signature.pattern})"
-    return signature.pattern
+    """The pattern a sample is checked with: a phrase as the matcher looks for it, at a clause."""
+    return clause_pattern(signature.pattern) if signature.tier == "phrase" else signature.pattern
 
 
 def _captures(signature: Signature, text: str) -> dict[str, str] | None:
