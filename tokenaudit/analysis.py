@@ -94,8 +94,7 @@ def _rematch(frame: pd.DataFrame, stale: np.ndarray, catalogue: Catalogue) -> pd
         fmt = formats.get(fmt_name)
         messages = pa.array(frame["message"].iloc[rows].fillna("").astype(str).tolist(), pa.string())
         if fmt is not None:
-            processes = (pa.array(frame["process"].iloc[rows].astype(object).where(frame["process"].iloc[rows].notna(),
-                                                                                  None).tolist(), pa.string())
+            processes = (pa.array(frame["process"].iloc[rows], pa.string(), from_pandas=True)
                          if "process" in frame.columns else None)
             matched = match_failures(messages, processes, fmt, catalogue).to_pandas()
         else:

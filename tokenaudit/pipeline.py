@@ -221,10 +221,6 @@ def match_failures(
     return matched
 
 
-#: Where an event's time came from (the ``ts_source`` column).
-TIME_SOURCES = ("line", "file_mtime", "ingest")
-
-
 def fallback_time_source(context: ChunkContext) -> str:
     """Where the time of a line without a time of its own comes from: ``file_mtime`` or ``ingest``.
 

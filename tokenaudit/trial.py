@@ -75,8 +75,8 @@ def try_signatures(path: Path, catalogue: Catalogue, *, format_name: str | None 
     parsed = parse_chunk(pa.array(lines, pa.string()), fmt, first_line_no=1, marker=None)
     records = parsed.records
     messages = redact_tokens(pc.fill_null(records.column("message"), ""))
-    processes = records.column("process") if "process" in records.column_names else None
-    matched = match_failures(messages, processes, fmt, catalogue)  # as ingest matches: user text is not searched
+    # as ingest matches: user text is not searched, a journal line written by `logger` is nobody's failure
+    matched = match_failures(messages, records.column("process"), fmt, catalogue, writers=records.column("writer"))
     frame = pd.DataFrame({
         "line_no": records.column("line_no").to_numpy(),
         "signature": matched.column("signature").to_pandas(),

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 import numpy as np
 import pyarrow as pa
@@ -153,7 +154,8 @@ def searchable_rows(processes: pa.Array | None, n: int, echo_programs: Iterable[
 
 
 def _groups(pattern: str) -> int:
-    return pattern.count("(") - pattern.count("(?") - pattern.count("\\(")
+    """How many capturing groups ``pattern`` has (parsed, not counted by characters: ``[(]`` is none)."""
+    return int(sre_parse.parse(pattern).state.groups) - 1
 
 
 def _mask_one(messages: pa.Array, pattern: str) -> pa.Array:
