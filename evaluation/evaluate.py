@@ -34,8 +34,6 @@ from tokenaudit.recommend import WIDENS_TRUST
 HERE = Path(__file__).resolve().parent
 SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negative": "negative/lines.jsonl"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
-#: The first words of a fix that asks the reader to confirm a value before trusting it.
-CONFIRM_FIRST = "Confirm "
 
 
 @dataclass(frozen=True)
@@ -101,8 +99,7 @@ def evaluate(records: Iterable[dict[str, object]]) -> list[Outcome]:
     for record in records:
         answers = tokenaudit.why(str(record["line"]))
         found = next((a for a in answers if a.cause is not None), None)
-        widening = [a for a in answers if a.cause in WIDENS_TRUST]
-        ready = any(not a.fix.lstrip().startswith(CONFIRM_FIRST) for a in widening)
+        ready = any(a.cause in WIDENS_TRUST and a.ready_fix for a in answers)
         if found is None:
             outcomes.append(Outcome(record, None, (), "", ready))
         else:

@@ -119,6 +119,14 @@ TEMPLATES = [
                    '"status":"401","http_user_agent":"{x}","http_referer":"{x}"}}', _json),
     ("envoy_access", '[2026-11-22T10:00:01.000Z] "GET {x} HTTP/1.1" 200 - 0 12 3 2 "192.0.2.9" "{x}" '
                      '"cc21d9b0" "orders" "10.0.2.1:80"', _path),
+    # Envoy does not escape a quote in the user agent: the text as typed.
+    ("envoy_access", '[2026-11-22T10:00:02.000Z] "GET /ok HTTP/1.1" 200 - 0 12 3 2 "192.0.2.9" "{x}" '
+                     '"cc21d9b0" "orders" "10.0.2.1:80"', _raw),
+    # A path and query an application logs decoded, spaces and all.
+    ("generic_text", "2026/11/22 10:00:06 INFO http: GET /api/find?q={x} 200 14ms", _raw),
+    ("generic_text", "2026/11/22 10:00:07 INFO shop: search query: {x}", _raw),
+    ("generic_text", "2026/11/22 10:00:08 DEBUG proxy: request headers: Host: a | X-Remote-User: {x} | Accept: */*", _raw),
+    ("generic_text", "2026/11/22 10:00:09 DEBUG gateway: User-Agent: {x}", _raw),
 ]
 
 
@@ -427,4 +435,5 @@ def test_journald_trusted_comm_decides_who_wrote_a_line_not_its_identifier(comm:
              "_PID": "31306", "_COMM": comm, "MESSAGE": "openid authentication failure; rhost=10.6.6.6 msg=Failed to "
              "verify ID token: Invalid audiences: `evil123` is not a trusted audience"}
     found, _ = _result("journal_json", [json.dumps(entry)])
-    assert len(found.dropna(subset=["signature"])) == events
+    assert len(found[found["event_kind"] == "auth_failure"]) == events
+    assert len(found[found["event_kind"] == "suspicious"]) == 1 - events  # a forgery attempt is kept as a finding

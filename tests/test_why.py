@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -26,10 +27,33 @@ def test_a_proxmox_line_pasted_without_its_header_names_the_untrusted_audience()
     assert "pveum realm modify" not in answer.fix
 
 
-def test_the_same_line_with_its_syslog_header_gets_the_ready_command() -> None:
+def test_a_syslog_tag_alone_does_not_make_the_trust_widening_fix_ready() -> None:
+    """`pvedaemon[2345]:` is a claim any local user can write with `logger -t pvedaemon`."""
     [answer] = why(SYSLOG_PROXMOX)
     assert (answer.cause, answer.confidence, answer.format) == ("untrusted_extra_audience", "high", "syslog_rfc3164")
-    assert "pveum realm modify <realm> --audiences 377572587972067335" in answer.fix
+    assert not answer.ready_fix
+    assert "syslog tag" in answer.fix and "pveum realm modify" not in answer.fix
+
+
+def test_a_zitadel_shaped_audience_at_a_zitadel_realm_gets_the_ready_command_with_its_confirmation() -> None:
+    realms = pd.DataFrame([{"realm": "zitadel", "type": "openid", "issuer_url": "https://auth.example.com",
+                            "client_id": "377576883644006407", "audiences": ""}])
+    line = SYSLOG_PROXMOX
+    [answer] = why(line, realms=realms)
+    assert answer.ready_fix
+    assert answer.fix.startswith("First confirm that 377572587972067335 is your ZITADEL project's Resource Id")
+    assert "pveum realm modify zitadel --audiences 377572587972067335" in answer.fix
+    [other] = why(line.replace("377572587972067335", "evil123"), realms=realms)
+    assert not other.ready_fix and "pveum realm modify" not in other.fix
+
+
+def test_a_journal_entry_whose_writer_journald_saw_gets_the_ready_command() -> None:
+    entry = {"__REALTIME_TIMESTAMP": "1795281243512331", "_HOSTNAME": "pve2", "SYSLOG_IDENTIFIER": "pvedaemon",
+             "_PID": "1418402", "_COMM": "pvedaemon worke", "MESSAGE": PASTED_PROXMOX.replace("377572587972067335", "4242")}
+    [answer] = why(json.dumps(entry))
+    assert (answer.cause, answer.format, answer.ready_fix) == ("untrusted_extra_audience", "journal_json", True)
+    assert "pveum realm modify <realm> --audiences 4242" in answer.fix
+    assert answer.fix.startswith("First confirm that 4242 is an audience your IdP adds on purpose")
 
 
 @pytest.mark.parametrize(("message", "cause"), [

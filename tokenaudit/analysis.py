@@ -16,12 +16,13 @@ import pandas as pd
 import pyarrow as pa
 
 from .catalogue import CONFIDENCES, EVENT_FIELDS, Catalogue, load_catalogue, match_messages
+from .identity import IDENTITIES
 from .formats import load_formats
 from .correlate import refine_with_tokens
 from .event_classes import EventClasses, classes_of_frame
 from .masking import mask_messages
 from .pipeline import match_failures, route_of
-from .recommend import recommend
+from .recommend import ready_fix, recommend
 from .relying_parties import RelyingParty, relying_party_from_realm
 
 #: Columns of :func:`failure_groups`.
@@ -39,6 +40,8 @@ GROUP_COLUMNS = (
     "alternatives",
     "tier",
     "confidence",
+    "identity",
+    "ready_fix",
     "token_evidence",
     "example",
     "explanation",
@@ -70,7 +73,7 @@ def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.Dat
     """
     catalogue = catalogue or load_catalogue()
     frame = events.copy()
-    stale = (frame["catalogue"] != catalogue.fingerprint) & (frame["event_kind"] == "auth_failure")
+    stale = (frame["catalogue"] != catalogue.fingerprint) & frame["event_kind"].isin(["auth_failure", "suspicious"])
     if stale.any():
         frame = _rematch(frame, stale.to_numpy(), catalogue)
     formats = load_formats()
@@ -80,6 +83,10 @@ def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.Dat
     signature = frame["signature"].astype(object)
     causes = signature.map(cause_of).fillna("unclassified")
     alternatives = signature.map(alternatives_of).fillna("")
+    # A line whose writer contradicts its text is no failure of that software (tokenaudit.identity).
+    suspicious = (frame["event_kind"] == "suspicious").to_numpy(dtype=bool)
+    causes = causes.where(~suspicious, "suspicious_line")
+    alternatives = alternatives.where(~suspicious, "")
     owner = frame["envelope"].astype(object).where(frame["envelope"].notna(), signature)
     by_format = frame["format"].map(lambda name: getattr(formats.get(name), "software", ""))
     software = owner.map(software_of).fillna(by_format)
@@ -94,12 +101,18 @@ def _rematch(frame: pd.DataFrame, stale: np.ndarray, catalogue: Catalogue) -> pd
         fmt = formats.get(fmt_name)
         messages = pa.array(frame["message"].iloc[rows].fillna("").astype(str).tolist(), pa.string())
         if fmt is not None:
-            processes = (pa.array(frame["process"].iloc[rows], pa.string(), from_pandas=True)
-                         if "process" in frame.columns else None)
-            matched = match_failures(messages, processes, fmt, catalogue).to_pandas()
+            processes, writers = (pa.array(frame[name].iloc[rows], pa.string(), from_pandas=True)
+                                  if name in frame.columns else None for name in ("process", "writer"))
+            matched = match_failures(messages, processes, fmt, catalogue, writers=writers).to_pandas()
+            suspicious = matched["suspicion"].notna().to_numpy()
+            kind = frame["event_kind"].astype(object).to_numpy().copy()
+            kind[rows] = np.where(suspicious, "suspicious", "auth_failure")
+            frame["event_kind"] = kind
         else:
             matched = match_messages(messages, catalogue, format_name=str(fmt_name), generic_search=False).to_pandas()
-        for column in ("envelope", "signature", "tier", "confidence", *EVENT_FIELDS):
+        for column in ("envelope", "signature", "tier", "confidence", "identity", "suspicion", *EVENT_FIELDS):
+            if column not in matched.columns:
+                continue
             if column in frame.columns:
                 current = frame[column].astype(object).to_numpy().copy()
                 fresh = matched[column].to_numpy(dtype=object)
@@ -323,7 +336,7 @@ def failure_groups(
         templates = mask_messages(pa.array(frame.loc[by_text, "key"].astype(str).tolist(), pa.string()))
         frame.loc[by_text, "key"] = templates.to_pylist()
     frame["relying_party_"] = frame["relying_party"].fillna("")
-    for column in ("tier", "confidence"):  # absent from events stored before these columns existed
+    for column in ("tier", "confidence", "identity", "suspicion"):  # absent from events stored before these columns
         if column not in frame.columns:
             frame[column] = None
     grouped = frame.groupby(["cause", "relying_party_", "key", "software"], sort=False, dropna=False)
@@ -333,6 +346,7 @@ def failure_groups(
         last_seen=("last_ts", "max"),
         hosts=("host", lambda s: ",".join(sorted(set(s.dropna().astype(str))))),
         confidence=("confidence", strongest_confidence),
+        identity=("identity", strongest_identity),
     ).reset_index()
     firsts = grouped.first().reset_index()
     grouped_tokens: dict[tuple[object, ...], list[dict[str, object]]] = {}
@@ -349,8 +363,10 @@ def failure_groups(
         group["event_kind"] = first.get("event_kind")
         group["host"] = (base["hosts"] or "").split(",")[0] or None
         group["confidence"] = base["confidence"]
+        group["identity"] = base["identity"]
         group["confirmed"] = _token_confirms(grouped_tokens.get(group_key), base["cause"])
-        explanation, recommendation = recommend(group, realm_rows.get(group["relying_party"]))
+        realm = realm_rows.get(group["relying_party"])
+        explanation, recommendation = recommend(group, realm)
         rows.append(
             {
                 "cause": base["cause"],
@@ -366,6 +382,8 @@ def failure_groups(
                 "alternatives": first.get("alternatives") or "",
                 "tier": first.get("tier") or "",
                 "confidence": base["confidence"],
+                "identity": base["identity"],
+                "ready_fix": ready_fix(group, realm),
                 "token_evidence": _token_evidence(grouped_tokens.get(group_key)),
                 "example": _example(first),
                 "explanation": explanation,
@@ -392,6 +410,21 @@ def strongest_confidence(values: pd.Series) -> str:
     """
     present = {str(value) for value in values.dropna()}
     return next((level for level in CONFIDENCES if level in present), "")
+
+
+def strongest_identity(values: pd.Series) -> str:
+    """The strongest writer identity among a group's events (``""`` when none has one).
+
+    One line whose writer journald vouches for is enough to vouch for the group's value: a forged line with the same
+    value changes nothing.
+
+    Examples
+    --------
+    >>> strongest_identity(pd.Series(["claimed", None, "trusted"]))
+    'trusted'
+    """
+    present = {str(value) for value in values.dropna()}
+    return next((level for level in IDENTITIES if level in present), "")
 
 
 def _token_confirms(rows: list[dict[str, object]] | None, cause: str) -> bool:

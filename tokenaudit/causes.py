@@ -30,6 +30,7 @@ CAUSE_IDS = (
     "credentials_invalid",
     "account_rejected",
     "config_error",
+    "suspicious_line",
     "unclassified",
 )
 

@@ -76,6 +76,12 @@ EVENT_SCHEMA = pa.schema(
         pa.field("tier", pa.string()),
         # how far it can be trusted: high, medium or low (tokenaudit.catalogue.confidence_of)
         pa.field("confidence", pa.string()),
+        # the program as journald saw it (_COMM), which no client sets; null where the log has no such field
+        pa.field("writer", pa.string()),
+        # how far the line's program can be believed: trusted, claimed or none (tokenaudit.identity)
+        pa.field("identity", pa.string()),
+        # why a line whose writer contradicts its text is no failure of that software (event_kind "suspicious")
+        pa.field("suspicion", pa.string()),
         *(pa.field(name, pa.string()) for name in EVENT_FIELDS if name not in _CONTEXT_COLUMNS),
         pa.field("stream_id", pa.string()),
         pa.field("batch_id", pa.string()),

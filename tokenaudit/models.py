@@ -125,7 +125,7 @@ class CauseDefinition:
     """A canonical failure cause: what it means and how to fix it."""
 
     id: str
-    group: Literal["token", "other", "none"]
+    group: Literal["token", "other", "security", "none"]
     title: str
     summary: str
     explanation: str

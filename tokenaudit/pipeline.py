@@ -22,7 +22,8 @@ from .masking import redact_tokens
 from .models import LineAccount, LogFormat
 from .timestamps import parse_timestamps
 from .token_sources import TOKEN_COLUMNS, sightings_in_text, tokens_table
-from .user_text import mask_user_text, searchable_rows
+from .identity import identity_of, suspicions
+from .user_text import load_user_text, mask_user_text, searchable_rows
 
 #: Columns of the per-hour request counts of access logs.
 REQUEST_COLUMNS = ("hour", "format", "source_file", "host", "route", "status", "count")
@@ -207,18 +208,39 @@ def match_failures(
     (None, 'openidconnect.untrusted_audience', 'high')
     """
     search_texts = mask_user_text(messages) if fmt.generic_search else None
+    echo_programs = echo_programs if echo_programs is not None else load_user_text().echo_programs
     searchable = searchable_rows(processes, len(messages), echo_programs)
     if writers is not None and writers.null_count < len(writers):
-        honest = searchable_rows(writers, len(messages), echo_programs)
-        searchable &= honest
-        messages = pc.if_else(pa.array(honest), messages, pa.scalar("", pa.string()))  # nothing of it is matched
+        searchable &= searchable_rows(writers, len(messages), echo_programs)
     matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search,
                              search_texts=search_texts, searchable=searchable)
     if fmt.fallback:
         position = matched.column_names.index("confidence")
         capped = pc.if_else(pc.equal(matched.column("confidence"), "high"), "medium", matched.column("confidence"))
         matched = matched.set_column(position, "confidence", capped)
-    return matched
+    matched = matched.append_column("identity", identity_of(processes, writers, len(messages)))
+    return matched.append_column("suspicion", _suspicions(matched, processes, writers, catalogue, echo_programs))
+
+
+def _suspicions(matched: pa.Table, processes: pa.Array | None, writers: pa.Array | None, catalogue: Catalogue,
+                echo_programs: frozenset[str]) -> pa.Array:
+    """Why each matched line is not its software's failure (:func:`tokenaudit.identity.suspicions`); only matched lines are looked at."""
+    found = np.flatnonzero(np.asarray(matched.column("signature").is_valid().to_numpy(zero_copy_only=False), dtype=bool))
+    reasons: list[str | None] = [None] * matched.num_rows
+    if len(found) == 0 or (processes is None and writers is None):
+        return pa.array(reasons, pa.string())
+    take = pa.array(found, pa.int64())
+    by_id = catalogue.by_id
+    envelopes = matched.column("envelope").take(take).to_pylist()
+    signatures = matched.column("signature").take(take).to_pylist()
+    # The envelope's software wrote the line; a phrase names none, and then only the writer is checked.
+    software = [by_id[e or s].software if (e or s) in by_id else "" for e, s in zip(envelopes, signatures, strict=True)]
+    none = [None] * len(found)
+    found_processes = processes.take(take).to_pylist() if processes is not None else none
+    found_writers = writers.take(take).to_pylist() if writers is not None else none
+    for row, reason in zip(found, suspicions(software, found_processes, found_writers, echo_programs), strict=True):
+        reasons[row] = reason
+    return pa.array(reasons, pa.string())
 
 
 def fallback_time_source(context: ChunkContext) -> str:
@@ -367,6 +389,8 @@ def _event_table(
 
     signature = matched.column("signature")
     kind = pc.if_else(signature.is_valid(), "auth_failure", "http_denied") if n else pa.array([], pa.string())
+    if n:  # a line whose writer contradicts its text is no failure of that software (tokenaudit.identity)
+        kind = pc.if_else(matched.column("suspicion").is_valid(), "suspicious", kind)
     columns: dict[str, pa.Array] = {
         "ts": ts_array,
         "ts_source": pa.array(ts_source, pa.string()),
@@ -389,6 +413,9 @@ def _event_table(
         "signature": signature,
         "tier": matched.column("tier"),
         "confidence": matched.column("confidence"),
+        "writer": records.column("writer"),
+        "identity": matched.column("identity"),
+        "suspicion": matched.column("suspicion"),
     }
     for name in EVENT_FIELDS:
         columns.setdefault(name, matched.column(name))

@@ -119,18 +119,45 @@ def _is_zitadel(audience: str | None, issuer_url: str | None) -> bool:
 WIDENS_TRUST = ("untrusted_extra_audience", "issuer_mismatch", "algorithm_mismatch")
 
 
-def _vouched_for(group: Mapping[str, object]) -> bool:
-    """Whether a group's offending value may go into a ready command.
+def ready_fix(group: Mapping[str, object], realm: Mapping[str, object] | None = None) -> bool:
+    """Whether a group's fix may be printed as a ready command, or must first say how to confirm its value.
 
-    Only when a tier-1 signature found it in its software's own position
-    (``confidence`` high), or a captured token of the relying party confirms
-    the cause (``confirmed``). A group that says nothing of its confidence
-    (built by hand, or from a dataset older than the column) counts as vouched
-    for only when it has no ``confidence`` key at all.
+    Only a fix that widens trust (:data:`WIDENS_TRUST`) ever waits for confirmation, and it is ready only on strong
+    evidence:
+
+    - a captured token of the relying party shows the cause itself (``confirmed``);
+    - or a tier-1 signature found the value in its software's own position (``confidence`` high) *and* the
+      writer is vouched for: journald saw the program write the line (``identity`` trusted), or the value has the
+      shape the realm's IdP gives it (a ZITADEL project id at a realm whose client id or issuer is ZITADEL's).
+
+    A syslog tag is a claim any local user can make with ``logger -t``, so it alone never makes a fix ready. A
+    group built by hand, without ``confidence`` and ``identity`` keys, is taken as it is given.
+
+    Examples
+    --------
+    >>> group = {"cause": "untrusted_extra_audience", "audience": "evil123", "confidence": "high", "identity": "claimed"}
+    >>> ready_fix(group), ready_fix({**group, "identity": "trusted"}), ready_fix({**group, "cause": "expired"})
+    (False, True, True)
+    >>> zitadel = {"client_id": "377576883644006407", "issuer_url": "https://auth.example.com"}
+    >>> ready_fix({**group, "audience": "377572587972067335"}, zitadel)
+    True
     """
-    if bool(group.get("confirmed")):
+    if str(group.get("cause")) not in WIDENS_TRUST or bool(group.get("confirmed")):
         return True
-    return "confidence" not in group or group.get("confidence") == "high"
+    if "confidence" in group and group.get("confidence") != "high":
+        return False
+    if "identity" not in group or group.get("identity") == "trusted":
+        return True
+    return _has_idp_shape(group, realm or {})
+
+
+def _has_idp_shape(group: Mapping[str, object], realm: Mapping[str, object]) -> bool:
+    """Whether the offending value has the shape the realm's IdP gives such values (a ZITADEL project id)."""
+    audience = str(group.get("audience") or "")
+    if group.get("cause") != "untrusted_extra_audience" or not _ZITADEL_ID.match(audience):
+        return False
+    client_id = str(realm.get("client_id") or "").split("@")[0]
+    return bool(_ZITADEL_ID.match(client_id) or "zitadel" in str(realm.get("issuer_url") or "").lower())
 
 
 def evidence_note(group: Mapping[str, object]) -> str:
@@ -140,6 +167,8 @@ def evidence_note(group: Mapping[str, object]) -> str:
     --------
     >>> evidence_note({"tier": "phrase", "confidence": "low"})
     'the cause was read from words many libraries share, not from the exact text of the software that refused the token'
+    >>> evidence_note({"tier": "signature", "confidence": "high", "identity": "claimed"})[:60]
+    "the line's program is named only by its syslog tag, which an"
     """
     if group.get("tier") == "phrase":
         return ("the cause was read from words many libraries share, not from the exact text of the software that "
@@ -147,7 +176,37 @@ def evidence_note(group: Mapping[str, object]) -> str:
     if group.get("confidence") == "medium":
         return ("the validator's text stood inside another program's message, or in a log whose writer tokenaudit "
                 "cannot tell")
+    if group.get("identity") == "claimed":
+        return ("the line's program is named only by its syslog tag, which any local user can set with `logger -t` "
+                "(in the journal, `_COMM` would vouch for it)")
     return "nothing in the log vouches for the program that wrote the line"
+
+
+def confirm_audience(audience: str, realm: Mapping[str, object]) -> str:
+    """How to confirm that an extra audience is the IdP's own, in words for the fix.
+
+    Examples
+    --------
+    >>> confirm_audience("377572587972067335", {"client_id": "377576883644006407"})[:55]
+    "that 377572587972067335 is your ZITADEL project's Resou"
+    """
+    if _has_idp_shape({"cause": "untrusted_extra_audience", "audience": audience}, realm) or (
+            _ZITADEL_ID.match(audience) and not realm):
+        return (f"that {audience} is your ZITADEL project's Resource Id (Console → Projects → the project → "
+                "Resource Id)")
+    return (f"that {audience} is an audience your IdP adds on purpose: `tokenaudit explain --client-id <client id> "
+            "--expect id token.txt` on a captured ID token shows its aud")
+
+
+def discovery_url(issuer: str) -> str:
+    """The discovery document of an issuer (OpenID Connect Discovery §4).
+
+    Examples
+    --------
+    >>> discovery_url("https://kc.example.org/realms/main/")
+    'https://kc.example.org/realms/main/.well-known/openid-configuration'
+    """
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
 def recommend(group: Mapping[str, object], realm: Mapping[str, object] | None = None) -> tuple[str, str]:
@@ -216,9 +275,12 @@ def recommend(group: Mapping[str, object], realm: Mapping[str, object] | None = 
     variant = "unpaired_refusal" if group.get("event_kind") == "http_denied" else "default"
     if cause.id == "untrusted_extra_audience" and audience and str(audience) in existing:
         variant = "already_trusted"
-    elif cause.id in WIDENS_TRUST and not _vouched_for(group):
+    elif not ready_fix(group, realm):
         variant = "unconfirmed"
         values["evidence_note"] = evidence_note(group)
+    values["confirm_audience"] = confirm_audience(str(audience or "<audience>"), realm)
+    found_issuer = str(group.get("found_issuer") or "")
+    values["discovery_url"] = discovery_url(found_issuer) if found_issuer else None
     fix = cause.fix_for(software, variant)
     explanation = " ".join(fill(cause.explanation, values).split())
     if alternatives and cause.id != "signature_invalid":

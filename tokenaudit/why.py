@@ -20,7 +20,7 @@ from .causes import load_causes
 from .formats import detect_format, load_formats
 from .masking import redact_tokens
 from .pipeline import ChunkContext, process_chunk
-from .recommend import recommend
+from .recommend import ready_fix, recommend
 
 #: Lines that continue the message before them (a stack trace, an error chain on the next line).
 _CONTINUATION = ("\t", " ", "Caused by: ")
@@ -50,6 +50,7 @@ class Answer:
     values: dict[str, str] = field(default_factory=dict)
     explanation: str = ""
     fix: str = ""
+    ready_fix: bool = True
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (``cause`` is ``null`` when none was recognised)."""
@@ -58,6 +59,7 @@ class Answer:
             "alternatives": list(self.alternatives), "confidence": self.confidence or None,
             "tier": self.tier or None, "signature": self.signature or None, "software": self.software or None,
             "values": dict(self.values), "explanation": self.explanation, "fix": self.fix,
+            "ready_fix": self.ready_fix,
         }
 
 
@@ -140,7 +142,8 @@ def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.Data
     group.update(relying_party=row.get("relying_party") if isinstance(row.get("relying_party"), str) else None,
                  event_kind=row.get("event_kind"), host=None)
     realm_rows = {r["realm"]: r for r in realms.to_dict("records")} if not realms.empty else {}
-    explanation, fix = recommend(group, realm_rows.get(group["relying_party"]))
+    realm = realm_rows.get(group["relying_party"])
+    explanation, fix = recommend(group, realm)
     cause = str(row["cause"])
     return Answer(
         message=message, format=format_name, cause=cause, title=load_causes()[cause].title,
@@ -148,7 +151,7 @@ def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.Data
         confidence=str(row.get("confidence") or ""), tier=str(row.get("tier") or ""),
         signature=str(row.get("signature") or ""), software=str(row.get("software") or ""),
         values={name: str(row[name]) for name in EVENT_FIELDS if isinstance(row.get(name), str)},
-        explanation=explanation, fix=fix,
+        explanation=explanation, fix=fix, ready_fix=ready_fix(group, realm),
     )
 
 
