@@ -355,6 +355,9 @@ class _SourceRun:
                 self._tail = b""
             elif not stream.peek(1):
                 self.report.status = "unchanged"
+                if stream.error:  # a .gz still cut off where it was: nothing new, but not read to its end
+                    self.report.status = "partial"
+                    self.report.note = f"{stream.error}; nothing new before it"
                 return
             elif fmt.kind in ("config", "tokens"):
                 close_source(stream)

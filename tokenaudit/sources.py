@@ -7,7 +7,6 @@ files are recognised by their magic bytes (gzip), not by their name.
 from __future__ import annotations
 
 import glob
-import gzip
 import hashlib
 import re
 import sys
@@ -25,6 +24,11 @@ STDIN = "-"
 #: Files a folder walk passes over: tokenaudit's own configuration is no input.
 CONFIG_NAMES = frozenset({"tokenaudit.toml"})
 _GZIP_MAGIC = b"\x1f\x8b"
+#: Compressed bytes handed to the decompressor at a time.
+_GZIP_PIECE = 256 * 1024
+#: After a decompression error, the input is fed again in pieces this small, to keep what precedes it.
+_SALVAGE_PIECE = 512
+_TRUNCATED = "Compressed file ended before the end-of-stream marker was reached"
 _ROTATION = re.compile(r"^(?P<base>.*?)(?:[.-](?P<n>\d{1,8}))?(?:\.gz)?$")
 
 
@@ -130,19 +134,24 @@ class ByteStream:
         magic = self._fill(2)
         if magic[:2] == _GZIP_MAGIC:
             self.compressed = True
-            self._raw = gzip.GzipFile(fileobj=_Prefixed(self._buffer, raw), mode="rb")  # type: ignore[assignment]
+            self._raw = GzipReader(_Prefixed(self._buffer, raw))  # type: ignore[assignment]
             self._buffer = b""
 
     def _fill(self, size: int) -> bytes:
-        while len(self._buffer) < size and self.error is None:
+        if len(self._buffer) >= size or self.error is not None:
+            return self._buffer
+        pieces, have = [self._buffer], len(self._buffer)
+        while have < size:
             try:
-                chunk = self._raw.read(max(size - len(self._buffer), 1 << 16))
+                chunk = self._raw.read(max(size - have, 1 << 16))
             except (EOFError, OSError, zlib.error) as exc:
                 self.error = f"read stopped: {exc}"
                 break
             if not chunk:
                 break
-            self._buffer += chunk
+            pieces.append(chunk)
+            have += len(chunk)
+        self._buffer = b"".join(pieces)
         return self._buffer
 
     def peek(self, size: int) -> bytes:
@@ -183,6 +192,106 @@ class _Prefixed:
         return self._raw.read(size)
 
 
+class GzipReader:
+    """Decompresses a gzip stream (of one or more members) piece by piece.
+
+    Unlike :class:`gzip.GzipFile`, a stream that breaks loses nothing that
+    decompressed before the break: each :meth:`read` returns what it has,
+    and only the read after the last byte raises. A file cut short (a
+    rotation cut off, a copy in progress) thus yields every byte up to the
+    cut, and the same bytes each time it is read.
+
+    Examples
+    --------
+    >>> import gzip, io
+    >>> text = b"".join(b"line %d\\n" % n for n in range(10_000))
+    >>> reader = GzipReader(io.BytesIO(gzip.compress(text)[:-100]))  # the last 100 bytes are missing
+    >>> pieces = []
+    >>> while piece := reader.read(4096):
+    ...     pieces.append(piece)
+    Traceback (most recent call last):
+    EOFError: Compressed file ended before the end-of-stream marker was reached
+    >>> data = b"".join(pieces)
+    >>> text.startswith(data), len(text) - len(data) < 1000
+    (True, True)
+    """
+
+    def __init__(self, raw: BinaryIO | _Prefixed) -> None:
+        self._raw = raw
+        self._member: zlib._Decompress | None = None
+        self._input = b""  # compressed bytes the decompressor has not taken yet
+        self._failure: Exception | None = None  # raised by the read after the data before it
+        self._careful = False  # after a decompression error: input in small pieces
+
+    def read(self, size: int) -> bytes:
+        """Return up to ``size`` decompressed bytes; ``b""`` at the end of the stream.
+
+        Raises
+        ------
+        EOFError
+            If the stream ends inside a member (after the bytes before the end were returned).
+        OSError
+            If what follows a member is neither zero padding nor another member.
+        zlib.error
+            If the data is corrupt (after the bytes before the damage were returned).
+        """
+        while True:
+            if self._failure is not None:
+                raise self._failure
+            if (self._member is None or self._member.eof) and not self._next_member():
+                return b""
+            if not self._input:
+                held = self._inflate(size)  # output the decompressor still holds, if any
+                if held:
+                    return held
+                self._input = self._raw.read(_GZIP_PIECE)
+                if not self._input:
+                    self._failure = EOFError(_TRUNCATED)
+                    continue
+            data = self._inflate(size)
+            if data:
+                return data
+
+    def _inflate(self, size: int) -> bytes:
+        """Decompress from the pending input; after an error, again in small pieces up to the damage."""
+        member = self._member
+        assert member is not None
+        piece = self._input[:_SALVAGE_PIECE] if self._careful else self._input
+        before = None if self._careful else member.copy()
+        try:
+            data = member.decompress(piece, size)
+        except zlib.error as exc:
+            if before is None:
+                self._failure = exc
+            else:  # the output of the failed call is lost: go over its input again, piece by piece
+                self._member, self._careful = before, True
+            return b""
+        left = member.unused_data if member.eof else member.unconsumed_tail
+        self._input = left + self._input[len(piece) :] if self._careful else left
+        return data
+
+    def _next_member(self) -> bool:
+        """Start the next member; ``False`` at a clean end (zero padding after a member is allowed)."""
+        while True:
+            if self._member is not None:
+                self._input = self._input.lstrip(b"\x00")
+            if len(self._input) >= len(_GZIP_MAGIC):
+                break
+            more = self._raw.read(_GZIP_PIECE)
+            if not more:
+                if self._input or self._member is None:  # cut off within a member's magic
+                    raise EOFError(_TRUNCATED)
+                return False
+            self._input += more
+        if not self._input.startswith(_GZIP_MAGIC):
+            raise OSError(f"Not a gzipped file ({self._input[:2]!r})")
+        self._member = zlib.decompressobj(wbits=31)
+        return True
+
+    def close(self) -> None:
+        """Nothing to release: the file below is closed by :func:`close_source`."""
+
+
 def open_source(source: Source) -> ByteStream:
     """Open a source for reading.
 
@@ -219,6 +328,16 @@ def iter_line_blocks(stream: ByteStream, *, block_size: int, keep_partial: bool)
     keep_partial
         Whether an unterminated last line is yielded (compressed files, stdin)
         or left unread for a later run (a plain file still being written).
+        Where the stream broke (``stream.error``, such as a truncated
+        ``.gz``), the bytes after the last newline are an incomplete line:
+        they are left unread, never yielded.
+
+    Examples
+    --------
+    >>> import io
+    >>> stream = ByteStream(io.BytesIO(b"a\\nb\\nc"))
+    >>> list(iter_line_blocks(stream, block_size=2, keep_partial=False)), stream.consumed, stream.held_back
+    ([b'a\\n', b'b\\n'], 4, 1)
     """
     pending = b""
     while True:
@@ -233,7 +352,7 @@ def iter_line_blocks(stream: ByteStream, *, block_size: int, keep_partial: bool)
         pending = data[cut + 1 :]
         yield data[: cut + 1]
     if pending:
-        if keep_partial:
+        if keep_partial and stream.error is None:
             yield pending
         else:
             stream.consumed -= len(pending)
