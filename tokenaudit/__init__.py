@@ -22,6 +22,7 @@ from .analysis import (  # noqa: E402
 )
 from .catalogue import Catalogue, load_catalogue, match_messages  # noqa: E402
 from .causes import CAUSE_IDS, load_causes  # noqa: E402
+from .compact import CompactReport, compact  # noqa: E402
 from .dataset import (  # noqa: E402
     default_dataset_path,
     read_events,
@@ -61,6 +62,7 @@ __all__ = [
     "Answer",
     "CAUSE_IDS",
     "Catalogue",
+    "CompactReport",
     "EventClasses",
     "CatalogueError",
     "ChunkContext",
@@ -84,6 +86,7 @@ __all__ = [
     "cause_changes",
     "cause_counts",
     "classify",
+    "compact",
     "default_dataset_path",
     "detect_format",
     "diagnose",

@@ -19,6 +19,17 @@ in its metadata: a reader refuses a file, or a dataset, newer than itself.
 A reader that reads several tables takes one snapshot, ``batches =
 committed_batches(root)``, and passes it to each reader, so that all of them
 see the same batches even while an ingest commits another one.
+
+Compaction (:mod:`tokenaudit.compact`) merges batches into one by the same
+protocol: it writes the merged batch's files, then its manifest, whose
+metadata names the batches it *supersedes*. That one rename switches readers
+from the old batches to the new: :func:`committed_batches` leaves out every
+batch a manifest supersedes, so no reader sees both or neither. Superseded
+batches are *retired*: :func:`discard_uncommitted` deletes them, manifest
+first, then their other files. A reader holding a snapshot of retired batches
+then gets a clear error ("run it again") instead of a part of them: each reader
+checks, after listing a snapshot's files, that the snapshot's manifests all
+still exist.
 """
 
 from __future__ import annotations
@@ -45,6 +56,8 @@ from .errors import DatasetError, SchemaMismatchError
 SCHEMA_VERSION = 1
 _META_FILE = "tokenaudit.json"
 _VERSION_KEY = b"tokenaudit_schema_version"
+#: Manifest metadata: JSON list of the batches a merged batch replaces (see :mod:`tokenaudit.compact`).
+_SUPERSEDES_KEY = b"tokenaudit_supersedes"
 #: Tables whose files are named ``batch-<batch id>.parquet``.
 _BATCH_TABLES = ("tokens", "requests", "realms")
 
@@ -292,10 +305,14 @@ def _atomic_table(path: Path, table: pa.Table) -> None:
 
 
 def discard_uncommitted(root: Path) -> list[Path]:
-    """Delete what crashed writers left: temporary files, and files of batches with no manifest.
+    """Delete what crashed writers left: temporary files, files of batches with no manifest,
+    and batches a compaction retired.
 
     Call it only while holding :func:`writer_lock`: then no other writer is
-    half-way through a batch. Readers never open these files.
+    half-way through a batch. Readers never open these files. A retired
+    batch's manifest goes first: a reader whose snapshot still names that
+    batch then finds its manifest gone and says so, rather than reading what
+    is left of its files.
 
     Returns
     -------
@@ -303,7 +320,10 @@ def discard_uncommitted(root: Path) -> list[Path]:
         The files deleted.
     """
     committed = set(committed_batches(root))
-    doomed = [p for p in root.rglob(".*.tmp") if p.is_file()]
+    retired = [p for p in _batch_files(root, "manifest") if _batch_of(p) not in committed]
+    for path in retired:
+        path.unlink(missing_ok=True)
+    doomed = retired + [p for p in root.rglob(".*.tmp") if p.is_file()]
     doomed += [p for p in _batch_files(root, "events") if _batch_of(p) not in committed]
     doomed += [p for p in _batch_files(root, "event_classes") if _batch_of(p) not in committed]
     for table in _BATCH_TABLES:
@@ -449,9 +469,19 @@ def read_tokens(root: str | Path, *, batches: Collection[str] | None = None) -> 
 
 
 
-def commit_batch(root: Path, manifest: pd.DataFrame, batch_id: str) -> None:
-    """Write the batch's manifest: from now on its events and realms are part of the dataset."""
-    table = pa.Table.from_pandas(manifest, schema=MANIFEST_SCHEMA, preserve_index=False)
+def commit_batch(root: Path, manifest: pd.DataFrame | pa.Table, batch_id: str, *,
+                 supersedes: Collection[str] = ()) -> None:
+    """Write the batch's manifest: from now on its events and realms are part of the dataset.
+
+    With ``supersedes`` (a compaction's merged batch), the same atomic rename
+    retires those batches: readers see either them or this one.
+    """
+    if isinstance(manifest, pa.Table):
+        table = manifest.select(MANIFEST_SCHEMA.names).cast(MANIFEST_SCHEMA)
+    else:
+        table = pa.Table.from_pandas(manifest, schema=MANIFEST_SCHEMA, preserve_index=False)
+    if supersedes:
+        table = table.replace_schema_metadata({_SUPERSEDES_KEY: json.dumps(sorted(supersedes)).encode()})
     _atomic_table(root / "manifest" / f"batch-{batch_id}.parquet", table)
 
 
@@ -477,14 +507,43 @@ def _batch_files(root: Path, table: str) -> list[Path]:
 def _committed_files(root: Path, table: str, batches: Collection[str] | None) -> list[Path]:
     """Files of ``table`` that belong to committed batches (or to ``batches``, a snapshot of them)."""
     _require(root)
-    wanted = set(committed_batches(root) if batches is None else batches)
-    return [p for p in _batch_files(root, table) if _batch_of(p) in wanted]
+    for _attempt in range(_ATTEMPTS):
+        wanted = set(committed_batches(root) if batches is None else batches)
+        files = [p for p in _batch_files(root, table) if _batch_of(p) in wanted]
+        # A retired batch loses its manifest before its other files: with every manifest still
+        # there after the listing, the listing holds every file of the snapshot.
+        gone = _retired(root, wanted)
+        if not gone:
+            return files
+        if batches is not None:
+            raise _stale(root, gone)
+    raise _stale(root, gone)
+
+
+#: How often a reader lists the dataset again when a compaction retired batches meanwhile.
+_ATTEMPTS = 5
+
+
+def _retired(root: Path, batches: Collection[str]) -> list[str]:
+    """Batches of a snapshot whose manifest is gone: a compaction merged and retired them."""
+    present = {_batch_of(p) for p in _batch_files(root, "manifest")}
+    return sorted(set(batches) - present)
+
+
+def _stale(root: Path, gone: list[str]) -> DatasetError:
+    return DatasetError(
+        f"{root}: batch {gone[0]}{f' and {len(gone) - 1} more' if len(gone) > 1 else ''}"
+        " of this snapshot were merged by `tokenaudit compact` while being read",
+        hint="run the command again: it reads the merged batch",
+    )
 
 
 def _damaged(root: Path, path: Path, exc: Exception) -> DatasetError:
+    manifest = root / "manifest" / f"batch-{_batch_of(path)}.parquet"
+    if path.is_relative_to(root) and not path.exists() and not manifest.exists():
+        return _stale(root, [_batch_of(path)])  # retired by a compaction while being read
     text = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(exc).strip())
     reason = text.splitlines()[0] if text else type(exc).__name__
-    manifest = root / "manifest" / f"batch-{_batch_of(path)}.parquet"
     if path == manifest:
         hint = "delete it: the next ingest discards the rest of that batch and reads its sources again"
     else:
@@ -538,9 +597,7 @@ def read_manifest(root: str | Path, *, batches: Collection[str] | None = None) -
         If the dataset or a manifest file was written by a newer version.
     """
     root = Path(root)
-    _require(root)
-    wanted = None if batches is None else set(batches)
-    files = [p for p in _batch_files(root, "manifest") if wanted is None or _batch_of(p) in wanted]
+    files = _committed_files(root, "manifest", batches)
     if not files:
         return MANIFEST_SCHEMA.empty_table().to_pandas()
     table = pa.concat_tables([_read_file(root, f, MANIFEST_SCHEMA) for f in files])
@@ -552,8 +609,9 @@ def committed_batches(root: str | Path) -> list[str]:
 
     A batch is committed by the atomic rename of its manifest, after all its
     other files are in place, so the files of these batches are complete.
-    Each manifest's footer is checked: the dataset is only as sound as its
-    manifests.
+    Batches that a compaction's manifest supersedes are left out (they are
+    retired, their files about to be deleted). Each manifest's footer is
+    checked: the dataset is only as sound as its manifests.
 
     Raises
     ------
@@ -563,13 +621,43 @@ def committed_batches(root: str | Path) -> list[str]:
         If a manifest file was written by a newer version.
     """
     root = Path(root)
-    files = _batch_files(root, "manifest")
-    for path in files:
+    for _attempt in range(_ATTEMPTS):
+        files = _batch_files(root, "manifest")
+        superseded: set[str] = set()
         try:
-            _check_file_version(path, pq.read_metadata(path).metadata)
-        except (pa.ArrowException, OSError) as exc:
-            raise _damaged(root, path, exc) from None
-    return [_batch_of(p) for p in files]
+            for path in files:
+                superseded.update(_superseded_by(root, path))
+        except FileNotFoundError:  # retired since the listing: list again
+            continue
+        # A listing made while a compaction commits may miss both the new manifest and an old
+        # one (readdir is not atomic); two listings that agree are a consistent snapshot.
+        if _batch_files(root, "manifest") == files:
+            return [_batch_of(p) for p in files if _batch_of(p) not in superseded]
+    raise DatasetError(f"{root}: the dataset kept changing while being read",
+                       hint="run the command again once `tokenaudit compact` has finished")
+
+
+def _superseded_by(root: Path, path: Path) -> list[str]:
+    """The batches a manifest file supersedes (none but for a compaction's), its version checked."""
+    try:
+        metadata = pq.read_metadata(path).metadata
+        _check_file_version(path, metadata)
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowException, OSError) as exc:
+        if not path.exists():
+            raise FileNotFoundError(path) from None
+        raise _damaged(root, path, exc) from None
+    raw = (metadata or {}).get(_SUPERSEDES_KEY)
+    if raw is None:
+        return []
+    try:
+        ids = json.loads(raw)
+    except ValueError:
+        ids = None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise DatasetError(f"{path}: damaged (its list of merged batches is not JSON)", hint="restore it from a backup")
+    return ids
 
 
 def verify_dataset(root: str | Path) -> None:

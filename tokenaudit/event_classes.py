@@ -557,7 +557,10 @@ def _details_of(
 
     def details() -> tuple[np.ndarray, np.ndarray]:
         wanted = pa.schema([EVENT_SCHEMA.field("line_no"), EVENT_SCHEMA.field("source_file")])
-        table = pq.read_table(path, schema=wanted)  # a column the file lacks reads as null
+        try:
+            table = pq.read_table(path, schema=wanted)  # a column the file lacks reads as null
+        except (pa.ArrowException, OSError) as exc:  # gone too, if a compaction retired it since
+            raise _damaged(path.parents[2], path, exc) from None
         if keep is not None:
             table = table.filter(pa.array(keep))
         if order is not None:
