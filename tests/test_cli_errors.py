@@ -1,7 +1,8 @@
 """Bad command-line input: one ``error:`` line, one ``hint:`` line, the documented exit code, never a traceback.
 
 README, "Exit codes": 0 success; 1 an error tokenaudit explains; 2 a usage error;
-3 a check or ``--fail-on`` condition; 4 ingest finished but some inputs could not be read.
+3 a check or ``--fail-on`` condition; 4 ingest finished but some inputs could not be read; 6 the dataset
+cannot be written; 7 out of memory.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 import tokenaudit as ta
 from tokenaudit.cli import app
+from tokenaudit.dataset import committed_batches
 
 from .conftest import SAMPLE_LOGS
 
@@ -145,3 +147,129 @@ def test_an_unreadable_file_is_named_and_the_ingest_goes_on(place: Path, tmp_pat
     result = CliRunner().invoke(app, ["ingest", str(locked), str(place / "pve1.log"), "-d", str(tmp_path / "ds")])
     assert result.exit_code == 4, result.output
     assert "locked.log" in result.stdout and "Traceback" not in result.output
+
+
+# --- Under pressure: a read-only dataset, a full disk, too little memory (README, "Exit codes": 6 and 7) ---
+
+def _two_lines(result: object) -> list[str]:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]  # type: ignore[attr-defined]
+    assert "Traceback" not in result.output and len(lines) == 2, result.output  # type: ignore[attr-defined]
+    assert lines[0].startswith("error: ") and lines[1].startswith("hint: "), lines
+    return lines
+
+
+def _state(dataset: Path) -> tuple[list[str], list[tuple[object, ...]], list[str]]:
+    """What a reader sees, and every file name (hidden temporary files included)."""
+    events = ta.read_events(dataset)
+    files = sorted(str(p.relative_to(dataset)) for p in dataset.rglob("*") if p.is_file() and p.name != ".lock")
+    return sorted(committed_batches(dataset)), sorted(events[["source_file", "line_no"]].itertuples(index=False)), files
+
+
+@pytest.mark.parametrize(("raised", "words", "hint"), [
+    (OSError("Error writing bytes to file. Detail: [errno 28] No space left on device"), "no space left on device",
+     "free space"),
+    (OSError(30, "Read-only file system"), "read-only file system", "writable --dataset"),
+])
+def test_a_failed_write_is_one_error_and_hint_and_the_dataset_stays_as_it_was(
+        place: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raised: OSError, words: str, hint: str) -> None:
+    """As Arrow reports a full disk (no errno, the words only) and as the OS reports a read-only mount."""
+    dataset = tmp_path / "ds"
+    shutil.copytree(place / "ds", dataset)
+    before = _state(dataset)
+    other = tmp_path / "pve3.log"
+    shutil.copy(SAMPLE_LOGS / "syslog_iso" / "pve3-short-iso.log", other)
+
+    def fail(table: object, where: object, **_: object) -> None:
+        Path(str(where)).write_bytes(b"PAR1 half a file")  # a write that got part of the way
+        raise raised
+
+    monkeypatch.setattr("tokenaudit.dataset.pq.write_table", fail)
+    result = CliRunner().invoke(app, ["ingest", str(other), "-d", str(dataset)])
+    assert result.exit_code == 6, result.output
+    error, hint_line = _two_lines(result)
+    assert words in error and hint in hint_line
+    assert _state(dataset) == before  # no batch, no event, no file left behind
+
+
+def test_running_out_of_memory_is_one_error_and_hint(place: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+
+    def exhausted(*_: object, **__: object) -> None:
+        raise pa.ArrowMemoryError("malloc of size 1073741824 failed")
+
+    monkeypatch.setattr("tokenaudit.cli.failure_groups", exhausted)
+    result = CliRunner().invoke(app, ["analyze", "-d", str(place / "ds")])
+    assert result.exit_code == 7, result.output
+    error, hint_line = _two_lines(result)
+    assert error == "error: out of memory" and "--since" in hint_line
+
+
+@pytest.fixture()
+def tmpfs(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 3 MB tmpfs of its own, where the machine lets the test mount one (root in a container that may)."""
+    mount_point = tmp_path / "fs"
+    mount_point.mkdir()
+    if os.geteuid() != 0 or os.system(f"mount -t tmpfs -o size=3m tmpfs {mount_point} 2>/dev/null") != 0:
+        pytest.skip("cannot mount a tmpfs here: the fake-error tests above cover the same paths")
+    yield mount_point
+    os.system(f"umount -l {mount_point}")
+
+
+def test_a_real_full_disk_and_a_real_read_only_mount(tmpfs: Path, tmp_path: Path) -> None:
+    dataset = tmpfs / "ds"
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(SAMPLE_LOGS / "syslog_rfc3164" / "pve1-syslog.log"), "-d",
+                               str(dataset)]).exit_code == 0
+    before = _state(dataset)
+    big = tmp_path / "big.log"  # ~10 MB of distinct failure lines: more than the file system holds
+    big.write_text("".join(f"Nov 22 09:{n // 6000 % 60:02d}:{n // 100 % 60:02d} pve1 pvedaemon[{n}]: authentication "
+                           f"failure; rhost=::ffff:10.{n % 250}.{n // 250 % 250}.9 user=u{n}@pve msg=no such user "
+                           f"('u{n}@pve')\n" for n in range(60_000)))
+    full = runner.invoke(app, ["ingest", str(big), "-d", str(dataset)])
+    assert full.exit_code == 6, full.output
+    assert "no space left on device" in _two_lines(full)[0]
+    assert _state(dataset) == before
+    assert os.system(f"mount -o remount,ro {tmpfs}") == 0
+    read_only = runner.invoke(app, ["ingest", str(big), "-d", str(dataset)])
+    assert read_only.exit_code == 6, read_only.output
+    assert "read-only file system" in _two_lines(read_only)[0]
+    analyzed = runner.invoke(app, ["analyze", "-d", str(dataset), "--format", "json"])
+    assert analyzed.exit_code == 0, analyzed.output  # reading needs no write
+
+
+MEMORY_LIMITED = """
+import resource, sys
+import pyarrow
+import tokenaudit.cli
+pyarrow.set_cpu_count(1)
+pyarrow.set_io_thread_count(1)
+size = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmSize")) * 1024
+limit = size + int(sys.argv[1]) * 2**20  # what the process has now, and a little more
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+sys.argv = ["tokenaudit", *sys.argv[2:]]
+tokenaudit.cli.app()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc to size the limit")
+def test_a_low_memory_limit_for_the_process_gives_exit_7(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    big = tmp_path / "many.log"
+    big.write_text("".join(f"Nov 22 09:{n // 6000 % 60:02d}:{n // 100 % 60:02d} pve1 pvedaemon[{n}]: authentication "
+                           f"failure; rhost=::ffff:10.{n % 250}.{n // 250 % 250}.9 user=u{n}@pve msg=no such user "
+                           f"('u{n}@pve')\n" for n in range(300_000)))
+    dataset = tmp_path / "ds"
+    ta.ingest([str(big)], dataset, timezone="UTC")
+    outcomes = []
+    for margin in (96, 128, 160):
+        done = subprocess.run([sys.executable, "-c", MEMORY_LIMITED, str(margin), "events", "-d", str(dataset),
+                               "--format", "csv"], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "PYTHONPATH": str(Path(ta.__file__).parent.parent)})
+        assert "Traceback" not in done.stderr, done.stderr[-2000:]
+        outcomes.append(done.returncode)
+        if done.returncode == 7:
+            lines = done.stderr.splitlines()
+            assert lines == ["error: out of memory", lines[1]] and lines[1].startswith("hint: "), lines
+    assert 7 in outcomes, outcomes

@@ -19,15 +19,26 @@ from pathlib import Path
 from typing import Annotated, Any, Optional, cast
 
 import pandas as pd
+import pyarrow as pa
 import typer
 from typer.core import TyperGroup
 
 from . import __version__
 from .analysis import classify, failure_groups
 from .catalogue import coverage_table, load_catalogue
+from .compact import DEFAULT_TARGET_BYTES, compact, render_compact_report
 from .dataset import committed_batches, default_dataset_path, read_events, read_realms, read_tokens
 from .event_classes import read_event_classes
-from .errors import CatalogueError, DatasetError, InputError, ReportError, TokenAuditError
+from .errors import (
+    CatalogueError,
+    DatasetError,
+    InputError,
+    OutOfMemoryError,
+    ReportError,
+    StorageError,
+    TokenAuditError,
+    storage_error,
+)
 from .explain import explain_token
 from .report import build_report
 from .report_render import render_report
@@ -59,6 +70,8 @@ EXIT_USAGE = 2
 EXIT_CHECK_FAILED = 3
 EXIT_PARTIAL = 4
 EXIT_NOT_RECOGNISED = 5
+EXIT_STORAGE = 6
+EXIT_MEMORY = 7
 
 #: click's UsageError, whether typer vendors click (typer >= 0.20) or depends on it.
 _UsageError = cast("type[Exception]", typer.BadParameter.__mro__[1])
@@ -134,13 +147,45 @@ def _err(text: str) -> None:
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
-    """Turn a :class:`TokenAuditError` into ``error:``/``hint:`` lines and exit code 1."""
+    """Turn every failure a user can meet into one ``error:`` and one ``hint:`` line and an exit code, never a traceback.
+
+    A :class:`TokenAuditError` exits with 1; one that says the dataset or an output cannot be written (read-only,
+    no permission, disk full) with 6; running out of memory with 7. An ``OSError`` or ``MemoryError`` the library
+    did not translate is translated here. The lines are written after the failing frames are released, so that
+    printing them needs no memory the failure took.
+    """
+    failure: TokenAuditError | None = None
     try:
         yield
     except TokenAuditError as exc:
-        _err(f"error: {' '.join(str(exc).split())}")
-        _err(f"hint: {' '.join((exc.hint or _default_hint(exc)).split())}")
-        raise typer.Exit(EXIT_ERROR) from None
+        failure = exc
+    except MemoryError:
+        failure = _out_of_memory()
+    except OSError as exc:
+        failure = storage_error(exc, exc.filename or "a file")
+    except pa.ArrowException as exc:
+        if not _is_out_of_memory(exc):
+            raise
+        failure = _out_of_memory()
+    if failure is None:
+        return
+    _err(f"error: {' '.join(str(failure).split())}")
+    _err(f"hint: {' '.join((failure.hint or _default_hint(failure)).split())}")
+    code = EXIT_STORAGE if isinstance(failure, StorageError) else EXIT_MEMORY if isinstance(failure, OutOfMemoryError) \
+        else EXIT_ERROR
+    raise typer.Exit(code)
+
+
+def _out_of_memory() -> OutOfMemoryError:
+    return OutOfMemoryError("out of memory", hint="narrow the period (--since/--until), or run where more memory is "
+                                                  "free; the dataset is as it was")
+
+
+def _is_out_of_memory(exc: pa.ArrowException) -> bool:
+    """Whether Arrow failed for want of memory: it reports a Python object it could not allocate as
+    "Wrapping … failed" (with no MemoryError attached), and its own allocations as out of memory."""
+    text = str(exc).lower()
+    return ("wrapping" in text and "failed" in text) or "out of memory" in text or "malloc" in text
 
 
 def _default_hint(exc: TokenAuditError) -> str:
@@ -532,3 +577,23 @@ def signatures_try(
 def main() -> None:
     """Entry point of the console script."""
     app()
+
+
+@app.command("compact")
+def compact_command(
+    *,
+    dataset: DatasetOption = None,
+    target_mb: Annotated[int, typer.Option("--target-mb", min=1, help="Largest merged batch, MB on disk; batches under a quarter of it are merged.")] = DEFAULT_TARGET_BYTES >> 20,
+    output: Annotated[ReportFormat, typer.Option("--output", "-o", help="text, or json for scripts.")] = ReportFormat.text,
+) -> None:
+    """Merge the many small batches frequent ingests leave into a few large ones, so that reading stays fast.
+
+    Safe while ingests and readers run, and if killed: readers see the old
+    batches or the merged one, never both; what a killed run left is removed
+    by the next. The nightly job (`tokenaudit schedule`) runs it after ingest.
+
+    Example: tokenaudit compact --dataset /var/lib/tokenaudit/dataset
+    """
+    with cli_errors():
+        report = compact(dataset or default_dataset_path(), target_bytes=target_mb << 20)
+    typer.echo(json.dumps(report.to_dict(), indent=2) if output is ReportFormat.json else render_compact_report(report))

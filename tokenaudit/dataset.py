@@ -304,6 +304,18 @@ def _atomic_table(path: Path, table: pa.Table) -> None:
     os.replace(tmp, path)
 
 
+def discard_quietly(root: Path) -> None:
+    """Remove what a failed write of this process left (:func:`discard_uncommitted`), as far as the file system lets it.
+
+    Called under the writer lock after a write failed: on a full disk removing files works, on a read-only one there
+    is nothing to remove; whatever stays is removed by the next writer.
+    """
+    try:
+        discard_uncommitted(root)
+    except OSError:
+        pass
+
+
 def discard_uncommitted(root: Path) -> list[Path]:
     """Delete what crashed writers left: temporary files, files of batches with no manifest,
     and batches a compaction retired.

@@ -9,6 +9,8 @@ redacted text only.
 
 from __future__ import annotations
 
+import errno
+
 
 class TokenAuditError(Exception):
     """Root of every error tokenaudit raises on purpose.
@@ -79,6 +81,59 @@ class DatasetError(TokenAuditError):
 
 class SchemaMismatchError(DatasetError):
     """Raised when a dataset was written with a schema this version cannot read."""
+
+
+class StorageError(DatasetError):
+    """Raised when the dataset or an output file cannot be written: a read-only file system, no permission, a full disk.
+
+    Examples
+    --------
+    >>> import errno
+    >>> err = storage_error(OSError(errno.ENOSPC, "No space left on device"), "/data/ta")
+    >>> str(err)
+    'cannot write /data/ta: no space left on device'
+    >>> err.hint.split(";")[0]
+    'free space on that file system (or give another --dataset)'
+    """
+
+
+class OutOfMemoryError(TokenAuditError):
+    """Raised when a command outgrows the memory it may use; nothing was written."""
+
+
+#: What to do about a failed write, by the OS's error number (and the words Arrow writes instead of one).
+_STORAGE_HINTS = {
+    errno.EROFS: ("read-only file system",
+                  "give a writable --dataset (or $TOKENAUDIT_DATASET), or remount it read-write; analyze, report and "
+                  "events read a read-only dataset as it is"),
+    errno.EACCES: ("permission denied",
+                   "run as the dataset's owner, or give a --dataset you may write to"),
+    errno.EPERM: ("operation not permitted",
+                  "run as the dataset's owner, or give a --dataset you may write to"),
+    errno.ENOSPC: ("no space left on device",
+                   "free space on that file system (or give another --dataset); `tokenaudit prune --older-than 90d` "
+                   "drops old events, and the dataset is as it was before this run"),
+    errno.EDQUOT: ("disk quota exceeded",
+                   "free space within your quota (or give another --dataset); the dataset is as it was before this run"),
+}
+
+
+def storage_error(exc: OSError, path: object) -> StorageError:
+    """The :class:`StorageError` for an ``OSError`` raised while writing ``path``.
+
+    Arrow reports a failed write as an ``OSError`` without an error number, naming the cause in words
+    ("No space left on device"): both are understood.
+    """
+    number = exc.errno
+    if number not in _STORAGE_HINTS:
+        text = str(exc).lower()
+        number = next((n for n, (words, _) in _STORAGE_HINTS.items() if words in text), number)
+    where = exc.filename or path
+    if number in _STORAGE_HINTS:
+        words, hint = _STORAGE_HINTS[number]
+        return StorageError(f"cannot write {where}: {words}", hint=hint)
+    words = " ".join((exc.strerror or str(exc)).split()).lower()
+    return StorageError(f"{where}: {words}", hint="check that the path exists and its file system is healthy (`dmesg`)")
 
 
 class ReportError(TokenAuditError):

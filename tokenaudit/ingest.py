@@ -25,6 +25,7 @@ import pyarrow as pa
 from .catalogue import Catalogue, load_catalogue
 from .dataset import (
     commit_batch,
+    discard_quietly,
     discard_uncommitted,
     new_batch_id,
     open_for_writing,
@@ -38,7 +39,7 @@ from .dataset import (
     write_tokens,
     writer_lock,
 )
-from .errors import FormatError, InputError
+from .errors import FormatError, InputError, storage_error
 from .formats import detect_format, get_format, lines_array, load_formats, split_lines
 from .models import LineAccount, LogFormat
 from .parallel import MIN_PARALLEL_BYTES, close_pools, default_jobs, process_file_range
@@ -186,6 +187,9 @@ def ingest(
         If ``format_name`` is unknown.
     DatasetError
         If the dataset cannot be created, or a file of it is damaged.
+    StorageError
+        If the dataset cannot be written (a read-only file system, no permission, a full disk); it is left as it
+        was.
     SchemaMismatchError
         If the dataset or a file of it was written by a newer version.
     """
@@ -196,50 +200,63 @@ def ingest(
     sources = expand_inputs(paths)
     key = fingerprint_key or load_fingerprint_key()
     dataset = Path(dataset)
-    open_for_writing(dataset)
-    batch_id = new_batch_id()
-    report = IngestReport(dataset, batch_id)
-    with writer_lock(dataset):
-        # Alone now: whatever uncommitted files there are, a killed ingest left them.
-        discard_uncommitted(dataset)
-        verify_dataset(dataset)
-        known = _latest_streams(read_manifest(dataset))
-        ingested_at = pd.Timestamp.now(tz="UTC")
-        manifest_rows: list[dict[str, object]] = []
-        writer = _EventWriter(dataset, batch_id)
-        event_tables: list[pa.Table] = []  # of sources read to the end, waiting to be written
-        realm_frames: list[pd.DataFrame] = []
-        token_frames: list[pd.DataFrame] = []
-        request_frames: list[pd.DataFrame] = []
-        for source in sources:
-            run = _SourceRun(source, formats, forced, zone, catalogue, batch_id, known, progress, key,
-                             jobs if jobs is not None else default_jobs(), writer)
-            source_report = run.execute()
-            report.sources.append(source_report)
-            if run.manifest_row is not None:
-                row = {**run.manifest_row, "batch_id": batch_id, "ingested_at": ingested_at}
-                manifest_rows.append(row)
-                known[row["stream_id"]] = row  # type: ignore[index]
-                event_tables.extend(run.events)
-                if sum(table.num_rows for table in event_tables) >= SPILL_EVENTS:
-                    writer.write(event_tables)
-                    event_tables = []
-                if run.realms is not None:
-                    realm_frames.append(run.realms)
-                token_frames.extend(run.tokens)
-                request_frames.extend(run.requests)
-            else:  # failed: the events it wrote before it failed are no part of the batch
-                remove_events(dataset, run.written)
-        close_pools()  # idle workers would hold their memory while the batch is written
-        if manifest_rows:
-            writer.write(event_tables)
-            if realm_frames:
-                write_realms(dataset, pd.concat(realm_frames, ignore_index=True), batch_id, ingested_at)
-            write_tokens(dataset, aggregate_tokens(token_frames), batch_id)
-            if request_frames:
-                write_requests(dataset, pd.concat(request_frames, ignore_index=True), batch_id)
-            commit_batch(dataset, pd.DataFrame(manifest_rows), batch_id)
+    jobs = jobs if jobs is not None else default_jobs()
+    try:
+        open_for_writing(dataset)
+        report = IngestReport(dataset, new_batch_id())
+        with writer_lock(dataset):
+            try:
+                _ingest_locked(report, sources, formats, forced, zone, catalogue, progress, key, jobs)
+            except OSError:
+                discard_quietly(dataset)  # this batch's files, which no manifest names yet
+                raise
+    except OSError as exc:  # the dataset could not be written: read-only, no permission, a full disk
+        raise storage_error(exc, dataset) from None
     return report
+
+
+def _ingest_locked(report: IngestReport, sources: list[Source], formats: dict[str, LogFormat], forced: LogFormat | None,
+                   zone: str, catalogue: Catalogue, progress: Progress | None, key: bytes, jobs: int) -> None:
+    """Read every source into one batch and commit it; the caller holds the writer lock."""
+    dataset, batch_id = report.dataset, report.batch_id
+    # Alone now: whatever uncommitted files there are, a killed ingest left them.
+    discard_uncommitted(dataset)
+    verify_dataset(dataset)
+    known = _latest_streams(read_manifest(dataset))
+    ingested_at = pd.Timestamp.now(tz="UTC")
+    manifest_rows: list[dict[str, object]] = []
+    writer = _EventWriter(dataset, batch_id)
+    event_tables: list[pa.Table] = []  # of sources read to the end, waiting to be written
+    realm_frames: list[pd.DataFrame] = []
+    token_frames: list[pd.DataFrame] = []
+    request_frames: list[pd.DataFrame] = []
+    for source in sources:
+        run = _SourceRun(source, formats, forced, zone, catalogue, batch_id, known, progress, key, jobs, writer)
+        source_report = run.execute()
+        report.sources.append(source_report)
+        if run.manifest_row is not None:
+            row = {**run.manifest_row, "batch_id": batch_id, "ingested_at": ingested_at}
+            manifest_rows.append(row)
+            known[row["stream_id"]] = row  # type: ignore[index]
+            event_tables.extend(run.events)
+            if sum(table.num_rows for table in event_tables) >= SPILL_EVENTS:
+                writer.write(event_tables)
+                event_tables = []
+            if run.realms is not None:
+                realm_frames.append(run.realms)
+            token_frames.extend(run.tokens)
+            request_frames.extend(run.requests)
+        else:  # failed: the events it wrote before it failed are no part of the batch
+            remove_events(dataset, run.written)
+    close_pools()  # idle workers would hold their memory while the batch is written
+    if manifest_rows:
+        writer.write(event_tables)
+        if realm_frames:
+            write_realms(dataset, pd.concat(realm_frames, ignore_index=True), batch_id, ingested_at)
+        write_tokens(dataset, aggregate_tokens(token_frames), batch_id)
+        if request_frames:
+            write_requests(dataset, pd.concat(request_frames, ignore_index=True), batch_id)
+        commit_batch(dataset, pd.DataFrame(manifest_rows), batch_id)
 
 
 def _process_block(block: bytes, fmt: LogFormat, catalogue: Catalogue, context: ChunkContext) -> ChunkResult:
