@@ -156,3 +156,30 @@ def test_cause_changes_trend_needs_more_than_a_fifth_and_two_events() -> None:
         "a": "rising", "b": "steady", "d": "steady", "e": "new", "c": "falling", "f": "gone"}
     assert changes.loc["c", "delta"] == -2 and changes.loc["f", "current"] == 0
     assert list(changes.index) == ["a", "b", "d", "e", "c", "f"]  # largest current count first
+
+
+def test_a_huge_failure_line_is_stored_capped_and_shown_short(tmp_path: Path) -> None:
+    """One 2 MB failure line: the dataset keeps 4096 characters and the full length; outputs show a few hundred."""
+    from typer.testing import CliRunner
+
+    from tokenaudit.cli import app
+    from tokenaudit.masking import EXAMPLE_WIDTH, MESSAGE_LIMIT
+
+    detail = "x" * 2_000_000
+    log = tmp_path / "huge.log"
+    log.write_text("Nov 22 09:40:03 pve1 pvedaemon[2345]: openid authentication failure; rhost=::ffff:10.0.0.5 "
+                   f"msg=Failed to verify ID token: Invalid audiences: `{detail}` is not a trusted audience\n")
+    dataset = tmp_path / "ds"
+    ta.ingest([str(log)], dataset, timezone="UTC")
+    [row] = ta.read_events(dataset).to_dict("records")
+    assert len(row["message"]) == MESSAGE_LIMIT + 1 and row["message"].endswith("…")
+    assert row["message_length"] == len(log.read_text().split(": ", 1)[1]) - 1
+    assert len(row["audience"]) == MESSAGE_LIMIT + 1
+    [group] = ta.failure_groups(ta.read_events(dataset)).to_dict("records")
+    assert len(group["example"]) == EXAMPLE_WIDTH and len(group["key"]) == EXAMPLE_WIDTH
+    runner = CliRunner()
+    for args in (["analyze"], ["analyze", "--format", "json"], ["report", "--since", "3650d", "--format", "markdown"],
+                 ["events"]):
+        result = runner.invoke(app, [*args, "--dataset", str(dataset)])
+        assert result.exit_code == 0, result.output
+        assert len(result.output) < 40_000, (args, len(result.output))

@@ -20,7 +20,7 @@ from .identity import IDENTITIES
 from .formats import load_formats
 from .correlate import refine_with_tokens
 from .event_classes import EventClasses, classes_of_frame
-from .masking import mask_messages
+from .masking import EXAMPLE_WIDTH, mask_messages, shorten
 from .pipeline import match_failures, route_of
 from .recommend import ready_fix, recommend
 from .relying_parties import RelyingParty, relying_party_from_realm
@@ -372,7 +372,7 @@ def failure_groups(
                 "cause": base["cause"],
                 "title": causes[base["cause"]].title,
                 "relying_party": group["relying_party"],
-                "key": base["key"],
+                "key": shorten(base["key"]),
                 "count": int(base["count"]),
                 "first_seen": base["first_seen"],
                 "last_seen": base["last_seen"],
@@ -446,12 +446,28 @@ def _token_evidence(rows: list[dict[str, object]] | None) -> str:
 
 
 def _example(row: dict[str, object]) -> str:
-    process = row.get("process")
-    pid = row.get("pid")
-    prefix = f"{process}[{pid}]: " if isinstance(process, str) and isinstance(pid, str) else (f"{process}: " if isinstance(process, str) else "")
+    """One line of a group as a person reads it, at most :data:`~tokenaudit.masking.EXAMPLE_WIDTH` characters.
+
+    Examples
+    --------
+    >>> _example({"process": "pvedaemon", "pid": "2345", "message": "x" * 400})[:20], len(_example({"message": "x" * 400}))
+    ('pvedaemon[2345]: xxx', 300)
+    >>> _example({"event_kind": "http_denied", "client_addr": None, "method": "POST", "path": "/signin", "status": 401})
+    '"POST /signin" 401'
+    """
+    def text(name: str) -> str:
+        return shorten(row.get(name), EXAMPLE_WIDTH)
+
+    process, pid = text("process"), text("pid")
+    prefix = f"{process}[{pid}]: " if process and pid else (f"{process}: " if process else "")
     if row.get("event_kind") == "http_denied":
-        return f'{row.get("client_addr")} "{row.get("method")} {row.get("path")}" {int(row["status"])}'
-    return f"{prefix}{row.get('message')}"
+        status = row.get("status")
+        request = " ".join(part for part in (text("method"), text("path")) if part)
+        line = " ".join(part for part in (text("client_addr"), f'"{request}"' if request else "",
+                                          str(int(status)) if isinstance(status, (int, float)) and status == status else "")
+                        if part)
+        return shorten(line)
+    return shorten(prefix + text("message"))
 
 
 def cause_counts(events: pd.DataFrame, *, by: str | None = None, catalogue: Catalogue | None = None) -> pd.DataFrame:

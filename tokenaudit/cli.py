@@ -459,7 +459,7 @@ def schedule_command(
     keep: Annotated[int, typer.Option(min=1, help="Delete reports older than this many days.")] = 14,
     at: Annotated[str, typer.Option(help="Time of day, HH:MM.")] = "02:15",
 ) -> None:
-    """Print a nightly job (crontab line, or systemd service and timer): ingest, report, prune.
+    """Print a nightly job (crontab line, or systemd service and timer): ingest, compact, report, prune.
 
     Example: tokenaudit schedule /var/log/syslog /etc/pve/domains.cfg --print systemd --reports /srv/reports
     """

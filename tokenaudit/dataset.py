@@ -82,7 +82,9 @@ EVENT_SCHEMA = pa.schema(
         pa.field("method", pa.string()),
         pa.field("path", pa.string()),
         pa.field("status", pa.int32()),
+        # cut to tokenaudit.masking.MESSAGE_LIMIT characters; its full length is message_length
         pa.field("message", pa.string()),
+        pa.field("message_length", pa.int64()),
         pa.field("envelope", pa.string()),
         pa.field("signature", pa.string()),
         # how the cause was found: a named software's text (signature) or a cause's words (phrase)

@@ -34,8 +34,8 @@ import pyarrow.parquet as pq
 from .dataset import EVENT_SCHEMA, _check_file_version, _committed_files, _damaged
 from .errors import DatasetError
 
-#: Columns that never matter to analysis: batch bookkeeping.
-_UNUSED = ("event_date", "stream_id", "batch_id")
+#: Columns that never matter to analysis: batch bookkeeping, and a message's full length.
+_UNUSED = ("event_date", "stream_id", "batch_id", "message_length")
 #: Columns kept per row rather than per class.
 _PER_ROW = ("ts", "line_no", "source_file")
 #: Columns of a class, in schema order.

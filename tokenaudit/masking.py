@@ -9,6 +9,9 @@ Masking (``data/masks.toml``, ordered rules in the manner of Drain3) turns a
 redacted message into a template: ids, addresses, times and numbers become
 ``<NUM>``, ``<IP>``, ``<TIME>``..., so unexplained failures can be counted
 by kind.
+
+Capping (:func:`cap_texts`, :func:`shorten`) bounds what is stored and what a person is shown, whatever the
+length of a line.
 """
 
 from __future__ import annotations
@@ -88,3 +91,45 @@ def mask_messages(texts: pa.Array) -> pa.Array:
     for mask in load_masks():
         texts = pc.replace_substring_regex(texts, mask.pattern, f"<{mask.name}>")
     return texts
+
+
+#: Characters of a message the dataset keeps; ``message_length`` records the full length.
+MESSAGE_LIMIT = 4096
+#: Characters of an example line or a group's value that a person is shown.
+EXAMPLE_WIDTH = 300
+#: What stands where text was cut.
+CUT = "…"
+
+
+def cap_texts(texts: pa.Array, limit: int = MESSAGE_LIMIT) -> pa.Array:
+    """Texts cut to ``limit`` characters, a cut one ending in ``…`` (columnar: for the stored message and values).
+
+    One failure line of 200 MB must not become 200 MB in every report: what a validator writes fits well within
+    the limit, and the message's full length is kept beside it.
+
+    Examples
+    --------
+    >>> cap_texts(pa.array(["short", "x" * 10, None]), limit=6).to_pylist()
+    ['short', 'xxxxxx…', None]
+    """
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    too_long = pc.fill_null(pc.greater(pc.utf8_length(texts), limit), False)
+    if not pc.any(too_long).as_py():
+        return texts
+    cut = pc.binary_join_element_wise(pc.utf8_slice_codeunits(texts, 0, limit), pa.scalar(CUT), "")
+    return pc.if_else(too_long, cut, texts)
+
+
+def shorten(text: object, width: int = EXAMPLE_WIDTH) -> str:
+    """``text`` as a person reads it, at most ``width`` characters, a cut one ending in ``…``.
+
+    Examples
+    --------
+    >>> shorten("a" * 10, 5), shorten(None), shorten("ok")
+    ('aaaa…', '', 'ok')
+    """
+    if text is None or (isinstance(text, float) and text != text):
+        return ""
+    text = str(text)
+    return text if len(text) <= width else text[: width - 1] + CUT

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from .catalogue import EVENT_FIELDS, Catalogue, match_messages
 from .dataset import EVENT_SCHEMA
 from .formats import parse_chunk
-from .masking import redact_tokens
+from .masking import cap_texts, redact_tokens
 from .models import LineAccount, LogFormat
 from .timestamps import parse_timestamps
 from .token_sources import TOKEN_COLUMNS, sightings_in_text, tokens_table
@@ -408,7 +408,8 @@ def _event_table(
         "method": records.column("method"),
         "path": redact_tokens(records.column("path").combine_chunks()),  # a query string can carry tokens
         "status": status,
-        "message": messages,
+        "message": cap_texts(messages),
+        "message_length": pc.utf8_length(messages) if n else pa.array([], pa.int64()),
         "envelope": matched.column("envelope"),
         "signature": signature,
         "tier": matched.column("tier"),
@@ -417,8 +418,8 @@ def _event_table(
         "identity": matched.column("identity"),
         "suspicion": matched.column("suspicion"),
     }
-    for name in EVENT_FIELDS:
-        columns.setdefault(name, matched.column(name))
+    for name in EVENT_FIELDS:  # a captured value is part of the message: bounded as it is
+        columns.setdefault(name, cap_texts(matched.column(name)) if n else matched.column(name))
     columns["stream_id"] = constant(context.stream_id)
     columns["batch_id"] = constant(context.batch_id)
     columns["catalogue"] = constant(catalogue_fingerprint)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from .causes import load_causes
+from .masking import shorten
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _ZITADEL_ID = re.compile(r"^\d{15,20}$")
@@ -37,7 +38,7 @@ def fill(template: str, values: Mapping[str, object]) -> str:
         found = values.get(match[1])
         if found is None or (isinstance(found, float) and pd.isna(found)) or found == "":
             return f"<{match[1]}>"
-        return str(found)
+        return shorten(found)  # a value from a line of any length: bounded as examples are
 
     return _PLACEHOLDER.sub(value, template)
 
