@@ -23,7 +23,7 @@ from .models import LineAccount, LogFormat
 from .timestamps import parse_timestamps
 from .token_sources import TOKEN_COLUMNS, sightings_in_text, tokens_table
 from .identity import identity_of, suspicions
-from .user_text import load_user_text, mask_user_text, searchable_rows
+from .user_text import load_user_text, mask_user_text, searchable_rows, unescape_strings
 
 #: Columns of the per-hour request counts of access logs.
 REQUEST_COLUMNS = ("hour", "format", "source_file", "host", "route", "status", "count")
@@ -207,7 +207,7 @@ def match_failures(
     >>> rows[0]["signature"], rows[1]["signature"], rows[1]["confidence"]
     (None, 'openidconnect.untrusted_audience', 'high')
     """
-    search_texts = mask_user_text(messages) if fmt.generic_search else None
+    search_texts = unescape_strings(mask_user_text(messages)) if fmt.generic_search else None
     echo_programs = echo_programs if echo_programs is not None else load_user_text().echo_programs
     searchable = searchable_rows(processes, len(messages), echo_programs)
     if writers is not None and writers.null_count < len(writers):

@@ -122,6 +122,21 @@ def mask_user_text(messages: pa.Array, rules: UserText | None = None) -> pa.Arra
     return masked
 
 
+def unescape_strings(texts: pa.Array) -> pa.Array:
+    """Texts with the escapes of a JSON or logfmt string undone (``\\"`` and ``\\n``), for searching.
+
+    A validator's message logged as a string value (``error="missing required key \\"aud\\" among claims"``,
+    ``"exc_info": "Traceback …\\njose.exceptions.JWTError: …"``) reads as the validator wrote it. Applied after
+    :func:`mask_user_text`, which needs the quotes as the line has them.
+
+    Examples
+    --------
+    >>> unescape_strings(pa.array(['error="missing key \\\\"aud\\\\" among claims"'])).to_pylist()
+    ['error="missing key "aud" among claims"']
+    """
+    return pc.replace_substring(pc.replace_substring(texts, '\\"', '"'), "\\n", "\n")
+
+
 def searchable_rows(processes: pa.Array | None, n: int, echo_programs: Iterable[str] | None = None) -> np.ndarray:
     """Which of ``n`` messages may be searched: those not written by a program that echoes user input.
 
