@@ -11,7 +11,10 @@ text, nor the other way round):
   Authlib, joserfc, jsonwebtoken, jose) print for tokens with known defects,
   written through ordinary application loggers (``validators/README.md``);
 - ``negative/lines.jsonl``: lines that must give no token failure: accepted
-  tokens, ordinary traffic, and user-written imitations (injection probes).
+  tokens, ordinary traffic, and user-written imitations (injection probes);
+- ``fresh/lines.jsonl``: real lines gathered after the catalogue was last
+  extended, from threads none of the sets above cites, by someone who never
+  saw the catalogue: the held-out measure (failures and accepted lines).
 
 Every line goes through :func:`tokenaudit.why`, the classifier ``analyze``
 uses. Run ``python evaluation/evaluate.py`` for the tables (``--json`` for
@@ -32,7 +35,8 @@ import tokenaudit
 from tokenaudit.recommend import WIDENS_TRUST
 
 HERE = Path(__file__).resolve().parent
-SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negative": "negative/lines.jsonl"}
+SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negative": "negative/lines.jsonl",
+        "fresh": "fresh/lines.jsonl"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 
 
@@ -131,9 +135,15 @@ def summary(scores: dict[str, Scores]) -> dict[str, object]:
     """The headline figures of the issue's acceptance: shares per set, and what negatives gave."""
     negative = scores["negative"].outcomes
     token_events = [o for o in negative if o.cause in TOKEN_CAUSES]
+    fresh = scores["fresh"]
     return {
         "real": {"lines": len(scores["real"].outcomes), "right": scores["real"].share("right"),
                  "exact": scores["real"].share("exact"), "named": scores["real"].share("named")},
+        "fresh": {"lines": len(fresh.outcomes), "right": fresh.share("right"), "exact": fresh.share("exact"),
+                  "named": fresh.share("named"),
+                  "negatives": len([o for o in fresh.outcomes if o.expected is None]),
+                  "negatives_with_token_event": len([o for o in fresh.outcomes
+                                                     if o.expected is None and o.cause in TOKEN_CAUSES])},
         "validators": {"lines": len(scores["validators"].outcomes), "exact": scores["validators"].share("exact"),
                        "named": scores["validators"].share("named"), "right": scores["validators"].share("right")},
         "negative": {
@@ -153,7 +163,7 @@ def _pct(value: object) -> str:
 def markdown(scores: dict[str, Scores]) -> str:
     """The README's tables: the headline per set, then recall and precision per cause."""
     head = summary(scores)
-    real, validators, negative = head["real"], head["validators"], head["negative"]
+    real, validators, negative, fresh = head["real"], head["validators"], head["negative"], head["fresh"]
     lines = [
         "| set | lines | right cause | exact cause | expected cause named (answer or alternative) |",
         "|---|---|---|---|---|",
@@ -161,11 +171,15 @@ def markdown(scores: dict[str, Scores]) -> str:
         f"| {_pct(real['named'])} |",  # type: ignore[index]
         f"| real validators' messages behind application loggers | {validators['lines']} | "  # type: ignore[index]
         f"{_pct(validators['right'])} | {_pct(validators['exact'])} | {_pct(validators['named'])} |",  # type: ignore[index]
+        f"| held out: real lines gathered after the catalogue's last change | {fresh['lines']} | "  # type: ignore[index]
+        f"{_pct(fresh['right'])} | {_pct(fresh['exact'])} | {_pct(fresh['named'])} |",  # type: ignore[index]
         "",
         f"Negative lines (accepted tokens, ordinary traffic, injection probes): {negative['lines']}; "  # type: ignore[index]
         f"token failure events from them: {negative['token_events']}; ready trust-widening fixes: "  # type: ignore[index]
         f"{negative['ready_widening_fixes']}; probes that are byte for byte a real line (a syslog tag written "  # type: ignore[index]
-        f"with `logger`, a forged new line) and so give an event: {negative['token_events_indistinguishable']}.",  # type: ignore[index]
+        f"with `logger`, a forged new line) and so give an event: {negative['token_events_indistinguishable']}. "  # type: ignore[index]
+        f"Accepted lines of the held-out set: {fresh['negatives']}; token failure events from them: "  # type: ignore[index]
+        f"{fresh['negatives_with_token_event']}.",  # type: ignore[index]
         "",
         "| cause | lines | recall | recall, alternatives named | answers | precision |",
         "|---|---|---|---|---|---|",
