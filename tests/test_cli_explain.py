@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -111,3 +112,14 @@ def test_a_signature_checked_against_the_jwks_says_so(tmp_path: Path) -> None:
     data = json.loads(bad.stdout)
     assert [c["cause"] for c in data["causes"]] == ["signature_invalid"]
     assert data["signature_check"].startswith("signature failed (signature_invalid): ")
+
+
+def test_recommendations_are_complete_and_build_one_discovery_url(tmp_path: Path) -> None:
+    out = explain(tmp_path, token(iss="https://auth.example.com/", exp=1_795_280_700, azp="other"),
+                  "--client-id", "377576883644006407", "--issuer", "https://auth.example.com", "--expect", "id")
+    fixes = {c["cause"]: c["recommendation"] for c in out["causes"]}  # type: ignore[index, union-attr]
+    assert set(fixes) >= {"issuer_mismatch", "expired", "azp_mismatch"}
+    assert "`curl -s https://auth.example.com/.well-known/openid-configuration | jq -r .issuer`" in fixes["issuer_mismatch"]
+    assert "the relying party's host" in fixes["expired"]
+    for cause, text in fixes.items():
+        assert not re.search(r"<[a-z_]+>|\(unknown |//\.well-known", text), f"{cause}: {text}"

@@ -234,7 +234,7 @@ FAMILY_CASES = [
     ("zitadel_introspection", ZITADEL_INTROSPECTION, "zitadel", "<id>@<project>"),
     ("zitadel_cloud", {"iss": "https://my-instance-abc123.zitadel.cloud"}, "zitadel",
      "zitadel.cloud"),
-    ("keycloak_access", KEYCLOAK_ACCESS, "keycloak", "/realms/<realm>"),
+    ("keycloak_access", KEYCLOAK_ACCESS, "keycloak", "/realms/ and a realm name"),
     ("keycloak_id", KEYCLOAK_ID, "keycloak", "azp with payload typ ID"),
     ("keycloak_no_iss", {k: v for k, v in KEYCLOAK_ACCESS.items() if k != "iss"}, "keycloak",
      "realm_access claim"),

@@ -52,7 +52,7 @@ def test_a_journal_entry_whose_writer_journald_saw_gets_the_ready_command() -> N
              "_PID": "1418402", "_COMM": "pvedaemon worke", "MESSAGE": PASTED_PROXMOX.replace("377572587972067335", "4242")}
     [answer] = why(json.dumps(entry))
     assert (answer.cause, answer.format, answer.ready_fix) == ("untrusted_extra_audience", "journal_json", True)
-    assert "pveum realm modify <realm> --audiences 4242" in answer.fix
+    assert "pveum realm modify <realm name> --audiences 4242" in answer.fix
     assert answer.fix.startswith("First confirm that 4242 is an audience your IdP adds on purpose")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from .recommend import issuer_difference, recommend
+from .recommend import duration_text, issuer_difference, recommend
 from .relying_parties import RelyingParty
 from .token_kind import Verdict, issuer_family, token_kind, zitadel_project_ids, zitadel_roles
 from .timestamps import epoch_seconds
@@ -137,7 +137,7 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
     if iss is None:
         add("malformed_token", ["the token has no iss claim"], detail="no iss claim")
     elif rp.issuer and iss != rp.issuer:
-        add("issuer_mismatch", [f"iss is {iss!r}, the relying party expects {rp.issuer!r}",
+        add("issuer_mismatch", [f"iss is `{iss}`, the relying party expects `{rp.issuer}`",
                                 issuer_difference(rp.issuer, str(iss))],
             expected_issuer=rp.issuer, found_issuer=str(iss))
 
@@ -150,7 +150,7 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
             add("token_type_confusion", ["an access token where an ID token is checked", *kind.evidence],
                 token_type=str(header.get("typ") or "access token"))
         if rp.client_id and rp.client_id not in audiences:
-            add("client_id_missing", [f"aud {list(audiences)} lacks the client id {rp.client_id!r}"],
+            add("client_id_missing", [f"aud {_listed(audiences)} lacks the client id `{rp.client_id}`"],
                 expected_audience=rp.client_id, found_audiences=", ".join(f"`{a}`" for a in audiences))
         extra = [a for a in audiences if a not in accepted]
         if rp.client_id and rp.client_id in audiences and extra:
@@ -160,7 +160,7 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
                                              *notes], audience=extra[0])
         azp = claims.get("azp")
         if rp.client_id and azp and azp != rp.client_id:
-            add("azp_mismatch", [f"azp is {azp!r}: the token was issued to another client than {rp.client_id!r}"],
+            add("azp_mismatch", [f"azp is `{azp}`: the token was issued to another client than `{rp.client_id}`"],
                 detail=f"azp {azp}")
     elif rp.expect == "access":
         if kind.value == "id_token":
@@ -168,38 +168,50 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
         elif accepted and not set(audiences) & accepted:
             if kind.value == "access_token" and rp.client_id and not rp.audiences:
                 add("token_type_confusion", [
-                    f"aud {list(audiences)} names the resource, as access tokens do (RFC 9068), while the relying "
-                    f"party checks for its client id {rp.client_id!r}: validate the API's audience instead"],
+                    f"aud {_listed(audiences)} names the resource, as access tokens do (RFC 9068), while the relying "
+                    f"party checks for its client id `{rp.client_id}`: validate the API's audience instead"],
                     token_type="access token")
             else:
-                add("client_id_missing", [f"aud {list(audiences)} holds none of {sorted(accepted)}"],
+                add("client_id_missing", [f"aud {_listed(audiences)} holds none of {_listed(sorted(accepted))}"],
                     expected_audience=", ".join(sorted(accepted)), found_audiences=", ".join(audiences))
     elif accepted and not set(audiences) & accepted:
         # The relying party did not say which token it checks: at least its audience must be there.
-        add("client_id_missing", [f"aud {list(audiences)} holds none of {sorted(accepted)}"],
+        add("client_id_missing", [f"aud {_listed(audiences)} holds none of {_listed(sorted(accepted))}"],
             expected_audience=", ".join(sorted(accepted)), found_audiences=", ".join(audiences))
 
     exp, nbf, iat = (epoch_seconds(claims.get(name)) for name in ("exp", "nbf", "iat"))
     leeway = pd.Timedelta(seconds=rp.leeway_s)
     if exp is not None and at >= exp + leeway:
         gap = (at - exp).total_seconds()
-        add("expired", [f"exp {exp.isoformat()} is {gap:.0f} s before {at.isoformat()}"],
+        add("expired", [f"exp {exp.isoformat()} is {duration_text(gap)} before {at.isoformat()}"],
             expired_at=exp.strftime("%Y-%m-%d %H:%M:%S UTC"), current_time=at.strftime("%Y-%m-%d %H:%M:%S UTC"))
     elif exp is None and info.encoding == "jws":
         add("malformed_token", ["the token has no exp claim"], detail="no exp claim")
     for name, moment in (("nbf", nbf), ("iat", iat)):
         if moment is not None and moment > at + leeway:
-            add("not_yet_valid", [f"{name} {moment.isoformat()} is {(moment - at).total_seconds():.0f} s after {at.isoformat()}"])
+            add("not_yet_valid", [f"{name} {moment.isoformat()} is {duration_text((moment - at).total_seconds())} after {at.isoformat()}"])
             break
 
     roles = _roles(claims, rp.client_id)
     missing_roles = [r for r in rp.required_roles if r not in roles]
     missing_scopes = [s for s in rp.required_scopes if s not in _scopes(claims)]
     if missing_roles or missing_scopes:
-        parts = ([f"roles {missing_roles} missing (token has {sorted(roles) or 'none'})"] if missing_roles else []) + (
-            [f"scopes {missing_scopes} missing"] if missing_scopes else [])
+        parts = ([f"roles {_listed(missing_roles)} missing (token has {_listed(sorted(roles)) if roles else 'none'})"] if missing_roles else []) + (
+            [f"scopes {_listed(missing_scopes)} missing"] if missing_scopes else [])
         add("insufficient_scope_or_roles", parts, detail="; ".join(parts))
     return _finish(info, rp, at, kind, family, found, signature)
+
+
+def _listed(values: object) -> str:
+    """Values as a person reads them: each in backquotes, comma-joined (never a Python list).
+
+    Examples
+    --------
+    >>> _listed(["web", "377572587972067335"]), _listed([])
+    ('`web`, `377572587972067335`', 'none')
+    """
+    items = [f"`{value}`" for value in values]  # type: ignore[attr-defined]
+    return ", ".join(items) if items else "none"
 
 
 def _finish(info: TokenInfo, rp: RelyingParty, at: pd.Timestamp, kind: Verdict, family: Verdict,

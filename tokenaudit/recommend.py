@@ -17,30 +17,165 @@ import pandas as pd
 from .causes import load_causes
 from .masking import shorten
 
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_TEMPLATE = re.compile(r"\[\[|\]\]|\[|\]|\{([a-z_]+)(?:\|([^{}]*))?\}")
+_NAME = re.compile(r"\{([a-z_]+)(?:\|[^{}]*)?\}")
 _ZITADEL_ID = re.compile(r"^\d{15,20}$")
 SOFTWARE_NAMES = {"proxmox": "Proxmox VE", "openidconnect-rs": "the openidconnect-rs validator"}
 
+#: Texts a missing value turns into on its way through pandas or ``str()``: never shown as a value.
+_MISSING_TEXTS = frozenset({"", "nan", "NaN", "None", "NaT", "<NA>"})
+
+
+def known(value: object) -> bool:
+    """Whether ``value`` is a value a person may read (not None, NaN, NaT, empty, or their text).
+
+    Examples
+    --------
+    >>> known("alice"), known(""), known(float("nan")), known("None"), known(None), known(0)
+    (True, False, False, False, False, True)
+    """
+    if value is None or (not isinstance(value, str | list | tuple | dict) and bool(pd.isna(value))):
+        return False
+    return str(value).strip() not in _MISSING_TEXTS
+
 
 def fill(template: str, values: Mapping[str, object]) -> str:
-    """Replace ``{name}`` by its value; unknown or empty values show as ``<name>``.
+    """Fill a cause's template with ``values``; a value not known never shows as a bare name.
 
+    The syntax of the texts in ``data/causes.toml``:
+
+    - ``{name}`` is replaced by the value of ``name``;
+    - ``{name|words}`` is replaced by the value of ``name``, or by ``words`` when
+      the value is not known (:func:`known`): ``the relying party's host``, or a
+      placeholder the *user* fills in a command, written with a space so it
+      never looks like a template name (``<realm name>``, ``<client id>``);
+    - ``[ text ]`` is an optional segment: it is left out, brackets and all,
+      when a ``{name}`` in it (one without ``|words``) is not known. Segments do
+      not nest; ``[[`` and ``]]`` stand for a literal bracket.
+
+    A bare ``{name}`` outside a segment whose value is not known reads
+    ``(unknown name)``; the catalogue's test makes sure no text relies on that.
     Only plain names are substituted (no attribute or index access), so a
     template can never reach into an object.
 
     Examples
     --------
-    >>> fill("pveum realm modify {realm} --audiences {audience}", {"realm": "zitadel"})
-    'pveum realm modify zitadel --audiences <audience>'
+    >>> fill("The account[ {user}] was refused[: {detail}].", {"user": "alice"})
+    'The account alice was refused.'
+    >>> fill("pveum realm modify {realm|<realm name>} --audiences {audience}", {"realm": "zitadel"})
+    'pveum realm modify zitadel --audiences (unknown audience)'
+    >>> fill("a [[b]] c", {})
+    'a [b] c'
     """
+    out: list[str] = []
+    segment: list[str] | None = None
+    complete = True
+    position = 0
+    for match in _TEMPLATE.finditer(template):
+        (segment if segment is not None else out).append(template[position:match.start()])
+        position = match.end()
+        token = match[0]
+        if token in ("[[", "]]"):
+            (segment if segment is not None else out).append(token[0])
+        elif token == "[" and segment is None:
+            segment, complete = [], True
+        elif token == "]" and segment is not None:
+            if complete:
+                out.extend(segment)
+            segment = None
+        elif token in ("[", "]"):
+            (segment if segment is not None else out).append(token)
+        else:
+            found = values.get(match[1])
+            if known(found):
+                text = shorten(found)  # a value from a line of any length: bounded as examples are
+            elif match[2] is not None:
+                text = match[2]
+            elif segment is not None:
+                complete, text = False, ""
+            else:
+                text = f"(unknown {match[1].replace('_', ' ')})"
+            (segment if segment is not None else out).append(text)
+    if segment is not None:  # an unclosed segment: its text as written
+        out.append("[" + "".join(segment))
+    out.append(template[position:])
+    return "".join(out)
 
-    def value(match: re.Match[str]) -> str:
-        found = values.get(match[1])
-        if found is None or (isinstance(found, float) and pd.isna(found)) or found == "":
-            return f"<{match[1]}>"
-        return shorten(found)  # a value from a line of any length: bounded as examples are
 
-    return _PLACEHOLDER.sub(value, template)
+def template_names(template: str) -> set[str]:
+    """The value names a template uses.
+
+    Examples
+    --------
+    >>> sorted(template_names("The account[ {user}] was refused on {host|the host}."))
+    ['host', 'user']
+    """
+    return set(_NAME.findall(template))
+
+
+def duration_text(seconds: float) -> str:
+    """A duration as a person reads it: ``59 min 27 s``, ``3 h 5 min``, ``12 d 23 h``.
+
+    Two units at most; a duration under a minute in seconds.
+
+    Examples
+    --------
+    >>> duration_text(3567), duration_text(23.4), duration_text(1120638), duration_text(7200)
+    ('59 min 27 s', '23 s', '12 d 23 h', '2 h')
+    """
+    total = round(abs(seconds))
+    units = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
+    for index, (name, size) in enumerate(units):
+        if total >= size or name == "s":
+            big, rest = divmod(total, size)
+            if name == "s":
+                return f"{big} s"
+            small_name, small_size = units[index + 1]
+            small = rest // small_size
+            return f"{big} {name}" + (f" {small} {small_name}" if small else "")
+    return f"{total} s"  # pragma: no cover - the loop always returns
+
+
+def moment(value: object) -> pd.Timestamp | None:
+    """Read a time as validators log it: ISO 8601, Go's ``… +0000 UTC``, or epoch seconds or milliseconds.
+
+    Examples
+    --------
+    >>> moment("1736243600000"), moment("2024-03-05 10:12:01 +0000 UTC"), moment("soon")
+    (Timestamp('2025-01-07 09:53:20+0000', tz='UTC'), Timestamp('2024-03-05 10:12:01+0000', tz='UTC'), None)
+    """
+    if not known(value):
+        return None
+    text = str(value).strip()
+    try:
+        if re.fullmatch(r"\d{9,10}(\.\d+)?", text):
+            return pd.Timestamp(float(text), unit="s", tz="UTC")
+        if re.fullmatch(r"\d{12,13}", text):
+            return pd.Timestamp(int(text), unit="ms", tz="UTC")
+        if text.endswith(" UTC"):
+            text = text[:-4] if re.search(r"[+-]\d{2}:?\d{2}$", text[:-4]) else text[:-4] + "Z"
+        stamp = pd.Timestamp(text)
+    except (ValueError, OverflowError):
+        return None
+    if pd.isna(stamp):
+        return None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def time_text(value: object) -> str | None:
+    """A logged time as a person reads it: epoch numbers become UTC times, other texts stay as logged.
+
+    Examples
+    --------
+    >>> time_text("1795280700"), time_text("2025-01-07T09:55:12.000Z"), time_text(None)
+    ('2026-11-21 17:05:00 UTC', '2025-01-07T09:55:12.000Z', None)
+    """
+    if not known(value):
+        return None
+    text = str(value).strip()
+    if re.fullmatch(r"\d{9,13}(\.\d+)?", text) and (stamp := moment(text)) is not None:
+        return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return text
 
 
 def issuer_difference(expected: str | None, found: str | None) -> str:
@@ -74,23 +209,25 @@ def issuer_difference(expected: str | None, found: str | None) -> str:
     return "They differ in " + " and ".join(parts) + "." if parts else "They differ in case or encoding."
 
 
-def skew_note(expired_at: str | None, current_time: str | None) -> str:
-    """Describe how long before the check a token expired.
+def skew_note(expired_at: object, current_time: object) -> str:
+    """Describe how long before the check a token expired ("" when either time is unknown).
 
     Examples
     --------
     >>> skew_note("2025-03-24 17:19:40 UTC", "2025-03-24 17:20:03 UTC")
     'It had expired 23 s before the check: a gap that small points at clocks that disagree.'
+    >>> skew_note("2025-03-24T16:20:36Z", "2025-03-24T17:20:03Z")
+    'It had expired 59 min 27 s before the check: a stale or replayed token, not clock skew.'
     """
-    try:
-        gap = (pd.Timestamp(str(current_time).replace(" UTC", "Z")) - pd.Timestamp(str(expired_at).replace(" UTC", "Z"))).total_seconds()
-    except ValueError:
+    expired, current = moment(expired_at), moment(current_time)
+    if expired is None or current is None:
         return ""
+    gap = (current - expired).total_seconds()
     if gap < 0:
         return ""
     if gap <= 300:
-        return f"It had expired {gap:.0f} s before the check: a gap that small points at clocks that disagree."
-    return f"It had expired {pd.Timedelta(seconds=round(gap))} before the check: a stale or replayed token, not clock skew."
+        return f"It had expired {duration_text(gap)} before the check: a gap that small points at clocks that disagree."
+    return f"It had expired {duration_text(gap)} before the check: a stale or replayed token, not clock skew."
 
 
 def audience_note(audience: str | None, issuer_url: str | None) -> str:
@@ -210,6 +347,145 @@ def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
+def detail_text(group: Mapping[str, object]) -> str | None:
+    """What the log says of a failure, in words: its ``detail``, else the error code and description it carries.
+
+    Examples
+    --------
+    >>> detail_text({"error_code": "invalid_grant", "error_description": "Code not valid"})
+    '`invalid_grant`: Code not valid'
+    >>> detail_text({"detail": "OpenID realm does not allow password verification."})
+    'OpenID realm does not allow password verification'
+    >>> detail_text({}) is None
+    True
+    """
+    if known(group.get("detail")):
+        detail = str(group["detail"]).strip()
+        return detail[:-1] if detail.endswith(".") and not detail.endswith("..") else detail  # the text ends the sentence
+    parts = [f"`{group['error_code']}`" if known(group.get("error_code")) else "",
+             str(group["error_description"]) if known(group.get("error_description")) else ""]
+    return ": ".join(part for part in parts if part) or None
+
+
+def token_type_note(token_type: object) -> str:
+    """Say in a sentence what the logged token type tells ("" when none was logged).
+
+    Examples
+    --------
+    >>> token_type_note("at+jwt")
+    'Its JOSE header says typ `at+jwt`, the mark of an RFC 9068 access token, where an ID token was expected.'
+    >>> token_type_note("ID token")
+    'It is an ID token.'
+    """
+    if not known(token_type):
+        return ""
+    text = str(token_type)
+    if text.lower().endswith("at+jwt"):
+        return f"Its JOSE header says typ `{text}`, the mark of an RFC 9068 access token, where an ID token was expected."
+    if text in ("ID token", "access token"):
+        return f"It is an {text}."
+    if text.lower() == "bearer":
+        return "Its `typ` claim says `Bearer`, which Keycloak gives its access tokens."
+    return f"The log names its type `{shorten(text)}`."
+
+
+def proxmox_userid(user: object, realm: object) -> str | None:
+    """A Proxmox user id (``user@realm``) from a logged user name and the realm, if both are known.
+
+    Examples
+    --------
+    >>> proxmox_userid("alice", "zitadel"), proxmox_userid("bob@pve", "zitadel"), proxmox_userid("alice", None)
+    ('alice@zitadel', 'bob@pve', None)
+    """
+    if not known(user):
+        return None
+    if "@" in str(user):
+        return str(user)
+    return f"{user}@{realm}" if known(realm) else None
+
+
+def template_values(group: Mapping[str, object], realm: Mapping[str, object] | None = None) -> dict[str, object]:
+    """The values a cause's texts are filled with: the group's own, and the notes computed from them.
+
+    A value tokenaudit does not know is left out (or ``""`` for a computed
+    note), so that :func:`fill` drops the clause that needs it.
+
+    Examples
+    --------
+    >>> values = template_values({"cause": "expired", "expired_at": "1795280700", "software": "pyjwt"})
+    >>> values["expired_at"], values["software"], values["skew_note"]
+    ('2026-11-21 17:05:00 UTC', 'pyjwt', '')
+    """
+    causes = load_causes()
+    cause = causes.get(str(group.get("cause")), causes["unclassified"])
+    realm = realm or {}
+    values: dict[str, object] = {k: v for k, v in group.items() if isinstance(v, str) and known(v)}
+    software = str(group.get("software") or "")
+    values["software"] = SOFTWARE_NAMES.get(software, software or "the relying party")
+    values["realm"] = group.get("relying_party")
+    values["detail"] = detail_text(group)
+    values["expired_at"] = time_text(group.get("expired_at"))
+    values["current_time"] = time_text(group.get("current_time"))
+    issuer_url = str(realm.get("issuer_url")) if known(realm.get("issuer_url")) else None
+    values["issuer_url"] = issuer_url
+    values["realm_discovery_url"] = discovery_url(issuer_url) if issuer_url else None
+    audience = str(group["audience"]) if known(group.get("audience")) else None
+    existing = [a for a in str(realm.get("audiences") or "").split(",") if known(a)]
+    values["audiences_value"] = ",".join(dict.fromkeys([*existing, audience or "<the extra audience>"]))
+    values["audience_note"] = audience_note(audience, issuer_url)
+    zitadel = _is_zitadel(audience, issuer_url)
+    if zitadel and software == "proxmox":
+        values["idp_note"] = "ZITADEL adds the project id to every ID token by default, so with ZITADEL the upgrade is the way."
+    elif zitadel:
+        values["idp_note"] = "ZITADEL adds the project id to every ID token by default: trusting it is the usual fix."
+    else:
+        values["idp_note"] = "Keycloak: remove the audience mapper that adds it; other IdPs: the client's audience or resource settings."
+    values["issuer_difference"] = issuer_difference(
+        str(group["expected_issuer"]) if known(group.get("expected_issuer")) else None,
+        str(group["found_issuer"]) if known(group.get("found_issuer")) else None,
+    )
+    values["skew_note"] = skew_note(group.get("expired_at"), group.get("current_time"))
+    alternatives = [a for a in str(group.get("alternatives") or "").split(",") if a in causes]
+    values["ambiguity_note"] = (
+        "The message is the same for "
+        + ", ".join(causes[a].title.lower() for a in [cause.id, *alternatives])
+        + ": the validator does not log which, so tokenaudit does not guess. A captured token "
+        "(`tokenaudit explain`) or the JWKS tells them apart."
+        if alternatives
+        else ""
+    )
+    values["token_type_note"] = token_type_note(group.get("token_type"))
+    values["evidence_note"] = evidence_note(group)
+    values["confirm_audience"] = confirm_audience(audience, realm) if audience else None
+    found_issuer = str(group["found_issuer"]) if known(group.get("found_issuer")) else None
+    values["discovery_url"] = discovery_url(found_issuer) if found_issuer else None
+    values["pve_userid"] = proxmox_userid(group.get("user"), group.get("relying_party"))
+    return values
+
+
+def fix_variant(group: Mapping[str, object], realm: Mapping[str, object] | None = None) -> str:
+    """Which of a cause's fixes the situation calls for: ``default``, ``unpaired_refusal``, ``already_trusted``
+    or ``unconfirmed``.
+
+    Examples
+    --------
+    >>> fix_variant({"cause": "unclassified", "event_kind": "http_denied"})
+    'unpaired_refusal'
+    >>> fix_variant({"cause": "untrusted_extra_audience", "audience": "a"}, {"audiences": "a"})
+    'already_trusted'
+    """
+    realm = realm or {}
+    audience = group.get("audience")
+    existing = [a for a in str(realm.get("audiences") or "").split(",") if a]
+    if group.get("event_kind") == "http_denied":
+        return "unpaired_refusal"
+    if group.get("cause") == "untrusted_extra_audience" and known(audience) and str(audience) in existing:
+        return "already_trusted"
+    if not ready_fix(group, realm):
+        return "unconfirmed"
+    return "default"
+
+
 def recommend(group: Mapping[str, object], realm: Mapping[str, object] | None = None) -> tuple[str, str]:
     """Return the explanation and the fix for a failure group.
 
@@ -224,6 +500,8 @@ def recommend(group: Mapping[str, object], realm: Mapping[str, object] | None = 
     Returns
     -------
     explanation, recommendation
+        Complete texts: a value that is not known drops the clause that needs
+        it, or is named in words (:func:`fill`).
 
     Examples
     --------
@@ -232,58 +510,14 @@ def recommend(group: Mapping[str, object], realm: Mapping[str, object] | None = 
     ...                      {"audiences": "", "issuer_url": "https://auth.example.com"})
     >>> "pveum realm modify zitadel --audiences 377572587972067335" in fix
     True
+    >>> recommend({"cause": "account_rejected", "software": "keycloak"})[0]
+    'The account was refused.'
     """
     causes = load_causes()
     cause = causes.get(str(group.get("cause")), causes["unclassified"])
-    realm = realm or {}
-    values: dict[str, object] = {k: v for k, v in group.items() if isinstance(v, str)}
-    software = str(group.get("software") or "")
-    values["software"] = SOFTWARE_NAMES.get(software, software or "the relying party")
-    values["realm"] = group.get("relying_party")
-    issuer_url = realm.get("issuer_url")
-    values["issuer_url"] = issuer_url
-    audience = group.get("audience")
-    existing = [a for a in str(realm.get("audiences") or "").split(",") if a]
-    values["audiences_value"] = ",".join(dict.fromkeys([*existing, str(audience or "<audience>")]))
-    values["audience_note"] = audience_note(str(audience) if audience else None, str(issuer_url) if issuer_url else None)
-    zitadel = _is_zitadel(str(audience) if audience else None, str(issuer_url) if issuer_url else None)
-    if zitadel and software == "proxmox":
-        values["idp_note"] = "ZITADEL adds the project id to every ID token by default, so with ZITADEL the upgrade is the way."
-    elif zitadel:
-        values["idp_note"] = "ZITADEL adds the project id to every ID token by default: trusting it is the usual fix."
-    else:
-        values["idp_note"] = "Keycloak: remove the audience mapper that adds it; other IdPs: the client's audience or resource settings."
-    values["issuer_difference"] = issuer_difference(
-        str(group.get("expected_issuer") or "") or None, str(group.get("found_issuer") or "") or None
-    )
-    values["skew_note"] = skew_note(group.get("expired_at"), group.get("current_time"))  # type: ignore[arg-type]
-    alternatives = [a for a in str(group.get("alternatives") or "").split(",") if a]
-    values["ambiguity_note"] = (
-        "The message is the same for "
-        + ", ".join(causes[a].title.lower() for a in [cause.id, *alternatives] if a in causes)
-        + ": the validator does not log which, so tokenaudit does not guess. A captured token "
-        "(`tokenaudit explain`) or the JWKS tells them apart."
-        if alternatives
-        else ""
-    )
-    token_type = group.get("token_type")
-    values["token_type_note"] = (
-        f"its JOSE header says typ `{token_type}`"
-        + (", the mark of an RFC 9068 access token, where an ID token was expected." if str(token_type).lower().endswith("at+jwt") else ".")
-        if token_type
-        else ""
-    )
-    variant = "unpaired_refusal" if group.get("event_kind") == "http_denied" else "default"
-    if cause.id == "untrusted_extra_audience" and audience and str(audience) in existing:
-        variant = "already_trusted"
-    elif not ready_fix(group, realm):
-        variant = "unconfirmed"
-        values["evidence_note"] = evidence_note(group)
-    values["confirm_audience"] = confirm_audience(str(audience or "<audience>"), realm)
-    found_issuer = str(group.get("found_issuer") or "")
-    values["discovery_url"] = discovery_url(found_issuer) if found_issuer else None
-    fix = cause.fix_for(software, variant)
+    values = template_values(group, realm)
+    fix = cause.fix_for(str(group.get("software") or ""), fix_variant(group, realm))
     explanation = " ".join(fill(cause.explanation, values).split())
-    if alternatives and cause.id != "signature_invalid":
+    if values["ambiguity_note"] and cause.id != "signature_invalid":
         explanation += " " + str(values["ambiguity_note"])
     return explanation, fill(fix.text, values)

@@ -139,11 +139,11 @@ def _issuer_by_iss(iss: str) -> tuple[str, str] | None:
         return None
     host, path = (parts.hostname or "").lower(), parts.path.rstrip("/")
     if re.search(r"/realms/[^/]+$", path):
-        return "keycloak", "iss path ends in /realms/<realm> (Keycloak)"
+        return "keycloak", "iss path ends in /realms/ and a realm name (Keycloak)"
     if host == "sts.windows.net":
-        return "entra_v1", "iss is https://sts.windows.net/<tid>/ (Entra v1.0)"
+        return "entra_v1", "iss is https://sts.windows.net/ and a tenant id (Entra v1.0)"
     if host == "login.microsoftonline.com" and path.endswith("/v2.0"):
-        return "entra_v2", "iss is https://login.microsoftonline.com/<tid>/v2.0 (Entra v2.0)"
+        return "entra_v2", "iss is https://login.microsoftonline.com/, a tenant id and /v2.0 (Entra v2.0)"
     if host == "accounts.google.com":
         return "google", "iss is accounts.google.com (Google)"
     if host.endswith(".auth0.com"):
@@ -232,7 +232,8 @@ def issuer_family(header: Mapping[str, Any], claims: Mapping[str, Any]) -> Verdi
                   for f, w in by_claims.items() if f != family]
         return Verdict(family, (why, *by_claims.get(family, []), *others))
     if not by_claims:
-        return Verdict("generic", (f"iss {iss!r} has no known shape and no vendor claims found",))
+        shown = f"iss `{iss}`" if isinstance(iss, str) and iss else "no iss claim"
+        return Verdict("generic", (f"{shown}: no known shape and no vendor claims found",))
     ranked = sorted(by_claims.items(), key=lambda kv: -len(kv[1]))
     evidence = tuple(w for _, whys in ranked for w in whys)
     if len(ranked) > 1 and len(ranked[0][1]) == len(ranked[1][1]):

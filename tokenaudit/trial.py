@@ -71,7 +71,7 @@ def try_signatures(path: Path, catalogue: Catalogue, *, format_name: str | None 
     fmt = get_format(format_name, formats) if format_name else detect_format(lines[:200], formats).format
     if fmt is None or fmt.kind not in ("regex", "json"):
         raise FormatError(f"{path}: not a log tokenaudit can try signatures on",
-                          hint="force a log format with --format")
+                          hint="force a log format with --input-format")
     parsed = parse_chunk(pa.array(lines, pa.string()), fmt, first_line_no=1, marker=None)
     records = parsed.records
     messages = redact_tokens(pc.fill_null(records.column("message"), ""))

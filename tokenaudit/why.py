@@ -8,6 +8,7 @@ with what ``analyze`` would say of it. Nothing is stored.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -18,9 +19,9 @@ from .analysis import attribute_relying_party, classify
 from .catalogue import EVENT_FIELDS, Catalogue, load_catalogue
 from .causes import load_causes
 from .formats import detect_format, load_formats
-from .masking import redact_tokens
+from .masking import redact_tokens, shorten
 from .pipeline import ChunkContext, process_chunk
-from .recommend import ready_fix, recommend
+from .recommend import known, ready_fix, recommend
 
 #: Lines that continue the message before them (a stack trace, an error chain on the next line).
 _CONTINUATION = ("\t", " ", "Caused by: ")
@@ -158,11 +159,21 @@ def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.Data
 def render_answers(answers: list[Answer], *, width: int = 100) -> str:
     """The answers as text for a person: cause, alternatives, confidence, values, why and fix.
 
+    The explanation is wrapped to ``width``; a value no message gave (no
+    confidence, an empty field) is left out, never printed as ``None``.
+
     Examples
     --------
     >>> print(render_answers([Answer("all good", "generic_text", None)]))
     1. all good
        no failure recognised: no signature or phrase of tokenaudit's catalogue matches this text
+    >>> print(render_answers([Answer("x", "generic_text", "expired", title="Token expired", values={"kid": ""},
+    ...                              explanation="The token had expired.", fix="Refresh it.")]))
+    1. x
+       cause       expired: Token expired (words several libraries use for this cause)
+       why         The token had expired.
+       fix
+          Refresh it.
     """
     lines: list[str] = []
     causes = load_causes()
@@ -174,14 +185,17 @@ def render_answers(answers: list[Answer], *, width: int = 100) -> str:
             continue
         how = ("the exact text of " + (answer.software or "known software") if answer.tier == "signature"
                else "words several libraries use for this cause")
-        lines.append(f"   cause       {answer.cause}: {answer.title} (confidence {answer.confidence}; {how})")
+        sure = f"confidence {answer.confidence}; " if known(answer.confidence) else ""
+        lines.append(f"   cause       {answer.cause}: {answer.title} ({sure}{how})")
         if answer.alternatives:
             others = ", ".join(f"{a} ({causes[a].title.lower()})" for a in answer.alternatives if a in causes)
             lines.append(f"   or else     {others}: the text alone cannot tell; a captured token "
                          "(`tokenaudit explain`) or the relying party's configuration decides")
-        if answer.values:
-            lines.append("   values      " + ", ".join(f"{k}={v}" for k, v in answer.values.items()))
-        lines.append(f"   why         {answer.explanation}")
+        values = {k: shorten(v) for k, v in answer.values.items() if known(v)}
+        if values:
+            lines.append("   values      " + ", ".join(f"{k}={v}" for k, v in values.items()))
+        lines.append(textwrap.fill(answer.explanation, width=max(width, 40), initial_indent="   why         ",
+                                   subsequent_indent=" " * 15, break_long_words=False, break_on_hyphens=False))
         lines.append("   fix")
         lines.extend(f"      {text}" for text in answer.fix.strip().splitlines())
     return "\n".join(lines)
