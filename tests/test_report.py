@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import tokenaudit as ta
 from tokenaudit.cli import app
-from tokenaudit.report import build_report
-from tokenaudit.report_render import render_report
+from tokenaudit.report import MAX_BINS, Report, build_report, time_bin, time_bins
+from tokenaudit.report_render import MIN_BAR_HEIGHT, TOP_GROUPS, bar_heights, render_report
 from tokenaudit.schedule import crontab_line, nightly_command, systemd_units
 
 from .conftest import SAMPLE_LOGS
@@ -86,7 +86,7 @@ def test_renderers(dataset: Path, fmt: str) -> None:
 def test_cli_report_writes_a_file_and_fails_on_new(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "reports" / "r.html"
     args = ["report", "--dataset", str(dataset), "--since", "2026-11-22", "--until", "2026-11-23",
-            "--format", "html", "--out", str(out)]
+            "--format", "html", "--output", str(out)]
     result = RUNNER.invoke(app, [*args, "--fail-on", "new"])
     assert result.exit_code == 3 and "fail-on: new: " in result.stderr
     assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
@@ -113,3 +113,85 @@ def test_nightly_schedule() -> None:
 def test_cli_schedule_rejects_a_bad_time() -> None:
     result = RUNNER.invoke(app, ["schedule", "/var/log/syslog", "--at", "25:00"])
     assert result.exit_code == 1 and "HH:MM" in result.stderr
+
+
+EVER = pd.Timestamp("2000-01-01", tz="UTC")
+NOW = pd.Timestamp("2026-12-01", tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def whole(dataset: Path) -> Report:
+    """The report of every sample: 18 months of logs, most of them in two days of November 2026."""
+    return build_report(dataset, since=EVER, until=NOW)
+
+
+def test_every_section_counts_the_lines_or_says_how_the_groups_differ(whole: Report) -> None:
+    t = whole.totals
+    # The samples hold two pveproxy refusals that pvedaemon's line explains, and no follow-up lines.
+    assert (t["events"], t["grouped_events"], t["paired_refusals"], t["paired_follow_ups"]) == (84, 82, 2, 0)
+    assert t["events"] == t["grouped_events"] + t["paired_refusals"] + t["paired_follow_ups"]
+    assert t["suspicious_lines"] == 1 and t["groups"] == len(whole.groups) == 68
+    # Lines: what changed, the timeline and the hosts; failures: the groups and the relying parties.
+    assert whole.changes["current"].sum() == whole.timeline.to_numpy().sum() == whole.by_host["count"].sum() == 84
+    assert whole.groups["count"].sum() == whole.by_relying_party["count"].sum() == 82
+    markdown = render_report(whole, fmt="markdown")
+    assert ("84 failure lines in this period (previous period: 0). The groups count 82 failures in 68 groups: "
+            "2 HTTP refusals are counted once, with the line that says why. 1 line is suspicious") in markdown
+    changed, hosts = markdown.split("## What changed")[1], markdown.split("## Per host")[1]
+    for section in (changed, hosts):
+        assert "84 lines, as in the first line of this report (the groups count 82:" in section.split("|")[0]
+    assert "Failures as the groups count them: 82" in markdown.split("## Per relying party")[1]
+    assert any(f.title == "Lines whose writer contradicts their text" for f in whole.security)
+
+
+def test_a_follow_up_line_is_counted_once_and_the_report_says_so(tmp_path: Path) -> None:
+    log = tmp_path / "error.log"
+    log.write_text(
+        "[Sat Nov 21 18:04:51.720114 2026] [auth_openidc:error] [pid 1:tid 2] [client 192.0.2.44:53120] "
+        "oidc_proto_validate_aud_and_azp: our configured client_id (orders-reports) could not be found in the array "
+        'of values for "aud" claim\n'
+        "[Sat Nov 21 18:04:51.720500 2026] [authz_core:error] [pid 1:tid 2] [client 192.0.2.44:53120] "
+        'AH01631: user alice@example.com: authorization failure for "/reports/": \n', encoding="utf-8")
+    ta.ingest([str(log)], tmp_path / "ds", fingerprint_key=b"r" * 32)
+    report = build_report(tmp_path / "ds", since=DAY - pd.Timedelta(days=1), until=DAY)
+    t = report.totals
+    assert (t["events"], t["grouped_events"], t["paired_refusals"], t["paired_follow_ups"]) == (2, 1, 0, 1)
+    assert "The groups count 1 failure in 1 group: 1 follow-up line" in render_report(report, fmt="markdown")
+
+
+@pytest.mark.parametrize(("span", "unit"), [
+    (pd.Timedelta(hours=1), "hour"), (pd.Timedelta(days=2), "hour"), (pd.Timedelta(days=2, hours=1), "day"),
+    (pd.Timedelta(days=62), "day"), (pd.Timedelta(days=63), "week"), (pd.Timedelta(days=3650), "week")])
+def test_time_bins_follow_the_period(span: pd.Timedelta, unit: str) -> None:
+    assert time_bin(span) == unit
+
+
+def test_a_long_period_is_charted_over_its_data_by_week(whole: Report) -> None:
+    assert whole.bin == "week"
+    bins = whole.timeline.index
+    assert len(bins) <= MAX_BINS and (bins.day_of_week == 0).all()  # Mondays
+    assert bins[0] == pd.Timestamp("2025-05-05", tz="UTC") and bins[-1] == pd.Timestamp("2026-11-16", tz="UTC")
+    assert whole.rates.index.equals(bins) and whole.rates["requests"].sum() == whole.totals["requests"]
+    unit, hours = time_bins(DAY, DAY + pd.Timedelta(days=1))
+    assert unit == "hour" and len(hours) == 24 and hours[0] == DAY
+
+
+def test_bars_are_never_too_low_to_see() -> None:
+    assert bar_heights(pd.Series([0, 1, 500, 10_000]), 10_000, 150) == [0.0, MIN_BAR_HEIGHT, 7.5, 150.0]
+
+
+def test_the_html_report_names_the_groups_it_shows_and_lists_the_rest(whole: Report) -> None:
+    text = render_report(whole, fmt="html")
+    shown = int(whole.groups.head(TOP_GROUPS)["count"].sum())
+    assert f"The {TOP_GROUPS} largest of 68 groups, {shown} of 82 failures, in full; the other 58" in text
+    assert text.count('<div class="group">') == TOP_GROUPS
+    rest = text.split('<details id="other-groups">')[1].split("</details>")[0]
+    assert "The other 58 groups (" + str(82 - shown) + " failures)" in rest
+    assert rest.count("<tr>") == 1 + 58 and "<td>68</td>" in rest
+    # The size follows the content: 84 lines once made 3 MB of empty hourly bars.
+    assert len(text.encode()) < 60_000
+    failures_chart = text.split("<svg")[1]
+    bars = re.findall(r'<rect x="([\d.]+)" y="[\d.]+" width="[\d.]+" height="([\d.]+)"', failures_chart)
+    assert min(float(h) for _, h in bars) >= MIN_BAR_HEIGHT
+    assert len({x for x, _ in bars}) == int((whole.timeline.sum(axis=1) > 0).sum())  # one bar per non-empty week
+    assert "week starting (Monday)" in text and '<ul class="legend">' in text

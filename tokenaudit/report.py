@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analysis import cause_changes, classify, failure_groups, failure_rates, failure_timeline
+from .analysis import cause_changes, classify, failure_groups, pair_http_denials
 from .catalogue import Catalogue, load_catalogue
 from .dataset import committed_batches, read_events, read_realms, read_requests, read_tokens
 from .diagnose import diagnose_tokens
@@ -26,6 +26,18 @@ from .tokens import load_fingerprint_key
 #: How many refused credentials from one address make a finding.
 GUESSING_THRESHOLD = 5
 
+#: Time bins, finest first: a period up to the given length is binned by this unit.
+#: Longer periods are binned by week (weeks start on Monday, UTC).
+TIME_BINS: tuple[tuple[str, pd.Timedelta], ...] = (
+    ("hour", pd.Timedelta(days=2)),
+    ("day", pd.Timedelta(days=62)),
+)
+
+#: A chart of the whole period would need more bins than this: it covers the part with data instead.
+MAX_BINS = 120
+
+_BIN_LENGTH = {"hour": pd.Timedelta(hours=1), "day": pd.Timedelta(days=1), "week": pd.Timedelta(weeks=1)}
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -36,12 +48,148 @@ class Finding:
     detail: str
 
 
+def time_bin(span: pd.Timedelta) -> str:
+    """The time bin for charting a period of this length: ``hour``, ``day`` or ``week``.
+
+    Up to 2 days a period is binned by hour (at most 48 bars), up to 62 days by
+    day (at most 62), beyond that by week; see :data:`TIME_BINS`.
+
+    Examples
+    --------
+    >>> time_bin(pd.Timedelta(hours=24)), time_bin(pd.Timedelta(days=7)), time_bin(pd.Timedelta(days=540))
+    ('hour', 'day', 'week')
+    """
+    for unit, longest in TIME_BINS:
+        if span <= longest:
+            return unit
+    return "week"
+
+
+def bin_start(times: pd.Series, unit: str) -> pd.Series:
+    """The start of the ``hour``, ``day`` or ``week`` (Monday 00:00 UTC) that holds each time.
+
+    Examples
+    --------
+    >>> bin_start(pd.Series(pd.to_datetime(["2026-11-22 17:45"], utc=True)), "week").iloc[0]
+    Timestamp('2026-11-16 00:00:00+0000', tz='UTC')
+    """
+    if unit == "hour":
+        return times.dt.floor("h")
+    days = times.dt.floor("D")
+    return days - pd.to_timedelta(days.dt.day_of_week, unit="D") if unit == "week" else days
+
+
+def time_bins(since: pd.Timestamp, until: pd.Timestamp, times: pd.Series | None = None) -> tuple[str, pd.DatetimeIndex]:
+    """The bin unit and the bin starts that chart the period ``[since, until)``.
+
+    The unit follows the period's length (:func:`time_bin`). A period that
+    would need more than :data:`MAX_BINS` bins (a report ``--since`` a date
+    long before the first failure) is charted from the first to the last of
+    ``times`` instead, with the unit that span needs.
+
+    Examples
+    --------
+    >>> unit, bins = time_bins(pd.Timestamp("2026-11-21", tz="UTC"), pd.Timestamp("2026-11-23", tz="UTC"))
+    >>> unit, len(bins)
+    ('hour', 48)
+    >>> seen = pd.Series(pd.to_datetime(["2025-05-10", "2026-11-22"], utc=True))
+    >>> unit, bins = time_bins(pd.Timestamp("2000-01-01", tz="UTC"), pd.Timestamp("2026-12-01", tz="UTC"), seen)
+    >>> unit, len(bins), bins[0].date()
+    ('week', 81, datetime.date(2025, 5, 5))
+    """
+    unit = time_bin(until - since)
+    start, end = since, until
+    if (until - since) / _BIN_LENGTH[unit] > MAX_BINS and times is not None and len(times.dropna()):
+        start, end = times.min(), times.max() + pd.Timedelta(microseconds=1)
+        unit = time_bin(end - start)
+    first, last = bin_start(pd.Series([start, end - pd.Timedelta(microseconds=1)]), unit)
+    return unit, pd.date_range(first, last, freq=_BIN_LENGTH[unit])
+
+
+def binned_counts(events: pd.DataFrame, unit: str, bins: pd.DatetimeIndex, *, by: str = "cause") -> pd.DataFrame:
+    """Failures per bin, one column per value of ``by``, zero-filled over ``bins``.
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({"ts": pd.to_datetime(["2026-11-22 10:05", "2026-11-22 12:00"], utc=True),
+    ...                        "cause": ["expired", "expired"]})
+    >>> unit, bins = time_bins(pd.Timestamp("2026-11-22", tz="UTC"), pd.Timestamp("2026-11-23", tz="UTC"))
+    >>> counts = binned_counts(events, unit, bins)
+    >>> int(counts["expired"].sum()), int((counts["expired"] > 0).sum()), len(counts)
+    (2, 2, 24)
+    """
+    if events.empty:
+        return pd.DataFrame(index=bins)
+    counts = (events.assign(bin=bin_start(events["ts"], unit)).groupby(["bin", by], dropna=False).size()
+              .unstack(fill_value=0))
+    counts.columns = [str(c) for c in counts.columns]
+    return counts.reindex(bins, fill_value=0).astype("int64")
+
+
+def binned_rates(requests: pd.DataFrame, unit: str, bins: pd.DatetimeIndex) -> pd.DataFrame:
+    """Requests of access logs per bin: ``requests``, ``refused`` (401/403) and ``rate``.
+
+    Examples
+    --------
+    >>> requests = pd.DataFrame({"hour": pd.to_datetime(["2026-11-22 10:00"] * 2, utc=True),
+    ...                          "status": [200, 401], "count": [3, 1]})
+    >>> unit, bins = time_bins(pd.Timestamp("2026-11-22", tz="UTC"), pd.Timestamp("2026-11-23", tz="UTC"))
+    >>> binned_rates(requests, unit, bins).loc["2026-11-22 10:00"].tolist()
+    [4.0, 1.0, 0.25]
+    """
+    if requests.empty:
+        return pd.DataFrame(columns=["requests", "refused", "rate"])
+    frame = requests.assign(refused=requests["status"].isin([401, 403]).astype("int64") * requests["count"],
+                            bin=bin_start(requests["hour"], unit))
+    sums = frame.groupby("bin")[["count", "refused"]].sum().rename(columns={"count": "requests"})
+    sums = sums.reindex(bins, fill_value=0).astype("int64")
+    sums["rate"] = (sums["refused"] / sums["requests"].where(sums["requests"] > 0)).fillna(0.0)
+    return sums
+
+
+def count_accounting(events: pd.DataFrame, groups: pd.DataFrame) -> dict[str, int]:
+    """How the failure lines of a period become the failures its groups count.
+
+    A refusal paired with the line that says why (:func:`tokenaudit.pair_http_denials`)
+    and a follow-up line (:func:`tokenaudit.analysis.pair_follow_ups`) are
+    counted once, with the line they belong to, so
+    ``events == grouped_events + paired_refusals + paired_follow_ups``.
+
+    Returns
+    -------
+    dict
+        ``events`` (failure lines), ``grouped_events`` (the sum of the groups'
+        counts), ``paired_refusals``, ``paired_follow_ups``, ``suspicious_lines``
+        (lines whose writer contradicts their text; among ``events``, a group of
+        their own) and ``groups``.
+    """
+    grouped = int(groups["count"].sum()) if not groups.empty else 0
+    refusals = 0
+    if not events.empty and (events["event_kind"] == "http_denied").any():
+        slim = events[["ts", "client_addr", "event_kind", "source_file", "line_no", "status", "method", "path", "detail"]]
+        refusals = int(pair_http_denials(slim)["explained_by"].notna().sum())
+    refusals = min(refusals, len(events) - grouped)
+    return {
+        "events": len(events),
+        "grouped_events": grouped,
+        "paired_refusals": refusals,
+        "paired_follow_ups": len(events) - grouped - refusals,
+        "suspicious_lines": int((events["cause"] == "suspicious_line").sum()) if not events.empty else 0,
+        "groups": len(groups),
+    }
+
+
 @dataclass(frozen=True)
 class Report:
     """A period's failures, their change against the previous period, and security findings.
 
     ``changes`` has one row per cause: ``current``, ``previous``, ``delta`` and
-    ``trend`` (``new``, ``rising``, ``falling``, ``gone``, ``steady``).
+    ``trend`` (``new``, ``rising``, ``falling``, ``gone``, ``steady``); like
+    ``timeline`` and ``by_host`` it counts failure lines. ``groups`` and
+    ``by_relying_party`` count a refusal paired with its reason, and a
+    follow-up line, once; ``totals`` accounts for the difference
+    (:func:`count_accounting`). ``timeline`` and ``rates`` are per ``bin``
+    (:func:`time_bins`).
     """
 
     since: pd.Timestamp
@@ -55,6 +203,7 @@ class Report:
     timeline: pd.DataFrame
     rates: pd.DataFrame
     totals: dict[str, int] = field(default_factory=dict)
+    bin: str = "hour"
 
     @property
     def new_causes(self) -> list[str]:
@@ -86,6 +235,12 @@ def _security(events: pd.DataFrame, tokens: pd.DataFrame, parties: Mapping[str, 
                                     f"{count} refused credentials from one address in this period: block or "
                                     "rate-limit it (fail2ban has filters for Proxmox and most gateways)."))
         unsigned = events[events["cause"] == "algorithm_mismatch"]
+        suspicious = events[events["cause"] == "suspicious_line"]
+        if len(suspicious):
+            findings.append(Finding("medium", "Lines whose writer contradicts their text",
+                                    f"{len(suspicious)} of the failure lines carry a refusal text written by a program "
+                                    "that is not the software it names (a syslog tag anyone can set): possibly forged; "
+                                    "change nothing for them."))
         if len(unsigned):
             findings.append(Finding("high", "Tokens with a refused signing algorithm",
                                     f"{len(unsigned)} failures name an algorithm the relying party refuses "
@@ -166,6 +321,8 @@ def build_report(
     requests = read_requests(root, batches=batches)
     if not requests.empty:
         requests = requests[(requests["hour"] >= since.floor("h")) & (requests["hour"] < until)]
+    moments = pd.concat([current["ts"], requests["hour"]]) if not requests.empty else current["ts"]
+    unit, bins = time_bins(since, until, moments)
     by_party = (groups.assign(relying_party=groups["relying_party"].fillna("(unknown)"))
                 .groupby(["relying_party", "cause"])["count"].sum().reset_index()
                 .sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
@@ -182,10 +339,11 @@ def build_report(
         security=tuple(_security(current, tokens, parties, until)),
         by_relying_party=by_party,
         by_host=by_host,
-        timeline=failure_timeline(current, freq="1h", by="cause"),
-        rates=failure_rates(current, requests),
-        totals={"events": len(current), "previous_events": len(previous), "groups": len(groups),
+        timeline=binned_counts(current, unit, bins),
+        rates=binned_rates(requests, unit, bins),
+        totals={**count_accounting(current, groups), "previous_events": len(previous),
                 "requests": int(requests["count"].sum()) if not requests.empty else 0},
+        bin=unit,
     )
     if not pseudonymize:
         return report
