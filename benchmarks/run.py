@@ -12,7 +12,7 @@ or ``--keep DIR``), then times, interleaved, ``--runs`` times each:
   a pattern that selects exactly the failure lines;
 * ``zcat | wc -l`` (gzip only): the cost of decompressing;
 * ``baseline``: ``benchmarks/baseline.py``, the per-line Python regex parser a user would write;
-* ``tokenaudit``: ``tokenaudit ingest FILE --dataset <fresh> --format NAME --timezone UTC``,
+* ``tokenaudit``: ``tokenaudit ingest FILE --dataset <fresh> --input-format NAME --timezone UTC``,
   end to end (read, parse, classify, write Parquet).
 
 Every run is checked against the generator's ground truth: the count printed by grep
@@ -254,7 +254,7 @@ def _tools(path: Path, truth: dict[str, object], workdir: Path) -> list[Tool]:
 
 def _tokenaudit_argv(path: Path, truth: dict[str, object], dataset: Path) -> list[str]:
     return [str(TOKENAUDIT), "ingest", str(path), "--dataset", str(dataset),
-            "--format", str(truth["tokenaudit_format"]), "--timezone", "UTC"]
+            "--input-format", str(truth["tokenaudit_format"]), "--timezone", "UTC"]
 
 
 def _check_count(run: Measurement, expected: int, what: str) -> str | None:

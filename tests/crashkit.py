@@ -74,7 +74,7 @@ def make_corpus(folder: Path, *, nginx_lines: int, journal_lines: int) -> Corpus
 
 def ingest_command(paths: list[str], dataset: Path) -> list[str]:
     return [sys.executable, "-m", "tokenaudit", "ingest", *paths, "--dataset", str(dataset),
-            "--timezone", "UTC", "--jobs", "1", "--output", "json"]
+            "--timezone", "UTC", "--jobs", "1", "--format", "json"]
 
 
 def key_file(dataset: Path) -> Path:

@@ -10,6 +10,7 @@ library behind it; the library has tests of its own.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import re
@@ -210,7 +211,7 @@ def test_ingest_names_every_detected_format(ingested: Ingested) -> None:
 
 def test_ingest_json_report_balances(ingested: Ingested, tmp_path: Path) -> None:
     result = invoke("ingest", ingested.logs, "--dataset", tmp_path / "ds", "--timezone",
-                    "Europe/Berlin", "--output", "json")
+                    "Europe/Berlin", "--format", "json")
     assert result.exit_code == 0, explain(result)
     report = json.loads(result.stdout)
     totals = report["totals"]
@@ -268,7 +269,7 @@ def test_ingest_missing_path_is_an_error(tmp_path: Path) -> None:
 
 def test_ingest_unknown_format_lists_known_ones(tmp_path: Path) -> None:
     log = SAMPLE_LOGS / "syslog_iso" / "pve3-short-iso.log"
-    result = invoke("ingest", log, "--dataset", tmp_path / "ds", "--format", "nosuch")
+    result = invoke("ingest", log, "--dataset", tmp_path / "ds", "--input-format", "nosuch")
     assert result.exit_code == 1, explain(result)
     assert "error:" in result.stderr and "nosuch" in result.stderr
     hint = [line for line in result.stderr.splitlines() if line.startswith("hint:")]
@@ -308,7 +309,7 @@ def test_ingest_partial_failure_exit_code_4(half_readable_folder: Path, tmp_path
 
 
 def test_ingest_partial_failure_json(half_readable_folder: Path, tmp_path: Path) -> None:
-    result = invoke("ingest", half_readable_folder, "--dataset", tmp_path / "ds", "-o", "json")
+    result = invoke("ingest", half_readable_folder, "--dataset", tmp_path / "ds", "-f", "json")
     assert result.exit_code == 4, explain(result)
     report = json.loads(result.stdout)
     status = {Path(s["source"]).name: s["status"] for s in report["sources"]}
@@ -318,15 +319,87 @@ def test_ingest_partial_failure_json(half_readable_folder: Path, tmp_path: Path)
 # --- analyze -------------------------------------------------------------------------------
 
 
-def test_analyze_table(ingested: Ingested) -> None:
+#: The first line of analyze's table: the events read, and what was counted apart or with another line.
+ACCOUNTING_RE = re.compile(
+    r"(?P<events>\d+) events?, [-0-9 to]+: (?P<failures>\d+) failures? in (?P<groups>\d+) groups?"
+    r"(?:, (?P<suspicious>\d+) suspicious lines? shown apart)?"
+    r"(?:, (?P<follow_ups>\d+) follow-up lines? counted with the failure they follow)?"
+    r"(?:, (?P<paired>\d+) HTTP refusals? counted with the line that says why)?$"
+)
+
+
+def accounting(table: str) -> dict[str, int]:
+    """The numbers of analyze's first line (which rich wraps at the width)."""
+    head = " ".join(table.split("\n\n", 1)[0].split())
+    match = ACCOUNTING_RE.match(head)
+    assert match is not None, head
+    return {key: int(value or 0) for key, value in match.groupdict().items()}
+
+
+def test_analyze_table(ingested: Ingested, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
     result = invoke("analyze", "--dataset", ingested.dataset)
     assert result.exit_code == 0, explain(result)
-    groups = [line for line in result.stdout.splitlines() if line.startswith("#")]
-    assert groups, result.stdout
-    assert groups[0].startswith("#1 untrusted_extra_audience"), groups[0]
-    assert ZITADEL_PROJECT_ID in groups[0]
+    lines = result.stdout.splitlines()
+    # A summary first: one row per group with its fix in one line under it, the top group first.
+    row = next(n for n, line in enumerate(lines) if re.match(r"\s*1  untrusted_extra_audience ", line))
+    assert re.search(rf"\s8\s+zitadel\s+{ZITADEL_PROJECT_ID}\s+2026-11-22 12:44\s+high\s+ready$", lines[row]), lines[row]
+    assert lines[row + 1].strip().startswith("fix: First confirm that"), lines[row + 1]
+    # Then the first three groups in full, and how to see the rest.
+    details = [line for line in lines if line.startswith("#")]
+    assert [d.split()[0] for d in details] == ["#1", "#2", "#3"], details
+    assert details[0].startswith("#1 untrusted_extra_audience") and ZITADEL_PROJECT_ID in details[0]
+    assert lines.index(details[0]) > row
     assert f"pveum realm modify zitadel --audiences {ZITADEL_PROJECT_ID}" in result.stdout
-    assert re.match(r"\d+ failure events in \d+ groups", result.stdout), result.stdout[:200]
+    groups = len(json.loads(invoke("analyze", "--dataset", ingested.dataset, "-f", "json").stdout))
+    assert lines[-1] == f"{groups - 3} more groups in full: tokenaudit analyze --details all, or --format markdown/json"
+    assert "\x1b[" not in result.stdout  # no colours when not a terminal
+
+
+def test_analyze_summary_fits_one_screen(ingested: Ingested, monkeypatch: pytest.MonkeyPatch) -> None:
+    for columns in (80, 120):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        result = invoke("analyze", "--dataset", ingested.dataset)
+        assert result.exit_code == 0, explain(result)
+        lines = result.stdout.splitlines()
+        summary = lines[:next(n for n, line in enumerate(lines) if line.startswith("#1 "))]
+        assert len(summary) <= 40, (columns, len(summary))
+        assert max(len(line) for line in summary) <= columns
+        # Forged lines come apart, before the ranked table, under their own heading.
+        security = next(n for n, line in enumerate(summary) if line.startswith("Security:"))
+        forged = next(n for n, line in enumerate(summary) if "suspicious_line" in line)
+        ranked = next(n for n, line in enumerate(summary) if re.match(r"\s*1  ", line))
+        assert security < forged < ranked
+
+
+@pytest.mark.parametrize(("details", "headings"), [("0", 0), ("1", 1), ("all", None)])
+def test_analyze_details(ingested: Ingested, details: str, headings: int | None) -> None:
+    result = invoke("analyze", "--dataset", ingested.dataset, "--details", details)
+    assert result.exit_code == 0, explain(result)
+    groups = json.loads(invoke("analyze", "--dataset", ingested.dataset, "-f", "json").stdout)
+    shown = re.findall(r"^#(\d+) ", result.stdout, flags=re.MULTILINE)
+    assert shown == [str(n) for n in range(1, (len(groups) if headings is None else headings) + 1)]
+    if headings is None:
+        assert last_line(result.stdout).startswith("All groups are shown in full")
+
+
+def test_analyze_details_must_be_a_number_or_all(ingested: Ingested) -> None:
+    result = invoke("analyze", "--dataset", ingested.dataset, "--details", "some")
+    assert result.exit_code == 2, explain(result)
+    assert "--details" in result.stderr and "'some'" in result.stderr
+
+
+def test_analyze_counts_every_stored_event_or_says_where_it_went(ingested: Ingested) -> None:
+    numbers = accounting(invoke("analyze", "--dataset", ingested.dataset).stdout)
+    groups = json.loads(invoke("analyze", "--dataset", ingested.dataset, "-f", "json").stdout)
+    exported = events_of(ingested.dataset)
+    # The first number is what `events` exports; the parts add up to it.
+    assert numbers["events"] == len(exported)
+    assert numbers["events"] == numbers["failures"] + numbers["suspicious"] + numbers["follow_ups"] + numbers["paired"]
+    assert numbers["paired"] == 2  # pveproxy's two 401s, paired with pvedaemon's lines in the journal
+    assert numbers["suspicious"] == sum(g["count"] for g in groups if g["cause"] == "suspicious_line") == 1
+    assert numbers["failures"] + numbers["suspicious"] == sum(g["count"] for g in groups)
+    assert numbers["groups"] == sum(1 for g in groups if g["cause"] != "suspicious_line")
 
 
 def test_analyze_json(ingested: Ingested) -> None:
@@ -362,14 +435,14 @@ def test_analyze_markdown(ingested: Ingested) -> None:
     assert "untrusted_extra_audience" in result.stdout
 
 
-def test_analyze_json_and_table_agree_on_total(ingested: Ingested) -> None:
-    table = invoke("analyze", "--dataset", ingested.dataset)
-    as_json = invoke("analyze", "--dataset", ingested.dataset, "-f", "json")
-    match = re.match(r"(\d+) failure events in (\d+) groups", table.stdout)
-    assert match is not None, table.stdout[:200]
-    groups = json.loads(as_json.stdout)
-    assert int(match[1]) == sum(group["count"] for group in groups)
-    assert int(match[2]) == len(groups)
+def test_analyze_json_markdown_and_table_agree_on_total(ingested: Ingested) -> None:
+    table = accounting(invoke("analyze", "--dataset", ingested.dataset).stdout)
+    markdown = invoke("analyze", "--dataset", ingested.dataset, "-f", "markdown").stdout
+    groups = json.loads(invoke("analyze", "--dataset", ingested.dataset, "-f", "json").stdout)
+    assert table["failures"] + table["suspicious"] == sum(group["count"] for group in groups)
+    assert table["groups"] + (table["suspicious"] > 0) == len(groups)
+    assert accounting(markdown.removeprefix("**").split("**")[0]) == table
+    assert len(re.findall(r"^### \d+\. ", markdown, flags=re.MULTILINE)) == len(groups)
 
 
 def test_analyze_unknown_format_is_a_usage_error(ingested: Ingested) -> None:
@@ -530,7 +603,7 @@ def write_signature_file(folder: Path, expect_kid: str) -> Path:
 
 def test_signatures_check_bad_user_file(tmp_path: Path) -> None:
     path = write_signature_file(tmp_path, expect_kid="wrong")
-    result = invoke("signatures", "check", path)
+    result = invoke("signatures", "check", "--signatures", path)
     assert result.exit_code == 3, explain(result)
     assert "mine.thing" in result.stdout
     assert last_line(result.stdout) == "1 problem(s)"
@@ -538,10 +611,10 @@ def test_signatures_check_bad_user_file(tmp_path: Path) -> None:
 
 def test_signatures_check_good_user_file(tmp_path: Path) -> None:
     path = write_signature_file(tmp_path, expect_kid="abc")
-    result = invoke("signatures", "check", path)
+    result = invoke("signatures", "check", "--signatures", path)
     assert result.exit_code == 0, explain(result)
     assert last_line(result.stdout) == "0 problem(s)"
-    listed = invoke("signatures", "list", path)
+    listed = invoke("signatures", "list", "--signatures", path)
     assert listed.exit_code == 0, explain(listed)
     assert "mine.thing" in listed.stdout
 
@@ -549,13 +622,13 @@ def test_signatures_check_good_user_file(tmp_path: Path) -> None:
 def test_signatures_file_with_wrong_family_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "mine.toml"
     path.write_text('family = "other"\nsource = "test"\n', encoding="utf-8")
-    result = invoke("signatures", "check", path)
+    result = invoke("signatures", "check", "--signatures", path)
     assert result.exit_code == 1, explain(result)
     assert "error:" in result.stderr and "mine.toml" in result.stderr
 
 
 def test_signatures_missing_file_is_an_error(tmp_path: Path) -> None:
-    result = invoke("signatures", "check", tmp_path / "absent.toml")
+    result = invoke("signatures", "check", "--signatures", tmp_path / "absent.toml")
     assert result.exit_code == 1, explain(result)
     assert "error:" in result.stderr and "absent.toml" in result.stderr
 
@@ -574,9 +647,9 @@ def test_no_output_reveals_the_client_key(ingested: Ingested, tmp_path: Path) ->
     dataset = ingested.dataset
     runs: list[tuple[list[object], str | None]] = [
         (["ingest", domains_cfg, "--dataset", tmp_path / "a"], None),
-        (["ingest", domains_cfg, "--dataset", tmp_path / "b", "-o", "json"], None),
+        (["ingest", domains_cfg, "--dataset", tmp_path / "b", "-f", "json"], None),
         (["ingest", "-", "--dataset", tmp_path / "c"], domains_cfg.read_text(encoding="utf-8")),
-        (["ingest", domains_cfg, "--dataset", tmp_path / "d", "--format", "syslog_iso"], None),
+        (["ingest", domains_cfg, "--dataset", tmp_path / "d", "--input-format", "syslog_iso"], None),
         (["analyze", "--dataset", dataset], None),
         (["analyze", "--dataset", dataset, "-f", "json"], None),
         (["analyze", "--dataset", dataset, "-f", "markdown"], None),
@@ -635,3 +708,106 @@ def test_damaged_or_newer_dataset_is_one_error_line_and_a_hint(pristine: Path, t
     assert len(lines) == 2 and lines[0].startswith("error: ") and lines[1].startswith("hint: "), explain(result)
     assert ("upgrade tokenaudit" in lines[1]) == ("999" in kind or "newer" in kind), explain(result)
     assert result.stdout == ""
+
+
+# --- ingest's progress bar -------------------------------------------------------------------
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """Standard error as a terminal 100 columns wide: what rich's progress bar draws, without its control codes."""
+    from rich.console import Console
+
+    screen = io.StringIO()
+    monkeypatch.setattr("tokenaudit.cli._progress_console",
+                        lambda: Console(file=screen, force_terminal=True, width=100, color_system=None))
+    return screen
+
+
+def drawn(screen: io.StringIO) -> list[str]:
+    """The states the progress bar went through, one a line."""
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    return [line.strip() for line in re.split(r"[\r\n]", text) if line.strip()]
+
+
+def test_ingest_progress_counts_compressed_bytes_of_a_gz(terminal: io.StringIO, tmp_path: Path) -> None:
+    text = (SAMPLE_LOGS / "syslog_iso" / "pve3-short-iso.log").read_bytes()
+    log = tmp_path / "pve3.log.gz"
+    log.write_bytes(gzip.compress(text * 200))  # 312 kB of lines in 2 kB or so: the old display said 15000 %
+    plain = tmp_path / "other.log"
+    plain.write_bytes(text)
+    total = log.stat().st_size + plain.stat().st_size
+
+    result = invoke("ingest", log, plain, "--dataset", tmp_path / "ds", "--timezone", "UTC")
+
+    assert result.exit_code == 0, explain(result)
+    states = drawn(terminal)
+    assert any(s.startswith("file 1 of 2 pve3.log.gz") for s in states), states
+    last = [s for s in states if s.startswith("file 2 of 2 other.log")][-1]
+    # Bytes of all inputs as they are on disk, read / total (rich's decimal kB), then the rate.
+    done = re.search(r"(\d+\.\d)/(\d+\.\d) kB", last)
+    assert done is not None, last
+    assert done[1] == done[2] == f"{total / 1000:.1f}", last
+    assert "%" not in "".join(states)
+    assert "ingested as syslog_iso" in result.stdout  # the line accounting follows, unchanged
+
+
+def test_ingest_progress_is_silent_with_quiet(terminal: io.StringIO, tmp_path: Path) -> None:
+    log = SAMPLE_LOGS / "syslog_iso" / "pve3-short-iso.log"
+    result = invoke("ingest", log, "--dataset", tmp_path / "ds", "--quiet")
+    assert result.exit_code == 0, explain(result)
+    assert terminal.getvalue() == ""
+
+
+def test_ingest_progress_is_silent_when_not_a_terminal(tmp_path: Path) -> None:
+    log = SAMPLE_LOGS / "syslog_iso" / "pve3-short-iso.log"
+    result = invoke("ingest", log, "--dataset", tmp_path / "ds")  # CliRunner's stderr is no terminal
+    assert result.exit_code == 0, explain(result)
+    assert result.stderr == ""
+
+
+# --- one meaning per option --------------------------------------------------------------------
+
+
+def test_ingest_format_is_the_output_format_and_input_format_forces_the_log_format(tmp_path: Path) -> None:
+    log = SAMPLE_LOGS / "syslog_iso" / "pve3-short-iso.log"
+    result = invoke("ingest", log, "--dataset", tmp_path / "ds", "--input-format", "syslog_iso", "--format", "json")
+    assert result.exit_code == 0, explain(result)
+    assert [source["format"] for source in json.loads(result.stdout)["sources"]] == ["syslog_iso"]
+
+
+def test_report_output_writes_the_file(ingested: Ingested, tmp_path: Path) -> None:
+    out = tmp_path / "r" / "report.json"
+    result = invoke("report", "--dataset", ingested.dataset, "--since", "2026-11-01", "--until", "2026-12-01",
+                    "--format", "json", "-o", out)
+    assert result.exit_code == 0, explain(result)
+    assert result.stdout == "" and f"report written to {out}" in result.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_since_duration_counts_back_from_until(ingested: Ingested) -> None:
+    counted_back = events_of(ingested.dataset, "--since", "12h", "--until", "2026-11-22T12:00:00Z")
+    spelled_out = events_of(ingested.dataset, "--since", "2026-11-22", "--until", "2026-11-22T12:00:00Z")
+    assert counted_back and counted_back == spelled_out
+
+
+def test_report_since_a_day_until_a_date_is_that_day(ingested: Ingested) -> None:
+    # The issue's example: it failed with "the period ends before it starts".
+    result = invoke("report", "--dataset", ingested.dataset, "--since", "1d", "--until", "2026-11-22", "--format", "json")
+    assert result.exit_code == 0, explain(result)
+    day = invoke("report", "--dataset", ingested.dataset, "--since", "2026-11-21", "--until", "2026-11-22",
+                 "--format", "json")
+    assert json.loads(result.stdout) == json.loads(day.stdout)
+
+
+@pytest.mark.parametrize("command", [["events"], ["report"], ["analyze"]], ids=" ".join)
+def test_signatures_option_is_read_by_every_command_that_matches(ingested: Ingested, tmp_path: Path,
+                                                                 command: list[str]) -> None:
+    good = write_signature_file(tmp_path, expect_kid="abc")
+    result = invoke(*command, "--dataset", ingested.dataset, "--signatures", good)
+    assert result.exit_code == 0, explain(result)
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"\xff\xfe")
+    result = invoke(*command, "--dataset", ingested.dataset, "--signatures", bad)
+    assert result.exit_code == 1, explain(result)
+    assert "bad.toml" in result.stderr and "not UTF-8" in result.stderr

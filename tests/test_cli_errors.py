@@ -69,7 +69,9 @@ CASES = [
     (["analyze", "-d", "{p}/empty"], 1, "not a tokenaudit dataset"),
     (["events", "-d", "{p}/binary.log"], 1, "is a file, not a dataset folder"),
     # unknown names
-    (["ingest", "{p}/pve1.log", "-d", "{p}/new", "--format", "nosuch"], 1, "unknown format 'nosuch'"),
+    (["ingest", "{p}/pve1.log", "-d", "{p}/new", "--input-format", "nosuch"], 1, "unknown format 'nosuch'"),
+    (["signatures", "try", "{p}/pve1.log", "--input-format", "nosuch"], 1, "unknown format 'nosuch'"),
+    (["ingest", "{p}/pve1.log", "-d", "{p}/new", "--format", "yaml"], 2, "'yaml' is not one of 'text', 'json'"),
     (["analyze", "-d", "{p}/ds", "--format", "xml"], 2, "'xml' is not one of"),
     (["events", "-d", "{p}/ds", "--format", "parquet"], 2, "'parquet' is not one of"),
     (["report", "-d", "{p}/ds", "--format", "pdf"], 2, "'pdf' is not one of"),
@@ -86,9 +88,9 @@ CASES = [
     (["events", "-d", "{p}/ds", "--until", "2025-13-45"], 1, "cannot read '2025-13-45' as a time"),
     (["events", "-d", "{p}/ds", "--since", "99999999999999999999d"], 1, "as a time"),
     (["events", "-d", "{p}/ds", "--since", "99999999999999999999"], 1, "as a time"),
-    (["events", "-d", "{p}/ds", "--since", "2026-01-02", "--until", "2026-01-01"], 1, "is not after --since"),
+    (["events", "-d", "{p}/ds", "--since", "2026-01-02", "--until", "2026-01-01"], 1, "is not after since 2026-01-02"),
     (["report", "-d", "{p}/ds", "--since", "7q"], 1, "cannot read '7q' as a time"),
-    (["report", "-d", "{p}/ds", "--since", "7d", "--until", "2020-01-01"], 1, "ends"),
+    (["report", "-d", "{p}/ds", "--since", "2026-01-02", "--until", "2026-01-01"], 1, "ends before it starts"),
     (["explain", TOKEN_FILE, "--at", "teatime"], 1, "cannot read 'teatime' as a time"),
     (["ingest", "{p}/pve1.log", "-d", "{p}/new", "--timezone", "Mars/Olympus"], 1, "unknown time zone 'Mars/Olympus'"),
     (["schedule", "{p}/pve1.log", "--at", "25:00"], 1, "is not a time of day"),
@@ -103,15 +105,30 @@ CASES = [
     (["report", "-d", "{p}/ds", "--config", "{p}/rp-binary.toml"], 1, "not UTF-8"),
     (["explain", TOKEN_FILE, "--rp", "x", "--config", "{p}/rp-syntax.toml"], 1, "not valid TOML"),
     # signature files
-    (["signatures", "check", "{p}/nope.toml"], 1, "cannot read"),
-    (["signatures", "check", "{p}/sigsyntax.toml"], 1, "not valid TOML"),
-    (["signatures", "list", "{p}/sigfamily.toml"], 1, "differs from the file name"),
-    (["signatures", "list", "{p}/sigkeys.toml"], 1, "missing key(s): source"),
-    (["signatures", "check", "{p}/sigarray.toml"], 1, "signature must be an array of tables"),
+    (["signatures", "check", "--signatures", "{p}/nope.toml"], 1, "cannot read"),
+    (["signatures", "check", "--signatures", "{p}/sigsyntax.toml"], 1, "not valid TOML"),
+    (["signatures", "list", "--signatures", "{p}/sigfamily.toml"], 1, "differs from the file name"),
+    (["signatures", "list", "--signatures", "{p}/sigkeys.toml"], 1, "missing key(s): source"),
+    (["signatures", "check", "--signatures", "{p}/sigarray.toml"], 1, "signature must be an array of tables"),
     (["ingest", "{p}/pve1.log", "-d", "{p}/new", "--signatures", "{p}/sigregex.toml"], 1, "does not compile"),
     (["analyze", "-d", "{p}/ds", "--signatures", "{p}/rp-binary.toml"], 1, "not UTF-8"),
+    (["events", "-d", "{p}/ds", "--signatures", "{p}/rp-binary.toml"], 1, "not UTF-8"),
+    (["report", "-d", "{p}/ds", "--signatures", "{p}/rp-binary.toml"], 1, "not UTF-8"),
+    (["why", "x", "--signatures", "{p}/rp-binary.toml"], 1, "not UTF-8"),
+    (["signatures", "try", "{p}/pve1.log", "--signatures", "{p}/rp-binary.toml"], 1, "not UTF-8"),
     # output
-    (["report", "-d", "{p}/ds", "--out", "{p}/binary.log/report.html"], 1, "cannot write the report"),
+    (["report", "-d", "{p}/ds", "--output", "{p}/binary.log/report.html"], 1, "cannot write the report"),
+    # old spellings: one meaning per option now, and the error names the new one
+    (["ingest", "{p}/pve1.log", "-d", "{p}/new", "--format", "syslog_rfc3164"], 2,
+     "the log format is --input-format syslog_rfc3164"),
+    (["ingest", "{p}/pve1.log", "-d", "{p}/new", "-f", "syslog_rfc3164"], 2, "--input-format syslog_rfc3164"),
+    (["ingest", "{p}/pve1.log", "-d", "{p}/new", "--output", "json"], 2, "--output/-o was renamed --format/-f"),
+    (["ingest", "{p}/pve1.log", "-d", "{p}/new", "-o", "json"], 2, "--output/-o was renamed --format/-f"),
+    (["compact", "-d", "{p}/ds", "--output", "json"], 2, "--output/-o was renamed --format/-f"),
+    (["report", "-d", "{p}/ds", "--out", "{p}/report.html"], 2, "--out was renamed --output/-o"),
+    (["signatures", "check", "{p}/sigregex.toml"], 2, "given with --signatures now"),
+    (["signatures", "list", "{p}/sigregex.toml"], 2, "tokenaudit signatures list --signatures {p}/sigregex.toml"),
+    (["signatures", "try", "{p}/pve1.log", "--format", "syslog_rfc3164"], 2, "--format/-f was renamed --input-format"),
 ]
 
 
@@ -120,6 +137,7 @@ def test_bad_input_gives_one_error_line_a_hint_and_the_documented_exit_code(
     place: Path, args: list[str], code: int, fragment: str
 ) -> None:
     argv = [a.replace("{p}", str(place)) for a in args]
+    fragment = fragment.replace("{p}", str(place))
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == code, (result.stdout, result.stderr)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)

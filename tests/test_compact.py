@@ -286,7 +286,7 @@ def test_compact_of_no_dataset_is_an_error(tmp_path: Path) -> None:
 
 def test_cli_compact_text_and_json(small: Small, tmp_path: Path) -> None:
     root = _copy(small, tmp_path)
-    result = RUNNER.invoke(app, ["compact", "--dataset", str(root), "--output", "json"])
+    result = RUNNER.invoke(app, ["compact", "--dataset", str(root), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = __import__("json").loads(result.stdout)
     assert (data["batches_before"], data["batches_after"]) == (len(SHARES), 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import typer.main
 
@@ -52,3 +54,45 @@ def test_readme_coverage_table_is_current() -> None:
     from tokenaudit.catalogue import coverage_table, load_catalogue
 
     assert coverage_table(load_catalogue()) in README, "regenerate with `tokenaudit signatures list --coverage`"
+
+
+def _readme_row(name: str) -> str:
+    """The command cell of the README's command table for ``tokenaudit NAME``."""
+    rows = [line for line in README.splitlines() if line.startswith(f"| `tokenaudit {name}")
+            and line[len(f"| `tokenaudit {name}"):][:1] in (" ", "`")]
+    assert len(rows) == 1, f"README's command table has {len(rows)} rows for `tokenaudit {name}`"
+    return rows[0].split("` |")[0]
+
+
+def _long_options(command: object) -> set[str]:
+    """The long options ``--help`` shows (hidden ones, old spellings kept only to name the new, left out)."""
+    return {opt for param in command.params  # type: ignore[attr-defined]
+            if not getattr(param, "hidden", False) and param.param_type_name == "option"
+            for opt in (*param.opts, *param.secondary_opts) if opt.startswith("--") and opt != "--help"}
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(), ids=[n for n, _ in _commands()])
+def test_readme_command_table_and_help_name_the_same_options(name: str, command: object) -> None:
+    row = _readme_row(name)
+    in_readme = set(re.findall(r"--[a-z][a-z-]*", row))
+    assert in_readme == _long_options(command), f"README row: {row}"
+
+
+#: What each option means, the same in every command that has it.
+MEANINGS = {"--format": "output format", "--input-format": "log format", "--output": "file", "--signatures": "file"}
+
+
+def test_an_option_means_the_same_in_every_command() -> None:
+    seen: dict[str, set[tuple[str, str]]] = {}
+    for name, command in _commands():
+        for param in command.params:  # type: ignore[attr-defined]
+            if getattr(param, "hidden", False) or param.param_type_name != "option":
+                continue
+            for opt in param.opts:
+                seen.setdefault(opt, set()).add((name, "-".join(sorted(param.opts))))
+    for opt in MEANINGS:
+        assert len({names for _, names in seen[opt]}) == 1, f"{opt} is spelt differently: {seen[opt]}"
+    assert {name for name, _ in seen["--signatures"]} >= {"ingest", "analyze", "why", "events", "report",
+                                                         "signatures check", "signatures list", "signatures try"}
+    assert "-f" in seen and all("--format" in names for _, names in seen["-f"])
+    assert "-o" in seen and all("--output" in names for _, names in seen["-o"])

@@ -239,7 +239,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     old = os.umask(0)
     try:
         commands = [["ingest", *paths, "--dataset", str(ds), "--timezone", "Europe/Berlin"],
-                    ["ingest", *paths, "--dataset", str(ds), "--output", "json"]]
+                    ["ingest", *paths, "--dataset", str(ds), "--format", "json"]]
         for fmt in ("table", "json", "markdown"):
             commands.append(["analyze", "--dataset", str(ds), "--format", fmt])
         for fmt in ("jsonl", "csv"):
@@ -247,7 +247,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         for fmt in ("html", "markdown", "json"):
             commands.append(["report", "--dataset", str(ds), "--since", "2026-11-01", "--until", "2026-12-01", "--format", fmt])
             commands.append(["report", "--dataset", str(ds), "--since", "2026-11-01", "--until", "2026-12-01", "--format", fmt,
-                             "--out", str(root / "reports" / f"report.{fmt}")])
+                             "--output", str(root / "reports" / f"report.{fmt}")])
             commands.append(["report", "--dataset", str(ds), "--since", "2026-11-01", "--until", "2026-12-01", "--format", fmt,
                              "--pseudonymize"])
         token_files = sorted(inputs["tokens"].iterdir()) + sorted(inputs["responses"].iterdir()) + [inputs["har"]]

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenaudit.timestamps import parse_timestamps
+from tokenaudit.errors import InputError
+from tokenaudit.timestamps import parse_timestamps, time_window
 
 #: Per kind: texts that parse, that do not, and edge cases (year roll-over, Feb 29, DST).
 TEXTS = {
@@ -86,3 +87,39 @@ def test_zoned_times_read_by_arrow_as_pandas_reads_them(kind: str) -> None:
     feb = "Feb" if kind == "clf" else "02"
     assert pd.notna(ours[texts == f"29/{feb}/2024:12:30:45 +0000"]).all()
     assert pd.isna(ours[texts == f"29/{feb}/2025:12:30:45 +0000"]).all()
+
+
+NOW = pd.Timestamp("2026-11-23T06:00:00Z")
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "start", "end"),
+    [
+        # a duration in since counts back from until when there is one (the issue: 1d before 31 October) ...
+        ("1d", "2026-10-31", "2026-10-30T00:00:00Z", "2026-10-31T00:00:00Z"),
+        ("12h", pd.Timestamp("2026-11-22T12:00:00Z"), "2026-11-22T00:00:00Z", "2026-11-22T12:00:00Z"),
+        ("7d", "1d", "2026-11-15T06:00:00Z", "2026-11-22T06:00:00Z"),  # ... also from an until that is a duration
+        # ... and from now without one
+        ("24h", None, "2026-11-22T06:00:00Z", None),
+        # dates and times are what they say, whatever the other bound
+        ("2026-11-01", "2026-11-02T00:00:00+01:00", "2026-11-01T00:00:00Z", "2026-11-01T23:00:00Z"),
+        (None, "2026-11-02", None, "2026-11-02T00:00:00Z"),
+        (None, None, None, None),
+    ],
+)
+def test_time_window_counts_a_duration_back_from_its_end(since: object, until: object, start: str | None,
+                                                        end: str | None) -> None:
+    window = time_window(since, until, now=NOW)  # type: ignore[arg-type]
+    assert window == (pd.Timestamp(start) if start else None, pd.Timestamp(end) if end else None)
+
+
+@pytest.mark.parametrize(("since", "until"), [("2026-11-02", "2026-11-01"), ("2026-11-01", "2026-11-01"),
+                                              ("2026-11-22T12:00:00Z", "1d")])
+def test_time_window_that_ends_before_it_starts_is_an_error(since: str, until: str) -> None:
+    with pytest.raises(InputError, match="the period ends before it starts"):
+        time_window(since, until, now=NOW)
+
+
+def test_time_window_reads_bounds_as_parse_time_bound_does() -> None:
+    with pytest.raises(InputError, match="cannot read 'yesterday' as a time"):
+        time_window("yesterday", "2026-11-01", now=NOW)

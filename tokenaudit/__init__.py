@@ -11,6 +11,7 @@ The notebook API::
 __version__ = "0.1.0"
 
 from .analysis import (  # noqa: E402
+    GroupAccounting,
     attribute_relying_party,
     cause_changes,
     cause_counts,
@@ -18,7 +19,9 @@ from .analysis import (  # noqa: E402
     failure_groups,
     failure_rates,
     failure_timeline,
+    group_accounting,
     pair_http_denials,
+    paired_events,
 )
 from .catalogue import Catalogue, load_catalogue, match_messages  # noqa: E402
 from .causes import CAUSE_IDS, load_causes  # noqa: E402
@@ -38,8 +41,10 @@ from .errors import (  # noqa: E402
     DatasetError,
     FormatError,
     InputError,
+    OutOfMemoryError,
     ReportError,
     SchemaMismatchError,
+    StorageError,
     TokenAuditError,
     TokenAuditWarning,
 )
@@ -51,14 +56,22 @@ from .pseudonymize import pseudonym, pseudonymize  # noqa: E402
 from .realms import parse_domains_cfg  # noqa: E402
 from .relying_parties import RelyingParty, load_relying_parties, relying_party_from_realm  # noqa: E402
 from .recommend import recommend  # noqa: E402
-from .report import build_report  # noqa: E402
+from .report import binned_counts, build_report, time_bins  # noqa: E402
 from .render import render_events, render_groups, render_ingest_report  # noqa: E402
-from .timestamps import parse_time_bound  # noqa: E402
+from .timestamps import parse_time_bound, time_window  # noqa: E402
 from .token_kind import Verdict, issuer_family, token_kind  # noqa: E402
 from .tokens import TokenInfo, find_tokens, inspect_token, load_fingerprint_key  # noqa: E402
 from .why import Answer, why  # noqa: E402
 
 __all__ = [
+    "GroupAccounting",
+    "OutOfMemoryError",
+    "StorageError",
+    "binned_counts",
+    "group_accounting",
+    "paired_events",
+    "time_bins",
+    "time_window",
     "Answer",
     "CAUSE_IDS",
     "Catalogue",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,101 @@ GROUP_COLUMNS = (
     "recommendation",
 )
 _PAIR_WINDOW = pd.Timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class GroupAccounting:
+    """How the events :func:`failure_groups` read became the counts of its groups.
+
+    ``events`` = ``grouped`` + ``follow_ups`` + ``paired_refusals``: a paired line is
+    counted once, with the failure it belongs to. ``suspicious`` and ``unexplained``
+    are parts of ``grouped``, and ``unpaired_refusals`` a part of ``unexplained``.
+
+    Attributes
+    ----------
+    events
+        Stored events read (what ``tokenaudit events`` exports for the same period).
+    grouped
+        Events counted in the groups (the sum of their ``count``).
+    groups
+        Number of groups.
+    follow_ups
+        Follow-up lines (httpd's ``AH01631`` after mod_auth_openidc's reason) counted
+        with the failure they follow (:func:`pair_follow_ups`).
+    paired_refusals
+        HTTP refusals (pveproxy's 401) counted with the line that says why (:func:`pair_http_denials`).
+    unpaired_refusals
+        HTTP refusals no ingested line explains; grouped as ``unclassified`` by route.
+    suspicious, suspicious_groups
+        Events and groups of ``suspicious_line``: lines someone other than the named software wrote.
+    unexplained, unexplained_groups
+        Events and groups of ``unclassified``.
+
+    Examples
+    --------
+    >>> GroupAccounting(events=84, grouped=82, groups=68, paired_refusals=2, suspicious=1).failures
+    81
+    """
+
+    events: int
+    grouped: int
+    groups: int
+    follow_ups: int = 0
+    paired_refusals: int = 0
+    unpaired_refusals: int = 0
+    suspicious: int = 0
+    suspicious_groups: int = 0
+    unexplained: int = 0
+    unexplained_groups: int = 0
+
+    @property
+    def failures(self) -> int:
+        """Events in groups that are failures: all but the suspicious lines."""
+        return self.grouped - self.suspicious
+
+
+def group_accounting(groups: pd.DataFrame) -> GroupAccounting:
+    """The accounting of failure groups: how many stored events they cover, and why that differs.
+
+    :func:`failure_groups` keeps its accounting with its result (``groups.attrs["accounting"]``);
+    for a part of the groups (``groups.head(10)``) or a frame made otherwise, the accounting is
+    derived from the groups alone, with nothing paired.
+
+    Parameters
+    ----------
+    groups
+        Output of :func:`failure_groups`, whole or in part.
+
+    Returns
+    -------
+    GroupAccounting
+
+    Examples
+    --------
+    >>> groups = pd.DataFrame({"cause": ["expired", "suspicious_line", "unclassified"], "count": [5, 1, 2]})
+    >>> account = group_accounting(groups)
+    >>> account.events, account.failures, account.suspicious_groups, account.unexplained
+    (8, 7, 1, 2)
+    """
+    kept = groups.attrs.get("accounting")
+    counts = groups["count"].astype("int64") if "count" in groups.columns else pd.Series(dtype="int64")
+    grouped = int(counts.sum())
+    if isinstance(kept, GroupAccounting) and kept.grouped == grouped and kept.groups == len(groups):
+        return kept
+    return _accounting(groups, events=grouped)
+
+
+def _accounting(groups: pd.DataFrame, *, events: int, follow_ups: int = 0, paired_refusals: int = 0,
+                unpaired_refusals: int = 0) -> GroupAccounting:
+    counts = groups["count"].astype("int64") if "count" in groups.columns else pd.Series(dtype="int64")
+    cause = groups["cause"] if "cause" in groups.columns else pd.Series(dtype=object)
+    suspicious, unexplained = (cause == "suspicious_line"), (cause == "unclassified")
+    return GroupAccounting(
+        events=events, grouped=int(counts.sum()), groups=len(groups), follow_ups=follow_ups,
+        paired_refusals=paired_refusals, unpaired_refusals=unpaired_refusals,
+        suspicious=int(counts[suspicious].sum()), suspicious_groups=int(suspicious.sum()),
+        unexplained=int(counts[unexplained].sum()), unexplained_groups=int(unexplained.sum()),
+    )
 
 
 def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
@@ -164,10 +260,10 @@ def pair_http_denials(events: pd.DataFrame) -> pd.DataFrame:
         paired.loc[found, "source_file"].astype(str) + ":" + paired.loc[found, "line_no"].astype("int64").astype(str)
     ).to_numpy()
     unpaired = denied & frame["explained_by"].isna()
+    method = frame.loc[unpaired, "method"].astype("string").fillna("")
     frame.loc[unpaired, "detail"] = (
         "HTTP " + frame.loc[unpaired, "status"].astype("string") + " on "
-        + frame.loc[unpaired, "method"].astype("string").fillna("") + " "
-        + route_of(frame.loc[unpaired, "path"])
+        + method + method.map(lambda m: " " if m else "") + route_of(frame.loc[unpaired, "path"])
     )
     return frame
 
@@ -209,6 +305,32 @@ def pair_follow_ups(events: pd.DataFrame, catalogue: Catalogue | None = None) ->
             lead = earlier.sort_values("ts", kind="stable").iloc[-1]
             frame.at[index, "explained_by"] = f"{lead['source_file']}:{int(lead['line_no'])}"
     return frame
+
+
+def paired_events(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """Classified events, each marked where :func:`failure_groups` counts it with another line.
+
+    Every stored event stays: an export has as many rows as the dataset has events.
+    A row with ``explained_by`` is counted once, with the line it names: an HTTP
+    refusal with the line that says why (:func:`pair_http_denials`), a follow-up
+    line with the failure it follows (:func:`pair_follow_ups`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`classify`'s columns and ``explained_by`` (``source_file:line_no``, or null).
+
+    Examples
+    --------
+    >>> columns = ["ts", "event_kind", "client_addr", "signature", "envelope", "format", "catalogue", "message",
+    ...            "source_file", "line_no", "status", "method", "path", "detail"]
+    >>> paired_events(pd.DataFrame(columns=columns)).columns[-1]
+    'explained_by'
+    """
+    catalogue = catalogue or load_catalogue()
+    frame = classify(events, catalogue)
+    paired = pair_follow_ups(pair_http_denials(frame), catalogue)
+    return frame.assign(explained_by=paired["explained_by"])
 
 
 def attribute_relying_party(events: pd.DataFrame, realms: pd.DataFrame) -> pd.DataFrame:
@@ -293,7 +415,9 @@ def failure_groups(
         (``token_evidence`` says what a correlated token showed):
         ``key`` is the offending value (the untrusted audience, the issuer
         found, …), ``first_seen``/``last_seen`` are UTC timestamps, ``hosts``
-        a comma-joined list, ``example`` one redacted message.
+        a comma-joined list, ``example`` one redacted message. How the events read
+        became these counts (lines paired with another and counted once) is in
+        ``attrs["accounting"]``; :func:`group_accounting` reads it.
     """
     realms = realms if realms is not None else pd.DataFrame(columns=["realm", "type"])
     from .causes import load_causes
@@ -313,14 +437,20 @@ def failure_groups(
         single |= classes["relying_party"].map(lambda p: str(p) in all_parties).to_numpy(dtype=bool)
     rows = collapsed.rows(single, classes)
     rows = pair_follow_ups(pair_http_denials(rows), catalogue)
-    rows = rows[rows["explained_by"].isna()]
+    paired = rows["explained_by"].notna().to_numpy(dtype=bool)
+    refusal = (rows["event_kind"] == "http_denied").to_numpy(dtype=bool)
+    pairing = {"events": int(collapsed.classes["count"].sum()), "follow_ups": int((paired & ~refusal).sum()),
+               "paired_refusals": int((paired & refusal).sum()), "unpaired_refusals": int((~paired & refusal).sum())}
+    rows = rows[~paired]
     if tokens is not None and not tokens.empty:
         rows = refine_with_tokens(rows, tokens, all_parties)
     rest = classes[~single].assign(ts=classes["first_ts"][~single])
     frame = pd.concat([rest, rows], ignore_index=True) if len(rest) and len(rows) else (rows if len(rows) else rest)
     frame = frame.sort_values("position", kind="stable").reset_index(drop=True)
     if frame.empty:
-        return pd.DataFrame(columns=list(GROUP_COLUMNS))
+        empty = pd.DataFrame(columns=list(GROUP_COLUMNS))
+        empty.attrs["accounting"] = _accounting(empty, **pairing)
+        return empty
     key_fields = frame["cause"].map(lambda c: causes[c].key_field or "detail")
     keys = pd.Series(pd.NA, index=frame.index, dtype="string")
     for field in pd.unique(key_fields):
@@ -392,12 +522,14 @@ def failure_groups(
         )
     result = pd.DataFrame(rows, columns=list(GROUP_COLUMNS)).astype({"count": "int64"})
     order = result["cause"].map(lambda c: 1 if c == "unclassified" else 0)
-    return (
+    result = (
         result.assign(_order=order)
         .sort_values(["_order", "count", "first_seen"], ascending=[True, False, True], kind="stable")
         .drop(columns="_order")
         .reset_index(drop=True)
     )
+    result.attrs["accounting"] = _accounting(result, **pairing)
+    return result
 
 
 def strongest_confidence(values: pd.Series) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -21,10 +21,10 @@ from typing import Annotated, Any, Optional, cast
 import pandas as pd
 import pyarrow as pa
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
-from .analysis import classify, failure_groups
+from .analysis import failure_groups, paired_events
 from .catalogue import coverage_table, load_catalogue
 from .compact import DEFAULT_TARGET_BYTES, compact, render_compact_report
 from .dataset import committed_batches, default_dataset_path, read_events, read_realms, read_tokens
@@ -63,7 +63,7 @@ from .render import (
 from .trial import try_signatures
 from .why import render_answers, why
 from .samples import check_catalogue
-from .timestamps import parse_time_bound
+from .timestamps import parse_time_bound, time_window
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -121,8 +121,44 @@ DatasetOption = Annotated[
     Optional[Path],  # noqa: UP045 - typer needs Optional here
     typer.Option("--dataset", "-d", help="Dataset folder \\[default: $TOKENAUDIT_DATASET or ~/.local/share/tokenaudit/dataset]."),
 ]
-SinceOption = Annotated[Optional[str], typer.Option(help="Only events at or after: 24h, 7d, 2025-03-24, or an ISO time.")]  # noqa: UP045
+SinceOption = Annotated[Optional[str], typer.Option(help="Only events at or after: 24h, 7d (back from --until, else from now), 2025-03-24, or an ISO time.")]  # noqa: UP045
 UntilOption = Annotated[Optional[str], typer.Option(help="Only events before this time (same forms as --since).")]  # noqa: UP045
+SignaturesOption = Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to use, besides the built-in ones (repeatable).")]  # noqa: UP045
+OutputFileOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of standard output.")]  # noqa: UP045
+
+
+def _renamed(*old: str, new: str) -> Any:
+    """A hidden option under its old name: using it is a usage error that names the new one.
+
+    One meaning per option across the commands: ``--format`` is the output format, ``--input-format`` the
+    log format, ``--output`` a file to write, ``--signatures`` extra signature files.
+    """
+    def refuse(ctx: Any, param: Any, value: Any) -> None:
+        if value:
+            raise _UsageError(f"{'/'.join(old)} was renamed {new}", ctx=ctx)
+
+    return typer.Option(*old, hidden=True, callback=refuse, expose_value=False)
+
+
+def _signature_files_argument(command: str) -> Any:
+    """The old positional signature files of ``signatures list/check``: a usage error naming ``--signatures``."""
+    def refuse(ctx: Any, param: Any, value: Any) -> None:
+        if value:
+            raise _UsageError(f"signature files are given with --signatures now: tokenaudit signatures {command} "
+                              + " ".join(f"--signatures {file}" for file in value), ctx=ctx)
+
+    return typer.Argument(hidden=True, callback=refuse, expose_value=False)
+
+
+class _UsageWithoutHidden(TyperCommand):
+    """A command whose usage line leaves out its hidden arguments (old spellings kept only to name the new)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if not getattr(param, "hidden", False):
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
 
 
 class GroupFormat(str, Enum):
@@ -218,11 +254,13 @@ def ingest_command(
     paths: Annotated[list[str], typer.Argument(help="Log files, folders, glob patterns, /etc/pve/domains.cfg, or - for stdin.")],
     *,
     dataset: DatasetOption = None,
-    format_name: Annotated[Optional[str], typer.Option("--format", "-f", help="Force this input format (see `tokenaudit formats`).")] = None,  # noqa: UP045
+    input_format: Annotated[Optional[str], typer.Option("--input-format", help="Force this log format (see `tokenaudit formats`) \\[default: detected per file].")] = None,  # noqa: UP045
     timezone: Annotated[Optional[str], typer.Option(help="Zone of log times that carry none (RFC 3164 syslog) \\[default: this machine's].")] = None,  # noqa: UP045
-    output: Annotated[ReportFormat, typer.Option("--output", "-o", help="text, or json for scripts.")] = ReportFormat.text,
-    signatures: Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to use.")] = None,  # noqa: UP045
+    output_format: Annotated[str, typer.Option("--format", "-f", metavar="<text|json>", callback=lambda ctx, param, value: _ingest_output_format(ctx, param, value), help="text, or json for scripts.")] = "text",
+    signatures: SignaturesOption = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Threads that process a file's blocks \\[default: all cores].")] = None,  # noqa: UP045
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (there is none when standard error is no terminal).")] = False,
+    _output: Annotated[Optional[str], _renamed("--output", "-o", new="--format/-f")] = None,  # noqa: UP045
 ) -> None:
     """Read logs and realm configuration into the dataset, adding only what is new.
 
@@ -234,14 +272,11 @@ def ingest_command(
     """
     with cli_errors():
         catalogue = load_catalogue(signatures or [])
-        progress = _progress_printer() if sys.stderr.isatty() and output is ReportFormat.text else None
-        report = ingest(paths, dataset or default_dataset_path(), format_name=format_name,
-                        timezone=timezone, catalogue=catalogue, progress=progress, jobs=jobs)
-    if progress:
-        _err("")
-    if output is ReportFormat.json:
-        import json
-
+        console = _progress_console() if not quiet else None
+        with _progress_bar(console) as progress:
+            report = ingest(paths, dataset or default_dataset_path(), format_name=input_format,
+                            timezone=timezone, catalogue=catalogue, progress=progress, jobs=jobs)
+    if output_format == "json":
         typer.echo(json.dumps(ingest_report_to_dict(report), indent=2))
     else:
         typer.echo(render_ingest_report(report))
@@ -249,21 +284,53 @@ def ingest_command(
         raise typer.Exit(EXIT_PARTIAL)
 
 
-def _progress_printer() -> object:
-    def show(update: Progress) -> None:
-        share = f" {update.bytes_read / update.size:4.0%}" if update.size else ""
-        sys.stderr.write(f"\r{update.source}: {update.bytes_read / 1e6:,.1f} MB{share}   ")
-        sys.stderr.flush()
+def _ingest_output_format(ctx: Any, param: Any, value: str) -> str:
+    """Check ingest's ``--format``; a log format name there (its old meaning) is told to use ``--input-format``."""
+    if value in ("text", "json"):
+        return value
+    if value in load_formats():
+        raise _UsageError(f"--format is the output format (text or json); the log format is --input-format {value}",
+                          ctx=ctx)
+    raise _UsageError(f"Invalid value for '--format' / '-f': {value!r} is not one of 'text', 'json'.", ctx=ctx)
 
-    return show
+
+def _progress_console() -> Any:
+    """A rich console on standard error when it is a terminal, else ``None``: no progress in pipes and logs."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextmanager
+def _progress_bar(console: Any) -> Iterator[Callable[[Progress], None] | None]:
+    """Show ingest's progress on ``console`` (none: no display): file n of m, bytes read, rate, time left.
+
+    Bytes are of the input as on disk (compressed bytes for a ``.gz``), over all files; the bar leaves the
+    screen when the ingest ends, so that the line accounting follows it.
+    """
+    if console is None:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+    from rich.progress import Progress as Bar
+
+    bar = Bar(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+              TimeRemainingColumn(), console=console, transient=True)
+    task = bar.add_task("reading", total=None)
+
+    def show(update: Progress) -> None:
+        name = Path(update.source).name
+        bar.update(task, description=f"file {update.file_number} of {update.file_count} {name[-30:]}",
+                   completed=update.total_read, total=update.total_size)
+
+    with bar:
+        yield show
 
 
 def _window(since: str | None, until: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    start = parse_time_bound(since) if since is not None else None
-    end = parse_time_bound(until) if until is not None else None
-    if start is not None and end is not None and end <= start:
-        raise InputError(f"--until {until} is not after --since {since}", hint="swap them, or widen the period")
-    return start, end
+    return time_window(since, until)
 
 
 def _read_window(root: Path, since: str | None, until: str | None, batches: list[str] | None = None) -> pd.DataFrame:
@@ -279,12 +346,18 @@ def analyze_command(
     until: UntilOption = None,
     output_format: Annotated[GroupFormat, typer.Option("--format", "-f", help="table, markdown, or json.")] = GroupFormat.table,
     config: Annotated[Optional[Path], typer.Option(help="tokenaudit.toml naming relying parties, for pairing failures with captured tokens.")] = None,  # noqa: UP045
-    signatures: Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to use.")] = None,  # noqa: UP045
+    signatures: SignaturesOption = None,
+    details: Annotated[str, typer.Option("--details", metavar="N|all", help="How many groups the table shows in full after its summary.")] = "3",
 ) -> None:
     """Group failures by cause, relying party and offending value, with the fix for each.
 
+    The table opens with a summary (one line per group, its fix in one line below), then
+    the first groups in full (--details). markdown and json hold every group in full.
+
     Example: tokenaudit analyze --since 7d --format markdown
     """
+    if details != "all" and not (details.isascii() and details.isdigit()):
+        raise typer.BadParameter(f"{details!r} is neither a number nor all", param_hint="--details")
     with cli_errors():
         root = dataset or default_dataset_path()
         batches = committed_batches(root)  # one snapshot of events, realms and tokens
@@ -293,7 +366,13 @@ def analyze_command(
         parties = load_relying_parties(config) if config else {}
         groups = failure_groups(events, read_realms(root, batches=batches), catalogue=load_catalogue(signatures or []),
                                 tokens=read_tokens(root, batches=batches), parties=parties)
-    typer.echo(render_groups(groups, fmt=output_format.value))
+    from rich.console import Console
+
+    console = Console()  # the terminal's width (COLUMNS when set); colours on a terminal only, and not with NO_COLOR
+    typer.echo(render_groups(groups, fmt=output_format.value, width=console.width,
+                             details=None if details == "all" else int(details),
+                             color=console.is_terminal and not console.no_color),
+               nl=output_format is not GroupFormat.table)
 
 
 @app.command("why")
@@ -301,7 +380,7 @@ def why_command(
     messages: Annotated[Optional[list[str]], typer.Argument(help="Messages to explain, or - to read them from standard input (one a line).")] = None,  # noqa: UP045
     *,
     output_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, or json for scripts.")] = ReportFormat.text,
-    signatures: Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to use.")] = None,  # noqa: UP045
+    signatures: SignaturesOption = None,
     dataset: Annotated[Optional[Path], typer.Option("--dataset", "-d", help="A dataset whose realms (domains.cfg) fill in the fixes; none is read otherwise.")] = None,  # noqa: UP045
 ) -> None:
     """Why was it rejected? Paste the message a web UI, a log or a ticket showed: no dataset needed.
@@ -338,6 +417,7 @@ def events_command(
     since: SinceOption = None,
     until: UntilOption = None,
     output_format: Annotated[EventFormat, typer.Option("--format", "-f", help="jsonl or csv.")] = EventFormat.jsonl,
+    signatures: SignaturesOption = None,
 ) -> None:
     """Export one row per failure event, classified, for scripts and other tools.
 
@@ -347,7 +427,7 @@ def events_command(
     """
     with cli_errors():
         events = _read_window(dataset or default_dataset_path(), since, until)
-        text = render_events(classify(events), fmt=output_format.value)
+        text = render_events(paired_events(events, load_catalogue(signatures or [])), fmt=output_format.value)
     typer.echo(text, nl=False)
 
 
@@ -361,10 +441,11 @@ def formats_command() -> None:
         typer.echo(f"{fmt.name:18} {fmt.title}")
 
 
-@signatures_app.command("list")
+@signatures_app.command("list", cls=_UsageWithoutHidden)
 def signatures_list(
-    signatures: Annotated[Optional[list[Path]], typer.Argument(help="Extra signature files to include.")] = None,  # noqa: UP045
+    _files: Annotated[Optional[list[str]], _signature_files_argument("list")] = None,  # noqa: UP045
     *,
+    signatures: SignaturesOption = None,
     coverage: Annotated[bool, typer.Option("--coverage", help="Print the coverage per family as a Markdown table.")] = False,
 ) -> None:
     """List signatures: id, cause, and where the text comes from.
@@ -380,15 +461,17 @@ def signatures_list(
         typer.echo(f"{signature.id:45} {signature.cause or '(envelope)':26} {signature.source[:80]}")
 
 
-@signatures_app.command("check")
+@signatures_app.command("check", cls=_UsageWithoutHidden)
 def signatures_check(
-    signatures: Annotated[Optional[list[Path]], typer.Argument(help="Signature files to check with the built-in ones.")] = None,  # noqa: UP045
+    _files: Annotated[Optional[list[str]], _signature_files_argument("check")] = None,  # noqa: UP045
+    *,
+    signatures: SignaturesOption = None,
 ) -> None:
     """Check signatures against their samples, as the test suite checks the built-in catalogue.
 
-    Exit code 3 when a problem is found.
+    The built-in signatures are checked with the files of --signatures. Exit code 3 when a problem is found.
 
-    Example: tokenaudit signatures check my-validator.toml
+    Example: tokenaudit signatures check --signatures my-validator.toml
     """
     with cli_errors():
         problems = check_catalogue(load_catalogue(signatures or []))
@@ -409,13 +492,15 @@ class ReportKind(str, Enum):
 def report_command(
     *,
     dataset: DatasetOption = None,
-    since: Annotated[str, typer.Option(help="Start of the period: 24h, 7d, a date or an ISO time.")] = "24h",
-    until: UntilOption = None,
+    since: Annotated[str, typer.Option(help="Start of the period: 24h, 7d (back from --until, else from now), a date or an ISO time.")] = "24h",
+    until: Annotated[Optional[str], typer.Option(help="End of the period (same forms as --since) \\[default: now].")] = None,  # noqa: UP045
     output_format: Annotated[ReportKind, typer.Option("--format", "-f", help="html (one self-contained file), markdown, or json.")] = ReportKind.markdown,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of standard output.")] = None,  # noqa: UP045
+    out: OutputFileOption = None,
+    signatures: SignaturesOption = None,
     fail_on: Annotated[Optional[list[str]], typer.Option("--fail-on", help="Exit 3 when: new (a cause the previous period lacked), any, or a cause id. Repeatable.")] = None,  # noqa: UP045
     config: Annotated[Optional[Path], typer.Option(help="tokenaudit.toml naming relying parties.")] = None,  # noqa: UP045
     pseudonymize: Annotated[bool, typer.Option("--pseudonymize", help="Replace subjects, e-mails, user names and client addresses with keyed pseudonyms (user-3f9a1c2b), for a wider audience.")] = False,
+    _out: Annotated[Optional[str], _renamed("--out", new="--output/-o")] = None,  # noqa: UP045
 ) -> None:
     """Report a period: security findings, what changed against the period before, top causes and fixes.
 
@@ -425,12 +510,14 @@ def report_command(
     With --pseudonymize, people and client addresses become keyed pseudonyms,
     the same in every report made with the same fingerprint key.
 
-    Example: tokenaudit report --since 24h --format html --out report.html --fail-on new
+    Example: tokenaudit report --since 24h --format html --output report.html --fail-on new
     """
     with cli_errors():
         root = dataset or default_dataset_path()
-        report = build_report(root, since=parse_time_bound(since), until=parse_time_bound(until) if until is not None else None,
-                              parties=load_relying_parties(config) if config else None, pseudonymize=pseudonymize)
+        start, end = _window(since, until)
+        report = build_report(root, since=cast(pd.Timestamp, start), until=end,
+                              parties=load_relying_parties(config) if config else None,
+                              catalogue=load_catalogue(signatures or []), pseudonymize=pseudonymize)
         text = render_report(report, fmt=output_format.value)
         if out is not None:
             write_text(out, text)
@@ -555,22 +642,23 @@ def _relying_party(name: str | None, config: Path | None, dataset: Path | None) 
 def signatures_try(
     log: Annotated[Path, typer.Argument(help="A log file to try the catalogue on.")],
     *,
-    signatures: Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to include.")] = None,  # noqa: UP045
-    format_name: Annotated[Optional[str], typer.Option("--format", "-f", help="Force the log format.")] = None,  # noqa: UP045
+    signatures: SignaturesOption = None,
+    input_format: Annotated[Optional[str], typer.Option("--input-format", help="Force the log format (see `tokenaudit formats`) \\[default: detected].")] = None,  # noqa: UP045
     signature: Annotated[Optional[str], typer.Option(help="Show only this signature's matches.")] = None,  # noqa: UP045
     show_missed: Annotated[bool, typer.Option("--show-missed/--hide-missed", help="List failure-looking lines no signature matches, by template.")] = True,
+    _format: Annotated[Optional[str], _renamed("--format", "-f", new="--input-format")] = None,  # noqa: UP045
 ) -> None:
     """Show which lines of LOG each signature matches, and failure-looking lines none explains.
 
     Like fail2ban-regex: use it to write a signature for a validator
-    tokenaudit does not know yet, then `tokenaudit signatures check FILE`.
+    tokenaudit does not know yet, then `tokenaudit signatures check --signatures FILE`.
 
     Example: tokenaudit signatures try /var/log/nginx/error.log --signatures mine.toml
     """
     with cli_errors():
         if not log.is_file():
             raise InputError(f"{log}: no such file", hint="give one log file (not a folder)")
-        trial = try_signatures(log, load_catalogue(signatures or []), format_name=format_name, signature_id=signature)
+        trial = try_signatures(log, load_catalogue(signatures or []), format_name=input_format, signature_id=signature)
     typer.echo(render_trial(trial, show_missed=show_missed), nl=False)
 
 
@@ -584,7 +672,8 @@ def compact_command(
     *,
     dataset: DatasetOption = None,
     target_mb: Annotated[int, typer.Option("--target-mb", min=1, help="Largest merged batch, MB on disk; batches under a quarter of it are merged.")] = DEFAULT_TARGET_BYTES >> 20,
-    output: Annotated[ReportFormat, typer.Option("--output", "-o", help="text, or json for scripts.")] = ReportFormat.text,
+    output_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, or json for scripts.")] = ReportFormat.text,
+    _output: Annotated[Optional[str], _renamed("--output", "-o", new="--format/-f")] = None,  # noqa: UP045
 ) -> None:
     """Merge the many small batches frequent ingests leave into a few large ones, so that reading stays fast.
 
@@ -596,4 +685,4 @@ def compact_command(
     """
     with cli_errors():
         report = compact(dataset or default_dataset_path(), target_bytes=target_mb << 20)
-    typer.echo(json.dumps(report.to_dict(), indent=2) if output is ReportFormat.json else render_compact_report(report))
+    typer.echo(json.dumps(report.to_dict(), indent=2) if output_format is ReportFormat.json else render_compact_report(report))

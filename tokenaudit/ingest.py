@@ -15,7 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -130,11 +130,61 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress update: the source being read and bytes read of it so far."""
+    """A progress update of an ingest: which source of how many, and how far into it and into all.
+
+    Bytes are counted as they are on disk: a compressed file's progress is in
+    compressed bytes, so ``bytes_read`` never passes ``size``. A display (the
+    command line's progress bar) is built from these; the library prints nothing.
+
+    Attributes
+    ----------
+    source
+        The source being read, as reports name it.
+    bytes_read
+        Bytes of it read so far.
+    size
+        Its size on disk; ``None`` for standard input.
+    file_number, file_count
+        Which source this is (from 1), of how many.
+    bytes_before
+        The sizes of the sources before this one, read or passed over.
+    total_size
+        The size of all sources; ``None`` when one is standard input.
+
+    Examples
+    --------
+    >>> update = Progress("syslog.1.gz", 300, 1_000, file_number=2, file_count=3, bytes_before=500, total_size=2_000)
+    >>> update.total_read, f"{update.total_read / update.total_size:.0%}"
+    (800, '40%')
+    """
 
     source: str
     bytes_read: int
     size: int | None
+    file_number: int = 1
+    file_count: int = 1
+    bytes_before: int = 0
+    total_size: int | None = None
+
+    @property
+    def total_read(self) -> int:
+        """Bytes of all sources read or passed over so far."""
+        return self.bytes_before + self.bytes_read
+
+
+def _progress_of_source(progress: Callable[[Progress], None] | None, sources: list[Source],
+                        number: int) -> Callable[[Progress], None] | None:
+    """``progress``, with the updates of the ``number``-th source (from 1) placed among all ``sources``."""
+    if progress is None:
+        return None
+    sizes = [source.size or 0 for source in sources]
+    total = None if any(source.size is None for source in sources) else sum(sizes)
+    before = sum(sizes[: number - 1])
+
+    def report(update: Progress) -> None:
+        progress(replace(update, file_number=number, file_count=len(sources), bytes_before=before, total_size=total))
+
+    return report
 
 
 def ingest(
@@ -163,7 +213,7 @@ def ingest(
     catalogue
         Signatures to use; the built-in catalogue by default.
     progress
-        Called with a :class:`Progress` after each block read.
+        Called with a :class:`Progress` as each source starts and after each block read.
     jobs
         Threads that process a file's blocks; the available cores by
         default, 1 for one thread. (Splitting a file into byte ranges on
@@ -216,7 +266,8 @@ def ingest(
 
 
 def _ingest_locked(report: IngestReport, sources: list[Source], formats: dict[str, LogFormat], forced: LogFormat | None,
-                   zone: str, catalogue: Catalogue, progress: Progress | None, key: bytes, jobs: int) -> None:
+                   zone: str, catalogue: Catalogue, progress: Callable[[Progress], None] | None, key: bytes,
+                   jobs: int) -> None:
     """Read every source into one batch and commit it; the caller holds the writer lock."""
     dataset, batch_id = report.dataset, report.batch_id
     # Alone now: whatever uncommitted files there are, a killed ingest left them.
@@ -230,8 +281,11 @@ def _ingest_locked(report: IngestReport, sources: list[Source], formats: dict[st
     realm_frames: list[pd.DataFrame] = []
     token_frames: list[pd.DataFrame] = []
     request_frames: list[pd.DataFrame] = []
-    for source in sources:
-        run = _SourceRun(source, formats, forced, zone, catalogue, batch_id, known, progress, key, jobs, writer)
+    for number, source in enumerate(sources, 1):
+        source_progress = _progress_of_source(progress, sources, number)
+        if source_progress is not None:
+            source_progress(Progress(source.display_name, 0, source.size))
+        run = _SourceRun(source, formats, forced, zone, catalogue, batch_id, known, source_progress, key, jobs, writer)
         source_report = run.execute()
         report.sources.append(source_report)
         if run.manifest_row is not None:
@@ -414,7 +468,7 @@ class _SourceRun:
             scores = detection.explain() or "no line to judge by"
             raise FormatError(
                 f"format not recognised (lines matching, best first: {scores})",
-                hint="force one with --format NAME; `tokenaudit formats` lists them",
+                hint="force one with --input-format NAME; `tokenaudit formats` lists them",
             )
         return detection.format
 
@@ -448,10 +502,10 @@ class _SourceRun:
                 )
                 if threads is None:
                     self._collect(_process_block(block, fmt, self.catalogue, context))
-                    self._report_progress(stream.consumed)
+                    self._report_progress(stream.bytes_in)
                 else:
                     pending.append((threads.submit(_process_block, block, fmt, self.catalogue, context),
-                                    stream.consumed))
+                                    stream.bytes_in))
                     while len(pending) >= self.jobs:
                         self._collect_next(pending)
                 next_line += line_count(block)
@@ -464,13 +518,14 @@ class _SourceRun:
             self.report.note = "the last line has no newline yet: it is read once complete"
 
     def _collect_next(self, pending: deque[tuple[Future[ChunkResult], int]]) -> None:
-        future, consumed = pending.popleft()
+        future, bytes_in = pending.popleft()
         self._collect(future.result())
-        self._report_progress(consumed)
+        self._report_progress(bytes_in)
 
-    def _report_progress(self, consumed: int) -> None:
+    def _report_progress(self, bytes_in: int) -> None:
+        """Report ``bytes_in`` bytes of the input read (compressed bytes for a compressed file)."""
         if self.progress:
-            self.progress(Progress(self.source.display_name, consumed, self.source.size))
+            self.progress(Progress(self.source.display_name, bytes_in, self.source.size))
 
     def _collect(self, result: ChunkResult) -> None:
         self.report.account.add(result.account)

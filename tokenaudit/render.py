@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import textwrap
 from typing import Any
 
 import pandas as pd
 
+from .analysis import GroupAccounting, group_accounting
 from .ingest import IngestReport
+from .recommend import duration_text
 
+#: Groups the table format shows in full by default.
+DETAILS = 3
+#: Rows of the summary table: with the lines around it, the summary fits a 40-line screen.
+SUMMARY_ROWS = 12
 #: Columns ``events`` exports come first, in this order.
 EXPORT_COLUMNS = ("ts", "source_file", "line_no", "format", "cause", "signature", "message")
 
@@ -51,8 +58,16 @@ def groups_to_records(groups: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
-def render_groups(groups: pd.DataFrame, *, fmt: str = "table", width: int = 100) -> str:
+def render_groups(groups: pd.DataFrame, *, fmt: str = "table", width: int = 100, color: bool = False,
+                  details: int | None = DETAILS) -> str:
     """Render failure groups.
+
+    The table format opens with a summary that fits one screen: how many events the
+    groups cover (and why that differs from the stored events), lines that look forged
+    apart, then one row per group (rank, cause, count, relying party or software,
+    offending value, last seen, confidence) with its fix in one line below. The full
+    details of the first ``details`` groups follow, and a last line says how to see
+    the rest. ``markdown`` and ``json`` hold every group with every field.
 
     Parameters
     ----------
@@ -61,38 +76,306 @@ def render_groups(groups: pd.DataFrame, *, fmt: str = "table", width: int = 100)
     fmt
         ``table`` (for a terminal), ``markdown`` (chat, tickets) or ``json``.
     width
-        Wrap width of the table format.
+        Width of the table format's lines (the terminal's width).
+    color
+        Whether the table format carries terminal colours (ANSI codes).
+    details
+        How many groups the table format shows in full after the summary; ``None`` for all.
 
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> groups = pd.DataFrame([{"cause": "expired", "title": "Token expired", "relying_party": None, "key": "k",
+    ...     "count": 3, "first_seen": pd.Timestamp("2026-11-22 09:00", tz="UTC"),
+    ...     "last_seen": pd.Timestamp("2026-11-22 10:00", tz="UTC"), "hosts": "web1", "software": "go-oidc",
+    ...     "confidence": "high", "ready_fix": True, "example": "token is expired", "explanation": "It expired.",
+    ...     "recommendation": "Refresh the token before use. Check the clocks."}])
+    >>> print(render_groups(groups, width=90, details=0))
+    3 events, 2026-11-22: 3 failures in 1 group
+    <BLANKLINE>
+    #  cause    n  party/software  value  last seen         sure  fix
+    ───────────────────────────────────────────────────────────────────
+    1  expired  3  go-oidc         k      2026-11-22 10:00  high  ready
+       fix: Refresh the token before use.
+    <BLANKLINE>
+    1 more group in full: tokenaudit analyze --details all, or --format markdown/json
+    <BLANKLINE>
     """
     if fmt == "json":
         return json.dumps(groups_to_records(groups), indent=2, ensure_ascii=False)
+    account = group_accounting(groups)
     if groups.empty:
-        return "No failure events in the dataset for this period.\n"
-    total = int(groups["count"].sum())
-    span = f"{_iso(groups['first_seen'].min())} to {_iso(groups['last_seen'].max())}"
+        return "No failure events in the dataset for this period.\n" + (
+            f"{accounting_line(account)}\n" if account.events else "")
     if fmt == "markdown":
-        return _markdown(groups, total, span)
-    lines = [f"{total} failure events in {len(groups)} groups, {span}", ""]
-    for number, row in enumerate(groups.to_dict("records"), start=1):
-        party = f"  realm {_text(row['relying_party'])}" if _text(row["relying_party"]) else ""
-        lines.append(f"#{number} {row['cause']}  x{row['count']}{party}  value {row['key']}")
-        lines.append(f"   {row['title']}; {_text(row['software']) or 'unknown software'}; hosts {_text(row['hosts']) or '-'}; "
-                     f"first {_iso(row['first_seen'])}, last {_iso(row['last_seen'])}")
-        if _text(row.get("confidence")):
-            lines.append(f"   confidence {row['confidence']}: {_HOW_FOUND.get(_text(row.get('tier')), 'found')}")
-        if _text(row["alternatives"]):
-            lines.append(f"   cannot be told from: {row['alternatives'].replace(',', ', ')}")
-        if _text(row.get("token_evidence")):
-            lines.append(_wrap("token", row["token_evidence"], width))
-        lines.append(_wrap("example", row["example"], width))
-        lines.append(_wrap("why", row["explanation"], width))
-        lines.append("   fix:")
-        lines.extend("      " + text for text in row["recommendation"].splitlines())
-        lines.append("")
-    return "\n".join(lines)
+        return _markdown(groups, account)
+    return _table(groups, account, width=max(width, 40), color=color, details=details)
+
+
+
+
+def accounting_line(account: GroupAccounting, span: str = "") -> str:
+    """One line: how many events the groups cover, and what was counted apart or with another line.
+
+    Examples
+    --------
+    >>> accounting_line(GroupAccounting(events=84, grouped=82, groups=68, paired_refusals=2, suspicious=1,
+    ...                                 suspicious_groups=1), "2025-05-10 to 2026-11-22")
+    '84 events, 2025-05-10 to 2026-11-22: 81 failures in 67 groups, 1 suspicious line shown apart, 2 HTTP refusals counted with the line that says why'
+    """
+    parts = [f"{_plural(account.failures, 'failure')} in {_plural(account.groups - account.suspicious_groups, 'group')}"]
+    if account.suspicious:
+        parts.append(f"{_plural(account.suspicious, 'suspicious line')} shown apart")
+    if account.follow_ups:
+        parts.append(f"{_plural(account.follow_ups, 'follow-up line')} counted with the failure they follow")
+    if account.paired_refusals:
+        parts.append(f"{_plural(account.paired_refusals, 'HTTP refusal')} counted with the line that says why")
+    head = _plural(account.events, "event") + (f", {span}" if span else "")
+    return f"{head}: {', '.join(parts)}"
+
+
+def one_line_fix(recommendation: str, width: int | None = None) -> str:
+    r"""The first sentence of a fix, cut at a word (with ``…``) to fit ``width`` characters.
+
+    Command blocks (indented lines) are left out: the sentence before them says what they do.
+
+    Examples
+    --------
+    >>> one_line_fix("Make the relying party refresh the JWKS (restart, or shorten its cache time);\ncheck it. Then more.")
+    'Make the relying party refresh the JWKS (restart, or shorten its cache time); check it.'
+    >>> one_line_fix("Trust it, e.g. with pveum. Then wait.", 20)
+    'Trust it, e.g. with…'
+    """
+    prose = []
+    for line in recommendation.strip().splitlines():
+        if line.startswith("    ") and prose:
+            break
+        prose.append(line.strip())
+    text = " ".join(" ".join(prose).split())
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z(`])", text, maxsplit=1)[0]
+    return clip_words(first.rstrip(":"), width) if width is not None else first.rstrip(":")
+
+
+def clip_words(text: str, width: int) -> str:
+    """``text`` if it fits ``width`` characters, else cut with ``…`` after a whole clause or word.
+
+    A clause (up to ``;`` or ``:``) that fills at least half the width is preferred to
+    a word; a single word longer than the width is cut where it must be.
+
+    Examples
+    --------
+    >>> clip_words("synchronise the clocks", 18), clip_words("abcdefghij", 5)
+    ('synchronise the…', 'abcd…')
+    >>> clip_words("Confirm the issuer before you change it: read the IdP's discovery document", 50)
+    'Confirm the issuer before you change it…'
+    """
+    if len(text) <= width:
+        return text
+    cut = text[:max(width - 1, 0) + 1]
+    clause = max(cut.rfind("; "), cut.rfind(": "))
+    if clause >= width // 2:
+        return cut[:clause] + "…"
+    space = cut.rfind(" ", 0, width)
+    cut = cut[:space] if space > width // 3 else cut[:max(width - 1, 0)]
+    return cut.rstrip(" ,;:(") + "…"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _readiness(row: dict[str, Any]) -> str:
+    if row["cause"] == "unclassified":
+        return "unexplained"
+    return "confirm" if row.get("ready_fix") is False else "ready"
+
+
+def _short_time(value: Any) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M") if _iso(value) else ""
+
+
+def _span(groups: pd.DataFrame) -> str:
+    first, last = (pd.Timestamp(groups["first_seen"].min()), pd.Timestamp(groups["last_seen"].max()))
+    start, end = first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")
+    return start if start == end else f"{start} to {end}"
+
+
+_STYLE = {"ready": "green", "confirm": "yellow", "unexplained": "dim", "high": "green", "medium": "yellow",
+          "low": "red"}
+
+
+def _table(groups: pd.DataFrame, account: GroupAccounting, *, width: int, color: bool, details: int | None) -> str:
+    """The table format: the summary, the details of the first ``details`` groups, and how to see the rest."""
+    from rich.console import Console
+    from rich.text import Text
+
+    out = io.StringIO()
+    console = Console(file=out, width=width, force_terminal=color, no_color=not color, highlight=False,
+                      color_system="auto" if color else None, emoji=False, markup=False, soft_wrap=False)
+    records = [{**row, "rank": number} for number, row in enumerate(groups.to_dict("records"), start=1)]
+    suspicious = [row for row in records if row["cause"] == "suspicious_line"]
+    ranked = [row for row in records if row["cause"] != "suspicious_line"]
+    console.print(Text(accounting_line(account, _span(groups)), style="bold"))
+    if suspicious:
+        console.print()
+        console.print(Text("Security: lines that look forged (not written by the software they name)",
+                           style="bold red"))
+        _summary(console, suspicious, width)
+    console.print()
+    _summary(console, ranked[:SUMMARY_ROWS], width)
+    if len(ranked) > SUMMARY_ROWS:
+        console.print(Text(_rest_of_summary(ranked[SUMMARY_ROWS:], account), style="dim"))
+    shown = records if details is None else records[:max(details, 0)]
+    for row in shown:
+        console.print()
+        for line in _group_details(row, width):
+            console.print(line, style="bold" if line.startswith("#") else None)
+    console.print()
+    hidden = len(records) - len(shown)
+    console.print(Text(f"{_plural(hidden, 'more group')} in full: tokenaudit analyze --details all, "
+                       "or --format markdown/json" if hidden else
+                       "All groups are shown in full; --format markdown or json for tickets and scripts.", style="dim"))
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+
+
+def _rest_of_summary(rest: list[dict[str, Any]], account: GroupAccounting) -> str:
+    """The line after the summary table: what it leaves out."""
+    if not rest:
+        return ""
+    explained = [row for row in rest if row["cause"] != "unclassified"]
+    unexplained = [row for row in rest if row["cause"] == "unclassified"]
+    parts = []
+    if explained:
+        parts.append(f"{_plural(len(explained), 'more group')} ({_plural(sum(r['count'] for r in explained), 'failure')})")
+    if unexplained:
+        text = f"{len(unexplained)} unexplained ({_plural(sum(r['count'] for r in unexplained), 'failure')}"
+        if account.unpaired_refusals and len(unexplained) == account.unexplained_groups:
+            text += f", {account.unpaired_refusals} of them HTTP refusals whose reason no ingested log gives"
+        parts.append(text + ")")
+    return "Not in this table: " + " and ".join(parts) + "."
+
+
+def _summary(console: Any, rows: list[dict[str, Any]], width: int) -> None:
+    """One table row per group, its fix in one line under it."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    if not rows:
+        return
+    cells = [[str(row["rank"]), str(row["cause"]), str(row["count"]), _text(row["relying_party"]) or _text(row["software"]),
+              _text(row["key"]), _short_time(row["last_seen"]), _text(row.get("confidence")) or "-"] for row in rows]
+    headers = ["#", "cause", "n", "party/software", "value", "last seen", "sure", "fix"]
+    for line, row in zip(cells, rows, strict=True):
+        line.append({"ready": "ready", "confirm": "confirm", "unexplained": "-"}[_readiness(row)])
+    widths = _column_widths(headers, cells, width)
+    if widths[5] < 16:  # no room for the time of day
+        for line in cells:
+            line[5] = line[5][:10]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1, 0, 0))
+    for number, (header, size) in enumerate(zip(headers, widths, strict=True)):
+        table.add_column(header, width=size, no_wrap=True, overflow="ellipsis",
+                         justify="right" if number in (0, 2) else "left")
+    for row, line in zip(rows, cells, strict=True):
+        styled = [Text(clip_words(value, size)) for value, size in zip(line, widths, strict=True)]
+        styled[1].stylize("bold")
+        styled[6].stylize(_STYLE.get(line[6], ""))
+        styled[7].stylize(_STYLE.get(_readiness(row), ""))
+        table.add_row(*styled)
+    lines = console.render_lines(table, console.options.update(width=width), pad=False)
+    head, body = lines[:len(lines) - len(rows)], lines[len(lines) - len(rows):]
+    indent = widths[0] + 2
+    for line in head:
+        console.print(_text_of(line))
+    for row, line in zip(rows, body, strict=True):
+        console.print(_text_of(line))
+        label = ("next: " if row["cause"] == "unclassified" else "fix: ")
+        fix = Text(" " * indent + label, style="dim")
+        fix.append(one_line_fix(_text(row["recommendation"]), width - indent - len(label)))
+        console.print(fix)
+
+
+def _text_of(line: list[Any]) -> Any:
+    """A rendered line (rich segments) as one styled text."""
+    from rich.text import Text
+
+    return Text.assemble(*((segment.text, segment.style) for segment in line if not segment.control))
+
+
+def _column_widths(headers: list[str], cells: list[list[str]], width: int) -> list[int]:
+    """Widths of the summary's columns: as wide as their content, shrunk to fit ``width``.
+
+    Under pressure the time of day goes first, then the value and party columns shrink
+    in turn (to 8), the cause column last.
+
+    Examples
+    --------
+    >>> headers = ["#", "cause", "n", "party/software", "value", "last seen", "sure", "fix"]
+    >>> row = ["1", "untrusted_extra_audience", "8", "zitadel", "377572587972067335", "2026-11-22 12:44", "high", "ready"]
+    >>> _column_widths(headers, [row], 120), _column_widths(headers, [row], 80)
+    ([1, 24, 1, 14, 18, 16, 4, 5], [1, 24, 1, 11, 10, 10, 4, 5])
+    """
+    sizes = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    sizes[3], sizes[4] = min(sizes[3], 24), min(sizes[4], 32)
+
+    def excess() -> int:
+        return sum(sizes) + 2 * (len(headers) - 1) - width
+
+    if excess() > 0:
+        sizes[5] = 10  # the date alone
+    while excess() > 0 and max(sizes[3], sizes[4]) > 8:
+        wider = 4 if sizes[4] >= sizes[3] else 3
+        sizes[wider] -= 1
+    if excess() > 0:
+        sizes[1] = max(12, sizes[1] - excess())
+    return sizes
+
+
+def _group_details(row: dict[str, Any], width: int) -> list[str]:
+    """One group in full: heading, evidence, example, why and the fix."""
+    party = f"  realm {_text(row['relying_party'])}" if _text(row["relying_party"]) else ""
+    seen = (f"{row['title']}; {_text(row['software']) or 'unknown software'}; hosts {_text(row['hosts']) or '-'}; "
+            f"first {_iso(row['first_seen'])}, last {_iso(row['last_seen'])}")
+    lines = [f"#{row['rank']} {row['cause']}  x{row['count']}{party}  value {row['key']}",
+             textwrap.fill(seen, width=width, initial_indent="   ", subsequent_indent="   ", break_long_words=False,
+                           break_on_hyphens=False)]
+    if _text(row.get("confidence")):
+        lines.append(_wrap("confidence", f"{row['confidence']}: {_HOW_FOUND.get(_text(row.get('tier')), 'found')}", width))
+    if _text(row["alternatives"]):
+        lines.append(_wrap("cannot be told from", row["alternatives"].replace(",", ", "), width))
+    if _text(row.get("token_evidence")):
+        lines.append(_wrap("token", row["token_evidence"], width))
+    lines.append(_wrap("example", row["example"], width))
+    lines.append(_wrap("why", row["explanation"], width))
+    readiness = _readiness(row)
+    lines.append("   fix:" if readiness != "confirm" else "   fix (confirm the value first, as it says):")
+    lines.extend(_reflow(row["recommendation"], width, indent=6))
+    return lines
+
+
+def _reflow(text: str, width: int, *, indent: int) -> list[str]:
+    """A fix's text fitted to ``width``: prose paragraphs refilled, command lines (indented) kept as they are."""
+    out: list[str] = []
+    prose: list[str] = []
+
+    def flush() -> None:
+        if prose:
+            out.extend(textwrap.wrap(" ".join(prose), width=max(width - indent, 20), break_long_words=False,
+                                     break_on_hyphens=False, initial_indent=" " * indent,
+                                     subsequent_indent=" " * indent))
+            prose.clear()
+
+    for line in text.strip("\n").splitlines():
+        if line.startswith("    ") or not line.strip():
+            flush()
+            out.append(" " * indent + line if line.strip() else "")
+        else:
+            prose.append(line.strip())
+    flush()
+    return out
 
 
 #: How a group's cause was recognised, in words (the ``tier`` column).
@@ -107,16 +390,29 @@ def _wrap(label: str, text: str, width: int) -> str:
                          break_long_words=False, break_on_hyphens=False)
 
 
-def _markdown(groups: pd.DataFrame, total: int, span: str) -> str:
-    out = [f"**{total} failure events** in {len(groups)} groups, {span}", "",
-           "| # | cause | count | relying party | value | hosts | last seen |", "|---|---|---|---|---|---|---|"]
-    for number, row in enumerate(groups.to_dict("records"), start=1):
+def _markdown(groups: pd.DataFrame, account: GroupAccounting) -> str:
+    out = [f"**{accounting_line(account, _span(groups))}**", "",
+           "| # | cause | count | relying party | value | hosts | last seen | confidence | fix |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    records = groups.to_dict("records")
+    for number, row in enumerate(records, start=1):
         cells = [str(number), f"`{row['cause']}`", str(row["count"]), _text(row["relying_party"]),
-                 f"`{row['key']}`", _text(row["hosts"]), _iso(row["last_seen"]) or ""]
+                 f"`{row['key']}`", _text(row["hosts"]), _iso(row["last_seen"]) or "", _text(row.get("confidence")),
+                 {"ready": "ready", "confirm": "confirm first", "unexplained": "-"}[_readiness(row)]]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    for number, row in enumerate(groups.to_dict("records"), start=1):
-        out += ["", f"### {number}. {row['title']} (`{row['cause']}`, {row['count']}x)", "",
-                f"Example: `{row['example']}`", "", row["explanation"], "", "**Fix:**", "", "```",
+    for number, row in enumerate(records, start=1):
+        found = _HOW_FOUND.get(_text(row.get("tier")), "")
+        facts = [f"software {_text(row['software']) or 'unknown'}", f"first seen {_iso(row['first_seen'])}",
+                 f"last seen {_iso(row['last_seen'])}"]
+        if _text(row.get("confidence")):
+            facts.append(f"confidence {row['confidence']}" + (f" ({found})" if found else ""))
+        if _text(row.get("alternatives")):
+            facts.append(f"cannot be told from {row['alternatives'].replace(',', ', ')}")
+        out += ["", f"### {number}. {row['title']} (`{row['cause']}`, {row['count']}x)", "", "; ".join(facts) + ".", ""]
+        if _text(row.get("token_evidence")):
+            out += [f"Token: {row['token_evidence']}", ""]
+        out += [f"Example: `{row['example']}`", "", row["explanation"], "",
+                "**Fix:**" if _readiness(row) != "confirm" else "**Fix** (confirm the value first):", "", "```",
                 row["recommendation"], "```"]
     return "\n".join(out) + "\n"
 
@@ -268,7 +564,7 @@ def render_diagnosis(diagnosis: Any, info: Any, *, fmt: str = "text") -> str:
             if key in _TIME_CLAIMS and (moment := _claim_time(value)) is not None:
                 delta = (moment - at).total_seconds() if at is not None else 0
                 when = "after" if delta >= 0 else "before"
-                shown = f"{_iso(moment)} ({pd.Timedelta(seconds=abs(round(delta)))} {when} {_iso(at)})"
+                shown = f"{_iso(moment)} ({duration_text(abs(delta))} {when} {_iso(at)})"
             lines.append(f"  {key:14} {shown}"[:240])
     party = data["relying_party"] or "the relying party given by flags"
     lines.append(f"checked against {party} at {data['at']}")

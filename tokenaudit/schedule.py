@@ -21,16 +21,16 @@ def nightly_command(paths: list[str], *, dataset: Path, reports: Path, keep: int
     Examples
     --------
     >>> print(nightly_command(["/var/log/syslog"], dataset=Path("/srv/ta"), reports=Path("/srv/r"), keep=14))
-    tokenaudit ingest /var/log/syslog --dataset /srv/ta --output json > /srv/r/ingest-last.json; tokenaudit compact --dataset /srv/ta; tokenaudit report --dataset /srv/ta --since 24h --format html --out /srv/r/report-$(date +%F).html; find /srv/r -name 'report-*.html' -mtime +14 -delete
+    tokenaudit ingest /var/log/syslog --dataset /srv/ta --format json > /srv/r/ingest-last.json; tokenaudit compact --dataset /srv/ta; tokenaudit report --dataset /srv/ta --since 24h --format html --output /srv/r/report-$(date +%F).html; find /srv/r -name 'report-*.html' -mtime +14 -delete
     """
     quoted = " ".join(shlex.quote(p) for p in paths)
     ds, out = shlex.quote(str(dataset)), str(reports)
     # The report runs even when ingest exits 4 (some input unreadable): the rest was ingested.
     # Compact after ingest (and whatever it exits with): it merges the day's batches, ingests' and others'.
-    return (f"{executable} ingest {quoted} --dataset {ds} --output json > {shlex.quote(out)}/ingest-last.json"
+    return (f"{executable} ingest {quoted} --dataset {ds} --format json > {shlex.quote(out)}/ingest-last.json"
             f"; {executable} compact --dataset {ds}"
             f"; {executable} report --dataset {ds} --since 24h --format {report_format}"
-            f" --out {shlex.quote(out)}/report-$(date +%F).{report_format}"
+            f" --output {shlex.quote(out)}/report-$(date +%F).{report_format}"
             f"; find {shlex.quote(out)} -name 'report-*.{report_format}' -mtime +{keep} -delete")
 
 

@@ -120,13 +120,24 @@ class ByteStream:
     """A forward-only byte stream with a peekable head, decompressing gzip transparently.
 
     Tracks how many bytes have been consumed, so ingest can record where it
-    stopped and start there next time.
+    stopped and start there next time; :attr:`bytes_in` says how far into the
+    input that is (compressed bytes for a compressed file), for progress.
+
+    Examples
+    --------
+    >>> import gzip, io
+    >>> packed = gzip.compress(b"line\\n" * 100_000)
+    >>> stream = ByteStream(io.BytesIO(packed))
+    >>> data = stream.read(1 << 30)
+    >>> stream.consumed, stream.bytes_in == len(packed)
+    (500000, True)
     """
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self._file = raw
         self._buffer = b""
+        self._compressed_input: _Prefixed | None = None
         self.held_back = 0
         self.consumed = 0
         self.compressed = False
@@ -134,8 +145,17 @@ class ByteStream:
         magic = self._fill(2)
         if magic[:2] == _GZIP_MAGIC:
             self.compressed = True
-            self._raw = GzipReader(_Prefixed(self._buffer, raw))  # type: ignore[assignment]
+            self._compressed_input = _Prefixed(self._buffer, raw)
+            self._raw = GzipReader(self._compressed_input)  # type: ignore[assignment]
             self._buffer = b""
+
+    @property
+    def bytes_in(self) -> int:
+        """Bytes of the input read so far: compressed bytes for a compressed file, else :attr:`consumed`.
+
+        Never more than the input's size, so that a share of it never passes 100 %.
+        """
+        return self._compressed_input.count if self._compressed_input is not None else self.consumed
 
     def _fill(self, size: int) -> bytes:
         if len(self._buffer) >= size or self.error is not None:
@@ -182,14 +202,17 @@ class _Prefixed:
     def __init__(self, prefix: bytes, raw: BinaryIO) -> None:
         self._prefix = prefix
         self._raw = raw
+        self.count = 0  # bytes handed out, prefix included
 
     def read(self, size: int = -1) -> bytes:
         if self._prefix:
             data, self._prefix = self._prefix[:size] if size >= 0 else self._prefix, (
                 self._prefix[size:] if size >= 0 else b""
             )
-            return data
-        return self._raw.read(size)
+        else:
+            data = self._raw.read(size)
+        self.count += len(data)
+        return data
 
 
 class GzipReader:

@@ -273,6 +273,55 @@ def parse_time_bound(text: str, *, now: pd.Timestamp | None = None) -> pd.Timest
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+def time_window(since: str | pd.Timestamp | None, until: str | pd.Timestamp | None = None, *,
+                now: pd.Timestamp | None = None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The period ``[start, end)`` that ``--since`` and ``--until`` name; a duration counts back from the end.
+
+    A duration in ``since`` (``24h``, ``7d``) counts back from ``until`` when
+    there is one, else from ``now``: ``since="1d", until="2026-10-31"`` is the
+    day before 31 October. A duration in ``until`` counts back from ``now``.
+    The command line and the notebooks use this one rule.
+
+    Parameters
+    ----------
+    since, until
+        Each a text :func:`parse_time_bound` reads, a timestamp, or ``None``
+        for an open end.
+    now
+        The present; the current time by default.
+
+    Returns
+    -------
+    tuple of pandas.Timestamp or None
+        ``(start, end)`` in UTC.
+
+    Raises
+    ------
+    InputError
+        If a bound cannot be read, or the period ends before it starts.
+
+    Examples
+    --------
+    >>> time_window("1d", "2026-10-31")
+    (Timestamp('2026-10-30 00:00:00+0000', tz='UTC'), Timestamp('2026-10-31 00:00:00+0000', tz='UTC'))
+    >>> time_window("7d", now=pd.Timestamp("2025-03-31", tz="UTC"))
+    (Timestamp('2025-03-24 00:00:00+0000', tz='UTC'), None)
+    """
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    end = _bound(until, now) if until is not None else None
+    start = _bound(since, end if end is not None else now) if since is not None else None
+    if start is not None and end is not None and end <= start:
+        raise InputError(f"the period ends before it starts: until {until} is not after since {since}",
+                         hint="swap them, or widen the period")
+    return start, end
+
+
+def _bound(value: str | pd.Timestamp, now: pd.Timestamp) -> pd.Timestamp:
+    if isinstance(value, pd.Timestamp):
+        return value.tz_localize("UTC") if value.tzinfo is None else value.tz_convert("UTC")
+    return parse_time_bound(value, now=now)
+
+
 def epoch_seconds(value: Any) -> pd.Timestamp | None:
     """A JWT NumericDate (``exp``, ``iat``, ``nbf``) as a UTC timestamp, or ``None`` if it is not one.
 
