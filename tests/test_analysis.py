@@ -13,8 +13,10 @@ from tokenaudit.formats import load_formats
 from tokenaudit.pipeline import ChunkContext, process_chunk
 
 SYSLOG = load_formats()["syslog_iso"]
-AUD = "openid authentication failure; rhost=::ffff:10.0.0.{n} msg=Failed to verify ID token: Invalid audiences: `377572587972067335` is not a trusted audience"
-SUBJECT = "openid authentication failure; rhost=::ffff:10.0.0.9 msg=Failed to verify ID token: Invalid subject: expected `1` (found `2`)"
+AUD = ("openid authentication failure; rhost=::ffff:10.0.0.{n} msg=Failed to verify ID token: "
+       "Invalid audiences: `377572587972067335` is not a trusted audience")
+SUBJECT = ("openid authentication failure; rhost=::ffff:10.0.0.9 msg=Failed to verify ID token: "
+           "Invalid subject: expected `1` (found `2`)")
 
 
 def events_from(messages: list[str], host: str = "pve1") -> pd.DataFrame:
@@ -61,7 +63,8 @@ def test_an_improved_catalogue_reclassifies_stored_events(tmp_path: Path) -> Non
         'family = "openidconnect"\nsource = "test"\n[[signature]]\nid = "openidconnect.subject_mismatch"\n'
         'title = "subject differs"\ncause = "account_rejected"\nsearch = true\n'
         "pattern = '''Invalid subject: expected `(?P<expected_audience>[^`]+)`'''\n"
-        '[[signature.sample]]\nmessage = "Invalid subject: expected `1` (found `2`)"\nexpect = { expected_audience = "1" }\n',
+        '[[signature.sample]]\nmessage = "Invalid subject: expected `1` (found `2`)"\nexpect = { expected_audience = '
+        '"1" }\n',
         encoding="utf-8",
     )
     improved = load_catalogue([extra])
@@ -73,7 +76,8 @@ def test_an_improved_catalogue_reclassifies_stored_events(tmp_path: Path) -> Non
 
 
 def test_ambiguous_message_names_the_causes_it_cannot_separate() -> None:
-    events = events_from(["openid authentication failure; rhost=1.2.3.4 msg=Failed to verify ID token: Signature verification failed"])
+    events = events_from(["openid authentication failure; rhost=1.2.3.4 msg=Failed to verify ID token: Signature "
+                          "verification failed"])
     group = ta.failure_groups(events, REALMS).iloc[0]
     assert group["cause"] == "signature_invalid"
     assert group["alternatives"] == "unknown_signing_key,algorithm_mismatch"
@@ -119,7 +123,8 @@ def test_cause_counts(by: str | None) -> None:
     events = pd.concat([events_from([AUD.format(n=1), SUBJECT]), events_from([AUD.format(n=2)], host="pve2")])
     counts = ta.cause_counts(events, by=by)
     if by is None:
-        assert dict(zip(counts["cause"], counts["count"], strict=True)) == {"untrusted_extra_audience": 2, "unclassified": 1}
+        assert dict(zip(counts["cause"], counts["count"], strict=True)) == {"untrusted_extra_audience": 2,
+                                                                            "unclassified": 1}
     else:
         assert len(counts) == 3
 

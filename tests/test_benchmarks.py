@@ -211,7 +211,10 @@ def test_request_counts_equal_a_full_parse_of_every_line(
 def test_byte_ranges_on_two_workers_find_the_truth(
     name: str, logs: dict[str, tuple[Path, dict[str, object]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A file split across worker processes by byte ranges (off by default; see parallel.py) loses and repeats nothing."""
+    """A file split across worker processes by byte ranges loses and repeats nothing.
+
+    The split is off by default; see parallel.py.
+    """
     from tokenaudit import read_events
 
     ingest_module = importlib.import_module("tokenaudit.ingest")  # the package exports a function of that name

@@ -31,7 +31,8 @@ def write(tmp_path: Path, body: str) -> Path:
         ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^a$"\ncolour = 1\n', "unknown key"),
         ('[[signature]]\nid = "other.x"\ntitle = "t"\ncause = "expired"\npattern = "^a$"\n', "<family>.<snake_case>"),
         ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(?P<bogus>a)$"\n', "unknown field"),
-        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(?P<kid>a)$"\nfields = ["alg"]\n', "differ from the pattern"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(?P<kid>a)$"\nfields = ["alg"]\n',
+         "differ from the pattern"),
         ('[[signature]]\nid = "bad.x"\ntitle = "t"\npattern = "^a$"\n', "needs `cause`"),
         ('[[signature]]\nid = "bad.x"\ntitle = "t"\nkind = "envelope"\npattern = "^a$"\n', "capture `detail`"),
         ("[[signature]\n", "not valid TOML"),
@@ -52,7 +53,8 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
 
 
 def test_loading_refuses_an_unanchored_pattern(tmp_path: Path) -> None:
-    path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "Token (?P<kid>\\\\w+) expired"\n'
+    path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "Token '
+                           '(?P<kid>\\\\w+) expired"\n'
                            '[[signature.sample]]\nmessage = "Token abc expired"\n')
     with pytest.raises(CatalogueError, match="start with \\^") as caught:
         load_catalogue([path])
@@ -60,7 +62,8 @@ def test_loading_refuses_an_unanchored_pattern(tmp_path: Path) -> None:
 
 
 def test_check_reports_wrong_captures(tmp_path: Path) -> None:
-    path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^Token (?P<kid>\\\\w+) expired$"\n'
+    path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^Token '
+                           '(?P<kid>\\\\w+) expired$"\n'
                            '[[signature.sample]]\nmessage = "Token abc expired"\nexpect = { kid = "zzz" }\n')
     catalogue = load_catalogue([path])
     problems = [str(p) for p in check_catalogue(catalogue) if "bad.x" in p.where]
@@ -68,25 +71,30 @@ def test_check_reports_wrong_captures(tmp_path: Path) -> None:
 
 
 def test_required_literal_comes_from_the_pattern() -> None:
-    assert required_literal(r"^no openid auth state found \(possible timeout\)$") == "no openid auth state found (possible timeout)"
+    assert (required_literal(r"^no openid auth state found \(possible timeout\)$")
+            == "no openid auth state found (possible timeout)")
     assert required_literal(r"^(?:a|b)$") is None
 
 
 def test_marker_drops_literals_that_contain_another() -> None:
-    assert marker_regex(["authentication failure; rhost=", "openid authentication failure; rhost="]) == "authentication failure; rhost="
+    assert (marker_regex(["authentication failure; rhost=", "openid authentication failure; rhost="])
+            == "authentication failure; rhost=")
 
 
 def test_envelope_details_only_reach_the_signatures_they_explain() -> None:
     # A password line whose user-chosen name imitates an OpenID error must not become that error.
-    fake = "authentication failure; rhost=1.2.3.4 user=x msg=Failed to verify ID token: Invalid audiences: `1` is not a trusted audience"
-    row = match_messages(pa.array([fake]), load_catalogue(), format_name="syslog_iso", generic_search=True).to_pylist()[0]
+    fake = ("authentication failure; rhost=1.2.3.4 user=x msg=Failed to verify ID token: "
+            "Invalid audiences: `1` is not a trusted audience")
+    row = match_messages(pa.array([fake]), load_catalogue(), format_name="syslog_iso",
+                         generic_search=True).to_pylist()[0]
     assert row["envelope"] == "proxmox.login_failure"
     assert row["signature"] == "proxmox.login_failure"  # unexplained, not untrusted_audience
 
 
 def test_search_signatures_do_not_apply_to_access_logs() -> None:
     line = "Invalid audiences: `1` is not a trusted audience"
-    row = match_messages(pa.array([line]), load_catalogue(), format_name="pveproxy_access", generic_search=False).to_pylist()[0]
+    row = match_messages(pa.array([line]), load_catalogue(), format_name="pveproxy_access",
+                         generic_search=False).to_pylist()[0]
     assert row["signature"] is None
 
 

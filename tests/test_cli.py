@@ -343,7 +343,8 @@ def test_analyze_table(ingested: Ingested, monkeypatch: pytest.MonkeyPatch) -> N
     lines = result.stdout.splitlines()
     # A summary first: one row per group with its fix in one line under it, the top group first.
     row = next(n for n, line in enumerate(lines) if re.match(r"\s*1  untrusted_extra_audience ", line))
-    assert re.search(rf"\s8\s+zitadel\s+{ZITADEL_PROJECT_ID}\s+2026-11-22 12:44\s+high\s+ready$", lines[row]), lines[row]
+    assert re.search(rf"\s8\s+zitadel\s+{ZITADEL_PROJECT_ID}\s+2026-11-22 12:44\s+high\s+ready$",
+                     lines[row]), lines[row]
     assert lines[row + 1].strip().startswith("fix: First confirm that"), lines[row + 1]
     # Then the first three groups in full, and how to see the rest.
     details = [line for line in lines if line.startswith("#")]
@@ -793,7 +794,8 @@ def test_since_duration_counts_back_from_until(ingested: Ingested) -> None:
 
 def test_report_since_a_day_until_a_date_is_that_day(ingested: Ingested) -> None:
     # The example: it failed with "the period ends before it starts".
-    result = invoke("report", "--dataset", ingested.dataset, "--since", "1d", "--until", "2026-11-22", "--format", "json")
+    result = invoke("report", "--dataset", ingested.dataset, "--since", "1d", "--until", "2026-11-22",
+                    "--format", "json")
     assert result.exit_code == 0, explain(result)
     day = invoke("report", "--dataset", ingested.dataset, "--since", "2026-11-21", "--until", "2026-11-22",
                  "--format", "json")

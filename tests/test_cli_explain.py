@@ -55,7 +55,8 @@ def test_rp_from_an_ingested_domains_cfg(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     shutil.copytree(SAMPLE_LOGS / "pve_domains_cfg", logs)
     ta.ingest([str(logs)], tmp_path / "ds", timezone="UTC")
-    out = explain(tmp_path, token(iss="https://auth.example.com/"), "--rp", "zitadel", "--dataset", str(tmp_path / "ds"))
+    out = explain(tmp_path, token(iss="https://auth.example.com/"), "--rp", "zitadel",
+                  "--dataset", str(tmp_path / "ds"))
     causes = [c["cause"] for c in out["causes"]]  # type: ignore[index]
     assert causes == ["issuer_mismatch"]
     assert "pveum realm modify zitadel --issuer-url https://auth.example.com/" in out["causes"][0]["recommendation"]  # type: ignore[index]
@@ -85,7 +86,8 @@ def test_no_token_in_the_input(tmp_path: Path) -> None:
 
 
 def test_token_from_stdin() -> None:
-    result = RUNNER.invoke(app, ["explain", "--format", "json", "--at", "2026-11-21T17:12:00Z"], input=f"Bearer {token()}\n")
+    result = RUNNER.invoke(app, ["explain", "--format", "json", "--at", "2026-11-21T17:12:00Z"],
+                           input=f"Bearer {token()}\n")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["kind"] == "id_token"
 
@@ -119,7 +121,8 @@ def test_recommendations_are_complete_and_build_one_discovery_url(tmp_path: Path
                   "--client-id", "377576883644006407", "--issuer", "https://auth.example.com", "--expect", "id")
     fixes = {c["cause"]: c["recommendation"] for c in out["causes"]}  # type: ignore[index, union-attr]
     assert set(fixes) >= {"issuer_mismatch", "expired", "azp_mismatch"}
-    assert "`curl -s https://auth.example.com/.well-known/openid-configuration | jq -r .issuer`" in fixes["issuer_mismatch"]
+    assert ("`curl -s https://auth.example.com/.well-known/openid-configuration | jq -r .issuer`"
+            in fixes["issuer_mismatch"])
     assert "the relying party's host" in fixes["expired"]
     for cause, text in fixes.items():
         assert not re.search(r"<[a-z_]+>|\(unknown |//\.well-known", text), f"{cause}: {text}"

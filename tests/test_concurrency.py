@@ -82,7 +82,8 @@ def test_two_ingests_of_different_logs_at_once_add_both(setup: Setup, tmp_path: 
 
     assert_same_events(root, setup.reference, "two ingests of different logs")
     assert ta.read_manifest(root)["batch_id"].nunique() == 2
-    assert ta.read_realms(root)["realm"].tolist() == ta.read_realms(setup.base / "reference" / "dataset")["realm"].tolist()
+    assert (ta.read_realms(root)["realm"].tolist()
+            == ta.read_realms(setup.base / "reference" / "dataset")["realm"].tolist())
 
 
 def _whole_batches_only(root: Path) -> int:

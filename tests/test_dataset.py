@@ -317,7 +317,7 @@ def test_first_runs_at_once_share_one_fingerprint_key(tmp_path: Path) -> None:
     for attempt in range(15):
         path = tmp_path / f"key-{attempt}" / "fingerprint.key"
         keys: list[bytes] = []
-        errors = _at_once(6, lambda path=path: keys.append(load_fingerprint_key(path)))
+        errors = _at_once(6, lambda path=path, keys=keys: keys.append(load_fingerprint_key(path)))
         assert errors == [], f"attempt {attempt}: {errors!r}"
         assert len(set(keys)) == 1 and keys[0] == path.read_bytes()
         assert [p.name for p in path.parent.iterdir()] == ["fingerprint.key"]

@@ -53,7 +53,8 @@ def test_f_a_forged_pvedaemon_tag_gives_the_cause_but_no_ready_command() -> None
     """`logger -t pvedaemon` cannot be told from pvedaemon in a syslog file: the fix asks for confirmation."""
     events = _events("syslog_rfc3164", [f"Dec  4 10:00:00 pve1 pvedaemon[2345]: {FORGED}"])
     groups = failure_groups(events, REALMS)
-    assert groups[["cause", "identity", "ready_fix"]].values.tolist() == [["untrusted_extra_audience", "claimed", False]]
+    assert (groups[["cause", "identity", "ready_fix"]].values.tolist()
+            == [["untrusted_extra_audience", "claimed", False]])
     fix = groups.loc[0, "recommendation"]
     assert fix.startswith("Confirm evil123 before you trust it") and "syslog tag" in fix and "pveum" not in fix
 

@@ -292,7 +292,8 @@ def test_a_validator_message_in_an_unknown_format_still_becomes_an_event(logs: P
     log = write_log(logs / "app.log", [
         "fail: Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerHandler[1]",
         "      Authentication failed.",
-        "2026/11/22 10:20:01 app | Failed to process OIDC callback: Invalid audiences: `329836626744180738` is not a trusted audience",
+        "2026/11/22 10:20:01 app | Failed to process OIDC callback: Invalid audiences: `329836626744180738` is not a "
+        "trusted audience",
         "2026/11/22 10:20:02 app | all good",
     ])
     report = run([log], dataset)
@@ -387,7 +388,8 @@ def test_jwt_in_a_message_is_redacted_before_storage(logs: Path, dataset: Path) 
 
 # --- bounded memory ---------------------------------------------------------
 
-_ingest_module = __import__("importlib").import_module("tokenaudit.ingest")  # the package exports a function of that name
+# the package exports a function of that name
+_ingest_module = __import__("importlib").import_module("tokenaudit.ingest")
 
 
 def _keyed(events: pd.DataFrame) -> list[tuple[object, ...]]:
@@ -455,7 +457,8 @@ def test_request_counts_summed_as_they_come_equal_those_summed_at_the_end(
     pd.testing.assert_frame_equal(ta.read_requests(compacted), expected)
 
 
-def test_a_file_in_many_byte_ranges_is_read_in_order(logs: Path, dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_in_many_byte_ranges_is_read_in_order(logs: Path, dataset: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Ranges run a few at a time on the worker processes; every line keeps its own number."""
     from tokenaudit import parallel
 

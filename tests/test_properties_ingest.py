@@ -31,8 +31,8 @@ KEY = b"k" * 32
 MTIME = pd.Timestamp("2025-12-01", tz="UTC").timestamp()
 STATUSES = {"ingested", "partial", "empty", "failed", "unchanged"}
 RUNNER = CliRunner()
-GOOD = ("Nov 21 18:11:05 pve1 pvedaemon[2345]: openid authentication failure; rhost=::ffff:192.168.178.81 "
-        "msg=Failed to verify ID token: Invalid audiences: `377572587972067335` is not a trusted audience\n").encode()
+GOOD = (b"Nov 21 18:11:05 pve1 pvedaemon[2345]: openid authentication failure; rhost=::ffff:192.168.178.81 "
+        b"msg=Failed to verify ID token: Invalid audiences: `377572587972067335` is not a trusted audience\n")
 
 
 def ingest_bytes(content: bytes, folder: Path, name: str = "input.log") -> ta.IngestReport:

@@ -60,7 +60,7 @@ CLAIM_NAMES = ("iss", "sub", "aud", "azp", "client_id", "cid", "appid", "scope",
 CLAIMS = st.fixed_dictionaries(
     {},
     optional={
-        **{name: JSON_VALUE for name in CLAIM_NAMES},
+        **dict.fromkeys(CLAIM_NAMES, JSON_VALUE),
         "exp": TIME, "iat": TIME, "nbf": TIME, "auth_time": TIME,
     },
 )

@@ -182,7 +182,8 @@ def test_issuer_fix_for_proxmox_names_the_realm_and_found_issuer() -> None:
 def test_discovery_url_of_a_realm_with_a_trailing_slash_has_one_slash() -> None:
     _, fix = recommend({"cause": "idp_unreachable", "software": "proxmox", "host": "pve1"},
                        {"issuer_url": "https://auth.example.com/"})
-    assert "`curl -sS https://auth.example.com/.well-known/openid-configuration`" in fix and "From the node pve1," in fix
+    assert "`curl -sS https://auth.example.com/.well-known/openid-configuration`" in fix
+    assert "From the node pve1," in fix
 
 
 def test_skew_note_tells_clock_skew_from_a_stale_token() -> None:
@@ -206,7 +207,8 @@ def test_duration_text_reads_as_words(seconds: float, text: str) -> None:
     ("logged", "iso"),
     [("1736243600000", "2025-01-07T09:53:20+00:00"), ("1795280700", "2026-11-21T17:05:00+00:00"),
      ("2024-03-05 10:12:01.503214 +0000 UTC", "2024-03-05T10:12:01.503214+00:00"),
-     ("2025-08-29T00:30:05.0000000Z", "2025-08-29T00:30:05+00:00"), ("2025-03-24 17:19:40 UTC", "2025-03-24T17:19:40+00:00")],
+     ("2025-08-29T00:30:05.0000000Z", "2025-08-29T00:30:05+00:00"),
+     ("2025-03-24 17:19:40 UTC", "2025-03-24T17:19:40+00:00")],
 )
 def test_moment_reads_the_times_validators_log(logged: str, iso: str) -> None:
     stamp = moment(logged)
@@ -216,9 +218,9 @@ def test_moment_reads_the_times_validators_log(logged: str, iso: str) -> None:
 def test_expired_explanation_reads_epoch_times_and_the_gap_in_words() -> None:
     why, _ = recommend({"cause": "expired", "software": "pyjwt", "expired_at": "1795280700",
                         "current_time": "1795284267"})
-    assert why == ("The token had expired when pyjwt checked it. It expired at 2026-11-21 17:05:00 UTC. The validator's "
-                   "clock read 2026-11-21 18:04:27 UTC. It had expired 59 min 27 s before the check: a stale or "
-                   "replayed token, not clock skew.")
+    assert why == ("The token had expired when pyjwt checked it. It expired at 2026-11-21 17:05:00 UTC. "
+                   "The validator's clock read 2026-11-21 18:04:27 UTC. "
+                   "It had expired 59 min 27 s before the check: a stale or replayed token, not clock skew.")
 
 
 def test_an_unknown_detail_drops_its_clause_and_error_codes_stand_in() -> None:
@@ -234,7 +236,8 @@ def test_audience_note_spots_zitadel_and_keycloak() -> None:
 
 
 def test_generic_fix_for_other_software_does_not_talk_about_pveum() -> None:
-    _, fix = recommend({"cause": "untrusted_extra_audience", "software": "openidconnect-rs", "audience": "329836626744180738"})
+    _, fix = recommend({"cause": "untrusted_extra_audience", "software": "openidconnect-rs",
+                        "audience": "329836626744180738"})
     assert "pveum" not in fix and "oidc_additional_trusted_audiences" in fix
 
 

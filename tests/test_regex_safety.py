@@ -82,25 +82,32 @@ def _json(text: str) -> str:
 #: a callback parameter). The benign value ``alice`` gives the baseline.
 TEMPLATES = [
     ("syslog_rfc3164", "Nov 22 09:40:01 pve1 sshd[811]: Invalid user {x} from 192.0.2.9 port 4242", _raw),
-    ("syslog_rfc3164", "Nov 22 09:40:02 pve1 sshd[811]: Failed password for invalid user {x} from 192.0.2.9 port 4242 ssh2", _raw),
+    ("syslog_rfc3164", "Nov 22 09:40:02 pve1 sshd[811]: Failed password for invalid user {x} "
+                       "from 192.0.2.9 port 4242 ssh2", _raw),
     ("syslog_rfc3164", "Nov 22 09:40:03 pve1 pvedaemon[2345]: <root@pam> successful openid auth for user '{x}'", _raw),
     ("syslog_rfc3164", 'Nov 22 09:40:04 pve1 nginx[99]: 192.0.2.9 - - "GET {x} HTTP/1.1" 404 "-" "{x}"', _path),
     ("syslog_rfc3164", "Nov 22 09:40:05 pve1 app[7]: login rejected for {x}", _raw),
     ("syslog_iso", "2026-11-22T09:40:01.000000+01:00 pve3 sshd[811]: Invalid user {x} from 192.0.2.9 port 4242", _raw),
-    ("syslog_rfc5424", "<38>1 2026-11-22T09:40:01.000Z pve4 sshd 811 - - Invalid user {x} from 192.0.2.9 port 4242", _raw),
+    ("syslog_rfc5424", "<38>1 2026-11-22T09:40:01.000Z pve4 sshd 811 - - Invalid user {x} from 192.0.2.9 port 4242",
+     _raw),
     ("journal_json", '{{"__REALTIME_TIMESTAMP":"1795281243512331","_HOSTNAME":"pve2","SYSLOG_IDENTIFIER":"sshd",'
                      '"_PID":"811","MESSAGE":"Invalid user {x} from 192.0.2.9 port 4242"}}', _json),
     ("nginx_error", '2026/11/21 18:09:30 [error] 2865#2865: *66647 user "{x}": password mismatch, client: 203.0.113.9, '
-                    'server: orders.example.com, request: "GET /metrics HTTP/1.1", host: "orders.example.com"', _quoted),
+                    'server: orders.example.com, request: "GET /metrics HTTP/1.1", host: "orders.example.com"',
+     _quoted),
     ("nginx_error", '2026/11/21 18:09:31 [error] 2865#2865: *66648 user "{x}" was not found in "/etc/nginx/htpasswd", '
-                    'client: 203.0.113.9, server: orders.example.com, request: "GET /metrics HTTP/1.1", host: "orders.example.com"', _quoted),
-    ("nginx_error", '2026/11/21 18:09:32 [error] 2865#2865: *66649 auth request unexpected status: 502 while sending to client, '
-                    'client: 192.0.2.44, server: orders.example.com, request: "GET {x} HTTP/2.0", host: "orders.example.com", '
+                    'client: 203.0.113.9, server: orders.example.com, request: "GET /metrics HTTP/1.1", '
+                    'host: "orders.example.com"', _quoted),
+    ("nginx_error", '2026/11/21 18:09:32 [error] 2865#2865: *66649 auth request unexpected status: 502 '
+                    'while sending to client, '
+                    'client: 192.0.2.44, server: orders.example.com, request: "GET {x} HTTP/2.0", '
+                    'host: "orders.example.com", '
                     'referrer: "https://orders.example.com{x}"', _path),
     ("apache_error", "[Wed Sep 07 23:16:13.440057 2022] [auth_basic:error] [pid 17512] [client 127.0.0.1:5555] "
                      "AH01618: user {x} not found: /basic/file", _raw),
     ("apache_error", "[Wed Sep 07 23:16:14.440057 2022] [authz_core:error] [pid 17512] [client 127.0.0.1:5555] "
-                     "AH01630: client denied by server configuration: /var/www{x}, referer: https://a.example{x}", _path),
+                     "AH01630: client denied by server configuration: /var/www{x}, referer: https://a.example{x}",
+     _path),
     ("keycloak_log", '2026-11-21 17:10:00,001 WARN  [org.keycloak.events] (executor-thread-1) type="LOGIN_ERROR", '
                      'realmId="0286a739", realmName="main", clientId="{x}", userId="null", ipAddress="192.0.2.9", '
                      'error="client_not_found", redirect_uri="https://a.example/{x}"', _quoted),
@@ -109,7 +116,8 @@ TEMPLATES = [
                      'username="{x}"', _quoted),
     ("oauth2_proxy_standard", '[2026/11/21 17:10:00] [oauthproxy.go:1026] Rejecting invalid redirect "{x}": '
                               "domain / port not in whitelist", _quoted),
-    ("oauth2_proxy_standard", "[2026/11/21 17:10:01] [oauthproxy.go:900] Authenticated via OAuth2: Session{{email:{x} user:x}}", _raw),
+    ("oauth2_proxy_standard", "[2026/11/21 17:10:01] [oauthproxy.go:900] Authenticated via OAuth2: Session{{email:{x} "
+                              "user:x}}", _raw),
     ("generic_text", "2026/11/22 10:00:03 api handled GET {x} 200", _path),
     ("generic_text", "2026/11/22 10:00:04 api user {x} logged in", _raw),
     ("generic_text", "2026/11/22 10:00:05 api | login name: {x}", _raw),
@@ -125,7 +133,8 @@ TEMPLATES = [
     # A path and query an application logs decoded, spaces and all.
     ("generic_text", "2026/11/22 10:00:06 INFO http: GET /api/find?q={x} 200 14ms", _raw),
     ("generic_text", "2026/11/22 10:00:07 INFO shop: search query: {x}", _raw),
-    ("generic_text", "2026/11/22 10:00:08 DEBUG proxy: request headers: Host: a | X-Remote-User: {x} | Accept: */*", _raw),
+    ("generic_text", "2026/11/22 10:00:08 DEBUG proxy: request headers: Host: a | X-Remote-User: {x} | Accept: */*",
+     _raw),
     ("generic_text", "2026/11/22 10:00:09 DEBUG gateway: User-Agent: {x}", _raw),
 ]
 
@@ -220,7 +229,8 @@ def _signature_file(tmp_path: Path, pattern: str, *, search: bool) -> Path:
     (r"(?:\S+ )?Token expired", True, "fixed text, not a wildcard"),
     (r"^Token (a+)+ expired$", False, "backtrack catastrophically"),
 ])
-def test_loader_refuses_unanchored_and_backtracking_patterns(tmp_path: Path, pattern: str, search: bool, message: str) -> None:
+def test_loader_refuses_unanchored_and_backtracking_patterns(tmp_path: Path, pattern: str, search: bool,
+                                                             message: str) -> None:
     with pytest.raises(CatalogueError, match=re.escape(message)) as caught:
         read_signature_file(_signature_file(tmp_path, pattern, search=search))
     assert caught.value.hint
@@ -259,7 +269,8 @@ def test_built_in_wrappers_hold_no_space_in_their_variable_parts() -> None:
 
 
 def test_every_search_signature_begins_with_its_own_text() -> None:
-    assert not [s.id for s in CATALOGUE.signatures if s.search and (s.pattern.startswith("^") or starts_with_wildcard(s.pattern))]
+    assert not [s.id for s in CATALOGUE.signatures
+                if s.search and (s.pattern.startswith("^") or starts_with_wildcard(s.pattern))]
     assert not [s.id for s in CATALOGUE.signatures if not s.search and not s.pattern.startswith("^")]
 
 
@@ -407,8 +418,8 @@ def test_format_loader_refuses_a_backtracking_pattern(tmp_path: Path) -> None:
     source = (Path(tokenaudit.__file__).parent / "data" / "formats" / "syslog_rfc3164.toml").read_text(encoding="utf-8")
     good = "pattern = '^(?:<\\d{1,3}>)?(?P<ts>"
     assert good in source
-    (tmp_path / "syslog_rfc3164.toml").write_text(source.replace(good, "pattern = '^(?:<\\d{1,3}>)?(?:\\S+\\s?)+(?P<ts>"),
-                                                  encoding="utf-8")
+    (tmp_path / "syslog_rfc3164.toml").write_text(
+        source.replace(good, "pattern = '^(?:<\\d{1,3}>)?(?:\\S+\\s?)+(?P<ts>"), encoding="utf-8")
     with pytest.raises(CatalogueError, match="pattern could backtrack catastrophically") as caught:
         load_formats(tmp_path)
     assert caught.value.hint

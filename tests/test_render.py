@@ -44,7 +44,8 @@ def groups() -> pd.DataFrame:
         group("untrusted_extra_audience", 8, key="377572587972067335", party="zitadel", recommendation=PROXMOX_FIX),
         group("issuer_mismatch", 2, key="https://auth.example.com", party="zitadel", ready=False,
               recommendation="Confirm the issuer before you change it: read the discovery document. Then set it."),
-        group("suspicious_line", 1, key="written by `logger`", recommendation="Change nothing for this line. Find who."),
+        group("suspicious_line", 1, key="written by `logger`",
+              recommendation="Change nothing for this line. Find who."),
         *[group("expired", 1, key=f"k{n}", software="envoy", hour=n) for n in range(SUMMARY_ROWS + 2)],
         group("unclassified", 2, key="HTTP 401 on GET /admin/", software="haproxy", confidence="",
               recommendation="The access log shows the refusal, not its reason."),
@@ -116,7 +117,8 @@ def test_details_of_the_top_groups_only_and_how_to_see_the_rest(groups: pd.DataF
     assert headings == [str(n) for n in range(1, shown + 1)]
     last = text.splitlines()[-1]
     if shown < len(groups):
-        assert last == f"{len(groups) - shown} more groups in full: tokenaudit analyze --details all, or --format markdown/json"
+        assert last == (f"{len(groups) - shown} more groups in full: tokenaudit analyze --details all, "
+                        "or --format markdown/json")
     else:
         assert last.startswith("All groups are shown in full")
     if shown:
@@ -134,22 +136,26 @@ def test_accounting_line_explains_the_difference() -> None:
 
 def test_without_kept_accounting_the_groups_count_for_themselves(groups: pd.DataFrame) -> None:
     part = groups.head(2)
-    assert render_groups(part, width=100).splitlines()[0] == "10 events, 2026-11-21 to 2026-11-22: 10 failures in 2 groups"
+    assert (render_groups(part, width=100).splitlines()[0]
+            == "10 events, 2026-11-21 to 2026-11-22: 10 failures in 2 groups")
 
 
 def test_markdown_and_json_hold_every_group(groups: pd.DataFrame) -> None:
     markdown = render_groups(groups, fmt="markdown")
     assert markdown.startswith(f"**{accounting_line(groups.attrs['accounting'], '2026-11-21 to 2026-11-22')}**")
     assert len(re.findall(r"^### \d+\. ", markdown, flags=re.MULTILINE)) == len(groups)
-    assert "| 2 | `issuer_mismatch` | 2 | zitadel | `https://auth.example.com` | pve1 | 2026-11-22T10:30:00Z | high | confirm first |" in markdown
-    assert json.loads(render_groups(groups, fmt="json")) == json.loads(json.dumps(groups_to_records(groups), default=str))
+    assert ("| 2 | `issuer_mismatch` | 2 | zitadel | `https://auth.example.com` | pve1 | 2026-11-22T10:30:00Z "
+            "| high | confirm first |") in markdown
+    assert (json.loads(render_groups(groups, fmt="json"))
+            == json.loads(json.dumps(groups_to_records(groups), default=str)))
 
 
 def test_empty_groups() -> None:
     empty = pd.DataFrame(columns=["cause", "count", "first_seen", "last_seen"])
     assert render_groups(empty) == "No failure events in the dataset for this period.\n"
     empty.attrs["accounting"] = GroupAccounting(events=2, grouped=0, groups=0, paired_refusals=2)
-    assert render_groups(empty).splitlines()[1] == "2 events: 0 failures in 0 groups, 2 HTTP refusals counted with the line that says why"
+    assert (render_groups(empty).splitlines()[1]
+            == "2 events: 0 failures in 0 groups, 2 HTTP refusals counted with the line that says why")
 
 
 @pytest.mark.parametrize(("text", "expected"), [

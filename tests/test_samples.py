@@ -97,7 +97,7 @@ def test_sample_log_lines_give_exactly_the_annotated_events(path: Path) -> None:
 
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_sample_log_is_detected_as_its_format(path: Path) -> None:
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines()]
+    lines = path.read_text(encoding="utf-8").splitlines()
     detection = detect_format(lines, FORMATS)
     assert detection.format is not None, detection.explain()
     assert detection.format.name == path.parent.name

@@ -159,18 +159,24 @@ def _write_inputs(folder: Path, m: Minted) -> dict[str, Path]:
     stamp = "21/Nov/2026:18:{:02d}:{:02d} +0100"
     access = []
     for n in range(4):
-        access.append(f'192.0.2.{10 + n} - - [{stamp.format(10 + n, 5)}] "GET /oauth2/callback?code=c{n}&client_secret={CLIENT_SECRET}'
-                      f'&id_token_hint={m.rs[n]} HTTP/2.0" 401 10 "https://orders.example.com/?id_token_hint={m.hs[n]}" '
+        access.append(f'192.0.2.{10 + n} - - [{stamp.format(10 + n, 5)}] "GET '
+                      f'/oauth2/callback?code=c{n}&client_secret={CLIENT_SECRET}'
+                      f'&id_token_hint={m.rs[n]} HTTP/2.0" 401 10 '
+                      f'"https://orders.example.com/?id_token_hint={m.hs[n]}" '
                       f'"curl/8 Authorization: Bearer {m.opaque[n]}"')
-        access.append(f'192.0.2.{10 + n} - - [{stamp.format(10 + n, 6)}] "GET /logout?id_token_hint={m.jwe[n]}&access_token={m.opaque[n]} HTTP/2.0" 403 10 "-" "curl/8"')
+        access.append(f'192.0.2.{10 + n} - - [{stamp.format(10 + n, 6)}] "GET '
+                      f'/logout?id_token_hint={m.jwe[n]}&access_token={m.opaque[n]} HTTP/2.0" 403 10 "-" "curl/8"')
     (folder / "access.log").write_text("\n".join(access) + "\n")
     syslog = []
     for n in range(4):
-        syslog.append(f"Nov 21 18:1{n}:27 pve1 pvedaemon[2345]: openid authentication failure; rhost=::ffff:192.168.178.8{n} "
-                      f"msg=Failed to verify ID token: Invalid audiences: `37757258797206733{n}` is not a trusted audience "
+        syslog.append(f"Nov 21 18:1{n}:27 pve1 pvedaemon[2345]: openid authentication failure; "
+                      f"rhost=::ffff:192.168.178.8{n} msg=Failed to verify ID token: "
+                      f"Invalid audiences: `37757258797206733{n}` is not a trusted audience "
                       f"id_token={m.rs[n]} client_secret={CLIENT_SECRET}")
-        syslog.append(f"Nov 21 18:1{n}:28 pve1 app[77]: JWT validation failed: token expired; Authorization: Bearer {m.hs[n]}")
-        syslog.append(f"Nov 21 18:1{n}:29 pve1 app[77]: error: invalid token {m.jwe[n]} header Authorization: Bearer {m.rs[n]}")
+        syslog.append(f"Nov 21 18:1{n}:28 pve1 app[77]: JWT validation failed: token expired; "
+                      f"Authorization: Bearer {m.hs[n]}")
+        syslog.append(f"Nov 21 18:1{n}:29 pve1 app[77]: error: invalid token {m.jwe[n]} "
+                      f"header Authorization: Bearer {m.rs[n]}")
     (folder / "syslog").write_text("\n".join(syslog) + "\n")
     entries = []
     for n in range(4):
@@ -180,17 +186,21 @@ def _write_inputs(folder: Path, m: Minted) -> dict[str, Path]:
                         f"&id_token_hint={m.hs[n]}", "httpVersion": "HTTP/2",
                         "headers": [{"name": "Authorization", "value": f"Bearer {m.rs[n]}"}],
                         "postData": {"mimeType": "application/x-www-form-urlencoded",
-                                     "text": f"grant_type=refresh_token&refresh_token={m.opaque[n]}&client_secret={CLIENT_SECRET}"}},
-            "response": {"status": 200, "statusText": "OK", "headers": [{"name": "Location", "value": f"https://rp.example.com/#id_token={m.jwe[n]}"}],
+                                     "text": f"grant_type=refresh_token&refresh_token={m.opaque[n]}"
+                                             f"&client_secret={CLIENT_SECRET}"}},
+            "response": {"status": 200, "statusText": "OK",
+                         "headers": [{"name": "Location", "value": f"https://rp.example.com/#id_token={m.jwe[n]}"}],
                          "content": {"mimeType": "application/json", "text": json.dumps(
-                             {"access_token": m.hs[n], "id_token": m.rs[n], "refresh_token": m.opaque[n], "token_type": "Bearer"})}}})
-    (folder / "login.har").write_text(json.dumps({"log": {"version": "1.2", "creator": {"name": "Firefox", "version": "132"},
-                                                           "entries": entries}}, indent=2))
+                             {"access_token": m.hs[n], "id_token": m.rs[n], "refresh_token": m.opaque[n],
+                              "token_type": "Bearer"})}}})
+    (folder / "login.har").write_text(json.dumps(
+        {"log": {"version": "1.2", "creator": {"name": "Firefox", "version": "132"}, "entries": entries}}, indent=2))
     responses = folder / "responses"
     responses.mkdir()
     for n in range(4):
         (responses / f"token-{n}.json").write_text(json.dumps(
-            {"access_token": m.rs[n], "id_token": m.hs[n], "refresh_token": m.jwe[n], "token_type": "Bearer", "expires_in": 300}, indent=2))
+            {"access_token": m.rs[n], "id_token": m.hs[n], "refresh_token": m.jwe[n], "token_type": "Bearer",
+             "expires_in": 300}, indent=2))
     tokens = folder / "tokens"
     tokens.mkdir()
     (tokens / "captured.txt").write_text("\n".join([*m.rs, *(f"Bearer {t}" for t in m.hs), *m.jwe,
@@ -199,7 +209,8 @@ def _write_inputs(folder: Path, m: Minted) -> dict[str, Path]:
         (tokens / f"one-{n}.jwt").write_text(token + "\n")
     (folder / "domains.cfg").write_text(
         "openid: zitadel\n\tissuer-url https://auth.example.com\n\tclient-id 377576883644006407\n"
-        f"\tclient-key {REALM_KEY}\n\tusername-claim email\n\nopenid: kc\n\tissuer-url https://kc.example.com/realms/main\n"
+        f"\tclient-key {REALM_KEY}\n\tusername-claim email\n\nopenid: kc\n\tissuer-url "
+        f"https://kc.example.com/realms/main\n"
         f"\tclient-key {CLIENT_SECRET}\n\tclient-id orders-ui\n")
     return {"access": folder / "access.log", "syslog": folder / "syslog", "har": folder / "login.har",
             "responses": responses, "tokens": tokens, "domains": folder / "domains.cfg"}
@@ -245,11 +256,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         for fmt in ("jsonl", "csv"):
             commands.append(["events", "--dataset", str(ds), "--format", fmt])
         for fmt in ("html", "markdown", "json"):
-            commands.append(["report", "--dataset", str(ds), "--since", "2026-11-01", "--until", "2026-12-01", "--format", fmt])
-            commands.append(["report", "--dataset", str(ds), "--since", "2026-11-01", "--until", "2026-12-01", "--format", fmt,
-                             "--output", str(root / "reports" / f"report.{fmt}")])
-            commands.append(["report", "--dataset", str(ds), "--since", "2026-11-01", "--until", "2026-12-01", "--format", fmt,
-                             "--pseudonymize"])
+            report = ["report", "--dataset", str(ds), "--since", "2026-11-01", "--until", "2026-12-01", "--format", fmt]
+            commands.append(report)
+            commands.append([*report, "--output", str(root / "reports" / f"report.{fmt}")])
+            commands.append([*report, "--pseudonymize"])
         token_files = sorted(inputs["tokens"].iterdir()) + sorted(inputs["responses"].iterdir()) + [inputs["har"]]
         for path in token_files:
             for fmt in ("text", "json"):
@@ -271,7 +281,8 @@ def _texts_of(path: Path) -> list[str]:
     if path.suffix == ".parquet":
         table = pq.read_table(path)
         texts.append(table.to_pandas().to_csv())
-        texts.append(json.dumps(table.schema.metadata and {k.decode(): v.decode("latin-1") for k, v in table.schema.metadata.items()}))
+        metadata = table.schema.metadata
+        texts.append(json.dumps(metadata and {k.decode(): v.decode("latin-1") for k, v in metadata.items()}))
     return texts
 
 

@@ -24,7 +24,8 @@ def test_trial_counts_matches_and_groups_misses_by_template(tmp_path: Path) -> N
     trial = try_signatures(log, load_catalogue())
     assert trial.format == "generic_text" and trial.lines == 4
     assert trial.matched.to_dict("records") == [
-        {"signature": "openidconnect.untrusted_audience", "cause": "untrusted_extra_audience", "lines": 1, "first_line": 4}]
+        {"signature": "openidconnect.untrusted_audience", "cause": "untrusted_extra_audience", "lines": 1,
+         "first_line": 4}]
     [miss] = trial.missed.to_dict("records")
     assert miss["lines"] == 2 and miss["first_line"] == 1
     assert "client <NUM>" in miss["template"]

@@ -55,7 +55,8 @@ def test_a_bad_span_is_refused_with_the_reason(tmp_path: Path, span: str, proble
 
 
 def test_a_failure_cue_that_misses_its_own_sample_is_refused(tmp_path: Path) -> None:
-    cue = '[failure_cue]\npattern = "error"\nsource = "x"\nsample = [{ prefix = "INFO app: search: ", match = true }]\n\n'
+    cue = ('[failure_cue]\npattern = "error"\nsource = "x"\n'
+           'sample = [{ prefix = "INFO app: search: ", match = true }]\n\n')
     span = "[[span]]\nid = \"a\"\npattern = '(user=)x'\nsource = \"x\"\nsample = []\n"
     with pytest.raises(CatalogueError, match="failure_cue misses 'INFO app: search: '"):
         read_user_text(_rules(tmp_path, span, cue))

@@ -49,7 +49,8 @@ def test_a_zitadel_shaped_audience_at_a_zitadel_realm_gets_the_ready_command_wit
 
 def test_a_journal_entry_whose_writer_journald_saw_gets_the_ready_command() -> None:
     entry = {"__REALTIME_TIMESTAMP": "1795281243512331", "_HOSTNAME": "pve2", "SYSLOG_IDENTIFIER": "pvedaemon",
-             "_PID": "1418402", "_COMM": "pvedaemon worke", "MESSAGE": PASTED_PROXMOX.replace("377572587972067335", "4242")}
+             "_PID": "1418402", "_COMM": "pvedaemon worke",
+             "MESSAGE": PASTED_PROXMOX.replace("377572587972067335", "4242")}
     [answer] = why(json.dumps(entry))
     assert (answer.cause, answer.format, answer.ready_fix) == ("untrusted_extra_audience", "journal_json", True)
     assert "pveum realm modify <realm name> --audiences 4242" in answer.fix
@@ -61,7 +62,8 @@ def test_a_journal_entry_whose_writer_journald_saw_gets_the_ready_command() -> N
      "jwt.exceptions.ExpiredSignatureError: Signature has expired", "expired"),
     ('time="2025-01-07T10:00:00Z" level=warning msg="JWT check failed -> '
      'oidc: id token issued by a different provider, expected \\"https://a\\" got \\"https://b\\""', "issuer_mismatch"),
-    ('{"level":"error","ts":1736244000,"msg":"auth failed","error":"oidc: expected audience \\"api\\" got [\\"web\\"]"}',
+    ('{"level":"error","ts":1736244000,"msg":"auth failed",'
+     '"error":"oidc: expected audience \\"api\\" got [\\"web\\"]"}',
      "client_id_missing"),
 ])
 def test_validator_text_behind_application_prefixes_is_found(message: str, cause: str) -> None:

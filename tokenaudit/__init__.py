@@ -34,7 +34,6 @@ from .dataset import (  # noqa: E402
     read_requests,
     read_tokens,
 )
-from .event_classes import EventClasses, read_event_classes  # noqa: E402
 from .diagnose import Diagnosis, Finding, diagnose, diagnose_tokens  # noqa: E402
 from .errors import (  # noqa: E402
     CatalogueError,
@@ -48,16 +47,17 @@ from .errors import (  # noqa: E402
     TokenAuditError,
     TokenAuditWarning,
 )
-from .formats import detect_format, load_formats, parse_chunk  # noqa: E402
+from .event_classes import EventClasses, read_event_classes  # noqa: E402
 from .explain import explain_token  # noqa: E402
+from .formats import detect_format, load_formats, parse_chunk  # noqa: E402
 from .ingest import IngestReport, SourceReport, ingest  # noqa: E402
 from .pipeline import ChunkContext, process_chunk  # noqa: E402
 from .pseudonymize import pseudonym, pseudonymize  # noqa: E402
 from .realms import parse_domains_cfg  # noqa: E402
-from .relying_parties import RelyingParty, load_relying_parties, relying_party_from_realm  # noqa: E402
 from .recommend import recommend  # noqa: E402
-from .report import binned_counts, build_report, time_bins  # noqa: E402
+from .relying_parties import RelyingParty, load_relying_parties, relying_party_from_realm  # noqa: E402
 from .render import render_events, render_groups, render_ingest_report  # noqa: E402
+from .report import binned_counts, build_report, time_bins  # noqa: E402
 from .timestamps import parse_time_bound, time_window  # noqa: E402
 from .token_kind import Verdict, issuer_family, token_kind  # noqa: E402
 from .tokens import TokenInfo, find_tokens, inspect_token, load_fingerprint_key  # noqa: E402

@@ -21,10 +21,12 @@ def read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise CatalogueError("not valid TOML: not UTF-8 text", path=str(path), hint="give a TOML text file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise CatalogueError(f"not valid TOML: {exc}", path=str(path),
-                             hint="fix the syntax at that line (https://toml.io); literal strings '...' need no escapes") from None
+        raise CatalogueError(
+            f"not valid TOML: {exc}", path=str(path),
+            hint="fix the syntax at that line (https://toml.io); literal strings '...' need no escapes") from None
     except OSError as exc:
-        raise CatalogueError(f"cannot read: {exc.strerror}", path=str(path), hint="give the path of a readable TOML file") from None
+        raise CatalogueError(f"cannot read: {exc.strerror}", path=str(path),
+                             hint="give the path of a readable TOML file") from None
 
 
 def check_keys(
@@ -42,7 +44,8 @@ def check_keys(
     unknown = sorted(table.keys() - allowed)
     if missing:
         raise CatalogueError(f"missing key(s): {', '.join(missing)}", path=path, signature_id=where,
-                             hint=f"required: {', '.join(sorted(required))}; optional: {', '.join(sorted(allowed - required)) or 'none'}")
+                             hint=f"required: {', '.join(sorted(required))}; "
+                                  f"optional: {', '.join(sorted(allowed - required)) or 'none'}")
     if unknown:
         raise CatalogueError(
             f"unknown key(s): {', '.join(unknown)}",

@@ -17,10 +17,10 @@ import pandas as pd
 import pyarrow as pa
 
 from .catalogue import CONFIDENCES, EVENT_FIELDS, Catalogue, load_catalogue, match_messages
-from .identity import IDENTITIES
-from .formats import load_formats
 from .correlate import refine_with_tokens
 from .event_classes import EventClasses, classes_of_frame
+from .formats import load_formats
+from .identity import IDENTITIES
 from .masking import EXAMPLE_WIDTH, mask_messages, shorten
 from .pipeline import match_failures, route_of
 from .recommend import ready_fix, recommend
@@ -300,7 +300,8 @@ def pair_follow_ups(events: pd.DataFrame, catalogue: Catalogue | None = None) ->
                         & (frame["ts"] <= row["ts"]) & (frame["ts"] >= row["ts"] - _FOLLOW_WINDOW)
                         & (frame.index != index)]
         earlier = earlier[earlier["signature"].map(
-            lambda s: isinstance(s, str) and s not in followers and any(fnmatch.fnmatchcase(s, g) for g in globs))]
+            lambda s, globs=globs: isinstance(s, str) and s not in followers
+            and any(fnmatch.fnmatchcase(s, g) for g in globs))]
         if not earlier.empty:
             lead = earlier.sort_values("ts", kind="stable").iloc[-1]
             frame.at[index, "explained_by"] = f"{lead['source_file']}:{int(lead['line_no'])}"
@@ -430,7 +431,8 @@ def failure_groups(
     classes = attribute_relying_party(classify(collapsed.classes, catalogue), realms)
     all_parties: dict[str, RelyingParty] = {}
     if tokens is not None and not tokens.empty:
-        known = {r["realm"]: relying_party_from_realm(r) for r in realms.to_dict("records") if r.get("type") == "openid"}
+        known = {r["realm"]: relying_party_from_realm(r)
+                 for r in realms.to_dict("records") if r.get("type") == "openid"}
         all_parties = {**known, **(parties or {})}
     single = _paired_classes(classes, catalogue)
     if all_parties:
@@ -582,7 +584,8 @@ def _example(row: dict[str, object]) -> str:
 
     Examples
     --------
-    >>> _example({"process": "pvedaemon", "pid": "2345", "message": "x" * 400})[:20], len(_example({"message": "x" * 400}))
+    >>> (_example({"process": "pvedaemon", "pid": "2345", "message": "x" * 400})[:20],
+    ...  len(_example({"message": "x" * 400})))
     ('pvedaemon[2345]: xxx', 300)
     >>> _example({"event_kind": "http_denied", "client_addr": None, "method": "POST", "path": "/signin", "status": 401})
     '"POST /signin" 401'
@@ -595,9 +598,10 @@ def _example(row: dict[str, object]) -> str:
     if row.get("event_kind") == "http_denied":
         status = row.get("status")
         request = " ".join(part for part in (text("method"), text("path")) if part)
-        line = " ".join(part for part in (text("client_addr"), f'"{request}"' if request else "",
-                                          str(int(status)) if isinstance(status, (int, float)) and status == status else "")
-                        if part)
+        line = " ".join(part for part in (
+            text("client_addr"), f'"{request}"' if request else "",
+            str(int(status)) if isinstance(status, (int, float)) and status == status else "",
+        ) if part)
         return shorten(line)
     return shorten(prefix + text("message"))
 
@@ -607,14 +611,16 @@ def cause_counts(events: pd.DataFrame, *, by: str | None = None, catalogue: Cata
 
     Examples
     --------
-    >>> cause_counts(pd.DataFrame(columns=["signature", "envelope", "format", "catalogue", "event_kind", "message"])).empty
+    >>> columns = ["signature", "envelope", "format", "catalogue", "event_kind", "message"]
+    >>> cause_counts(pd.DataFrame(columns=columns)).empty
     True
     """
     if events.empty:
         return pd.DataFrame(columns=["cause", "count"])
     frame = classify(events, catalogue)
     keys = ["cause"] + ([by] if by else [])
-    return frame.groupby(keys, dropna=False).size().rename("count").reset_index().sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+    counts = frame.groupby(keys, dropna=False).size().rename("count").reset_index()
+    return counts.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def cause_changes(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:

@@ -99,7 +99,7 @@ CLAUSE_START = (
 #: How far an event's cause can be trusted, strongest first (the ``confidence`` column).
 CONFIDENCES = ("high", "medium", "low")
 
-_FILE_KEYS = {"required": ("family", "source"), "optional": ("software", "signature")}
+_FILE_KEYS: dict[str, Any] = {"required": ("family", "source"), "optional": ("software", "signature")}
 _SIGNATURE_KEYS = {
     "required": ("id", "title", "pattern"),
     "optional": (
@@ -173,7 +173,10 @@ class Catalogue:
         ]))
 
     def searchers(self, format_name: str) -> list[Signature]:
-        """Tier-1 cause signatures looked for in a message of ``format_name`` (at its start, after wrappers, at a clause)."""
+        """Tier-1 cause signatures looked for in a message of ``format_name``.
+
+        They are looked for at its start, after wrappers, and at a clause.
+        """
         return list(self._remember(("searchers", format_name), lambda: [
             s for s in self.signatures
             if s.kind == "cause" and s.search and s.tier == "signature" and _applies(s, format_name)
@@ -201,8 +204,9 @@ class Catalogue:
         >>> bool(pc.match_substring_regex(pa.array([line]), marker)[0].as_py())
         True
         """
-        return self._remember(("marker", f"{format_name}\0{generic_search}\0{raw_json}"),  # type: ignore[return-value]
-                              lambda: self._marker(format_name, generic_search, raw_json))
+        marker: str | None = self._remember(("marker", f"{format_name}\0{generic_search}\0{raw_json}"),
+                                            lambda: self._marker(format_name, generic_search, raw_json))
+        return marker
 
     def _marker(self, format_name: str, generic_search: bool, raw_json: bool) -> str | None:
         chosen = self.envelopes(format_name) + self.direct(format_name)
@@ -279,7 +283,7 @@ def _signature_from_toml(
         raise CatalogueError(f"pattern could backtrack catastrophically: {backtracking[0]}", path=path,
                              signature_id=sid, hint=BACKTRACKING_HINT)
     groups = _named_groups(pattern)
-    fields = tuple(data.get("fields", groups))  # type: ignore[arg-type]
+    fields: tuple[str, ...] = tuple(data.get("fields", groups))  # type: ignore[arg-type]
     if set(fields) != set(groups):
         raise CatalogueError(
             f"fields {sorted(fields)} differ from the pattern's named groups {sorted(groups)}",
@@ -904,7 +908,8 @@ class _Plain:
             found = (literal in texts[i] for i in positions)
         else:
             found = (any(literal in texts[i] for literal in literals) for i in positions)
-        return positions[np.fromiter(found, bool, len(positions))]
+        kept: np.ndarray = positions[np.fromiter(found, bool, len(positions))]
+        return kept
 
     def _occurs(self, literal: str, fold: bool) -> bool:
         key = (literal, fold)
@@ -951,7 +956,8 @@ def _match(
 
 
 #: A key whose value is an error: the key itself reports a failure (``error="…"``, ``"exception": "…"``).
-ERROR_KEY = r"""(?:\b(?:err|error|errors|exception|reason|error_description|cause)=["']?|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*")"""
+ERROR_KEY = (r"""(?:\b(?:err|error|errors|exception|reason|error_description|cause)=["']?"""
+             r"""|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*")""")
 
 #: A start of a message that is structure, not words: braces, quotes, one neutral key (``{"msg": "``), or one
 #: word of the software's own framing (``IDX10223: ``, ``[openid-connect] ``, ``oidc_proto_jwt_verify: ``).
@@ -1014,7 +1020,7 @@ def _wrapper_start() -> str:
 def _assign(values: dict[str, np.ndarray], positions: np.ndarray, captures: dict[str, np.ndarray]) -> None:
     for name, captured in captures.items():
         # An optional group that did not take part captures "": keep it null.
-        cleaned = np.where(captured == "", None, captured)
+        cleaned = np.where(captured == "", np.array(None, dtype=object), captured)
         values[name][positions] = cleaned
 
 

@@ -14,9 +14,9 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Optional, cast
+from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import pandas as pd
 import pyarrow as pa
@@ -28,7 +28,6 @@ from .analysis import failure_groups, paired_events
 from .catalogue import coverage_table, load_catalogue
 from .compact import DEFAULT_TARGET_BYTES, compact, render_compact_report
 from .dataset import committed_batches, default_dataset_path, read_events, read_realms, read_tokens
-from .event_classes import read_event_classes
 from .errors import (
     CatalogueError,
     DatasetError,
@@ -39,19 +38,16 @@ from .errors import (
     TokenAuditError,
     storage_error,
 )
+from .event_classes import read_event_classes
 from .explain import explain_token
-from .report import build_report
-from .report_render import render_report
-from .schedule import crontab_line, nightly_command, systemd_units
+from .formats import load_formats
+from .ingest import Progress, ingest
 from .relying_parties import (
     RelyingParty,
     load_relying_parties,
     relying_party_from_realm,
     with_overrides,
 )
-from .tokens import load_fingerprint_key
-from .formats import load_formats
-from .ingest import Progress, ingest
 from .render import (
     ingest_report_to_dict,
     render_diagnosis,
@@ -60,10 +56,14 @@ from .render import (
     render_ingest_report,
     render_trial,
 )
+from .report import build_report
+from .report_render import render_report
+from .samples import check_catalogue
+from .schedule import crontab_line, nightly_command, systemd_units
+from .timestamps import parse_time_bound, time_window
+from .tokens import load_fingerprint_key
 from .trial import try_signatures
 from .why import render_answers, why
-from .samples import check_catalogue
-from .timestamps import parse_time_bound, time_window
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -73,8 +73,14 @@ EXIT_NOT_RECOGNISED = 5
 EXIT_STORAGE = 6
 EXIT_MEMORY = 7
 
+if TYPE_CHECKING:
+    class _ClickUsageError(Exception):
+        """What the type checker knows of click's UsageError: a message and the context."""
+
+        def __init__(self, message: str, ctx: Any = None) -> None: ...
+
 #: click's UsageError, whether typer vendors click (typer >= 0.20) or depends on it.
-_UsageError = cast("type[Exception]", typer.BadParameter.__mro__[1])
+_UsageError = cast("type[_ClickUsageError]", typer.BadParameter.__mro__[1])
 
 
 @contextmanager
@@ -114,17 +120,33 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-signatures_app = typer.Typer(help="List and check signatures (the catalogue of validator messages).", no_args_is_help=True)
+signatures_app = typer.Typer(help="List and check signatures (the catalogue of validator messages).",
+                             no_args_is_help=True)
 app.add_typer(signatures_app, name="signatures")
 
 DatasetOption = Annotated[
     Optional[Path],  # noqa: UP045 - typer needs Optional here
-    typer.Option("--dataset", "-d", help="Dataset folder \\[default: $TOKENAUDIT_DATASET or ~/.local/share/tokenaudit/dataset]."),
+    typer.Option("--dataset", "-d",
+                 help="Dataset folder \\[default: $TOKENAUDIT_DATASET or ~/.local/share/tokenaudit/dataset]."),
 ]
-SinceOption = Annotated[Optional[str], typer.Option(help="Only events at or after: 24h, 7d (back from --until, else from now), 2025-03-24, or an ISO time.")]  # noqa: UP045
-UntilOption = Annotated[Optional[str], typer.Option(help="Only events before this time (same forms as --since).")]  # noqa: UP045
-SignaturesOption = Annotated[Optional[list[Path]], typer.Option("--signatures", help="Extra signature file(s) to use, besides the built-in ones (repeatable).")]  # noqa: UP045
-OutputFileOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of standard output.")]  # noqa: UP045
+SinceOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        help="Only events at or after: 24h, 7d (back from --until, else from now), 2025-03-24, or an ISO time."
+    ),
+]
+UntilOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(help="Only events before this time (same forms as --since)."),
+]
+SignaturesOption = Annotated[
+    Optional[list[Path]],  # noqa: UP045
+    typer.Option("--signatures", help="Extra signature file(s) to use, besides the built-in ones (repeatable)."),
+]
+OutputFileOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--output", "-o", help="Write to this file instead of standard output."),
+]
 
 
 def _renamed(*old: str, new: str) -> Any:
@@ -161,18 +183,18 @@ class _UsageWithoutHidden(TyperCommand):
         return pieces
 
 
-class GroupFormat(str, Enum):
+class GroupFormat(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
 
 
-class EventFormat(str, Enum):
+class EventFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
 
 
-class ReportFormat(str, Enum):
+class ReportFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -183,7 +205,8 @@ def _err(text: str) -> None:
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
-    """Turn every failure a user can meet into one ``error:`` and one ``hint:`` line and an exit code, never a traceback.
+    """Turn every failure a user can meet into one ``error:`` and one ``hint:`` line and an exit code, never a
+    traceback.
 
     A :class:`TokenAuditError` exits with 1; one that says the dataset or an output cannot be written (read-only,
     no permission, disk full) with 6; running out of memory with 7. An ``OSError`` or ``MemoryError`` the library
@@ -227,8 +250,8 @@ def _is_out_of_memory(exc: pa.ArrowException) -> bool:
 def _default_hint(exc: TokenAuditError) -> str:
     """A hint for errors raised without one: where to look, by kind of error."""
     if isinstance(exc, CatalogueError):
-        return ("compare the file with the built-in ones in tokenaudit/data/signatures/ (README: The signature catalogue), "
-                "or with sample_logs/tokenaudit.toml for relying parties")
+        return ("compare the file with the built-in ones in tokenaudit/data/signatures/ "
+                "(README: The signature catalogue), or with sample_logs/tokenaudit.toml for relying parties")
     if isinstance(exc, DatasetError):
         return "check --dataset (default: $TOKENAUDIT_DATASET, else ~/.local/share/tokenaudit/dataset)"
     return "see `tokenaudit --help` and the README"
@@ -251,15 +274,39 @@ def _main(
 
 @app.command("ingest")
 def ingest_command(
-    paths: Annotated[list[str], typer.Argument(help="Log files, folders, glob patterns, /etc/pve/domains.cfg, or - for stdin.")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Log files, folders, glob patterns, /etc/pve/domains.cfg, or - for stdin."),
+    ],
     *,
     dataset: DatasetOption = None,
-    input_format: Annotated[Optional[str], typer.Option("--input-format", help="Force this log format (see `tokenaudit formats`) \\[default: detected per file].")] = None,  # noqa: UP045
-    timezone: Annotated[Optional[str], typer.Option(help="Zone of log times that carry none (RFC 3164 syslog) \\[default: this machine's].")] = None,  # noqa: UP045
-    output_format: Annotated[str, typer.Option("--format", "-f", metavar="<text|json>", callback=lambda ctx, param, value: _ingest_output_format(ctx, param, value), help="text, or json for scripts.")] = "text",
+    input_format: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--input-format", help="Force this log format (see `tokenaudit formats`) \\[default: detected per file]."
+        ),
+    ] = None,
+    timezone: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Zone of log times that carry none (RFC 3164 syslog) \\[default: this machine's]."),
+    ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", metavar="<text|json>",
+            callback=lambda ctx, param, value: _ingest_output_format(ctx, param, value),
+            help="text, or json for scripts.",
+        ),
+    ] = "text",
     signatures: SignaturesOption = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Threads that process a file's blocks \\[default: all cores].")] = None,  # noqa: UP045
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (there is none when standard error is no terminal).")] = False,
+    jobs: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--jobs", "-j", min=1, help="Threads that process a file's blocks \\[default: all cores]."),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No progress bar (there is none when standard error is no terminal)."),
+    ] = False,
     _output: Annotated[Optional[str], _renamed("--output", "-o", new="--format/-f")] = None,  # noqa: UP045
 ) -> None:
     """Read logs and realm configuration into the dataset, adding only what is new.
@@ -344,10 +391,19 @@ def analyze_command(
     dataset: DatasetOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    output_format: Annotated[GroupFormat, typer.Option("--format", "-f", help="table, markdown, or json.")] = GroupFormat.table,
-    config: Annotated[Optional[Path], typer.Option(help="tokenaudit.toml naming relying parties, for pairing failures with captured tokens.")] = None,  # noqa: UP045
+    output_format: Annotated[
+        GroupFormat,
+        typer.Option("--format", "-f", help="table, markdown, or json."),
+    ] = GroupFormat.table,
+    config: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="tokenaudit.toml naming relying parties, for pairing failures with captured tokens."),
+    ] = None,
     signatures: SignaturesOption = None,
-    details: Annotated[str, typer.Option("--details", metavar="N|all", help="How many groups the table shows in full after its summary.")] = "3",
+    details: Annotated[
+        str,
+        typer.Option("--details", metavar="N|all", help="How many groups the table shows in full after its summary."),
+    ] = "3",
 ) -> None:
     """Group failures by cause, relying party and offending value, with the fix for each.
 
@@ -377,11 +433,22 @@ def analyze_command(
 
 @app.command("why")
 def why_command(
-    messages: Annotated[Optional[list[str]], typer.Argument(help="Messages to explain, or - to read them from standard input (one a line).")] = None,  # noqa: UP045
+    messages: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Argument(help="Messages to explain, or - to read them from standard input (one a line)."),
+    ] = None,
     *,
-    output_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, or json for scripts.")] = ReportFormat.text,
+    output_format: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="text, or json for scripts."),
+    ] = ReportFormat.text,
     signatures: SignaturesOption = None,
-    dataset: Annotated[Optional[Path], typer.Option("--dataset", "-d", help="A dataset whose realms (domains.cfg) fill in the fixes; none is read otherwise.")] = None,  # noqa: UP045
+    dataset: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--dataset", "-d", help="A dataset whose realms (domains.cfg) fill in the fixes; none is read otherwise."
+        ),
+    ] = None,
 ) -> None:
     """Why was it rejected? Paste the message a web UI, a log or a ticket showed: no dataset needed.
 
@@ -446,7 +513,10 @@ def signatures_list(
     _files: Annotated[Optional[list[str]], _signature_files_argument("list")] = None,  # noqa: UP045
     *,
     signatures: SignaturesOption = None,
-    coverage: Annotated[bool, typer.Option("--coverage", help="Print the coverage per family as a Markdown table.")] = False,
+    coverage: Annotated[
+        bool,
+        typer.Option("--coverage", help="Print the coverage per family as a Markdown table."),
+    ] = False,
 ) -> None:
     """List signatures: id, cause, and where the text comes from.
 
@@ -482,7 +552,7 @@ def signatures_check(
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
-class ReportKind(str, Enum):
+class ReportKind(StrEnum):
     html = "html"
     markdown = "markdown"
     json = "json"
@@ -492,14 +562,38 @@ class ReportKind(str, Enum):
 def report_command(
     *,
     dataset: DatasetOption = None,
-    since: Annotated[str, typer.Option(help="Start of the period: 24h, 7d (back from --until, else from now), a date or an ISO time.")] = "24h",
-    until: Annotated[Optional[str], typer.Option(help="End of the period (same forms as --since) \\[default: now].")] = None,  # noqa: UP045
-    output_format: Annotated[ReportKind, typer.Option("--format", "-f", help="html (one self-contained file), markdown, or json.")] = ReportKind.markdown,
+    since: Annotated[
+        str,
+        typer.Option(help="Start of the period: 24h, 7d (back from --until, else from now), a date or an ISO time."),
+    ] = "24h",
+    until: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="End of the period (same forms as --since) \\[default: now]."),
+    ] = None,
+    output_format: Annotated[
+        ReportKind,
+        typer.Option("--format", "-f", help="html (one self-contained file), markdown, or json."),
+    ] = ReportKind.markdown,
     out: OutputFileOption = None,
     signatures: SignaturesOption = None,
-    fail_on: Annotated[Optional[list[str]], typer.Option("--fail-on", help="Exit 3 when: new (a cause the previous period lacked), any, or a cause id. Repeatable.")] = None,  # noqa: UP045
-    config: Annotated[Optional[Path], typer.Option(help="tokenaudit.toml naming relying parties.")] = None,  # noqa: UP045
-    pseudonymize: Annotated[bool, typer.Option("--pseudonymize", help="Replace subjects, e-mails, user names and client addresses with keyed pseudonyms (user-3f9a1c2b), for a wider audience.")] = False,
+    fail_on: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--fail-on", help="Exit 3 when: new (a cause the previous period lacked), any, or a cause id. Repeatable."
+        ),
+    ] = None,
+    config: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="tokenaudit.toml naming relying parties."),
+    ] = None,
+    pseudonymize: Annotated[
+        bool,
+        typer.Option(
+            "--pseudonymize",
+            help="Replace subjects, e-mails, user names and client addresses with keyed pseudonyms (user-3f9a1c2b), "
+                 "for a wider audience.",
+        ),
+    ] = False,
     _out: Annotated[Optional[str], _renamed("--out", new="--output/-o")] = None,  # noqa: UP045
 ) -> None:
     """Report a period: security findings, what changed against the period before, top causes and fixes.
@@ -531,7 +625,7 @@ def report_command(
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
-class ScheduleKind(str, Enum):
+class ScheduleKind(StrEnum):
     cron = "cron"
     systemd = "systemd"
 
@@ -540,7 +634,10 @@ class ScheduleKind(str, Enum):
 def schedule_command(
     paths: Annotated[list[str], typer.Argument(help="The logs to ingest every night (folders and globs too).")],
     *,
-    print_kind: Annotated[ScheduleKind, typer.Option("--print", help="cron (a crontab line) or systemd (service and timer).")] = ScheduleKind.cron,
+    print_kind: Annotated[
+        ScheduleKind,
+        typer.Option("--print", help="cron (a crontab line) or systemd (service and timer)."),
+    ] = ScheduleKind.cron,
     dataset: DatasetOption = None,
     reports: Annotated[Path, typer.Option(help="Folder for the dated reports.")] = Path("/var/lib/tokenaudit/reports"),
     keep: Annotated[int, typer.Option(min=1, help="Delete reports older than this many days.")] = 14,
@@ -558,27 +655,57 @@ def schedule_command(
     typer.echo(crontab_line(command, at=at) if print_kind is ScheduleKind.cron else systemd_units(command, at=at))
 
 
-class Expect(str, Enum):
+class Expect(StrEnum):
     id = "id"
     access = "access"
 
 
 @app.command("explain")
 def explain_command(
-    source: Annotated[str, typer.Argument(help="File holding the token, or - for stdin (never the token itself).")] = "-",
+    source: Annotated[
+        str,
+        typer.Argument(help="File holding the token, or - for stdin (never the token itself)."),
+    ] = "-",
     *,
-    rp_name: Annotated[Optional[str], typer.Option("--rp", help="Relying party from --config, or a Proxmox realm of --dataset.")] = None,  # noqa: UP045
-    config: Annotated[Optional[Path], typer.Option(help="tokenaudit.toml with [[relying_party]] tables \\[default: ./tokenaudit.toml if present].")] = None,  # noqa: UP045
+    rp_name: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--rp", help="Relying party from --config, or a Proxmox realm of --dataset."),
+    ] = None,
+    config: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="tokenaudit.toml with [[relying_party]] tables \\[default: ./tokenaudit.toml if present]."),
+    ] = None,
     dataset: DatasetOption = None,
     client_id: Annotated[Optional[str], typer.Option(help="The relying party's client id.")] = None,  # noqa: UP045
-    audience: Annotated[Optional[list[str]], typer.Option(help="A trusted audience besides the client id (repeatable).")] = None,  # noqa: UP045
+    audience: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="A trusted audience besides the client id (repeatable)."),
+    ] = None,
     issuer: Annotated[Optional[str], typer.Option(help="The expected issuer, exactly.")] = None,  # noqa: UP045
-    algorithms: Annotated[Optional[str], typer.Option(help="Accepted algorithms, comma-separated (RS256,ES256).")] = None,  # noqa: UP045
-    expect: Annotated[Optional[Expect], typer.Option(help="Which token the relying party checks: id or access.")] = None,  # noqa: UP045
-    jwks: Annotated[Optional[str], typer.Option(help="JWKS file or URL to check the signature against.")] = None,  # noqa: UP045
-    verify: Annotated[bool, typer.Option("--verify", help="Fetch the issuer's discovery document and JWKS (network).")] = False,
-    at: Annotated[Optional[str], typer.Option(help="Judge times at this moment (ISO 8601 or epoch seconds) \\[default: now].")] = None,  # noqa: UP045
-    output_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, or json for scripts.")] = ReportFormat.text,
+    algorithms: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Accepted algorithms, comma-separated (RS256,ES256)."),
+    ] = None,
+    expect: Annotated[
+        Optional[Expect],  # noqa: UP045
+        typer.Option(help="Which token the relying party checks: id or access."),
+    ] = None,
+    jwks: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="JWKS file or URL to check the signature against."),
+    ] = None,
+    verify: Annotated[
+        bool,
+        typer.Option("--verify", help="Fetch the issuer's discovery document and JWKS (network)."),
+    ] = False,
+    at: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Judge times at this moment (ISO 8601 or epoch seconds) \\[default: now]."),
+    ] = None,
+    output_format: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="text, or json for scripts."),
+    ] = ReportFormat.text,
 ) -> None:
     """Explain one token: its claims, its kind, and every cause the relying party rejects it for.
 
@@ -595,7 +722,8 @@ def explain_command(
                                algorithms=[a.strip() for a in algorithms.split(",")] if algorithms else None, jwks=jwks)
         info, diagnosis = explain_token(text, party, key=load_fingerprint_key(),
                                         at=_moment(at) if at is not None else None, verify=verify)
-    typer.echo(render_diagnosis(diagnosis, info, fmt="json" if output_format is ReportFormat.json else "text"), nl=False)
+    typer.echo(render_diagnosis(diagnosis, info, fmt="json" if output_format is ReportFormat.json else "text"),
+               nl=False)
 
 
 def write_text(path: Path, text: str) -> None:
@@ -604,7 +732,8 @@ def write_text(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise ReportError(f"{path}: cannot write the report: {exc.strerror}", hint="check the folder and its permissions") from None
+        raise ReportError(f"{path}: cannot write the report: {exc.strerror}",
+                          hint="check the folder and its permissions") from None
 
 
 def _read_text(path: Path) -> str:
@@ -643,9 +772,17 @@ def signatures_try(
     log: Annotated[Path, typer.Argument(help="A log file to try the catalogue on.")],
     *,
     signatures: SignaturesOption = None,
-    input_format: Annotated[Optional[str], typer.Option("--input-format", help="Force the log format (see `tokenaudit formats`) \\[default: detected].")] = None,  # noqa: UP045
+    input_format: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--input-format", help="Force the log format (see `tokenaudit formats`) \\[default: detected]."),
+    ] = None,
     signature: Annotated[Optional[str], typer.Option(help="Show only this signature's matches.")] = None,  # noqa: UP045
-    show_missed: Annotated[bool, typer.Option("--show-missed/--hide-missed", help="List failure-looking lines no signature matches, by template.")] = True,
+    show_missed: Annotated[
+        bool,
+        typer.Option(
+            "--show-missed/--hide-missed", help="List failure-looking lines no signature matches, by template."
+        ),
+    ] = True,
     _format: Annotated[Optional[str], _renamed("--format", "-f", new="--input-format")] = None,  # noqa: UP045
 ) -> None:
     """Show which lines of LOG each signature matches, and failure-looking lines none explains.
@@ -671,8 +808,16 @@ def main() -> None:
 def compact_command(
     *,
     dataset: DatasetOption = None,
-    target_mb: Annotated[int, typer.Option("--target-mb", min=1, help="Largest merged batch, MB on disk; batches under a quarter of it are merged.")] = DEFAULT_TARGET_BYTES >> 20,
-    output_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, or json for scripts.")] = ReportFormat.text,
+    target_mb: Annotated[
+        int,
+        typer.Option(
+            "--target-mb", min=1, help="Largest merged batch, MB on disk; batches under a quarter of it are merged."
+        ),
+    ] = DEFAULT_TARGET_BYTES >> 20,
+    output_format: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="text, or json for scripts."),
+    ] = ReportFormat.text,
     _output: Annotated[Optional[str], _renamed("--output", "-o", new="--format/-f")] = None,  # noqa: UP045
 ) -> None:
     """Merge the many small batches frequent ingests leave into a few large ones, so that reading stays fast.
@@ -685,4 +830,5 @@ def compact_command(
     """
     with cli_errors():
         report = compact(dataset or default_dataset_path(), target_bytes=target_mb << 20)
-    typer.echo(json.dumps(report.to_dict(), indent=2) if output_format is ReportFormat.json else render_compact_report(report))
+    typer.echo(json.dumps(report.to_dict(), indent=2) if output_format is ReportFormat.json
+               else render_compact_report(report))

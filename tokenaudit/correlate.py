@@ -74,7 +74,8 @@ def refine_with_tokens(
         if rp is None:
             continue
         ts = event["ts"]
-        near = [t for t in usable if t["first_seen"] - window <= ts <= t["last_seen"] + window and rp.concerns(_info(t).audiences, _info(t).claims.get("iss"))]
+        near = [t for t in usable if t["first_seen"] - window <= ts <= t["last_seen"] + window
+                and rp.concerns(_info(t).audiences, _info(t).claims.get("iss"))]
         if not near:
             continue
         best = min(near, key=lambda t: min(abs(t["first_seen"] - ts), abs(t["last_seen"] - ts)))

@@ -63,7 +63,7 @@ _BATCH_TABLES = ("tokens", "requests", "realms")
 
 _CONTEXT_COLUMNS = ("client_addr", "user", "realm")
 #: Schema of the events table: one row per failure event.
-EVENT_SCHEMA = pa.schema(
+EVENT_SCHEMA: pa.Schema = pa.schema(
     [
         pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
         # where ts came from: the line itself, the file's modification time, or the ingest's clock
@@ -397,7 +397,8 @@ def write_tokens(root: Path, tokens: pd.DataFrame, batch_id: str) -> None:
         return
     frame = tokens.assign(batch_id=batch_id)
     for column in ("kid", "typ", "iss", "sub", "azp", "client_id", "scope", "alg", "error", "issuer_family"):
-        frame[column] = frame[column].map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
+        frame[column] = frame[column].map(
+            lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
     table = pa.Table.from_pandas(frame[TOKEN_SCHEMA.names], schema=TOKEN_SCHEMA, preserve_index=False)
     _atomic_table(root / "tokens" / f"batch-{batch_id}.parquet", table)
 

@@ -17,8 +17,8 @@ import pandas as pd
 
 from .recommend import duration_text, issuer_difference, recommend
 from .relying_parties import RelyingParty
-from .token_kind import Verdict, issuer_family, token_kind, zitadel_project_ids, zitadel_roles
 from .timestamps import epoch_seconds
+from .token_kind import Verdict, issuer_family, token_kind, zitadel_project_ids, zitadel_roles
 from .tokens import TokenInfo
 
 _ASYMMETRIC = ("RS", "PS", "ES", "Ed")
@@ -129,9 +129,11 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
         if alg.lower() == "none":
             add("algorithm_mismatch", ["header alg is none: the token is not signed"], alg=alg)
         elif rp.algorithms and alg not in rp.algorithms:
-            add("algorithm_mismatch", [f"header alg {alg} is not among the accepted {', '.join(rp.algorithms)}"], alg=alg)
+            add("algorithm_mismatch", [f"header alg {alg} is not among the accepted {', '.join(rp.algorithms)}"],
+                alg=alg)
         elif alg.startswith("HS") and not rp.algorithms:
-            add("algorithm_mismatch", [f"header alg {alg} is symmetric; an OpenID provider signs with RS256/ES256"], alg=alg)
+            add("algorithm_mismatch", [f"header alg {alg} is symmetric; an OpenID provider signs with RS256/ES256"],
+                alg=alg)
 
     iss = claims.get("iss")
     if iss is None:
@@ -156,8 +158,9 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
         if rp.client_id and rp.client_id in audiences and extra:
             projects = set(zitadel_project_ids(claims))
             notes = [f"{a} looks like a ZITADEL project id" for a in extra if a in projects]
-            add("untrusted_extra_audience", [f"aud also holds {', '.join(extra)}, which the relying party does not trust",
-                                             *notes], audience=extra[0])
+            add("untrusted_extra_audience",
+                [f"aud also holds {', '.join(extra)}, which the relying party does not trust", *notes],
+                audience=extra[0])
         azp = claims.get("azp")
         if rp.client_id and azp and azp != rp.client_id:
             add("azp_mismatch", [f"azp is `{azp}`: the token was issued to another client than `{rp.client_id}`"],
@@ -189,15 +192,18 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
         add("malformed_token", ["the token has no exp claim"], detail="no exp claim")
     for name, moment in (("nbf", nbf), ("iat", iat)):
         if moment is not None and moment > at + leeway:
-            add("not_yet_valid", [f"{name} {moment.isoformat()} is {duration_text((moment - at).total_seconds())} after {at.isoformat()}"])
+            add("not_yet_valid", [f"{name} {moment.isoformat()} is {duration_text((moment - at).total_seconds())} "
+                                  f"after {at.isoformat()}"])
             break
 
     roles = _roles(claims, rp.client_id)
     missing_roles = [r for r in rp.required_roles if r not in roles]
     missing_scopes = [s for s in rp.required_scopes if s not in _scopes(claims)]
     if missing_roles or missing_scopes:
-        parts = ([f"roles {_listed(missing_roles)} missing (token has {_listed(sorted(roles)) if roles else 'none'})"] if missing_roles else []) + (
-            [f"scopes {_listed(missing_scopes)} missing"] if missing_scopes else [])
+        parts = (
+            [f"roles {_listed(missing_roles)} missing (token has {_listed(sorted(roles)) if roles else 'none'})"]
+            if missing_roles else []
+        ) + ([f"scopes {_listed(missing_scopes)} missing"] if missing_scopes else [])
         add("insufficient_scope_or_roles", parts, detail="; ".join(parts))
     return _finish(info, rp, at, kind, family, found, signature)
 
@@ -238,8 +244,9 @@ def _finish(info: TokenInfo, rp: RelyingParty, at: pd.Timestamp, kind: Verdict, 
     claims = info.claims
     for project in zitadel_project_ids(claims):
         if project != rp.client_id and not zitadel_roles(claims, project):
-            risks.append(f"aud holds ZITADEL project {project} but the token carries no roles for it: any client of the "
-                         f"instance can get this audience with the scope urn:zitadel:iam:org:project:id:{project}:aud, "
+            risks.append(f"aud holds ZITADEL project {project} but the token carries no roles for it: "
+                         "any client of the instance can get this audience with the scope "
+                         f"urn:zitadel:iam:org:project:id:{project}:aud, "
                          "so aud alone must never authorize; check the roles claim")
     return Diagnosis(kind, family, tuple(findings), tuple(risks), at, rp.name)
 

@@ -114,7 +114,8 @@ _STORAGE_HINTS = {
                    "free space on that file system (or give another --dataset); `tokenaudit prune --older-than 90d` "
                    "drops old events, and the dataset is as it was before this run"),
     errno.EDQUOT: ("disk quota exceeded",
-                   "free space within your quota (or give another --dataset); the dataset is as it was before this run"),
+                   "free space within your quota (or give another --dataset); "
+                   "the dataset is as it was before this run"),
 }
 
 

@@ -314,8 +314,7 @@ def read_event_classes(
     # Files are read and collapsed in parallel (Arrow and numpy release the GIL); codes are
     # made global afterwards, in file order, so the result does not depend on the threads.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        for path, found in zip(files, pool.map(lambda f: _summary_or_file_classes(root, f, low, high), files),
-                               strict=True):
+        for found in pool.map(lambda f: _summary_or_file_classes(root, f, low, high), files):
             if found is None:
                 continue
             plan: list[tuple[int, np.ndarray] | int] = []
@@ -620,7 +619,7 @@ def _collapse(codes: dict[str, _Codes], parts: list[_Part],
     # Number classes in order of their first event.
     rank = np.empty(count, dtype=np.int64)
     rank[np.argsort(first_position, kind="stable")] = np.arange(count)
-    frame: dict[str, object] = {}
+    frame: dict[str, Any] = {}
     place = rank[global_of_local]
     for name, local in zip(columns, local_values, strict=True):
         values = np.empty(count, dtype=np.int64)

@@ -61,7 +61,8 @@ def explain_token(
     """
     tokens = find_tokens(text) or ([text.strip()] if text.strip() and len(text.strip().split()) == 1 else [])
     if not tokens:
-        raise InputError("no token found in the input", hint="give a file (or stdin) holding one JWT or `Bearer <token>`")
+        raise InputError("no token found in the input",
+                         hint="give a file (or stdin) holding one JWT or `Bearer <token>`")
     token = tokens[0]
     info = inspect_token(token, key)
     at = at if at is not None else pd.Timestamp.now(tz="UTC")

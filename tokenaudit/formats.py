@@ -47,7 +47,7 @@ RECORD_COLUMNS = (
     "status",
 )
 
-_FORMAT_KEYS = {
+_FORMAT_KEYS: dict[str, Any] = {
     "required": ("name", "title", "description", "kind", "detect", "timestamp"),
     "optional": (
         "pattern",
@@ -112,11 +112,13 @@ def _format_from_toml(path: Path, clean: set[str] | None = None) -> LogFormat:
             hint=f"one of {', '.join(TIMESTAMP_KINDS)}",
         )
     if data.get("flat") and (data["kind"] != "json" or any(
-            "." in key for column in ("ts", "host", "path", "status") for key in data.get("fields", {}).get(column, ()))):
+            "." in key for column in ("ts", "host", "path", "status")
+            for key in data.get("fields", {}).get(column, ()))):
         raise CatalogueError("flat is for json formats whose counted fields are top-level keys", path=str(path))
     if data["kind"] == "regex" and "pattern" not in data:
         raise CatalogueError("a regex format needs a pattern", path=str(path))
-    for key in ("detect", "pattern", "event_path", "candidate", "count_pattern", "request_path", "shape", "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
+    for key in ("detect", "pattern", "event_path", "candidate", "count_pattern", "request_path", "shape",
+                "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
         value = data["skip"][int(key[5:-1])] if key.startswith("skip[") else data.get(key)
         if value is None or (clean is not None and value in clean):
             continue

@@ -109,7 +109,8 @@ def identity_of(processes: pa.Array | None, writers: pa.Array | None, n: int) ->
 
     Examples
     --------
-    >>> identity_of(pa.array(["pvedaemon", "pvedaemon", None]), pa.array(["pvedaemon worke", None, None]), 3).to_pylist()
+    >>> identity_of(pa.array(["pvedaemon", "pvedaemon", None]), pa.array(["pvedaemon worke", None, None]),
+    ...             3).to_pylist()
     ['trusted', 'claimed', 'none']
     """
     identity = np.full(n, "none", dtype=object)
@@ -154,7 +155,7 @@ def suspicions(
     proxmox's text under the syslog tag `alice`, which is not a program of proxmox (pvedaemon, pveproxy …): any local user can write such a line with `logger -t`
     written by `logger` (journald _COMM), which writes whatever a user gives it, under the tag `pvedaemon`
     None
-    """
+    """  # noqa: E501 - the doctest output is one line, and doctest compares it whole
     programs = programs or load_programs()
     reasons: list[str | None] = []
     for name, process, writer in zip(software, processes, writers, strict=True):

@@ -291,7 +291,7 @@ def _ingest_locked(report: IngestReport, sources: list[Source], formats: dict[st
         if run.manifest_row is not None:
             row = {**run.manifest_row, "batch_id": batch_id, "ingested_at": ingested_at}
             manifest_rows.append(row)
-            known[row["stream_id"]] = row  # type: ignore[index]
+            known[row["stream_id"]] = row
             event_tables.extend(run.events)
             if sum(table.num_rows for table in event_tables) >= SPILL_EVENTS:
                 writer.write(event_tables)

@@ -29,7 +29,8 @@ REDACTIONS = (
     # Compact JWS (3 parts) and JWE (5 parts): base64url header starting {"
     (r"eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){2,4}", "<JWT>"),
     (r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}", r"\1<TOKEN>"),
-    (r"(?i)((?:client[-_]key|client[-_]secret|access_token|id_token|refresh_token)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,}]{4,}", r"\1<SECRET>"),
+    (r"(?i)((?:client[-_]key|client[-_]secret|access_token|id_token|refresh_token)[\"']?\s*[=:]\s*[\"']?)"
+     r"[^\s\"'&,}]{4,}", r"\1<SECRET>"),
 )
 
 

@@ -18,11 +18,11 @@ import pyarrow.compute as pc
 from .catalogue import EVENT_FIELDS, Catalogue, match_messages
 from .dataset import EVENT_SCHEMA
 from .formats import parse_chunk
+from .identity import identity_of, suspicions
 from .masking import cap_texts, redact_tokens
 from .models import LineAccount, LogFormat
 from .timestamps import parse_timestamps
 from .token_sources import TOKEN_COLUMNS, sightings_in_text, tokens_table
-from .identity import identity_of, suspicions
 from .user_text import load_user_text, mask_user_text, searchable_rows, unescape_strings
 
 #: Columns of the per-hour request counts of access logs.
@@ -224,8 +224,12 @@ def match_failures(
 
 def _suspicions(matched: pa.Table, processes: pa.Array | None, writers: pa.Array | None, catalogue: Catalogue,
                 echo_programs: frozenset[str]) -> pa.Array:
-    """Why each matched line is not its software's failure (:func:`tokenaudit.identity.suspicions`); only matched lines are looked at."""
-    found = np.flatnonzero(np.asarray(matched.column("signature").is_valid().to_numpy(zero_copy_only=False), dtype=bool))
+    """Why each matched line is not its software's failure (:func:`tokenaudit.identity.suspicions`).
+
+    Only matched lines are looked at.
+    """
+    found = np.flatnonzero(np.asarray(matched.column("signature").is_valid().to_numpy(zero_copy_only=False),
+                                      dtype=bool))
     reasons: list[str | None] = [None] * matched.num_rows
     if len(found) == 0 or (processes is None and writers is None):
         return pa.array(reasons, pa.string())
@@ -273,7 +277,8 @@ def route_of(paths: pd.Series) -> pd.Series:
 
     Examples
     --------
-    >>> route_of(pd.Series(["/api/v1/orders/42?x=1", "/u/3f2a9c4e-1b2c-4d5e-8f90-1234567890ab/keys", "/a/1/2"])).tolist()
+    >>> route_of(pd.Series(["/api/v1/orders/42?x=1", "/u/3f2a9c4e-1b2c-4d5e-8f90-1234567890ab/keys",
+    ...                     "/a/1/2"])).tolist()
     ['/api/v1/orders/{id}', '/u/{id}/keys', '/a/{id}/{id}']
     """
     routes = routes_array(pa.array(paths.astype("string").fillna("").tolist(), pa.string()))

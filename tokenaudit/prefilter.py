@@ -14,7 +14,7 @@ from typing import Any
 try:  # Python 3.11+: the parser moved under re.
     from re import _parser as sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover
-    import sre_parse  # type: ignore[no-redef]
+    import sre_parse
 
 _MIN_LITERAL = 4
 _ZERO_WIDTH = {sre_parse.AT}

@@ -174,7 +174,7 @@ def time_text(value: object) -> str | None:
         return None
     text = str(value).strip()
     if re.fullmatch(r"\d{9,13}(\.\d+)?", text) and (stamp := moment(text)) is not None:
-        return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return str(stamp.strftime("%Y-%m-%d %H:%M:%S UTC"))
     return text
 
 
@@ -205,7 +205,8 @@ def issuer_difference(expected: str | None, found: str | None) -> str:
     if want.path.rstrip("/") != got.path.rstrip("/"):
         parts.append(f"the path: {want.path or '/'} against {got.path or '/'}")
     if "sts.windows.net" in (got.hostname or "") and "login.microsoftonline.com" in (want.hostname or ""):
-        parts.append("an Entra ID v1.0 token where v2.0 is expected (set requestedAccessTokenVersion = 2 in the API's manifest)")
+        parts.append("an Entra ID v1.0 token where v2.0 is expected "
+                     "(set requestedAccessTokenVersion = 2 in the API's manifest)")
     return "They differ in " + " and ".join(parts) + "." if parts else "They differ in case or encoding."
 
 
@@ -245,7 +246,8 @@ def audience_note(audience: str | None, issuer_url: str | None) -> str:
             "ID token besides the client ids of the project's applications."
         )
     if audience == "account":
-        return "`account` is the audience Keycloak adds for its account client: this looks like a Keycloak access token, not an ID token."
+        return ("`account` is the audience Keycloak adds for its account client: "
+                "this looks like a Keycloak access token, not an ID token.")
     return ""
 
 
@@ -273,7 +275,8 @@ def ready_fix(group: Mapping[str, object], realm: Mapping[str, object] | None = 
 
     Examples
     --------
-    >>> group = {"cause": "untrusted_extra_audience", "audience": "evil123", "confidence": "high", "identity": "claimed"}
+    >>> group = {"cause": "untrusted_extra_audience", "audience": "evil123", "confidence": "high",
+    ...          "identity": "claimed"}
     >>> ready_fix(group), ready_fix({**group, "identity": "trusted"}), ready_fix({**group, "cause": "expired"})
     (False, True, True)
     >>> zitadel = {"client_id": "377576883644006407", "issuer_url": "https://auth.example.com"}
@@ -361,7 +364,8 @@ def detail_text(group: Mapping[str, object]) -> str | None:
     """
     if known(group.get("detail")):
         detail = str(group["detail"]).strip()
-        return detail[:-1] if detail.endswith(".") and not detail.endswith("..") else detail  # the text ends the sentence
+        # the text ends the sentence
+        return detail[:-1] if detail.endswith(".") and not detail.endswith("..") else detail
     parts = [f"`{group['error_code']}`" if known(group.get("error_code")) else "",
              str(group["error_description"]) if known(group.get("error_description")) else ""]
     return ": ".join(part for part in parts if part) or None
@@ -381,7 +385,8 @@ def token_type_note(token_type: object) -> str:
         return ""
     text = str(token_type)
     if text.lower().endswith("at+jwt"):
-        return f"Its JOSE header says typ `{text}`, the mark of an RFC 9068 access token, where an ID token was expected."
+        return (f"Its JOSE header says typ `{text}`, the mark of an RFC 9068 access token, "
+                "where an ID token was expected.")
     if text in ("ID token", "access token"):
         return f"It is an {text}."
     if text.lower() == "bearer":
@@ -435,11 +440,13 @@ def template_values(group: Mapping[str, object], realm: Mapping[str, object] | N
     values["audience_note"] = audience_note(audience, issuer_url)
     zitadel = _is_zitadel(audience, issuer_url)
     if zitadel and software == "proxmox":
-        values["idp_note"] = "ZITADEL adds the project id to every ID token by default, so with ZITADEL the upgrade is the way."
+        values["idp_note"] = ("ZITADEL adds the project id to every ID token by default, "
+                              "so with ZITADEL the upgrade is the way.")
     elif zitadel:
         values["idp_note"] = "ZITADEL adds the project id to every ID token by default: trusting it is the usual fix."
     else:
-        values["idp_note"] = "Keycloak: remove the audience mapper that adds it; other IdPs: the client's audience or resource settings."
+        values["idp_note"] = ("Keycloak: remove the audience mapper that adds it; "
+                              "other IdPs: the client's audience or resource settings.")
     values["issuer_difference"] = issuer_difference(
         str(group["expected_issuer"]) if known(group.get("expected_issuer")) else None,
         str(group["found_issuer"]) if known(group.get("found_issuer")) else None,

@@ -181,5 +181,6 @@ def with_overrides(rp: RelyingParty, **values: Any) -> RelyingParty:
     """
     from dataclasses import replace
 
-    changes = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if v not in (None, [], ())}
+    changes: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items()
+                               if v not in (None, [], ())}
     return replace(rp, **changes)

@@ -35,7 +35,8 @@ def _text(value: Any) -> str:
 def _iso(value: Any) -> str | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
-    return pd.Timestamp(value).isoformat().replace("+00:00", "Z")
+    iso: str = pd.Timestamp(value).isoformat()
+    return iso.replace("+00:00", "Z")
 
 
 def groups_to_records(groups: pd.DataFrame) -> list[dict[str, Any]]:
@@ -125,8 +126,9 @@ def accounting_line(account: GroupAccounting, span: str = "") -> str:
     >>> accounting_line(GroupAccounting(events=84, grouped=82, groups=68, paired_refusals=2, suspicious=1,
     ...                                 suspicious_groups=1), "2025-05-10 to 2026-11-22")
     '84 events, 2025-05-10 to 2026-11-22: 81 failures in 67 groups, 1 suspicious line shown apart, 2 HTTP refusals counted with the line that says why'
-    """
-    parts = [f"{_plural(account.failures, 'failure')} in {_plural(account.groups - account.suspicious_groups, 'group')}"]
+    """  # noqa: E501 - the doctest output is one line, and doctest compares it whole
+    parts = [f"{_plural(account.failures, 'failure')} in "
+             f"{_plural(account.groups - account.suspicious_groups, 'group')}"]
     if account.suspicious:
         parts.append(f"{_plural(account.suspicious, 'suspicious line')} shown apart")
     if account.follow_ups:
@@ -144,12 +146,13 @@ def one_line_fix(recommendation: str, width: int | None = None) -> str:
 
     Examples
     --------
-    >>> one_line_fix("Make the relying party refresh the JWKS (restart, or shorten its cache time);\ncheck it. Then more.")
+    >>> one_line_fix("Make the relying party refresh the JWKS (restart, or shorten its cache time);\n"
+    ...              "check it. Then more.")
     'Make the relying party refresh the JWKS (restart, or shorten its cache time); check it.'
     >>> one_line_fix("Trust it, e.g. with pveum. Then wait.", 20)
     'Trust it, e.g. with…'
     """
-    prose = []
+    prose: list[str] = []
     for line in recommendation.strip().splitlines():
         if line.startswith("    ") and prose:
             break
@@ -249,7 +252,8 @@ def _rest_of_summary(rest: list[dict[str, Any]], account: GroupAccounting) -> st
     unexplained = [row for row in rest if row["cause"] == "unclassified"]
     parts = []
     if explained:
-        parts.append(f"{_plural(len(explained), 'more group')} ({_plural(sum(r['count'] for r in explained), 'failure')})")
+        parts.append(f"{_plural(len(explained), 'more group')} "
+                     f"({_plural(sum(r['count'] for r in explained), 'failure')})")
     if unexplained:
         text = f"{len(unexplained)} unexplained ({_plural(sum(r['count'] for r in unexplained), 'failure')}"
         if account.unpaired_refusals and len(unexplained) == account.unexplained_groups:
@@ -266,8 +270,9 @@ def _summary(console: Any, rows: list[dict[str, Any]], width: int) -> None:
 
     if not rows:
         return
-    cells = [[str(row["rank"]), str(row["cause"]), str(row["count"]), _text(row["relying_party"]) or _text(row["software"]),
-              _text(row["key"]), _short_time(row["last_seen"]), _text(row.get("confidence")) or "-"] for row in rows]
+    cells = [[str(row["rank"]), str(row["cause"]), str(row["count"]),
+              _text(row["relying_party"]) or _text(row["software"]), _text(row["key"]),
+              _short_time(row["last_seen"]), _text(row.get("confidence")) or "-"] for row in rows]
     headers = ["#", "cause", "n", "party/software", "value", "last seen", "sure", "fix"]
     for line, row in zip(cells, rows, strict=True):
         line.append({"ready": "ready", "confirm": "confirm", "unexplained": "-"}[_readiness(row)])
@@ -314,7 +319,8 @@ def _column_widths(headers: list[str], cells: list[list[str]], width: int) -> li
     Examples
     --------
     >>> headers = ["#", "cause", "n", "party/software", "value", "last seen", "sure", "fix"]
-    >>> row = ["1", "untrusted_extra_audience", "8", "zitadel", "377572587972067335", "2026-11-22 12:44", "high", "ready"]
+    >>> row = ["1", "untrusted_extra_audience", "8", "zitadel", "377572587972067335", "2026-11-22 12:44", "high",
+    ...        "ready"]
     >>> _column_widths(headers, [row], 120), _column_widths(headers, [row], 80)
     ([1, 24, 1, 14, 18, 16, 4, 5], [1, 24, 1, 11, 10, 10, 4, 5])
     """
@@ -343,7 +349,8 @@ def _group_details(row: dict[str, Any], width: int) -> list[str]:
              textwrap.fill(seen, width=width, initial_indent="   ", subsequent_indent="   ", break_long_words=False,
                            break_on_hyphens=False)]
     if _text(row.get("confidence")):
-        lines.append(_wrap("confidence", f"{row['confidence']}: {_HOW_FOUND.get(_text(row.get('tier')), 'found')}", width))
+        lines.append(_wrap("confidence", f"{row['confidence']}: {_HOW_FOUND.get(_text(row.get('tier')), 'found')}",
+                           width))
     if _text(row["alternatives"]):
         lines.append(_wrap("cannot be told from", row["alternatives"].replace(",", ", "), width))
     if _text(row.get("token_evidence")):
@@ -426,8 +433,9 @@ def render_events(events: pd.DataFrame, *, fmt: str = "jsonl") -> str:
     ...     "line_no": [3], "format": ["syslog_iso"], "cause": ["expired"], "signature": ["x"], "message": ["m"]})
     >>> render_events(frame).strip()
     '{"ts": "2025-03-24T17:19:40Z", "source_file": "s", "line_no": 3, "format": "syslog_iso", "cause": "expired", "signature": "x", "message": "m"}'
-    """
-    ordered = [c for c in EXPORT_COLUMNS if c in events.columns] + [c for c in events.columns if c not in EXPORT_COLUMNS]
+    """  # noqa: E501 - the doctest output is one line, and doctest compares it whole
+    ordered = ([c for c in EXPORT_COLUMNS if c in events.columns]
+               + [c for c in events.columns if c not in EXPORT_COLUMNS])
     frame = events[ordered].copy()
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
@@ -438,7 +446,7 @@ def render_events(events: pd.DataFrame, *, fmt: str = "jsonl") -> str:
         return buffer.getvalue()
     lines = []
     for row in frame.to_dict("records"):
-        clean = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.items()}
+        clean: dict[str, Any] = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.items()}
         clean = {k: (int(v) if hasattr(v, "item") and isinstance(v.item(), int) else v) for k, v in clean.items()}
         lines.append(json.dumps(clean, ensure_ascii=False, default=str))
     return "\n".join(lines) + ("\n" if lines else "")
@@ -592,7 +600,8 @@ def render_trial(trial: Any, *, show_missed: bool = True, top: int = 20) -> str:
     for row in trial.matched.to_dict("records"):
         out.append(f"  {row['lines']:6d}  {row['signature']}  ({row['cause']}; first at line {row['first_line']})")
     if show_missed:
-        out.append(f"failure-looking lines no signature explains: {int(trial.missed['lines'].sum()) if not trial.missed.empty else 0}")
+        missed = int(trial.missed["lines"].sum()) if not trial.missed.empty else 0
+        out.append(f"failure-looking lines no signature explains: {missed}")
         for row in trial.missed.head(top).to_dict("records"):
             out.append(f"  {row['lines']:6d}  {row['template']}"[:300])
             out.append(f"          e.g. line {row['first_line']}: {row['example']}"[:300])

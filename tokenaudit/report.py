@@ -166,7 +166,8 @@ def count_accounting(events: pd.DataFrame, groups: pd.DataFrame) -> dict[str, in
     grouped = int(groups["count"].sum()) if not groups.empty else 0
     refusals = 0
     if not events.empty and (events["event_kind"] == "http_denied").any():
-        slim = events[["ts", "client_addr", "event_kind", "source_file", "line_no", "status", "method", "path", "detail"]]
+        slim = events[["ts", "client_addr", "event_kind", "source_file", "line_no", "status", "method", "path",
+                       "detail"]]
         refusals = int(pair_http_denials(slim)["explained_by"].notna().sum())
     refusals = min(refusals, len(events) - grouped)
     return {
@@ -208,7 +209,8 @@ class Report:
     @property
     def new_causes(self) -> list[str]:
         """Causes seen in this period and not in the previous one."""
-        return self.changes.loc[self.changes["trend"] == "new", "cause"].tolist()
+        causes: list[str] = self.changes.loc[self.changes["trend"] == "new", "cause"].tolist()
+        return causes
 
     def triggers(self, fail_on: Sequence[str]) -> list[str]:
         """Which ``--fail-on`` conditions hold: ``new`` (a cause the previous period did not

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -66,7 +67,8 @@ def _when(value: Any, unit: str = "hour") -> str:
         return "unknown"
     stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.strftime(_TICK_FORMAT[unit]) + (" UTC" if unit == "hour" else "")
+    text: str = stamp.strftime(_TICK_FORMAT[unit])
+    return text + (" UTC" if unit == "hour" else "")
 
 
 def _period(report: Any) -> str:
@@ -90,7 +92,7 @@ def headline(report: Any) -> list[str]:
     ...           "paired_follow_ups": 0, "suspicious_lines": 1, "groups": 68, "requests": 0}
     >>> print(" ".join(headline(SimpleNamespace(totals=totals))))
     84 failure lines in this period (previous period: 0). The groups count 82 failures in 68 groups: 2 HTTP refusals are counted once, with the line that says why. 1 line is suspicious: its writer is not the software its text names (a group of its own, and a security finding).
-    """
+    """  # noqa: E501 - the doctest output is one line, and doctest compares it whole
     t = report.totals
     if not t["events"]:
         return [f"No failure lines in this period (previous period: {t['previous_events']})."]
@@ -157,7 +159,8 @@ def _markdown(report: Any) -> str:
         out += [_lines_note(report, "Failure lines per cause, against the previous period"), "",
                 "| cause | now | before | change |", "|---|---|---|---|"]
     for row in report.changes.to_dict("records"):
-        out.append(f"| `{row['cause']}` | {row['current']} | {row['previous']} | {_TREND_MARK[row['trend']]} {row['delta']:+d} |")
+        out.append(f"| `{row['cause']}` | {row['current']} | {row['previous']} "
+                   f"| {_TREND_MARK[row['trend']]} {row['delta']:+d} |")
     out += ["", "## Top causes and their fixes", "", _shown_note(report), ""]
     for number, row in enumerate(report.groups.head(TOP_GROUPS).to_dict("records"), start=1):
         party = f", relying party {_text(row['relying_party'])}" if _text(row["relying_party"]) else ""
@@ -166,20 +169,22 @@ def _markdown(report: Any) -> str:
                 f"{value}Example: `{row['example']}`", "", row["explanation"], "", "```",
                 row["recommendation"], "```", ""]
     if len(report.groups) > TOP_GROUPS:
-        out += [f"### {_rest_note(report)}", "", "| # | cause | relying party or software | count | value | last seen |",
-                "|---|---|---|---|---|---|"]
+        out += [f"### {_rest_note(report)}", "",
+                "| # | cause | relying party or software | count | value | last seen |", "|---|---|---|---|---|---|"]
         out += [f"| {n} | `{r['cause']}` | {_text(r['relying_party']) or _text(r['software'])} | {r['count']} | "
                 f"{shorten(_text(r['key']), 80).replace('|', '/')} | {_when(r['last_seen'])} |"
                 for n, r in enumerate(report.groups.iloc[TOP_GROUPS:].to_dict("records"), start=TOP_GROUPS + 1)]
         out.append("")
     out += ["## Per relying party", "", _party_note(report), "", "| relying party | cause | count |", "|---|---|---|"]
-    out += [f"| {r['relying_party']} | `{r['cause']}` | {r['count']} |" for r in report.by_relying_party.to_dict("records")]
+    out += [f"| {r['relying_party']} | `{r['cause']}` | {r['count']} |"
+            for r in report.by_relying_party.to_dict("records")]
     out += ["", "## Per host", "", _lines_note(report, "Failure lines per host that wrote them"), "",
             "| host | count |", "|---|---|"]
     out += [f"| {r['host']} | {r['count']} |" for r in report.by_host.to_dict("records")]
     if not report.rates.empty:
         busy = report.rates[report.rates["requests"] > 0]
-        out += ["", "## Failure rate (access logs)", "", f"| {report.bin} | requests | refused | rate |", "|---|---|---|---|"]
+        out += ["", "## Failure rate (access logs)", "", f"| {report.bin} | requests | refused | rate |",
+                "|---|---|---|---|"]
         out += [f"| {_when(ts, report.bin)} | {int(r['requests'])} | {int(r['refused'])} | {r['rate']:.1%} |"
                 for ts, r in busy.iterrows()]
     return "\n".join(out) + "\n"
@@ -236,7 +241,7 @@ def _svg_chart(frame: pd.DataFrame, *, unit: str, title: str, percent: bool = Fa
     top = float(totals.max())
     slot = plot_w / len(frame)
     bar_w = max(slot * 0.8, 2.0)
-    label = (lambda v: f"{v:.1%}") if percent else (lambda v: f"{int(v)}")
+    label: Callable[[float], str] = (lambda v: f"{v:.1%}") if percent else (lambda v: f"{int(v)}")
     parts = []
     for number, (ts, row) in enumerate(frame.iterrows()):
         if totals.iloc[number] <= 0:
@@ -252,7 +257,8 @@ def _svg_chart(frame: pd.DataFrame, *, unit: str, title: str, percent: bool = Fa
                          f'<title>{html.escape(tip)}</title></rect>')
     marks = sorted({0.0, top / 2 if percent else float(round(top / 2)), top})
     y_ticks = "".join(
-        f'<line x1="{left - 4}" y1="{base - plot_h * v / top:.1f}" x2="{width - right}" y2="{base - plot_h * v / top:.1f}" '
+        f'<line x1="{left - 4}" y1="{base - plot_h * v / top:.1f}" '
+        f'x2="{width - right}" y2="{base - plot_h * v / top:.1f}" '
         f'class="grid"/><text x="{left - 6}" y="{base - plot_h * v / top + 4:.1f}" text-anchor="end" class="tick">'
         f'{label(v)}</text>' for v in marks)
     picks = sorted({0, len(frame) // 2, len(frame) - 1})
@@ -286,9 +292,11 @@ def _table(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:60rem;color:#1d2330;line-height:1.45}
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:60rem;\
+color:#1d2330;line-height:1.45}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d8dde6}
-table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1px solid #e4e8ef;padding:.3rem .5rem;text-align:left}
+table{border-collapse:collapse;width:100%;font-size:.9rem}\
+th,td{border-bottom:1px solid #e4e8ef;padding:.3rem .5rem;text-align:left}
 code,pre{font-family:ui-monospace,Menlo,monospace;font-size:.85rem}pre{background:#f4f6f9;padding:.6rem;white-space:pre-wrap}
 .finding{padding:.4rem .6rem;margin:.3rem 0;border-left:4px solid #d97706;background:#fff8eb}
 .finding.high{border-color:#c81e1e;background:#fdf0f0}.muted{color:#69758a}
@@ -344,13 +352,15 @@ def _rest_html(report: Any) -> str:
     e = html.escape
     rows = "".join(
         f"<tr><td>{n}</td><td>{e(_text(r['title']))} <code>{e(r['cause'])}</code></td>"
-        f"<td>{e(_text(r['relying_party']) or _text(r['software']))}</td><td>{r['count']}</td><td><code>{e(shorten(_text(r['key']), 80))}</code>"
+        f"<td>{e(_text(r['relying_party']) or _text(r['software']))}</td><td>{r['count']}</td>"
+        f"<td><code>{e(shorten(_text(r['key']), 80))}</code>"
         f"</td><td>{e(_when(r['last_seen']))}</td></tr>"
         for n, r in enumerate(rest.to_dict("records"), start=TOP_GROUPS + 1))
     return (f'<details id="other-groups"><summary>{e(_rest_note(report))}: cause, count, value, last seen</summary>'
             "<table><thead><tr><th>#</th><th>cause</th><th>relying party or software</th><th>count</th><th>value</th>"
             f"<th>last seen</th></tr></thead><tbody>{rows}</tbody></table>"
-            '<p class="muted">The JSON report (<code>--format json</code>) holds every group with its fix.</p></details>')
+            '<p class="muted">The JSON report (<code>--format json</code>) holds every group with its fix.</p>'
+            '</details>')
 
 
 def _html(report: Any) -> str:

@@ -114,10 +114,10 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
             if owner.tier == "phrase" and (other.cause == owner.cause or order[other.id] > order[owner.id]):
                 continue  # phrases are tried in order: only an earlier phrase of another cause takes its sample
             matched_by.setdefault(int(position), []).append(other.id)
-    for position, (signature, number, sample) in enumerate(positives):
-        if position in matched_by:
+    for index, (signature, number, sample) in enumerate(positives):
+        if index in matched_by:
             label = f"{signature.path}: {signature.id}[sample{number}]"
-            problems.append(Problem(label, f"also matched by {', '.join(matched_by[position])}", sample.message))
+            problems.append(Problem(label, f"also matched by {', '.join(matched_by[index])}", sample.message))
     for signature in catalogue.signatures:
         where = f"{signature.path}: {signature.id}"
         problems += check_signature_lint(signature)
@@ -132,7 +132,8 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
                 if got is None:
                     problems.append(Problem(label, "sample not matched by its own pattern", sample.message))
                 elif got != sample.expect:
-                    problems.append(Problem(label, f"captures {got} differ from expected {sample.expect}", sample.message))
+                    problems.append(Problem(label, f"captures {got} differ from expected {sample.expect}",
+                                            sample.message))
             elif got is not None:
                 problems.append(Problem(label, "must not match, but does", sample.message))
     return problems
@@ -170,7 +171,8 @@ def check_formats(formats: dict[str, LogFormat] | None = None) -> list[Problem]:
                 counted = {("ts" if k == "ts_raw" else k): v for k, v in rows[0].items()} if rows else {}
                 groups = f"{fmt.count_pattern} {fmt.request_path or ''}"
                 for field in ("ts", "path", "status", "host"):
-                    if (f"(?P<{field}>" in groups or field in fmt.fields) and (counted.get(field) or None) != (got.get(field) or None):
+                    if ((f"(?P<{field}>" in groups or field in fmt.fields)
+                            and (counted.get(field) or None) != (got.get(field) or None)):
                         problems.append(Problem(label, f"count_pattern gives {field}={counted.get(field)!r}, "
                                                        f"pattern {got.get(field)!r}", sample.line))
                 if not counted:

@@ -22,7 +22,7 @@ def nightly_command(paths: list[str], *, dataset: Path, reports: Path, keep: int
     --------
     >>> print(nightly_command(["/var/log/syslog"], dataset=Path("/srv/ta"), reports=Path("/srv/r"), keep=14))
     tokenaudit ingest /var/log/syslog --dataset /srv/ta --format json > /srv/r/ingest-last.json; tokenaudit compact --dataset /srv/ta; tokenaudit report --dataset /srv/ta --since 24h --format html --output /srv/r/report-$(date +%F).html; find /srv/r -name 'report-*.html' -mtime +14 -delete
-    """
+    """  # noqa: E501 - the doctest output is one line, and doctest compares it whole
     quoted = " ".join(shlex.quote(p) for p in paths)
     ds, out = shlex.quote(str(dataset)), str(reports)
     # The report runs even when ingest exits 4 (some input unreadable): the rest was ingested.

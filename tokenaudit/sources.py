@@ -88,8 +88,9 @@ def expand_inputs(paths: list[str]) -> list[Source]:
                 raise InputError(f"{raw}: the pattern matches no file", hint="quote the pattern, check it with ls")
             found.extend(_source(p) for p in _rotation_order(matches))
         elif path.exists():
-            raise InputError(f"{raw}: not a regular file or folder",
-                             hint="give a log file or folder; pipe a stream in with `- < FILE` or `… | tokenaudit ingest -`")
+            raise InputError(
+                f"{raw}: not a regular file or folder",
+                hint="give a log file or folder; pipe a stream in with `- < FILE` or `… | tokenaudit ingest -`")
         else:
             raise InputError(f"{raw}: no such file or folder", hint="check the path; use - for standard input")
     return found

@@ -194,8 +194,9 @@ def _parse_any(text: pd.Series, timezone: str, reference: pd.Timestamp | None) -
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     zoned = pd.to_datetime(cleaned.where(has_zone), utc=True, format="ISO8601", errors="coerce")
     result = result.fillna(zoned.astype("datetime64[us, UTC]"))
-    naive = pd.to_datetime(cleaned.where(~has_zone).str.replace("/", "-", regex=False).str.replace(" ", "T", n=1, regex=False),
-                           format="ISO8601", errors="coerce")
+    naive = pd.to_datetime(
+        cleaned.where(~has_zone).str.replace("/", "-", regex=False).str.replace(" ", "T", n=1, regex=False),
+        format="ISO8601", errors="coerce")
     result = result.fillna(_localize(naive, timezone).astype("datetime64[us, UTC]"))
     clf = pd.to_datetime(text, format=_STRPTIME["clf"], utc=True, errors="coerce")
     result = result.fillna(clf.astype("datetime64[us, UTC]"))

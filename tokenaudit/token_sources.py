@@ -76,7 +76,8 @@ def sightings_in_token_response(data: Any, *, where: str, ts: pd.Timestamp | Non
     """Tokens in a token endpoint response (``{"access_token": …, "id_token": …}``)."""
     if not isinstance(data, dict):
         return []
-    return [Sighting(f"{where} {key}", 0, ts, token=str(data[key])) for key in _TOKEN_KEYS if isinstance(data.get(key), str)]
+    return [Sighting(f"{where} {key}", 0, ts, token=str(data[key]))
+            for key in _TOKEN_KEYS if isinstance(data.get(key), str)]
 
 
 def sightings_in_har(har: dict[str, Any], *, source: str) -> list[Sighting]:
@@ -96,7 +97,8 @@ def sightings_in_har(har: dict[str, Any], *, source: str) -> list[Sighting]:
         where = f"{source} entry {number}"
         for header in map(_dict, _list(request.get("headers"))):
             if str(header.get("name", "")).lower() == "authorization":
-                found += [Sighting(f"{where} Authorization", 0, ts, token=t) for t in find_tokens(str(header.get("value", "")))]
+                found += [Sighting(f"{where} Authorization", 0, ts, token=t)
+                          for t in find_tokens(str(header.get("value", "")))]
         for url in [request.get("url", "")] + [h.get("value", "") for h in map(_dict, _list(response.get("headers")))
                                                if str(h.get("name", "")).lower() == "location"]:
             try:
@@ -182,7 +184,8 @@ def tokens_table(sightings: Iterable[Sighting], key: bytes) -> pd.DataFrame:
     """
     rows: dict[str, dict[str, Any]] = {}
     for sighting in sightings:
-        info = inspect_token(sighting.token, key) if sighting.token is not None else claims_info(sighting.claims or {}, key)
+        info = (inspect_token(sighting.token, key) if sighting.token is not None
+                else claims_info(sighting.claims or {}, key))
         row = rows.get(info.fingerprint)
         place = f"{sighting.where}:{sighting.line_no}" if sighting.line_no else sighting.where
         if row is None:

@@ -95,7 +95,8 @@ def try_signatures(path: Path, catalogue: Catalogue, *, format_name: str | None 
         .sort_values("lines", ascending=False, kind="stable")
         .reset_index(drop=True)
     )
-    unexplained = frame["signature"].isna() | frame["signature"].map(lambda s: isinstance(s, str) and by_id[s].kind == "envelope")
+    unexplained = frame["signature"].isna() | frame["signature"].map(
+        lambda s: isinstance(s, str) and by_id[s].kind == "envelope")
     raw = pa.array([lines[n - 1] for n in frame.loc[unexplained, "line_no"]], pa.string())
     looking = pc.match_substring_regex(raw, FAILURE_LOOKING).to_numpy(zero_copy_only=False)
     misses = frame.loc[unexplained].loc[looking]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -139,7 +140,7 @@ def why(
 
 def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.DataFrame, catalogue: Catalogue) -> Answer:
     row = attribute_relying_party(classify(event, catalogue), realms).iloc[0].to_dict()
-    group = {key: value for key, value in row.items() if isinstance(value, str)}
+    group: dict[str, Any] = {key: value for key, value in row.items() if isinstance(value, str)}
     group.update(relying_party=row.get("relying_party") if isinstance(row.get("relying_party"), str) else None,
                  event_kind=row.get("event_kind"), host=None)
     realm_rows = {r["realm"]: r for r in realms.to_dict("records")} if not realms.empty else {}

@@ -46,14 +46,18 @@ def main() -> None:
          "request": {"method": "POST", "url": "https://auth.example.com/oauth/v2/token", "httpVersion": "HTTP/2",
                      "headers": [{"name": "Content-Type", "value": "application/x-www-form-urlencoded"}],
                      "postData": {"mimeType": "application/x-www-form-urlencoded",
-                                  "text": "grant_type=authorization_code&code=Zk2m&redirect_uri=https%3A%2F%2Fpve1.example.com%3A8006"}},
-         "response": {"status": 200, "statusText": "OK", "headers": [], "content": {"mimeType": "application/json", "text": json.dumps({
-             "access_token": "x4kQvE2pLm9Zt7RbWc3NyHs8Dg5Jf1Ua", "token_type": "Bearer", "expires_in": 43199,
-             "id_token": zitadel_id_token})}}},
+                                  "text": "grant_type=authorization_code&code=Zk2m"
+                                          "&redirect_uri=https%3A%2F%2Fpve1.example.com%3A8006"}},
+         "response": {"status": 200, "statusText": "OK", "headers": [],
+                      "content": {"mimeType": "application/json", "text": json.dumps({
+                          "access_token": "x4kQvE2pLm9Zt7RbWc3NyHs8Dg5Jf1Ua", "token_type": "Bearer",
+                          "expires_in": 43199, "id_token": zitadel_id_token})}}},
         {"startedDateTime": "2026-11-21T17:11:27.020Z", "time": 120,
-         "request": {"method": "POST", "url": "https://pve1.example.com:8006/api2/json/access/openid/login", "httpVersion": "HTTP/2",
-                     "headers": [], "postData": {"mimeType": "application/json", "text": "{\"code\":\"Zk2m\",\"state\":\"s1\"}"}},
-         "response": {"status": 401, "statusText": "authentication failure", "headers": [], "content": {"mimeType": "application/json", "text": "{\"data\":null}"}}},
+         "request": {"method": "POST", "url": "https://pve1.example.com:8006/api2/json/access/openid/login",
+                     "httpVersion": "HTTP/2", "headers": [],
+                     "postData": {"mimeType": "application/json", "text": "{\"code\":\"Zk2m\",\"state\":\"s1\"}"}},
+         "response": {"status": 401, "statusText": "authentication failure", "headers": [],
+                      "content": {"mimeType": "application/json", "text": "{\"data\":null}"}}},
     ]}}
     (ROOT / "har").mkdir(exist_ok=True)
     (ROOT / "har" / "zitadel-proxmox-login.har").write_text(json.dumps(har, indent=2) + "\n")
@@ -67,7 +71,8 @@ def main() -> None:
         "scope": "openid email profile", "preferred_username": "alice"}, kid="kc-rsa-1")
     kc_id = sign({
         "exp": T0 + 300, "iat": T0, "iss": "https://kc.example.com/realms/main", "aud": "orders-ui",
-        "sub": "09a3ceb7-6a9f-4c8a-8b8e-2b5b1e9d7f11", "typ": "ID", "azp": "orders-ui", "nonce": "b7", "at_hash": "j3xvmXKSwEcNpY0LcD8xtQ",
+        "sub": "09a3ceb7-6a9f-4c8a-8b8e-2b5b1e9d7f11", "typ": "ID", "azp": "orders-ui", "nonce": "b7",
+        "at_hash": "j3xvmXKSwEcNpY0LcD8xtQ",
         "sid": "bfc80bf8-0000-4000-8000-000000000001", "preferred_username": "alice"}, kid="kc-rsa-1")
     (ROOT / "token_response").mkdir(exist_ok=True)
     (ROOT / "token_response" / "keycloak-orders-ui.json").write_text(json.dumps({
@@ -77,11 +82,15 @@ def main() -> None:
 
     rfc9068 = sign({"iss": "https://as.example.com/", "sub": "5ba552d67", "aud": "https://orders.example.com/",
                     "exp": T0 + 3600, "iat": T0, "jti": "dbe39bf3a3ba4238a513f51d6e1691c4", "client_id": "s6BhdRkqt3",
-                    "scope": "openid profile orders:read"}, kid="as-ec-1", typ="at+jwt", key=ec.generate_private_key(ec.SECP256R1()), alg="ES256")
-    jwe = b64({"alg": "RSA-OAEP", "enc": "A256GCM", "kid": "enc-1"}) + ".OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGe.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A.XFBoMYUZodetZdvTiFvSkQ"
+                    "scope": "openid profile orders:read"},
+                   kid="as-ec-1", typ="at+jwt", key=ec.generate_private_key(ec.SECP256R1()), alg="ES256")
+    jwe = b64({"alg": "RSA-OAEP", "enc": "A256GCM", "kid": "enc-1"}) + (
+        ".OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGe.48V1_ALb6US04U3b"
+        ".5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A.XFBoMYUZodetZdvTiFvSkQ")
     (ROOT / "jwt_lines").mkdir(exist_ok=True)
     (ROOT / "jwt_lines" / "captured-bearer-tokens.txt").write_text("\n".join([
-        "#@ note: tokens an operator copied from a failing API client (curl -v, browser devtools). Synthetic: issuers on example.com, keys thrown away.",
+        "#@ note: tokens an operator copied from a failing API client (curl -v, browser devtools). Synthetic: issuers "
+        "on example.com, keys thrown away.",
         "#@ note: an RFC 9068 access token for the orders API (aud is the resource URL, typ at+jwt)",
         f"Bearer {rfc9068}",
         "#@ note: the Keycloak ID token sent to the API by mistake",
