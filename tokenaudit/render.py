@@ -359,12 +359,22 @@ def _group_details(row: dict[str, Any], width: int) -> list[str]:
     lines.append(_wrap("why", row["explanation"], width))
     readiness = _readiness(row)
     lines.append("   fix:" if readiness != "confirm" else "   fix (confirm the value first, as it says):")
-    lines.extend(_reflow(row["recommendation"], width, indent=6))
+    lines.extend(reflow_fix(row["recommendation"], width, indent=6))
     return lines
 
 
-def _reflow(text: str, width: int, *, indent: int) -> list[str]:
-    """A fix's text fitted to ``width``: prose paragraphs refilled, command lines (indented) kept as they are."""
+def reflow_fix(text: str, width: int, *, indent: int) -> list[str]:
+    """A fix's text fitted to ``width``: prose paragraphs refilled, command lines (indented) kept as they are.
+
+    Examples
+    --------
+    >>> fix = "Trust it on the\\nrealm first:\\n\\n    pveum realm modify z --audiences 42"
+    >>> for line in reflow_fix(fix, 40, indent=2):
+    ...     print(line)
+      Trust it on the realm first:
+    <BLANKLINE>
+          pveum realm modify z --audiences 42
+    """
     out: list[str] = []
     prose: list[str] = []
 

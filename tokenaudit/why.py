@@ -23,6 +23,7 @@ from .formats import detect_format, load_formats
 from .masking import redact_tokens, shorten
 from .pipeline import ChunkContext, process_chunk
 from .recommend import known, ready_fix, recommend
+from .render import reflow_fix
 
 #: Lines that continue the message before them (a stack trace, an error chain on the next line).
 _CONTINUATION = ("\t", " ", "Caused by: ")
@@ -198,5 +199,5 @@ def render_answers(answers: list[Answer], *, width: int = 100) -> str:
         lines.append(textwrap.fill(answer.explanation, width=max(width, 40), initial_indent="   why         ",
                                    subsequent_indent=" " * 15, break_long_words=False, break_on_hyphens=False))
         lines.append("   fix")
-        lines.extend(f"      {text}" for text in answer.fix.strip().splitlines())
+        lines.extend(reflow_fix(answer.fix, max(width, 40) + 6, indent=6))
     return "\n".join(lines)
