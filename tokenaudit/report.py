@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analysis import cause_changes, classify, failure_groups, pair_http_denials
+from .analysis import cause_changes, classify, failure_groups, group_accounting
 from .catalogue import Catalogue, load_catalogue
 from .dataset import committed_batches, read_events, read_realms, read_requests, read_tokens
 from .diagnose import diagnose_tokens
@@ -147,36 +147,28 @@ def binned_rates(requests: pd.DataFrame, unit: str, bins: pd.DatetimeIndex) -> p
     return sums
 
 
-def count_accounting(events: pd.DataFrame, groups: pd.DataFrame) -> dict[str, int]:
-    """How the failure lines of a period become the failures its groups count.
+def count_accounting(groups: pd.DataFrame) -> dict[str, int]:
+    """How the failure lines of a period become the failures its groups count, as the report's ``totals``.
 
-    A refusal paired with the line that says why (:func:`tokenaudit.pair_http_denials`)
-    and a follow-up line (:func:`tokenaudit.analysis.pair_follow_ups`) are
-    counted once, with the line they belong to, so
-    ``events == grouped_events + paired_refusals + paired_follow_ups``.
+    A refusal paired with the line that says why and a follow-up line are counted once, with the line they belong
+    to, so ``events == grouped_events + paired_refusals + paired_follow_ups``. The figures are the ones
+    :func:`tokenaudit.failure_groups` kept when it paired them (:func:`tokenaudit.group_accounting`).
 
     Returns
     -------
     dict
-        ``events`` (failure lines), ``grouped_events`` (the sum of the groups'
-        counts), ``paired_refusals``, ``paired_follow_ups``, ``suspicious_lines``
-        (lines whose writer contradicts their text; among ``events``, a group of
-        their own) and ``groups``.
+        ``events`` (failure lines), ``grouped_events`` (the sum of the groups' counts), ``paired_refusals``,
+        ``paired_follow_ups``, ``suspicious_lines`` (lines whose writer contradicts their text; among ``events``,
+        a group of their own) and ``groups``.
     """
-    grouped = int(groups["count"].sum()) if not groups.empty else 0
-    refusals = 0
-    if not events.empty and (events["event_kind"] == "http_denied").any():
-        slim = events[["ts", "client_addr", "event_kind", "source_file", "line_no", "status", "method", "path",
-                       "detail"]]
-        refusals = int(pair_http_denials(slim)["explained_by"].notna().sum())
-    refusals = min(refusals, len(events) - grouped)
+    account = group_accounting(groups)
     return {
-        "events": len(events),
-        "grouped_events": grouped,
-        "paired_refusals": refusals,
-        "paired_follow_ups": len(events) - grouped - refusals,
-        "suspicious_lines": int((events["cause"] == "suspicious_line").sum()) if not events.empty else 0,
-        "groups": len(groups),
+        "events": account.events,
+        "grouped_events": account.grouped,
+        "paired_refusals": account.paired_refusals,
+        "paired_follow_ups": account.follow_ups,
+        "suspicious_lines": account.suspicious,
+        "groups": account.groups,
     }
 
 
@@ -343,7 +335,7 @@ def build_report(
         by_host=by_host,
         timeline=binned_counts(current, unit, bins),
         rates=binned_rates(requests, unit, bins),
-        totals={**count_accounting(current, groups), "previous_events": len(previous),
+        totals={**count_accounting(groups), "previous_events": len(previous),
                 "requests": int(requests["count"].sum()) if not requests.empty else 0},
         bin=unit,
     )
