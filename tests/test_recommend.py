@@ -11,7 +11,6 @@ from tokenaudit.catalogue import EVENT_FIELDS, load_catalogue
 from tokenaudit.causes import CAUSE_IDS, load_causes
 from tokenaudit.recommend import (
     audience_note,
-    duration_text,
     fill,
     fix_variant,
     issuer_difference,
@@ -192,15 +191,6 @@ def test_skew_note_tells_clock_skew_from_a_stale_token() -> None:
         "It had expired 2 h before the check: a stale or replayed token, not clock skew.")
     assert skew_note("garbage", "2026-11-22 11:10:00 UTC") == ""
     assert skew_note(None, "2026-11-22 11:10:00 UTC") == ""
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(0, "0 s"), (23.4, "23 s"), (60, "1 min"), (3567, "59 min 27 s"), (3600, "1 h"), (3660, "1 h 1 min"),
-     (86400, "1 d"), (1120638, "12 d 23 h"), (-90, "1 min 30 s")],
-)
-def test_duration_text_reads_as_words(seconds: float, text: str) -> None:
-    assert duration_text(seconds) == text
 
 
 @pytest.mark.parametrize(

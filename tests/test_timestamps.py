@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokenaudit.errors import InputError
-from tokenaudit.timestamps import parse_timestamps, time_window
+from tokenaudit.timestamps import duration_text, parse_timestamps, time_window
 
 #: Per kind: texts that parse, that do not, and edge cases (year roll-over, Feb 29, DST).
 TEXTS = {
@@ -123,3 +123,12 @@ def test_time_window_that_ends_before_it_starts_is_an_error(since: str, until: s
 def test_time_window_reads_bounds_as_parse_time_bound_does() -> None:
     with pytest.raises(InputError, match="cannot read 'yesterday' as a time"):
         time_window("yesterday", "2026-11-01", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0 s"), (23.4, "23 s"), (60, "1 min"), (3567, "59 min 27 s"), (3600, "1 h"), (3660, "1 h 1 min"),
+     (86400, "1 d"), (1120638, "12 d 23 h"), (-90, "1 min 30 s")],
+)
+def test_duration_text_reads_as_words(seconds: float, text: str) -> None:
+    assert duration_text(seconds) == text

@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from .recommend import duration_text, issuer_difference, recommend
+from .recommend import issuer_difference, recommend
 from .relying_parties import RelyingParty
-from .timestamps import epoch_seconds
+from .timestamps import duration_text, epoch_seconds
 from .token_kind import Verdict, issuer_family, token_kind, zitadel_project_ids, zitadel_roles
 from .tokens import TokenInfo
 

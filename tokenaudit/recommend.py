@@ -16,6 +16,7 @@ import pandas as pd
 
 from .causes import load_causes
 from .masking import shorten
+from .timestamps import duration_text
 
 _TEMPLATE = re.compile(r"\[\[|\]\]|\[|\]|\{([a-z_]+)(?:\|([^{}]*))?\}")
 _NAME = re.compile(r"\{([a-z_]+)(?:\|[^{}]*)?\}")
@@ -111,29 +112,6 @@ def template_names(template: str) -> set[str]:
     ['host', 'user']
     """
     return set(_NAME.findall(template))
-
-
-def duration_text(seconds: float) -> str:
-    """A duration as a person reads it: ``59 min 27 s``, ``3 h 5 min``, ``12 d 23 h``.
-
-    Two units at most; a duration under a minute in seconds.
-
-    Examples
-    --------
-    >>> duration_text(3567), duration_text(23.4), duration_text(1120638), duration_text(7200)
-    ('59 min 27 s', '23 s', '12 d 23 h', '2 h')
-    """
-    total = round(abs(seconds))
-    units = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
-    for index, (name, size) in enumerate(units):
-        if total >= size or name == "s":
-            big, rest = divmod(total, size)
-            if name == "s":
-                return f"{big} s"
-            small_name, small_size = units[index + 1]
-            small = rest // small_size
-            return f"{big} {name}" + (f" {small} {small_name}" if small else "")
-    return f"{total} s"  # pragma: no cover - the loop always returns
 
 
 def moment(value: object) -> pd.Timestamp | None:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .analysis import GroupAccounting, group_accounting
 from .ingest import IngestReport
-from .recommend import duration_text
+from .timestamps import duration_text
 
 #: Groups the table format shows in full by default.
 DETAILS = 3
