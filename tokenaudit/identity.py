@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 
 from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError
+from .user_text import searchable_rows
 
 #: How far a line's program can be believed, strongest first (the ``identity`` column).
 IDENTITIES = ("trusted", "claimed", "none")
@@ -157,11 +158,14 @@ def suspicions(
     None
     """  # noqa: E501 - the doctest output is one line, and doctest compares it whole
     programs = programs or load_programs()
+    writers = list(writers)
+    # the same test as the search's: a writer that echoes user input (tokenaudit.user_text.searchable_rows)
+    echoes = ~searchable_rows(pa.array(writers, pa.string()), len(writers), echo_programs)
     reasons: list[str | None] = []
-    for name, process, writer in zip(software, processes, writers, strict=True):
+    for name, process, writer, echo in zip(software, processes, writers, echoes, strict=True):
         if name is None:
             reasons.append(None)
-        elif writer and _program(writer) in echo_programs:
+        elif writer and echo:
             tag = f", under the tag `{process}`" if process and _program(process) != _program(writer) else ""
             reasons.append(f"written by `{writer}` (journald _COMM), which writes whatever a user gives it{tag}")
         elif programs.agrees(name, process, writer):
