@@ -23,7 +23,8 @@ from typer.testing import CliRunner
 
 import tokenaudit as ta
 from tokenaudit.cli import app
-from tokenaudit.dataset import EVENT_SCHEMA, committed_batches
+from tokenaudit.dataset import committed_batches
+from tokenaudit.schema import EVENT_SCHEMA
 from tokenaudit.tokens import load_fingerprint_key
 
 from .conftest import ROOT, SAMPLE_LOGS

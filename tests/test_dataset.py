@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import tokenaudit as ta
-from tokenaudit.dataset import SCHEMA_VERSION, committed_batches, open_for_writing
+from tokenaudit.dataset import committed_batches, open_for_writing
+from tokenaudit.schema import SCHEMA_VERSION
 from tokenaudit.tokens import load_fingerprint_key
 
 from .conftest import SAMPLE_LOGS

@@ -157,7 +157,7 @@ def _dataset_of(events: pa.Table, root: Path) -> Path:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_rows_differing_only_by_a_null_are_classes_of_their_own(overlapping: Path, tmp_path: Path, seed: int) -> None:
     """One value and nulls in a column, or a few values and nulls in several: every distinct row is a class."""
-    from tokenaudit.dataset import EVENT_SCHEMA
+    from tokenaudit.schema import EVENT_SCHEMA
 
     template = pa.Table.from_pandas(ta.read_events(overlapping).head(1), preserve_index=False)
     template = template.select([n for n in EVENT_SCHEMA.names if n in template.column_names])

@@ -7,7 +7,7 @@ from functools import cache
 
 import pytest
 
-from tokenaudit.catalogue import EVENT_FIELDS, load_catalogue
+from tokenaudit.catalogue import load_catalogue
 from tokenaudit.causes import CAUSE_IDS, load_causes
 from tokenaudit.recommend import (
     audience_note,
@@ -20,6 +20,7 @@ from tokenaudit.recommend import (
     template_names,
     template_values,
 )
+from tokenaudit.schema import EVENT_FIELDS
 
 #: A template name left in a text (`<detail>`); a placeholder the user fills in has a space (`<client id>`).
 TEMPLATE_NAME = re.compile(r"<[a-z_]+>")

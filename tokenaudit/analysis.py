@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .catalogue import CONFIDENCES, EVENT_FIELDS, Catalogue, load_catalogue, match_messages
+from .catalogue import CONFIDENCES, Catalogue, load_catalogue, match_messages
 from .correlate import refine_with_tokens
 from .event_classes import EventClasses, classes_of_frame
 from .formats import load_formats
@@ -25,6 +25,7 @@ from .masking import EXAMPLE_WIDTH, mask_messages, shorten
 from .pipeline import match_failures, route_of
 from .recommend import ready_fix, recommend
 from .relying_parties import RelyingParty, relying_party_from_realm
+from .schema import EVENT_FIELDS
 
 #: Columns of :func:`failure_groups`.
 GROUP_COLUMNS = (

@@ -58,30 +58,7 @@ from .formats import BACKTRACKING_HINT, validate_regex
 from .models import Signature, SignatureSample
 from .prefilter import marker_regex, required_literals
 from .regex_lint import can_match_space, lint_pattern, starts_with_wildcard
-
-#: Values a signature may capture; each becomes a column of the event dataset.
-EVENT_FIELDS = (
-    "client_addr",
-    "user",
-    "realm",
-    "detail",
-    "audience",
-    "expected_audience",
-    "found_audiences",
-    "expected_issuer",
-    "found_issuer",
-    "kid",
-    "alg",
-    "token_type",
-    "expired_at",
-    "current_time",
-    "claim",
-    "error_code",
-    "error_description",
-    "error_uri",
-    "realm_type",
-    "tfa_type",
-)
+from .schema import EVENT_FIELDS
 
 #: A regex that matches no line: the marker of a format no signature applies to.
 NEVER = r"[^\s\S]"

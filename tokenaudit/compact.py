@@ -26,11 +26,6 @@ from pathlib import Path
 import pyarrow as pa
 
 from .dataset import (
-    EVENT_SCHEMA,
-    MANIFEST_SCHEMA,
-    REALM_SCHEMA,
-    REQUEST_SCHEMA,
-    TOKEN_SCHEMA,
     _atomic_table,
     _batch_files,
     _batch_of,
@@ -42,6 +37,7 @@ from .dataset import (
     write_events,
     writer_lock,
 )
+from .schema import EVENT_SCHEMA, MANIFEST_SCHEMA, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
 
 #: Size a merged batch grows to at most; batches under a quarter of it count as small.
 DEFAULT_TARGET_BYTES = 128 << 20

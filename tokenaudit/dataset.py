@@ -50,127 +50,22 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from . import __version__
-from .catalogue import EVENT_FIELDS
 from .errors import DatasetError, SchemaMismatchError
+from .schema import (
+    EVENT_SCHEMA,
+    MANIFEST_SCHEMA,
+    REALM_SCHEMA,
+    REQUEST_SCHEMA,
+    SCHEMA_VERSION,
+    TOKEN_SCHEMA,
+    VERSION_KEY,
+)
 
-SCHEMA_VERSION = 1
 _META_FILE = "tokenaudit.json"
-_VERSION_KEY = b"tokenaudit_schema_version"
 #: Manifest metadata: JSON list of the batches a merged batch replaces (see :mod:`tokenaudit.compact`).
 _SUPERSEDES_KEY = b"tokenaudit_supersedes"
 #: Tables whose files are named ``batch-<batch id>.parquet``.
 _BATCH_TABLES = ("tokens", "requests", "realms")
-
-_CONTEXT_COLUMNS = ("client_addr", "user", "realm")
-#: Schema of the events table: one row per failure event.
-EVENT_SCHEMA: pa.Schema = pa.schema(
-    [
-        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
-        # where ts came from: the line itself, the file's modification time, or the ingest's clock
-        pa.field("ts_source", pa.string()),
-        pa.field("event_date", pa.string()),
-        pa.field("host", pa.string()),
-        pa.field("process", pa.string()),
-        pa.field("pid", pa.string()),
-        pa.field("source_file", pa.string()),
-        pa.field("line_no", pa.int64()),
-        pa.field("format", pa.string()),
-        pa.field("event_kind", pa.string()),
-        pa.field("client_addr", pa.string()),
-        pa.field("user", pa.string()),
-        pa.field("realm", pa.string()),
-        pa.field("method", pa.string()),
-        pa.field("path", pa.string()),
-        pa.field("status", pa.int32()),
-        # cut to tokenaudit.masking.MESSAGE_LIMIT characters; its full length is message_length
-        pa.field("message", pa.string()),
-        pa.field("message_length", pa.int64()),
-        pa.field("envelope", pa.string()),
-        pa.field("signature", pa.string()),
-        # how the cause was found: a named software's text (signature) or a cause's words (phrase)
-        pa.field("tier", pa.string()),
-        # how far it can be trusted: high, medium or low (tokenaudit.catalogue.confidence_of)
-        pa.field("confidence", pa.string()),
-        # the program as journald saw it (_COMM), which no client sets; null where the log has no such field
-        pa.field("writer", pa.string()),
-        # how far the line's program can be believed: trusted, claimed or none (tokenaudit.identity)
-        pa.field("identity", pa.string()),
-        # why a line whose writer contradicts its text is no failure of that software (event_kind "suspicious")
-        pa.field("suspicion", pa.string()),
-        *(pa.field(name, pa.string()) for name in EVENT_FIELDS if name not in _CONTEXT_COLUMNS),
-        pa.field("stream_id", pa.string()),
-        pa.field("batch_id", pa.string()),
-        pa.field("catalogue", pa.string()),
-    ],
-    metadata={_VERSION_KEY: str(SCHEMA_VERSION).encode()},
-)
-
-#: Schema of the manifest: one row per source and ingest batch.
-MANIFEST_SCHEMA = pa.schema(
-    [
-        pa.field("batch_id", pa.string()),
-        pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
-        pa.field("source_file", pa.string()),
-        pa.field("stream_id", pa.string()),
-        pa.field("format", pa.string()),
-        pa.field("size_bytes", pa.int64()),
-        pa.field("compressed", pa.bool_()),
-        pa.field("head_len", pa.int64()),
-        pa.field("head_sha256", pa.string()),
-        pa.field("tail_sha256", pa.string()),
-        pa.field("offset_bytes", pa.int64()),
-        pa.field("lines_total", pa.int64()),
-        pa.field("lines_read", pa.int64()),
-        pa.field("lines_parsed", pa.int64()),
-        pa.field("lines_skipped", pa.int64()),
-        pa.field("lines_rejected", pa.int64()),
-        pa.field("events", pa.int64()),
-    ]
-)
-
-REALM_SCHEMA = pa.schema(
-    [
-        pa.field("realm", pa.string()),
-        pa.field("type", pa.string()),
-        pa.field("issuer_url", pa.string()),
-        pa.field("client_id", pa.string()),
-        pa.field("audiences", pa.string()),
-        pa.field("username_claim", pa.string()),
-        pa.field("software", pa.string()),
-        pa.field("source_file", pa.string()),
-        pa.field("batch_id", pa.string()),
-        pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-
-
-_TIME_TOKEN_COLUMNS = ("exp_at", "iat_at", "nbf_at", "first_seen", "last_seen")
-#: Schema of the tokens table: one row per token (keyed fingerprint) and batch; never the token.
-TOKEN_SCHEMA = pa.schema(
-    [
-        pa.field(name, pa.timestamp("us", tz="UTC") if name in _TIME_TOKEN_COLUMNS
-                 else pa.int64() if name == "sightings" else pa.string())
-        for name in (
-            "fingerprint", "encoding", "alg", "kid", "typ", "iss", "sub", "aud", "azp", "client_id", "scope",
-            "exp_at", "iat_at", "nbf_at", "kind", "kind_evidence", "issuer_family", "family_evidence",
-            "header", "claims", "error", "first_seen", "last_seen", "sightings", "sources",
-        )
-    ]
-    + [pa.field("batch_id", pa.string())]
-)
-
-
-#: Schema of the request counts of access logs (per hour, host, route, status).
-REQUEST_SCHEMA = pa.schema([
-    pa.field("hour", pa.timestamp("us", tz="UTC")),
-    pa.field("format", pa.string()),
-    pa.field("source_file", pa.string()),
-    pa.field("host", pa.string()),
-    pa.field("route", pa.string()),
-    pa.field("status", pa.int32()),
-    pa.field("count", pa.int64()),
-    pa.field("batch_id", pa.string()),
-])
 
 
 def default_dataset_path() -> Path:
@@ -296,7 +191,7 @@ _DICTIONARY_PAGE = 8 << 20
 
 def _atomic_table(path: Path, table: pa.Table) -> None:
     tmp = _temporary(path)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _VERSION_KEY: str(SCHEMA_VERSION).encode()})
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), VERSION_KEY: str(SCHEMA_VERSION).encode()})
     with _private_files():  # mkdir ignores mode for the parents it creates; the umask does not
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # A dictionary page of up to 8 MB (Parquet's default is 1 MB) keeps columns of a few
@@ -568,7 +463,7 @@ def _damaged(root: Path, path: Path, exc: Exception) -> DatasetError:
 
 
 def _check_file_version(path: Path, metadata: dict[bytes, bytes] | None) -> None:
-    raw = (metadata or {}).get(_VERSION_KEY, b"1")
+    raw = (metadata or {}).get(VERSION_KEY, b"1")
     try:
         version = int(raw)
     except ValueError:

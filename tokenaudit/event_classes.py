@@ -31,8 +31,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .dataset import EVENT_SCHEMA, _check_file_version, _committed_files, _damaged
+from .dataset import _check_file_version, _committed_files, _damaged
 from .errors import DatasetError
+from .schema import EVENT_SCHEMA
 
 #: Columns that never matter to analysis: batch bookkeeping, and a message's full length.
 _UNUSED = ("event_date", "stream_id", "batch_id", "message_length")

@@ -15,12 +15,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .catalogue import EVENT_FIELDS, Catalogue, match_messages
-from .dataset import EVENT_SCHEMA
+from .catalogue import Catalogue, match_messages
 from .formats import parse_chunk
 from .identity import identity_of, suspicions
 from .masking import cap_texts, redact_tokens
 from .models import LineAccount, LogFormat
+from .schema import EVENT_FIELDS, EVENT_SCHEMA
 from .timestamps import parse_timestamps
 from .token_sources import TOKEN_COLUMNS, sightings_in_text, tokens_table
 from .user_text import load_user_text, mask_user_text, searchable_rows, unescape_strings

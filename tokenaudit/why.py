@@ -17,13 +17,14 @@ import pandas as pd
 import pyarrow as pa
 
 from .analysis import attribute_relying_party, classify
-from .catalogue import EVENT_FIELDS, Catalogue, load_catalogue
+from .catalogue import Catalogue, load_catalogue
 from .causes import load_causes
 from .formats import detect_format, load_formats
 from .masking import redact_tokens, shorten
 from .pipeline import ChunkContext, process_chunk
 from .recommend import known, ready_fix, recommend
 from .render import reflow_fix
+from .schema import EVENT_FIELDS
 
 #: Lines that continue the message before them (a stack trace, an error chain on the next line).
 _CONTINUATION = ("\t", " ", "Caused by: ")
