@@ -12,6 +12,7 @@ import pytest
 
 from tokenaudit.catalogue import load_catalogue, match_messages, read_signature_file
 from tokenaudit.errors import CatalogueError
+from tokenaudit.files import STALE_CACHE_SECONDS
 from tokenaudit.prefilter import marker_regex, required_literal
 from tokenaudit.samples import check_catalogue
 
@@ -118,7 +119,7 @@ def test_builtin_catalogue_is_cached_and_a_damaged_cache_is_rebuilt(
     in_use = tmp_path / "tokenaudit" / "catalogue-of-another-install.json"
     for other in (unused, in_use):
         other.write_text("[]", encoding="utf-8")
-    long_ago = time.time() - module.STALE_CACHE_SECONDS - 60
+    long_ago = time.time() - STALE_CACHE_SECONDS - 60
     os.utime(unused, (long_ago, long_ago))
     fresh = module._builtin_catalogue.__wrapped__()
     assert not unused.exists() and in_use.exists()

@@ -38,10 +38,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import json
-import os
 import re
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property
@@ -54,6 +51,7 @@ import pyarrow.compute as pc
 
 from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError
+from .files import read_cached, write_cached
 from .formats import BACKTRACKING_HINT, validate_regex
 from .models import Signature, SignatureSample
 from .prefilter import marker_regex, required_literals
@@ -562,18 +560,9 @@ def _builtin_catalogue() -> Catalogue:
 
 
 # Loading checks ~300 signatures (TOML, two RE2 compiles and a parse for the prefilter each):
-# a quarter of a second, on every run. The checked result is kept as JSON (never pickle: a
-# cache file must not be able to run code) under the user's cache folder, named by a hash of
-# the signature files and of the code that reads them; any problem reading it means a rebuild.
-#: How long another version's catalogue cache may stay unused before it is deleted.
-STALE_CACHE_SECONDS = 30 * 24 * 3600
+# a quarter of a second, on every run. The checked result is kept in the cache folder
+# (tokenaudit.files), named by a hash of the signature files and of the code that reads them.
 _TUPLE_FIELDS = ("alternatives", "applies_to", "explains", "follows", "fields", "prefilter")
-
-
-def cache_dir() -> Path:
-    """Where tokenaudit keeps derived data it can rebuild: ``$XDG_CACHE_HOME/tokenaudit`` or ``~/.cache/tokenaudit``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tokenaudit"
 
 
 def _cache_key(paths: list[Path]) -> str:
@@ -586,36 +575,23 @@ def _cache_key(paths: list[Path]) -> str:
 
 
 def _read_cached(key: str) -> Catalogue | None:
-    path = cache_dir() / f"catalogue-{key}.json"
+    rows = read_cached(f"catalogue-{key}.json")
+    if not isinstance(rows, list):
+        return None
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
         signatures = []
         for row in rows:
             row.update({name: tuple(row[name]) for name in _TUPLE_FIELDS})
             row["samples"] = tuple(SignatureSample(**sample) for sample in row["samples"])
             signatures.append(Signature(**row))
-        os.utime(path)  # in use: not stale for another install sharing the folder
         return Catalogue(tuple(signatures))
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
 def _write_cached(key: str, catalogue: Catalogue) -> None:
-    folder = cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = folder / f".catalogue-{key}.{os.getpid()}.tmp"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump([asdict(signature) for signature in catalogue.signatures], handle)
-        os.replace(temporary, folder / f"catalogue-{key}.json")
-        # Another version's cache goes once unused for a month (two installs may share the folder).
-        month_ago = time.time() - STALE_CACHE_SECONDS
-        for stale in folder.glob("catalogue-*.json"):
-            if stale.name != f"catalogue-{key}.json" and stale.stat().st_mtime < month_ago:
-                stale.unlink(missing_ok=True)
-    except OSError:
-        pass
+    write_cached(f"catalogue-{key}.json", [asdict(signature) for signature in catalogue.signatures],
+                 stale="catalogue-*.json")
 
 
 def _checked(catalogue: Catalogue) -> Catalogue:

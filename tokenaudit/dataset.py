@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .errors import DatasetError, SchemaMismatchError
+from .files import data_dir, is_temporary, replacing
 from .schema import (
     EVENT_SCHEMA,
     MANIFEST_SCHEMA,
@@ -71,8 +72,8 @@ _BATCH_TABLES = ("tokens", "requests", "realms")
 def default_dataset_path() -> Path:
     """Where the dataset lives when no ``--dataset`` is given.
 
-    ``$TOKENAUDIT_DATASET`` if set, else ``$XDG_DATA_HOME/tokenaudit/dataset``
-    (``~/.local/share/tokenaudit/dataset``).
+    ``$TOKENAUDIT_DATASET`` if set, else ``dataset`` in the platform's data folder
+    (``$XDG_DATA_HOME/tokenaudit/dataset``, by default ``~/.local/share/tokenaudit/dataset``, on Linux).
 
     Examples
     --------
@@ -81,8 +82,7 @@ def default_dataset_path() -> Path:
     """
     if env := os.environ.get("TOKENAUDIT_DATASET"):
         return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "tokenaudit" / "dataset"
+    return data_dir() / "dataset"
 
 
 def new_batch_id() -> str:
@@ -122,7 +122,7 @@ def _check_version(root: Path) -> None:
 
 def _is_leftover(name: str) -> bool:
     """A file tokenaudit itself leaves in a dataset folder: the lock, or a crashed writer's temporary file."""
-    return name == ".lock" or (name.startswith(".") and name.endswith(".tmp"))
+    return name == ".lock" or is_temporary(name)
 
 
 def open_for_writing(root: Path) -> None:
@@ -149,7 +149,8 @@ def open_for_writing(root: Path) -> None:
         with writer_lock(root):  # two first ingests: one creates, the other finds it
             if not meta.exists():
                 info = {"schema_version": SCHEMA_VERSION, "created_by": f"tokenaudit {__version__}"}
-                _atomic_write(meta, json.dumps(info).encode())
+                with replacing(meta) as temporary:
+                    temporary.write_bytes(json.dumps(info).encode())
     _check_version(root)
 
 
@@ -165,40 +166,16 @@ def writer_lock(root: Path) -> Iterator[None]:
         os.close(fd)
 
 
-@contextmanager
-def _private_files() -> Iterator[None]:
-    old = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def _temporary(path: Path) -> Path:
-    """A hidden temporary name next to ``path``, unique to this process: readers skip it."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = _temporary(path)
-    with _private_files():
-        tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 _DICTIONARY_PAGE = 8 << 20
 
 
 def _atomic_table(path: Path, table: pa.Table) -> None:
-    tmp = _temporary(path)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), VERSION_KEY: str(SCHEMA_VERSION).encode()})
-    with _private_files():  # mkdir ignores mode for the parents it creates; the umask does not
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with replacing(path) as temporary:
         # A dictionary page of up to 8 MB (Parquet's default is 1 MB) keeps columns of a few
         # thousand distinct messages dictionary-encoded throughout: `analyze` then reads them as
         # codes without hashing every string (message: 38 ms -> 6 ms per 333,000 events).
-        pq.write_table(table, tmp, dictionary_pagesize_limit=_DICTIONARY_PAGE)
-    os.replace(tmp, path)
+        pq.write_table(table, temporary, dictionary_pagesize_limit=_DICTIONARY_PAGE)
 
 
 def discard_quietly(root: Path) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,6 +24,7 @@ import pyarrow.compute as pc
 
 from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError, FormatError
+from .files import read_cached, write_cached
 from .models import FormatSample, LineAccount, LogFormat
 from .prefilter import escape
 from .regex_lint import lint_pattern
@@ -210,40 +210,24 @@ def _builtin_formats() -> tuple[tuple[str, LogFormat], ...]:
 # what compiles): a pattern not in it, or any problem reading it, means the pattern is checked.
 
 
-def _clean_patterns_file() -> Path:
-    from .catalogue import cache_dir  # here: catalogue imports this module
-
+def _clean_patterns_name() -> str:
     code = Path(__file__).parent
     digest = hashlib.sha256(pa.__version__.encode())
     for name in ("formats.py", "regex_lint.py"):
         digest.update((code / name).read_bytes())
-    return cache_dir() / f"patterns-{digest.hexdigest()[:24]}.json"
+    return f"patterns-{digest.hexdigest()[:24]}.json"
 
 
 def _read_clean_patterns() -> set[str]:
-    try:
-        patterns = json.loads(_clean_patterns_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return set()
+    patterns = read_cached(_clean_patterns_name())
     if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
         return set()
     return set(patterns)
 
 
 def _write_clean_patterns(clean: set[str]) -> None:
-    target = _clean_patterns_file()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = target.parent / f".{target.name}.{os.getpid()}.tmp"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(sorted(clean), handle)
-        os.replace(temporary, target)
-        for stale in target.parent.glob("patterns-*.json"):  # other versions' files
-            if stale != target:
-                stale.unlink(missing_ok=True)
-    except OSError:
-        pass
+    # other versions' files go at once: they are rebuilt in a blink
+    write_cached(_clean_patterns_name(), sorted(clean), stale="patterns-*.json", unused_for=0)
 
 
 def get_format(name: str, formats: dict[str, LogFormat] | None = None) -> LogFormat:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import InputError
+from .files import config_dir, create_once
 
 Encoding = Literal["jws", "jwe", "opaque", "malformed", "claims"]
 
@@ -62,11 +63,11 @@ class TokenInfo:
 
 
 def default_key_path() -> Path:
-    """Where the fingerprint key lives: ``$TOKENAUDIT_KEY_FILE``, else ``~/.config/tokenaudit/fingerprint.key``."""
+    """Where the fingerprint key lives: ``$TOKENAUDIT_KEY_FILE``, else ``fingerprint.key`` in the platform's
+    configuration folder (``~/.config/tokenaudit/fingerprint.key`` on Linux)."""
     if env := os.environ.get(_KEY_ENV):
         return Path(env)
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "tokenaudit" / "fingerprint.key"
+    return config_dir() / "fingerprint.key"
 
 
 def load_fingerprint_key(path: Path | None = None) -> bytes:
@@ -87,21 +88,9 @@ def load_fingerprint_key(path: Path | None = None) -> bytes:
             if len(key) < 32:
                 raise InputError(f"{path}: fingerprint key too short", hint="delete it to have a new one made")
             return key
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = secrets.token_hex(32).encode()
-        # Written in full under a temporary name, then linked into place: a process killed
-        # meanwhile leaves no empty key, and of two first runs at once, both use the one that won.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key)
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                return load_fingerprint_key(path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        if not create_once(path, key):  # another process made it first: use that one
+            return load_fingerprint_key(path)
         return key
     except OSError as exc:
         raise InputError(f"{path}: cannot read or create the fingerprint key: {exc.strerror}",
