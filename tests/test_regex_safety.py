@@ -363,22 +363,22 @@ def test_every_python_re_pattern_passes_the_lint() -> None:
 
 def _hostile_lines(pattern: str) -> list[str]:
     """Lines built to make ``pattern`` backtrack: its literal start, 50k of a repeated character, no match."""
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
+    from tokenaudit import regex_syntax as syntax
 
-    parsed = list(sre_parse.parse(pattern))
+    parsed = list(syntax.parse(pattern))
     chars: set[str] = set()
     stack = parsed[:]
     while stack:
         op, arg = stack.pop()
-        if op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT):
+        if op in (syntax.MAX_REPEAT, syntax.MIN_REPEAT):
             chars |= _chars(list(arg[2]))
             stack += list(arg[2])
-        elif op is sre_parse.SUBPATTERN:
+        elif op is syntax.SUBPATTERN:
             stack += list(arg[-1])
-        elif op is sre_parse.BRANCH:
+        elif op is syntax.BRANCH:
             for alternative in arg[1]:
                 stack += list(alternative)
-    lead = "".join(chr(arg) for op, arg in parsed if op is sre_parse.LITERAL)[:40]
+    lead = "".join(chr(arg) for op, arg in parsed if op is syntax.LITERAL)[:40]
     picks = sorted(c for c in chars if c.isprintable())[:2] + [" "]
     return [lead + c * 50_000 + "\x00" for c in picks]
 

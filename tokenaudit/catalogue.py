@@ -49,13 +49,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import models, prefilter, regex_lint
 from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError
 from .files import read_cached, write_cached
-from .formats import BACKTRACKING_HINT, validate_regex
 from .models import Signature, SignatureSample
 from .prefilter import marker_regex, required_literals
-from .regex_lint import can_match_space, lint_pattern, starts_with_wildcard
+from .regex_lint import BACKTRACKING_HINT, can_match_space, lint_pattern, starts_with_wildcard, validate_regex
 from .schema import EVENT_FIELDS
 
 #: A regex that matches no line: the marker of a format no signature applies to.
@@ -394,7 +394,7 @@ def read_wrappers(path: Path) -> tuple[Wrapper, ...]:
 @cache
 def load_wrappers() -> tuple[Wrapper, ...]:
     """The built-in wrappers (``data/wrappers.toml``)."""
-    return read_wrappers(DATA_DIR / "wrappers.toml")
+    return read_wrappers(WRAPPERS_FILE)
 
 
 @cache
@@ -562,14 +562,14 @@ def _builtin_catalogue() -> Catalogue:
 # Loading checks ~300 signatures (TOML, two RE2 compiles and a parse for the prefilter each):
 # a quarter of a second, on every run. The checked result is kept in the cache folder
 # (tokenaudit.files), named by a hash of the signature files and of the code that reads them.
+WRAPPERS_FILE = DATA_DIR / "wrappers.toml"
 _TUPLE_FIELDS = ("alternatives", "applies_to", "explains", "follows", "fields", "prefilter")
 
 
 def _cache_key(paths: list[Path]) -> str:
     digest = hashlib.sha256(str(DATA_DIR.resolve()).encode())  # signatures keep their file's path
-    code = Path(__file__).parent
-    readers = ["catalogue.py", "prefilter.py", "models.py", "regex_lint.py", "formats.py", "data/wrappers.toml"]
-    for path in [*paths, *(code / name for name in readers)]:
+    readers = [Path(__file__), *(Path(module.__file__ or "") for module in (models, prefilter, regex_lint))]
+    for path in [*paths, *readers, WRAPPERS_FILE]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:24]
 

@@ -22,12 +22,13 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import regex_lint
 from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError, FormatError
 from .files import read_cached, write_cached
 from .models import FormatSample, LineAccount, LogFormat
 from .prefilter import escape
-from .regex_lint import lint_pattern
+from .regex_lint import BACKTRACKING_HINT, lint_pattern, validate_regex
 from .timestamps import TIMESTAMP_KINDS
 
 #: Columns every parsed record has, whatever its format (missing ones are null).
@@ -72,29 +73,7 @@ _FORMAT_KEYS: dict[str, Any] = {
     ),
 }
 _DETECT_SAMPLE_LINES = 200
-#: What to do about a pattern the backtracking lint refuses.
-BACKTRACKING_HINT = (
-    "make each repeat unambiguous: no repeat inside a repeat without a delimiter it cannot match, "
-    "no alternatives that start alike under a repeat, no two adjacent repeats over the same characters"
-)
 _DETECT_MIN_SHARE = 0.6
-
-
-def validate_regex(pattern: str) -> str | None:
-    """Return why RE2 rejects ``pattern``, or ``None`` if it compiles.
-
-    Examples
-    --------
-    >>> validate_regex(r"^a(?P<x>b)$") is None
-    True
-    >>> validate_regex("(") is not None
-    True
-    """
-    try:
-        pc.match_substring_regex(pa.array([""], pa.string()), pattern)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        return str(exc)
-    return None
 
 
 def _format_from_toml(path: Path, clean: set[str] | None = None) -> LogFormat:
@@ -211,10 +190,9 @@ def _builtin_formats() -> tuple[tuple[str, LogFormat], ...]:
 
 
 def _clean_patterns_name() -> str:
-    code = Path(__file__).parent
     digest = hashlib.sha256(pa.__version__.encode())
-    for name in ("formats.py", "regex_lint.py"):
-        digest.update((code / name).read_bytes())
+    for path in (Path(__file__), Path(regex_lint.__file__ or "")):
+        digest.update(path.read_bytes())
     return f"patterns-{digest.hexdigest()[:24]}.json"
 
 

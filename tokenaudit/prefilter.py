@@ -11,13 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-try:  # Python 3.11+: the parser moved under re.
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_parse
+from . import regex_syntax as syntax
 
 _MIN_LITERAL = 4
-_ZERO_WIDTH = {sre_parse.AT}
+_ZERO_WIDTH = {syntax.AT}
 
 
 def required_literal(pattern: str) -> str | None:
@@ -36,7 +33,7 @@ def required_literal(pattern: str) -> str | None:
     True
     """
     try:
-        parsed = sre_parse.parse(pattern)
+        parsed = syntax.parse(pattern)
     except (re.error, ValueError, OverflowError):
         return None
     if parsed.state.flags & re.IGNORECASE:
@@ -73,7 +70,7 @@ def required_literals(pattern: str) -> tuple[str, ...]:
     if single is not None:
         return (single,)
     try:
-        parsed = sre_parse.parse(pattern)
+        parsed = syntax.parse(pattern)
     except (re.error, ValueError, OverflowError, RecursionError):
         return ()
     if parsed.state.flags & re.IGNORECASE:
@@ -92,11 +89,11 @@ def _alternatives(items: list[tuple[Any, Any]]) -> tuple[str, ...]:
     if len(best) >= _MIN_LITERAL:
         candidates.append((best,))
     for op, arg in items:
-        if op is sre_parse.SUBPATTERN:
+        if op is syntax.SUBPATTERN:
             inner = _alternatives(list(arg[-1]))
             if inner:
                 candidates.append(inner)
-        elif op is sre_parse.BRANCH:
+        elif op is syntax.BRANCH:
             branches = [_alternatives(list(branch)) for branch in arg[1]]
             if all(branches):
                 candidates.append(tuple(literal for branch in branches for literal in branch))
@@ -108,11 +105,11 @@ def _alternatives(items: list[tuple[Any, Any]]) -> tuple[str, ...]:
 
 def _walk(items: list[tuple[Any, Any]], runs: list[str], current: list[str]) -> None:
     for op, arg in items:
-        if op is sre_parse.LITERAL:
+        if op is syntax.LITERAL:
             current.append(chr(arg))
         elif op in _ZERO_WIDTH:
             continue
-        elif op is sre_parse.SUBPATTERN:
+        elif op is syntax.SUBPATTERN:
             # A group is always taken: its literals continue the run.
             _walk(list(arg[-1]), runs, current)
         else:

@@ -25,31 +25,57 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from re import _constants as sre_constants  # type: ignore[attr-defined]  # Python 3.11+
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
-MAXREPEAT = sre_constants.MAXREPEAT
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import regex_syntax as syntax
+
+MAXREPEAT = syntax.MAXREPEAT
 #: An outer repeat bounded above this many iterations counts as unbounded.
 _LARGE_BOUND = 8
 #: Characters the character-set tests probe: ASCII plus a few beyond it.
 _PROBE = "".join(chr(c) for c in range(128)) + "\u00e9\u00a0\u4e2d\ufffd\u2028"
 _REPEATS = (
-    sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, getattr(sre_parse, "POSSESSIVE_REPEAT", None)
+    syntax.MAX_REPEAT, syntax.MIN_REPEAT, syntax.POSSESSIVE_REPEAT
 )
 _CATEGORIES: dict[Any, Callable[[str], bool]] = {
-    sre_parse.CATEGORY_DIGIT: lambda c: c.isdigit() and c.isascii(),
-    sre_parse.CATEGORY_NOT_DIGIT: lambda c: not (c.isdigit() and c.isascii()),
-    sre_parse.CATEGORY_SPACE: lambda c: c in " \t\n\r\f\v",
-    sre_parse.CATEGORY_NOT_SPACE: lambda c: c not in " \t\n\r\f\v",
-    sre_parse.CATEGORY_WORD: lambda c: c.isalnum() or c == "_",
-    sre_parse.CATEGORY_NOT_WORD: lambda c: not (c.isalnum() or c == "_"),
+    syntax.CATEGORY_DIGIT: lambda c: c.isdigit() and c.isascii(),
+    syntax.CATEGORY_NOT_DIGIT: lambda c: not (c.isdigit() and c.isascii()),
+    syntax.CATEGORY_SPACE: lambda c: c in " \t\n\r\f\v",
+    syntax.CATEGORY_NOT_SPACE: lambda c: c not in " \t\n\r\f\v",
+    syntax.CATEGORY_WORD: lambda c: c.isalnum() or c == "_",
+    syntax.CATEGORY_NOT_WORD: lambda c: not (c.isalnum() or c == "_"),
 }
 
 Items = list[tuple[Any, Any]]
 _NESTED = "an unbounded repeat inside an unbounded repeat"
-_ATOMS = (sre_parse.LITERAL, sre_parse.IN, sre_parse.ANY, sre_parse.SUBPATTERN,
-          sre_parse.NOT_LITERAL)
+_ATOMS = (syntax.LITERAL, syntax.IN, syntax.ANY, syntax.SUBPATTERN,
+          syntax.NOT_LITERAL)
+
+#: What to do about a pattern the backtracking lint refuses.
+BACKTRACKING_HINT = (
+    "make each repeat unambiguous: no repeat inside a repeat without a delimiter it cannot match, "
+    "no alternatives that start alike under a repeat, no two adjacent repeats over the same characters"
+)
+
+
+def validate_regex(pattern: str) -> str | None:
+    """Return why RE2 rejects ``pattern``, or ``None`` if it compiles.
+
+    Examples
+    --------
+    >>> validate_regex(r"^a(?P<x>b)$") is None
+    True
+    >>> validate_regex("(") is not None
+    True
+    """
+    try:
+        pc.match_substring_regex(pa.array([""], pa.string()), pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        return str(exc)
+    return None
 
 
 def lint_pattern(pattern: str) -> list[str]:
@@ -67,7 +93,7 @@ def lint_pattern(pattern: str) -> list[str]:
     ['adjacent unbounded repeats over the same characters: \\\\s*\\\\s*']
     """
     try:
-        parsed = sre_parse.parse(pattern)
+        parsed = syntax.parse(pattern)
     except (re.error, ValueError, OverflowError) as exc:
         return [f"cannot be linted ({exc})"]
     problems: list[str] = []
@@ -85,7 +111,7 @@ def can_match_space(pattern: str) -> bool:
     >>> can_match_space(r"params [^:]*: ")
     True
     """
-    parsed = sre_parse.parse(pattern)
+    parsed = syntax.parse(pattern)
     return _variable_space(list(parsed))
 
 
@@ -101,10 +127,10 @@ def _variable_space(items: Items) -> bool:
                 return True
             if _variable_space(list(arg[2])):
                 return True
-        elif op is sre_parse.SUBPATTERN:
+        elif op is syntax.SUBPATTERN:
             if _variable_space(list(arg[-1])):
                 return True
-        elif op is sre_parse.BRANCH:
+        elif op is syntax.BRANCH:
             if any(_variable_space(list(alt)) for alt in arg[1]):
                 return True
     return False
@@ -128,12 +154,12 @@ def _walk(items: Items, pattern: str, problems: list[str]) -> None:
                     problems.append("adjacent unbounded repeats over the same characters: "
                                     + _show(previous) + _show(item))
             _walk(body, pattern, problems)
-        elif op is sre_parse.SUBPATTERN:
+        elif op is syntax.SUBPATTERN:
             _walk(list(arg[-1]), pattern, problems)
-        elif op is sre_parse.BRANCH:
+        elif op is syntax.BRANCH:
             for alternative in arg[1]:
                 _walk(list(alternative), pattern, problems)
-        elif op in (sre_parse.ASSERT, sre_parse.ASSERT_NOT):
+        elif op in (syntax.ASSERT, syntax.ASSERT_NOT):
             _walk(list(arg[1]), pattern, problems)
         previous = item
 
@@ -146,7 +172,7 @@ def _flatten(items: Items) -> Items:
     """Inline groups that are not repeated, so that adjacency is seen through them."""
     flat: Items = []
     for op, arg in items:
-        if op is sre_parse.SUBPATTERN and not any(o is sre_parse.BRANCH for o, _ in arg[-1]):
+        if op is syntax.SUBPATTERN and not any(o is syntax.BRANCH for o, _ in arg[-1]):
             flat.extend(_flatten(list(arg[-1])))
         else:
             flat.append((op, arg))
@@ -161,9 +187,9 @@ def _has_unbounded(items: Items) -> bool:
     for op, arg in items:
         if op in _REPEATS and (_unbounded(arg[1]) or _has_unbounded(list(arg[2]))):
             return True
-        if op is sre_parse.SUBPATTERN and _has_unbounded(list(arg[-1])):
+        if op is syntax.SUBPATTERN and _has_unbounded(list(arg[-1])):
             return True
-        if op is sre_parse.BRANCH and any(_has_unbounded(list(alt)) for alt in arg[1]):
+        if op is syntax.BRANCH and any(_has_unbounded(list(alt)) for alt in arg[1]):
             return True
     return False
 
@@ -171,12 +197,12 @@ def _has_unbounded(items: Items) -> bool:
 def _delimited(body: Items) -> bool:
     """Whether each iteration of ``body`` must hold a literal that none of its repeats can match."""
     flat = _flatten(body)
-    required = {chr(arg) for op, arg in flat if op is sre_parse.LITERAL}
+    required = {chr(arg) for op, arg in flat if op is syntax.LITERAL}
     starts: set[str] = set()  # characters an inner iteration can begin with
     for op, arg in flat:
         if op in _REPEATS:
             starts |= _first_chars(list(arg[2]))
-        elif op in (sre_parse.SUBPATTERN, sre_parse.BRANCH):
+        elif op in (syntax.SUBPATTERN, syntax.BRANCH):
             starts |= _chars([(op, arg)])
     return bool(required - starts)
 
@@ -188,16 +214,16 @@ def _overlapping_alternatives(body: Items) -> bool:
     empty (or optional) alternative next to another one is an overlap too.
     """
     flat = _flatten(body)
-    while len(flat) == 1 and flat[0][0] is sre_parse.SUBPATTERN:
+    while len(flat) == 1 and flat[0][0] is syntax.SUBPATTERN:
         flat = list(flat[0][1][-1])
     for op, arg in flat:
-        if op is sre_parse.IN and not any(kind is sre_parse.NEGATE for kind, _ in arg):
+        if op is syntax.IN and not any(kind is syntax.NEGATE for kind, _ in arg):
             # The parser folds single-character alternatives ((a|a), (\d|\w)) into a class: members
             # that share a character are alternatives that start alike.
             sets = [_class([member]) for member in arg]
             if any(sets[i] & sets[j] for i in range(len(sets)) for j in range(i + 1, len(sets))):
                 return True
-        if op is not sre_parse.BRANCH:
+        if op is not syntax.BRANCH:
             continue
         alternatives = [list(alt) for alt in arg[1]]
         for i, first in enumerate(alternatives):
@@ -215,15 +241,15 @@ def _overlapping_alternatives(body: Items) -> bool:
 
 def _nullable(items: Items) -> bool:
     for op, arg in items:
-        if op in (sre_parse.AT, sre_parse.ASSERT, sre_parse.ASSERT_NOT):
+        if op in (syntax.AT, syntax.ASSERT, syntax.ASSERT_NOT):
             continue
         if op in _REPEATS:
             if arg[0] > 0 and not _nullable(list(arg[2])):
                 return False
-        elif op is sre_parse.SUBPATTERN:
+        elif op is syntax.SUBPATTERN:
             if not _nullable(list(arg[-1])):
                 return False
-        elif op is sre_parse.BRANCH:
+        elif op is syntax.BRANCH:
             if not any(_nullable(list(alt)) for alt in arg[1]):
                 return False
         else:
@@ -234,7 +260,7 @@ def _nullable(items: Items) -> bool:
 def _leading_literal(items: Items) -> str:
     text = []
     for op, arg in _flatten(items):
-        if op is not sre_parse.LITERAL:
+        if op is not syntax.LITERAL:
             break
         text.append(chr(arg))
     return "".join(text)
@@ -243,18 +269,18 @@ def _leading_literal(items: Items) -> str:
 def _first_chars(items: Items) -> set[str]:
     chars: set[str] = set()
     for op, arg in _flatten(items):
-        if op in (sre_parse.AT, sre_parse.ASSERT, sre_parse.ASSERT_NOT):
+        if op in (syntax.AT, syntax.ASSERT, syntax.ASSERT_NOT):
             continue
         if op in _REPEATS:
             chars |= _first_chars(list(arg[2]))
             if arg[0] > 0:
                 return chars
             continue
-        if op is sre_parse.BRANCH:
+        if op is syntax.BRANCH:
             for alternative in arg[1]:
                 chars |= _first_chars(list(alternative))
             return chars
-        if op is sre_parse.SUBPATTERN:
+        if op is syntax.SUBPATTERN:
             chars |= _first_chars(list(arg[-1]))
             return chars
         return chars | _chars([(op, arg)])
@@ -265,19 +291,19 @@ def _chars(items: Items) -> set[str]:
     """Probe characters the items of ``items`` can match (one character at a time)."""
     chars: set[str] = set()
     for op, arg in items:
-        if op is sre_parse.LITERAL:
+        if op is syntax.LITERAL:
             chars.add(chr(arg))
-        elif op is sre_parse.NOT_LITERAL:
+        elif op is syntax.NOT_LITERAL:
             chars |= set(_PROBE) - {chr(arg)}
-        elif op is sre_parse.ANY:
+        elif op is syntax.ANY:
             chars |= set(_PROBE) - {"\n"}
-        elif op is sre_parse.IN:
+        elif op is syntax.IN:
             chars |= _class(arg)
         elif op in _REPEATS:
             chars |= _chars(list(arg[2]))
-        elif op is sre_parse.SUBPATTERN:
+        elif op is syntax.SUBPATTERN:
             chars |= _chars(list(arg[-1]))
-        elif op is sre_parse.BRANCH:
+        elif op is syntax.BRANCH:
             for alternative in arg[1]:
                 chars |= _chars(list(alternative))
     return chars
@@ -287,13 +313,13 @@ def _class(members: Items) -> set[str]:
     negate = False
     chars: set[str] = set()
     for op, arg in members:
-        if op is sre_parse.NEGATE:
+        if op is syntax.NEGATE:
             negate = True
-        elif op is sre_parse.LITERAL:
+        elif op is syntax.LITERAL:
             chars.add(chr(arg))
-        elif op is sre_parse.RANGE:
+        elif op is syntax.RANGE:
             chars |= {c for c in _PROBE if arg[0] <= ord(c) <= arg[1]}
-        elif op is sre_parse.CATEGORY:
+        elif op is syntax.CATEGORY:
             test = _CATEGORIES.get(arg)
             chars |= {c for c in _PROBE if test is None or test(c)}
     return set(_PROBE) - chars if negate else chars
@@ -307,13 +333,13 @@ def _show(item: tuple[Any, Any]) -> str:
 def _render(items: Items) -> str:
     out = []
     for op, arg in items:
-        if op is sre_parse.LITERAL:
+        if op is syntax.LITERAL:
             out.append(re.escape(chr(arg)))
-        elif op is sre_parse.ANY:
+        elif op is syntax.ANY:
             out.append(".")
-        elif op is sre_parse.IN:
+        elif op is syntax.IN:
             out.append(_render_class(arg))
-        elif op is sre_parse.NOT_LITERAL:
+        elif op is syntax.NOT_LITERAL:
             out.append(f"[^{re.escape(chr(arg))}]")
         elif op in _REPEATS:
             low, high, body = arg
@@ -322,11 +348,11 @@ def _render(items: Items) -> str:
             )
             inner = _render(list(body))
             single = len(body) == 1 and body[0][0] in _ATOMS
-            lazy = "?" if op is sre_parse.MIN_REPEAT else ""
+            lazy = "?" if op is syntax.MIN_REPEAT else ""
             out.append((inner if single else f"(?:{inner})") + quant + lazy)
-        elif op is sre_parse.SUBPATTERN:
+        elif op is syntax.SUBPATTERN:
             out.append(f"({_render(list(arg[-1]))})")
-        elif op is sre_parse.BRANCH:
+        elif op is syntax.BRANCH:
             out.append("|".join(_render(list(alt)) for alt in arg[1]))
         else:
             out.append("…")
@@ -334,11 +360,11 @@ def _render(items: Items) -> str:
 
 
 def _render_class(members: Items) -> str:
-    if len(members) == 1 and members[0][0] is sre_parse.CATEGORY:
+    if len(members) == 1 and members[0][0] is syntax.CATEGORY:
         return {
-            sre_parse.CATEGORY_DIGIT: r"\d", sre_parse.CATEGORY_NOT_DIGIT: r"\D",
-            sre_parse.CATEGORY_SPACE: r"\s", sre_parse.CATEGORY_NOT_SPACE: r"\S",
-            sre_parse.CATEGORY_WORD: r"\w", sre_parse.CATEGORY_NOT_WORD: r"\W",
+            syntax.CATEGORY_DIGIT: r"\d", syntax.CATEGORY_NOT_DIGIT: r"\D",
+            syntax.CATEGORY_SPACE: r"\s", syntax.CATEGORY_NOT_SPACE: r"\S",
+            syntax.CATEGORY_WORD: r"\w", syntax.CATEGORY_NOT_WORD: r"\W",
         }.get(members[0][1], "[…]")
     return "[…]"
 
@@ -356,24 +382,24 @@ def starts_with_wildcard(pattern: str) -> bool:
     >>> starts_with_wildcard(r"(?:jwt\\.)?\\S+Error")
     True
     """
-    return _starts_unbounded(list(sre_parse.parse(pattern)))
+    return _starts_unbounded(list(syntax.parse(pattern)))
 
 
 def _starts_unbounded(items: Items) -> bool:
     for op, arg in items:
-        if op is sre_parse.AT:
+        if op is syntax.AT:
             continue
         if op in _REPEATS:
             if _unbounded(arg[1]) or _starts_unbounded(list(arg[2])):
                 return True
             if arg[0] > 0:
                 return False
-        elif op is sre_parse.SUBPATTERN:
+        elif op is syntax.SUBPATTERN:
             if _starts_unbounded(list(arg[-1])):
                 return True
             if not _nullable(list(arg[-1])):
                 return False
-        elif op is sre_parse.BRANCH:
+        elif op is syntax.BRANCH:
             if any(_starts_unbounded(list(alt)) for alt in arg[1]):
                 return True
             if not any(_nullable(list(alt)) for alt in arg[1]):

@@ -27,8 +27,7 @@ import pyarrow.compute as pc
 
 from ._toml import DATA_DIR, check_keys, read_toml
 from .errors import CatalogueError
-from .formats import BACKTRACKING_HINT, validate_regex
-from .regex_lint import lint_pattern
+from .regex_lint import BACKTRACKING_HINT, lint_pattern, validate_regex
 
 #: What a masked span of user text becomes in the searched text.
 MASK = "…"
