@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 import tokenaudit as ta
 from tokenaudit.cli import app
-from tokenaudit.dataset import committed_batches
+from tokenaudit.layout import committed_batches
 from tokenaudit.schema import EVENT_SCHEMA
 from tokenaudit.tokens import load_fingerprint_key
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import tokenaudit as ta
 from tokenaudit.cli import app
-from tokenaudit.dataset import committed_batches
+from tokenaudit.layout import committed_batches
 
 from .conftest import SAMPLE_LOGS
 

@@ -26,8 +26,8 @@ import tokenaudit as ta
 from tokenaudit.analysis import failure_groups
 from tokenaudit.cli import app
 from tokenaudit.compact import merged_id, plan_merges
-from tokenaudit.dataset import committed_batches
 from tokenaudit.event_classes import read_event_classes
+from tokenaudit.layout import committed_batches
 from tokenaudit.schedule import nightly_command
 
 from .conftest import ROOT

@@ -24,7 +24,7 @@ import pytest
 import tokenaudit as ta
 import tokenaudit.report as report_module
 from tokenaudit.cli import app
-from tokenaudit.dataset import committed_batches
+from tokenaudit.layout import committed_batches
 
 from .conftest import SAMPLE_LOGS
 from .crashkit import (

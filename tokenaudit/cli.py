@@ -27,7 +27,7 @@ from . import __version__
 from .analysis import failure_groups, paired_events
 from .catalogue import coverage_table, load_catalogue
 from .compact import DEFAULT_TARGET_BYTES, compact, render_compact_report
-from .dataset import committed_batches, default_dataset_path, read_events, read_realms, read_tokens
+from .dataset import default_dataset_path, read_events, read_realms, read_tokens
 from .errors import (
     CatalogueError,
     DatasetError,
@@ -42,6 +42,7 @@ from .event_classes import read_event_classes
 from .explain import explain_token
 from .formats import load_formats
 from .ingest import Progress, ingest
+from .layout import committed_batches
 from .relying_parties import (
     RelyingParty,
     load_relying_parties,

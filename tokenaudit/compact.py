@@ -25,18 +25,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .dataset import (
-    _atomic_table,
-    _batch_files,
-    _batch_of,
-    _read_file,
-    _require,
-    commit_batch,
-    committed_batches,
-    discard_uncommitted,
-    write_events,
-    writer_lock,
-)
+from .dataset import commit_batch, discard_uncommitted, write_events, writer_lock
+from .layout import batch_files, batch_of, committed_batches, read_file, require_dataset, write_table
 from .schema import EVENT_SCHEMA, MANIFEST_SCHEMA, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
 
 #: Size a merged batch grows to at most; batches under a quarter of it count as small.
@@ -125,7 +115,7 @@ def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES) ->
     0
     """
     root = Path(dataset)
-    _require(root)
+    require_dataset(root)
     with writer_lock(root):
         removed = len(discard_uncommitted(root))  # a killed compaction's or ingest's leftovers
         batches = committed_batches(root)
@@ -200,8 +190,8 @@ def _files_of(root: Path, batches: Sequence[str]) -> dict[str, list[Path]]:
     """Every file of each batch, table by table, in the order readers list them."""
     found: dict[str, list[Path]] = {batch: [] for batch in batches}
     for table in _FILE_TABLES:
-        for path in _batch_files(root, table):
-            if (batch := _batch_of(path)) in found:
+        for path in batch_files(root, table):
+            if (batch := batch_of(path)) in found:
                 found[batch].append(path)
     return found
 
@@ -239,9 +229,9 @@ def _merge(root: Path, run: list[str], files: dict[str, list[Path]]) -> tuple[st
     for table, schema in _TABLES.items():
         mine = [p for p in paths if p.parent.name == table]
         if mine:
-            merged = pa.concat_tables([_read_file(root, p, schema) for p in mine])
-            _atomic_table(root / table / f"batch-{batch_id}.parquet", _with_batch(merged, batch_id))
-    manifest = pa.concat_tables([_read_file(root, p, MANIFEST_SCHEMA) for p in paths if p.parent.name == "manifest"])
+            merged = pa.concat_tables([read_file(root, p, schema) for p in mine])
+            write_table(root / table / f"batch-{batch_id}.parquet", _with_batch(merged, batch_id))
+    manifest = pa.concat_tables([read_file(root, p, MANIFEST_SCHEMA) for p in paths if p.parent.name == "manifest"])
     commit_batch(root, _with_batch(manifest, batch_id), batch_id, supersedes=run)  # the switch
     return batch_id, rows
 
@@ -253,7 +243,7 @@ def _merge_events(root: Path, paths: list[Path], batch_id: str) -> int:
         by_day.setdefault(path.parent.name.removeprefix("event_date="), []).append(path)
     number = rows = 0
     for day, day_paths in by_day.items():
-        events = pa.concat_tables([_read_file(root, p, _EVENT_FILE_SCHEMA) for p in day_paths])
+        events = pa.concat_tables([read_file(root, p, _EVENT_FILE_SCHEMA) for p in day_paths])
         events = _with_batch(events, batch_id).append_column("event_date", pa.repeat(pa.scalar(day), events.num_rows))
         for start in range(0, events.num_rows, MAX_FILE_ROWS):
             number += len(write_events(root, events.slice(start, MAX_FILE_ROWS), batch_id, first_number=number))

@@ -37,7 +37,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -50,8 +49,24 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from . import __version__
-from .errors import DatasetError, SchemaMismatchError
+from .errors import DatasetError
+from .event_classes import summarize_file, summary_path
 from .files import data_dir, is_temporary, replacing
+from .layout import (
+    BATCH_TABLES,
+    META_FILE,
+    SUPERSEDES_KEY,
+    batch_files,
+    batch_of,
+    check_file_version,
+    check_version,
+    committed_batches,
+    committed_files,
+    damaged_error,
+    read_file,
+    require_dataset,
+    write_table,
+)
 from .schema import (
     EVENT_SCHEMA,
     MANIFEST_SCHEMA,
@@ -59,14 +74,8 @@ from .schema import (
     REQUEST_SCHEMA,
     SCHEMA_VERSION,
     TOKEN_SCHEMA,
-    VERSION_KEY,
 )
-
-_META_FILE = "tokenaudit.json"
-#: Manifest metadata: JSON list of the batches a merged batch replaces (see :mod:`tokenaudit.compact`).
-_SUPERSEDES_KEY = b"tokenaudit_supersedes"
-#: Tables whose files are named ``batch-<batch id>.parquet``.
-_BATCH_TABLES = ("tokens", "requests", "realms")
+from .token_sources import aggregate_tokens
 
 
 def default_dataset_path() -> Path:
@@ -90,36 +99,6 @@ def new_batch_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
-def _check_version(root: Path) -> None:
-    if root.exists() and not root.is_dir():
-        raise DatasetError(f"{root}: is a file, not a dataset folder",
-                           hint="point --dataset at a folder written by `tokenaudit ingest`")
-    meta = root / _META_FILE
-    try:
-        text = meta.read_text(encoding="utf-8")
-    except OSError:
-        raise DatasetError(
-            f"{root}: not a tokenaudit dataset (no readable {_META_FILE})",
-            hint="point --dataset at a folder written by `tokenaudit ingest`",
-        ) from None
-    try:
-        content = json.loads(text)
-    except ValueError:
-        content = None
-    try:
-        version = int(content["schema_version"])
-    except (ValueError, KeyError, TypeError):
-        raise DatasetError(
-            f"{meta}: damaged ({'no schema_version in it' if isinstance(content, dict) else 'not JSON'})",
-            hint=f'if the folder is a tokenaudit dataset, write {{"schema_version": {SCHEMA_VERSION}}} into it',
-        ) from None
-    if version > SCHEMA_VERSION:
-        raise SchemaMismatchError(
-            f"{root}: written with schema version {version}; this tokenaudit reads up to {SCHEMA_VERSION}",
-            hint="upgrade tokenaudit",
-        )
-
-
 def _is_leftover(name: str) -> bool:
     """A file tokenaudit itself leaves in a dataset folder: the lock, or a crashed writer's temporary file."""
     return name == ".lock" or is_temporary(name)
@@ -139,9 +118,9 @@ def open_for_writing(root: Path) -> None:
     except OSError as exc:
         raise DatasetError(f"{root}: cannot create the dataset: {exc.strerror}",
                            hint="choose a folder you may write to for --dataset") from None
-    meta = root / _META_FILE
+    meta = root / META_FILE
     if not meta.exists():
-        if any(not _is_leftover(entry.name) for entry in root.iterdir() if entry.name != _META_FILE):
+        if any(not _is_leftover(entry.name) for entry in root.iterdir() if entry.name != META_FILE):
             raise DatasetError(
                 f"{root}: folder is not empty and is no tokenaudit dataset",
                 hint="choose an empty or new folder for --dataset",
@@ -151,7 +130,7 @@ def open_for_writing(root: Path) -> None:
                 info = {"schema_version": SCHEMA_VERSION, "created_by": f"tokenaudit {__version__}"}
                 with replacing(meta) as temporary:
                     temporary.write_bytes(json.dumps(info).encode())
-    _check_version(root)
+    check_version(root)
 
 
 @contextmanager
@@ -164,18 +143,6 @@ def writer_lock(root: Path) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
-
-
-_DICTIONARY_PAGE = 8 << 20
-
-
-def _atomic_table(path: Path, table: pa.Table) -> None:
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), VERSION_KEY: str(SCHEMA_VERSION).encode()})
-    with replacing(path) as temporary:
-        # A dictionary page of up to 8 MB (Parquet's default is 1 MB) keeps columns of a few
-        # thousand distinct messages dictionary-encoded throughout: `analyze` then reads them as
-        # codes without hashing every string (message: 38 ms -> 6 ms per 333,000 events).
-        pq.write_table(table, temporary, dictionary_pagesize_limit=_DICTIONARY_PAGE)
 
 
 def discard_quietly(root: Path) -> None:
@@ -206,14 +173,14 @@ def discard_uncommitted(root: Path) -> list[Path]:
         The files deleted.
     """
     committed = set(committed_batches(root))
-    retired = [p for p in _batch_files(root, "manifest") if _batch_of(p) not in committed]
+    retired = [p for p in batch_files(root, "manifest") if batch_of(p) not in committed]
     for path in retired:
         path.unlink(missing_ok=True)
     doomed = retired + [p for p in root.rglob(".*.tmp") if p.is_file()]
-    doomed += [p for p in _batch_files(root, "events") if _batch_of(p) not in committed]
-    doomed += [p for p in _batch_files(root, "event_classes") if _batch_of(p) not in committed]
-    for table in _BATCH_TABLES:
-        doomed += [p for p in _batch_files(root, table) if _batch_of(p) not in committed]
+    doomed += [p for p in batch_files(root, "events") if batch_of(p) not in committed]
+    doomed += [p for p in batch_files(root, "event_classes") if batch_of(p) not in committed]
+    for table in BATCH_TABLES:
+        doomed += [p for p in batch_files(root, table) if batch_of(p) not in committed]
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed
@@ -236,19 +203,15 @@ def write_events(root: Path, events: pa.Table, batch_id: str, *, first_number: i
         part = events.filter(pa.compute.equal(events.column("event_date"), date))
         part = part.drop_columns(["event_date"])
         path = root / "events" / f"event_date={date}" / f"part-{batch_id}-{number}.parquet"
-        _atomic_table(path, part)
+        write_table(path, part)
         # Its classes beside it: analyze reads these instead of millions of events.
-        from .event_classes import summarize_file, summary_path  # it reads this module's files
-
-        _atomic_table(summary_path(root, path), summarize_file(root, path))
+        write_table(summary_path(root, path), summarize_file(root, path))
         written.append(path)
     return written
 
 
 def remove_events(root: Path, paths: list[Path]) -> None:
     """Delete events files (and their summaries) of a batch not yet committed."""
-    from .event_classes import summary_path
-
     for path in paths:
         summary_path(root, path).unlink(missing_ok=True)
         path.unlink(missing_ok=True)
@@ -260,7 +223,7 @@ def write_realms(root: Path, realms: pd.DataFrame, batch_id: str, ingested_at: p
         return
     frame = realms.assign(batch_id=batch_id, ingested_at=ingested_at)
     table = pa.Table.from_pandas(frame, schema=REALM_SCHEMA, preserve_index=False)
-    _atomic_table(root / "realms" / f"batch-{batch_id}.parquet", table)
+    write_table(root / "realms" / f"batch-{batch_id}.parquet", table)
 
 
 def write_tokens(root: Path, tokens: pd.DataFrame, batch_id: str) -> None:
@@ -272,7 +235,7 @@ def write_tokens(root: Path, tokens: pd.DataFrame, batch_id: str) -> None:
         frame[column] = frame[column].map(
             lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
     table = pa.Table.from_pandas(frame[TOKEN_SCHEMA.names], schema=TOKEN_SCHEMA, preserve_index=False)
-    _atomic_table(root / "tokens" / f"batch-{batch_id}.parquet", table)
+    write_table(root / "tokens" / f"batch-{batch_id}.parquet", table)
 
 
 def sum_requests(requests: pd.DataFrame) -> pd.DataFrame:
@@ -287,7 +250,7 @@ def write_requests(root: Path, requests: pd.DataFrame, batch_id: str) -> None:
         return
     frame = sum_requests(requests).assign(batch_id=batch_id)
     table = pa.Table.from_pandas(frame[REQUEST_SCHEMA.names], schema=REQUEST_SCHEMA, preserve_index=False)
-    _atomic_table(root / "requests" / f"batch-{batch_id}.parquet", table)
+    write_table(root / "requests" / f"batch-{batch_id}.parquet", table)
 
 
 def read_requests(root: str | Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
@@ -313,11 +276,11 @@ def read_requests(root: str | Path, *, batches: Collection[str] | None = None) -
         If the dataset or a file of it was written by a newer version.
     """
     root = Path(root)
-    files = _committed_files(root, "requests", batches)
+    files = committed_files(root, "requests", batches)
     columns = ["hour", "format", "host", "route", "status", "count"]
     if not files:
         return pd.DataFrame(columns=columns)
-    frame = pa.concat_tables([_read_file(root, f, REQUEST_SCHEMA) for f in files]).to_pandas()
+    frame = pa.concat_tables([read_file(root, f, REQUEST_SCHEMA) for f in files]).to_pandas()
     summed = frame.groupby(columns[:-1], dropna=False)["count"].sum().reset_index()
     return summed.sort_values(["hour", "count"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
@@ -348,10 +311,8 @@ def read_tokens(root: str | Path, *, batches: Collection[str] | None = None) -> 
         If the dataset or a file of it was written by a newer version.
     """
     root = Path(root)
-    from .token_sources import aggregate_tokens
-
-    files = _committed_files(root, "tokens", batches)
-    frames = [_read_file(root, f, TOKEN_SCHEMA).to_pandas().drop(columns="batch_id") for f in files]
+    files = committed_files(root, "tokens", batches)
+    frames = [read_file(root, f, TOKEN_SCHEMA).to_pandas().drop(columns="batch_id") for f in files]
     return aggregate_tokens(frames)
 
 
@@ -368,97 +329,8 @@ def commit_batch(root: Path, manifest: pd.DataFrame | pa.Table, batch_id: str, *
     else:
         table = pa.Table.from_pandas(manifest, schema=MANIFEST_SCHEMA, preserve_index=False)
     if supersedes:
-        table = table.replace_schema_metadata({_SUPERSEDES_KEY: json.dumps(sorted(supersedes)).encode()})
-    _atomic_table(root / "manifest" / f"batch-{batch_id}.parquet", table)
-
-
-def _require(root: Path) -> None:
-    if not root.exists():
-        raise DatasetError(f"{root}: no such dataset", hint="run `tokenaudit ingest LOGS --dataset DIR` first")
-    _check_version(root)
-
-
-def _batch_of(path: Path) -> str:
-    """The batch id in a file name: ``batch-<id>.parquet`` or ``part-<id>-<n>.parquet``."""
-    stem = path.name.removesuffix(".parquet")
-    if stem.startswith("batch-"):
-        return stem[len("batch-"):]
-    return stem[len("part-"):].rpartition("-")[0]
-
-
-def _batch_files(root: Path, table: str) -> list[Path]:
-    pattern = "event_date=*/part-*.parquet" if table in ("events", "event_classes") else "batch-*.parquet"
-    return sorted((root / table).glob(pattern))
-
-
-def _committed_files(root: Path, table: str, batches: Collection[str] | None) -> list[Path]:
-    """Files of ``table`` that belong to committed batches (or to ``batches``, a snapshot of them)."""
-    _require(root)
-    for _attempt in range(_ATTEMPTS):
-        wanted = set(committed_batches(root) if batches is None else batches)
-        files = [p for p in _batch_files(root, table) if _batch_of(p) in wanted]
-        # A retired batch loses its manifest before its other files: with every manifest still
-        # there after the listing, the listing holds every file of the snapshot.
-        gone = _retired(root, wanted)
-        if not gone:
-            return files
-        if batches is not None:
-            raise _stale(root, gone)
-    raise _stale(root, gone)
-
-
-#: How often a reader lists the dataset again when a compaction retired batches meanwhile.
-_ATTEMPTS = 5
-
-
-def _retired(root: Path, batches: Collection[str]) -> list[str]:
-    """Batches of a snapshot whose manifest is gone: a compaction merged and retired them."""
-    present = {_batch_of(p) for p in _batch_files(root, "manifest")}
-    return sorted(set(batches) - present)
-
-
-def _stale(root: Path, gone: list[str]) -> DatasetError:
-    return DatasetError(
-        f"{root}: batch {gone[0]}{f' and {len(gone) - 1} more' if len(gone) > 1 else ''}"
-        " of this snapshot were merged by `tokenaudit compact` while being read",
-        hint="run the command again: it reads the merged batch",
-    )
-
-
-def _damaged(root: Path, path: Path, exc: Exception) -> DatasetError:
-    manifest = root / "manifest" / f"batch-{_batch_of(path)}.parquet"
-    if path.is_relative_to(root) and not path.exists() and not manifest.exists():
-        return _stale(root, [_batch_of(path)])  # retired by a compaction while being read
-    text = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(exc).strip())
-    reason = text.splitlines()[0] if text else type(exc).__name__
-    if path == manifest:
-        hint = "delete it: the next ingest discards the rest of that batch and reads its sources again"
-    else:
-        hint = (f"restore it from a backup, or delete {manifest}: the next ingest then discards"
-                " that batch and reads its sources again")
-    return DatasetError(f"{path}: damaged ({reason})", hint=hint)
-
-
-def _check_file_version(path: Path, metadata: dict[bytes, bytes] | None) -> None:
-    raw = (metadata or {}).get(VERSION_KEY, b"1")
-    try:
-        version = int(raw)
-    except ValueError:
-        raise DatasetError(f"{path}: damaged (schema version {raw!r})", hint="restore it from a backup") from None
-    if version > SCHEMA_VERSION:
-        raise SchemaMismatchError(
-            f"{path}: written with schema version {version}; this tokenaudit reads up to {SCHEMA_VERSION}",
-            hint="upgrade tokenaudit",
-        )
-
-
-def _read_file(root: Path, path: Path, schema: pa.Schema) -> pa.Table:
-    """One committed Parquet file, checked for its version, or a clear error."""
-    try:
-        _check_file_version(path, pq.read_metadata(path).metadata)
-        return pq.read_table(path, schema=schema)
-    except (pa.ArrowException, OSError) as exc:
-        raise _damaged(root, path, exc) from None
+        table = table.replace_schema_metadata({SUPERSEDES_KEY: json.dumps(sorted(supersedes)).encode()})
+    write_table(root / "manifest" / f"batch-{batch_id}.parquet", table)
 
 
 def read_manifest(root: str | Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
@@ -484,67 +356,11 @@ def read_manifest(root: str | Path, *, batches: Collection[str] | None = None) -
         If the dataset or a manifest file was written by a newer version.
     """
     root = Path(root)
-    files = _committed_files(root, "manifest", batches)
+    files = committed_files(root, "manifest", batches)
     if not files:
         return MANIFEST_SCHEMA.empty_table().to_pandas()
-    table = pa.concat_tables([_read_file(root, f, MANIFEST_SCHEMA) for f in files])
+    table = pa.concat_tables([read_file(root, f, MANIFEST_SCHEMA) for f in files])
     return table.to_pandas().sort_values("ingested_at", kind="stable").reset_index(drop=True)
-
-
-def committed_batches(root: str | Path) -> list[str]:
-    """Ids of the batches whose manifest exists: a snapshot to pass to the readers.
-
-    A batch is committed by the atomic rename of its manifest, after all its
-    other files are in place, so the files of these batches are complete.
-    Batches that a compaction's manifest supersedes are left out (they are
-    retired, their files about to be deleted). Each manifest's footer is
-    checked: the dataset is only as sound as its manifests.
-
-    Raises
-    ------
-    DatasetError
-        If a manifest file is damaged.
-    SchemaMismatchError
-        If a manifest file was written by a newer version.
-    """
-    root = Path(root)
-    for _attempt in range(_ATTEMPTS):
-        files = _batch_files(root, "manifest")
-        superseded: set[str] = set()
-        try:
-            for path in files:
-                superseded.update(_superseded_by(root, path))
-        except FileNotFoundError:  # retired since the listing: list again
-            continue
-        # A listing made while a compaction commits may miss both the new manifest and an old
-        # one (readdir is not atomic); two listings that agree are a consistent snapshot.
-        if _batch_files(root, "manifest") == files:
-            return [_batch_of(p) for p in files if _batch_of(p) not in superseded]
-    raise DatasetError(f"{root}: the dataset kept changing while being read",
-                       hint="run the command again once `tokenaudit compact` has finished")
-
-
-def _superseded_by(root: Path, path: Path) -> list[str]:
-    """The batches a manifest file supersedes (none but for a compaction's), its version checked."""
-    try:
-        metadata = pq.read_metadata(path).metadata
-        _check_file_version(path, metadata)
-    except FileNotFoundError:
-        raise
-    except (pa.ArrowException, OSError) as exc:
-        if not path.exists():
-            raise FileNotFoundError(path) from None
-        raise _damaged(root, path, exc) from None
-    raw = (metadata or {}).get(_SUPERSEDES_KEY)
-    if raw is None:
-        return []
-    try:
-        ids = json.loads(raw)
-    except ValueError:
-        ids = None
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise DatasetError(f"{path}: damaged (its list of merged batches is not JSON)", hint="restore it from a backup")
-    return ids
 
 
 def verify_dataset(root: str | Path) -> None:
@@ -560,15 +376,15 @@ def verify_dataset(root: str | Path) -> None:
         If the dataset or a file was written by a newer version.
     """
     root = Path(root)
-    _require(root)
+    require_dataset(root)
     committed = set(committed_batches(root))
-    for table in ("events", *_BATCH_TABLES):  # committed_batches checked the manifests
-        for path in _batch_files(root, table):
-            if _batch_of(path) in committed:
+    for table in ("events", *BATCH_TABLES):  # committed_batches checked the manifests
+        for path in batch_files(root, table):
+            if batch_of(path) in committed:
                 try:
-                    _check_file_version(path, pq.read_metadata(path).metadata)
+                    check_file_version(path, pq.read_metadata(path).metadata)
                 except (pa.ArrowException, OSError) as exc:
-                    raise _damaged(root, path, exc) from None
+                    raise damaged_error(root, path, exc) from None
 
 
 def read_events(
@@ -606,7 +422,7 @@ def read_events(
     """
     root = Path(root)
     wanted = list(EVENT_SCHEMA.names) if columns is None else list(columns)
-    files = _committed_files(root, "events", batches)
+    files = committed_files(root, "events", batches)
     if not files:
         return EVENT_SCHEMA.empty_table().select(wanted).to_pandas()
     events_dir = root / "events"
@@ -627,11 +443,11 @@ def read_events(
         )
         for fragment in dataset.get_fragments():
             current = Path(fragment.path)
-            _check_file_version(current, fragment.physical_schema.metadata)
+            check_file_version(current, fragment.physical_schema.metadata)
         current = events_dir
         table = dataset.to_table(columns=list(dict.fromkeys([*wanted, "ts"])), filter=condition)
     except (pa.ArrowException, OSError) as exc:
-        raise _damaged(root, current, exc) from None
+        raise damaged_error(root, current, exc) from None
     frame = table.to_pandas()
     if "status" in frame.columns:
         frame["status"] = frame["status"].astype("Int32")
@@ -659,9 +475,9 @@ def read_realms(root: str | Path, *, batches: Collection[str] | None = None) -> 
         If the dataset or a file of it was written by a newer version.
     """
     root = Path(root)
-    files = _committed_files(root, "realms", batches)
+    files = committed_files(root, "realms", batches)
     if not files:
         return REALM_SCHEMA.empty_table().to_pandas()
-    frame = pa.concat_tables([_read_file(root, f, REALM_SCHEMA) for f in files]).to_pandas()
+    frame = pa.concat_tables([read_file(root, f, REALM_SCHEMA) for f in files]).to_pandas()
     frame = frame.sort_values("ingested_at", kind="stable").drop_duplicates("realm", keep="last")
     return frame.reset_index(drop=True)

@@ -31,8 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .dataset import _check_file_version, _committed_files, _damaged
 from .errors import DatasetError
+from .layout import check_file_version, committed_files, damaged_error
 from .schema import EVENT_SCHEMA
 
 #: Columns that never matter to analysis: batch bookkeeping, and a message's full length.
@@ -300,7 +300,7 @@ def read_event_classes(
         If a file was written by a newer version.
     """
     root = Path(root)
-    files = _committed_files(root, "events", batches)
+    files = committed_files(root, "events", batches)
     low = since.value // 1000 if since is not None else None
     high = until.value // 1000 if until is not None else None
     codes = {name: _Codes() for name in _STRINGS}
@@ -397,14 +397,14 @@ class _FileClasses:
 def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> _FileClasses | None:
     try:
         parquet = pq.ParquetFile(path)
-        _check_file_version(path, parquet.schema_arrow.metadata)
+        check_file_version(path, parquet.schema_arrow.metadata)
         plan = _plan(parquet.metadata)
         read = [n for n, how in plan.items() if how == "read" and n != "source_file"]
         status = ["status"] if "status" in parquet.schema_arrow.names else []  # older files may lack a column
         parquet = pq.ParquetFile(path, metadata=parquet.metadata, read_dictionary=read)
         table = parquet.read(columns=["ts", *status, *read], use_threads=False)
     except (pa.ArrowException, OSError) as exc:
-        raise _damaged(root, path, exc) from None
+        raise damaged_error(root, path, exc) from None
     stamps = table["ts"]
     if stamps.type != pa.timestamp("us", tz="UTC"):
         stamps = stamps.cast(pa.timestamp("us", tz="UTC"))
@@ -539,7 +539,7 @@ def _read_summary(root: Path, path: Path) -> pa.Table | None:
     try:
         # Strings as their Parquet dictionaries: codes without hashing a string.
         table = pq.ParquetFile(where, read_dictionary=_STRINGS).read(use_threads=False)
-        _check_file_version(where, table.schema.metadata)
+        check_file_version(where, table.schema.metadata)
         if any(n not in table.column_names for n in (*_COLUMNS, "count", "first_row", "first_ts", "last_ts")):
             return None
         size, rows = (int(v) for v in (table.schema.metadata or {})[_SUMMARY_OF].split())
@@ -560,7 +560,7 @@ def _details_of(
         try:
             table = pq.read_table(path, schema=wanted)  # a column the file lacks reads as null
         except (pa.ArrowException, OSError) as exc:  # gone too, if a compaction retired it since
-            raise _damaged(path.parents[2], path, exc) from None
+            raise damaged_error(path.parents[2], path, exc) from None
         if keep is not None:
             table = table.filter(pa.array(keep))
         if order is not None:

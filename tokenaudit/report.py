@@ -16,9 +16,10 @@ import pandas as pd
 
 from .analysis import cause_changes, classify, failure_groups, group_accounting
 from .catalogue import Catalogue, load_catalogue
-from .dataset import committed_batches, read_events, read_realms, read_requests, read_tokens
+from .dataset import read_events, read_realms, read_requests, read_tokens
 from .diagnose import diagnose_tokens
 from .errors import InputError
+from .layout import committed_batches
 from .pseudonymize import Pseudonymizer, identity_values
 from .relying_parties import RelyingParty, relying_party_from_realm
 from .tokens import load_fingerprint_key
