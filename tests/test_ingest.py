@@ -457,19 +457,20 @@ def test_request_counts_summed_as_they_come_equal_those_summed_at_the_end(
     pd.testing.assert_frame_equal(ta.read_requests(compacted), expected)
 
 
-def test_a_file_in_many_byte_ranges_is_read_in_order(logs: Path, dataset: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ranges run a few at a time on the worker processes; every line keeps its own number."""
+def test_a_file_in_many_byte_ranges_is_read_in_order(logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranges are read one by one, each from its own offset; every line keeps its own number."""
     from tokenaudit import parallel
+    from tokenaudit.pipeline import ChunkContext
 
     lines = [fail(i % 60) if i % 4 == 0 else other(i % 60) for i in range(4000)]
-    write_log(logs / "big.log", lines)
-    monkeypatch.setattr(_ingest_module, "MIN_PARALLEL_BYTES", 0)
-    monkeypatch.setattr(parallel, "RANGE_BYTES", 16 * 1024)  # ~24 ranges, 3 in flight
-    report = run([logs / "big.log"], dataset, jobs=2)
-    assert report.totals.read == 4000 and report.totals.events == 1000
-    events = ta.read_events(dataset)  # in time order: many lines share a second
-    assert sorted(events["line_no"]) == list(range(1, 4001, 4))
+    path = write_log(logs / "big.log", lines)
+    monkeypatch.setattr(parallel, "RANGE_BYTES", 16 * 1024)  # ~24 ranges
+    context = ChunkContext("big.log", first_line_no=1, timezone="UTC", reference_time=None, fingerprint_key=b"k" * 32)
+    fmt = ta.load_formats()["syslog_rfc3164"]
+    results = list(parallel.process_file_range(str(path), 0, path.stat().st_size, fmt, ta.load_catalogue(), context))
+    assert sum(result.account.read for result in results) == 4000
+    numbers = [n for result in results for n in result.events.column("line_no").to_pylist()]
+    assert numbers == list(range(1, 4001, 4))
 
 
 # --- where an event's time comes from ---------------------------------------

@@ -11,6 +11,7 @@ the same beginning is read anew.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -42,7 +43,6 @@ from .dataset import (
 from .errors import FormatError, InputError, storage_error
 from .formats import detect_format, get_format, lines_array, load_formats, split_lines
 from .models import LineAccount, LogFormat
-from .parallel import MIN_PARALLEL_BYTES, close_pools, default_jobs, process_file_range
 from .pipeline import ChunkContext, ChunkResult, process_chunk
 from .realms import parse_domains_cfg, realms_frame
 from .sources import (
@@ -187,6 +187,14 @@ def _progress_of_source(progress: Callable[[Progress], None] | None, sources: li
     return report
 
 
+def default_jobs() -> int:
+    """Threads to use: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def ingest(
     paths: list[str],
     dataset: str | Path,
@@ -216,9 +224,7 @@ def ingest(
         Called with a :class:`Progress` as each source starts and after each block read.
     jobs
         Threads that process a file's blocks; the available cores by
-        default, 1 for one thread. (Splitting a file into byte ranges on
-        processes, :mod:`tokenaudit.parallel`, is off by default: it
-        doubles the memory for a few per cent of speed.)
+        default, 1 for one thread.
     fingerprint_key
         Key of the tokens' keyed fingerprints; read from (or created at)
         :func:`tokenaudit.tokens.default_key_path` by default.
@@ -302,7 +308,6 @@ def _ingest_locked(report: IngestReport, sources: list[Source], formats: dict[st
             request_frames.extend(run.requests)
         else:  # failed: the events it wrote before it failed are no part of the batch
             remove_events(dataset, run.written)
-    close_pools()  # idle workers would hold their memory while the batch is written
     if manifest_rows:
         writer.write(event_tables)
         if realm_frames:
@@ -476,15 +481,8 @@ class _SourceRun:
         reference = pd.Timestamp(self.source.mtime, unit="s", tz="UTC") if self.source.mtime else None
         next_line = lines_before + 1
         keep_partial = self.source.is_stdin or stream.compressed
-        size = self.source.size or 0
-        if not keep_partial and self.jobs > 1 and size - stream.consumed >= MIN_PARALLEL_BYTES:
-            context = ChunkContext(source_file=self.source.display_name, first_line_no=next_line,
-                                   timezone=self.timezone, reference_time=reference, stream_id=stream_id,
-                                   batch_id=self.batch_id, fingerprint_key=self.key)
-            self._read_log_parallel(stream, fmt, context, size)
-            return
         # Blocks run on ``jobs`` threads: the Arrow kernels, most of a block's time, release the
-        # GIL, and threads cost nothing to start (the process pool above costs about a second).
+        # GIL, and threads cost nothing to start (a process pool cost about a second, see parallel.py).
         # At most ``jobs`` blocks are in flight, and results are collected in file order.
         threads = ThreadPoolExecutor(max_workers=self.jobs) if self.jobs > 1 else None
         pending: deque[tuple[Future[ChunkResult], int]] = deque()
@@ -541,23 +539,6 @@ class _SourceRun:
             if sum(len(frame) for frame in self.requests) >= COMPACT_REQUESTS:
                 self.requests = [sum_requests(pd.concat(self.requests, ignore_index=True))]
 
-    def _read_log_parallel(self, stream: ByteStream, fmt: LogFormat, context: ChunkContext, size: int) -> None:
-        """A large plain file: byte ranges on all cores; the last, unterminated line waits."""
-        with open(self.source.path, "rb") as handle:
-            handle.seek(max(stream.consumed, size - 1024 * 1024))
-            tail = handle.read(size - handle.tell())
-            end = size - len(tail) + tail.rfind(b"\n") + 1 if b"\n" in tail else stream.consumed
-            handle.seek(max(stream.consumed, end - TAIL_BYTES))
-            self._remember_tail(handle.read(end - handle.tell()))
-        for result in process_file_range(self.source.path, stream.consumed, end, fmt, self.catalogue, context,
-                                         jobs=self.jobs):
-            self._collect(result)
-        if end < size:
-            stream.held_back = size - end
-            self.report.note = "the last line has no newline yet: it is read once complete"
-        stream.consumed = end
-        if self.progress:
-            self.progress(Progress(self.source.display_name, end, self.source.size))
 
     def _read_config(self, stream: ByteStream, fmt: LogFormat) -> None:
         data = b"".join(iter_line_blocks(stream, block_size=BLOCK_BYTES, keep_partial=True))

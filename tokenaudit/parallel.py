@@ -1,23 +1,23 @@
-"""Use every core on one large file: split it into byte ranges on line boundaries.
+"""A file as byte ranges on line boundaries: the seam for running one file's chunks anywhere.
 
-Each range is read and run through :func:`tokenaudit.pipeline.process_chunk`
-by a worker process; the parent puts the results back in order and turns the
-range-relative line numbers into the file's. A worker reads in bounded
-blocks, so memory stays bounded whatever the file size.
+:func:`split_ranges` cuts a plain file into ranges that begin and end at line starts;
+:func:`read_range` runs one range through :func:`tokenaudit.pipeline.process_chunk`
+block by block, with line numbers counted from the range's start, and needs nothing but
+the file, so a distributed engine can run it on any worker. :func:`process_file_range`
+runs the ranges of a file in order and gives every result the file's line numbers.
 
-Ingest reads files on threads instead (:data:`MIN_PARALLEL_BYTES` says why);
-these byte ranges serve callers that split files themselves.
+Ingest itself reads a file's blocks on threads, in one process: the Arrow kernels
+release the GIL. A pool of worker processes over these ranges was measured and removed:
+it was slower on every file of a few GB (1,000,000 lines: a 915 MB Traefik log 9.7-10.6 s
+against 15.9-16.3 s on threads; a 791 MB journal 7.3-7.8 s against 10.6-10.9 s), 6 % faster
+on a 10 GB syslog, and twice the memory (958 MB against 492 MB).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from collections import deque
+import json
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from itertools import islice
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,21 +27,10 @@ from .formats import lines_array
 from .models import LogFormat
 from .pipeline import ChunkContext, ChunkResult, process_chunk
 
-#: From this many bytes a file would be split into byte ranges on worker processes; below it,
-#: and so for every file by default, it is read in the calling process, its blocks on threads.
-#: Threads beat the pool on every file measured (1,000,000 lines: a 915 MB Traefik log 9.7-10.6 s
-#: against 15.9-16.3, a 791 MB journal 7.3-7.8 against 10.6-10.9): the Arrow kernels release the
-#: GIL, and the pool pays ~1 s to start and pickles every result. On a 10 GB syslog (107,000,000
-#: lines) the pool was 6 % faster (135.5 s against 143.7) but took 958 MB, the parent, the fork
-#: server and two workers each holding pandas and pyarrow, against 492 MB: over the 512 MB that
-#: ingest must stay under whatever the file size. So ingest does not split files by default;
-#: lower this (the tests do) to split, or run process_file_range over ranges, as a distributed
-#: engine would.
-MIN_PARALLEL_BYTES = 1 << 62
-#: A worker's block: each is copied a few times on its way to Arrow, and two workers, the
-#: parent and the fork server must stay under 512 MB together (8 MB blocks: 512 MB peak on a
-#: 900 MB Traefik log; 4 MB: ~70 MB less, at the same speed there).
+#: A range is read in blocks of this size: each is copied a few times on its way to Arrow.
 BLOCK_BYTES = 4 * 1024 * 1024
+#: Largest byte range :func:`process_file_range` cuts: a range's results are held until it ends.
+RANGE_BYTES = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -50,14 +39,6 @@ class RangeResult:
 
     results: tuple[ChunkResult, ...]
     lines: int
-
-
-def default_jobs() -> int:
-    """Worker processes to use: the cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def split_ranges(path: str, start: int, end: int, parts: int) -> list[tuple[int, int]]:
@@ -88,9 +69,9 @@ def split_ranges(path: str, start: int, end: int, parts: int) -> list[tuple[int,
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
-def _read_range(path: str, start: int, end: int, fmt: LogFormat, catalogue: Catalogue,
-                context: ChunkContext) -> RangeResult:
-    """Worker: process ``[start, end)`` of ``path`` block by block, line numbers from 1."""
+def read_range(path: str, start: int, end: int, fmt: LogFormat, catalogue: Catalogue,
+               context: ChunkContext) -> RangeResult:
+    """Process ``[start, end)`` of ``path`` block by block; line numbers count from 1 at ``start``."""
     results = []
     line_no = 1
     with open(path, "rb") as handle:
@@ -112,64 +93,19 @@ def _read_range(path: str, start: int, end: int, fmt: LogFormat, catalogue: Cata
     return RangeResult(tuple(results), line_no - 1)
 
 
-_POOLS: dict[int, ProcessPoolExecutor] = {}
-
-
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    # forkserver: workers fork from a clean server that imported tokenaudit once, not from a
-    # parent whose Arrow threads may hold locks.
-    if jobs not in _POOLS:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["tokenaudit.pipeline"])
-        _POOLS[jobs] = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-    return _POOLS[jobs]
-
-
-def close_pools() -> None:
-    """Stop the worker processes: idle, each still holds ~120 MB that the writing of the batch may need."""
-    while _POOLS:
-        _, pool = _POOLS.popitem()
-        pool.shutdown(wait=True)
-
-
-#: Largest byte range a worker takes: its results (the events of ~1.4 million syslog lines at
-#: most) travel back in one piece, so a range bounds the memory they take.
-RANGE_BYTES = 128 * 1024 * 1024
-
-
 def process_file_range(path: str, start: int, end: int, fmt: LogFormat, catalogue: Catalogue,
-                       context: ChunkContext, *, jobs: int) -> Iterator[ChunkResult]:
-    """Process ``[start, end)`` of a plain file on ``jobs`` processes; yield results in file order.
+                       context: ChunkContext) -> Iterator[ChunkResult]:
+    """Process ``[start, end)`` of a plain file range by range; yield results in file order.
 
     Line numbers in the results are the file's, counted from ``context.first_line_no``.
-    At most ``jobs + 1`` ranges of at most :data:`RANGE_BYTES` are in flight (one
-    waiting for each busy worker), so memory stays bounded whatever the file size.
     """
-    parts = max(jobs * 2, -(-(end - start) // RANGE_BYTES))
-    ranges = split_ranges(path, start, end, parts)
+    ranges = split_ranges(path, start, end, max(1, -(-(end - start) // RANGE_BYTES)))
     offset = context.first_line_no - 1
-    for part in _ranges_in_order(path, ranges, fmt, catalogue, context, jobs):
+    for a, b in ranges:
+        part = read_range(path, a, b, fmt, catalogue, context)
         for result in part.results:
             yield _shift(result, offset)
         offset += part.lines
-
-
-def _ranges_in_order(path: str, ranges: list[tuple[int, int]], fmt: LogFormat, catalogue: Catalogue,
-                     context: ChunkContext, jobs: int) -> Iterator[RangeResult]:
-    if jobs <= 1 or len(ranges) == 1:
-        for a, b in ranges:
-            yield _read_range(path, a, b, fmt, catalogue, context)
-        return
-    pool = _pool(jobs)
-    waiting = iter(ranges)
-    running: deque[Future[RangeResult]] = deque()
-    for a, b in islice(waiting, jobs + 1):
-        running.append(pool.submit(_read_range, path, a, b, fmt, catalogue, context))
-    while running:
-        done = running.popleft().result()
-        for a, b in islice(waiting, 1):
-            running.append(pool.submit(_read_range, path, a, b, fmt, catalogue, context))
-        yield done
 
 
 def _shift(result: ChunkResult, offset: int) -> ChunkResult:
@@ -187,8 +123,6 @@ def _shift(result: ChunkResult, offset: int) -> ChunkResult:
 
 
 def _shift_sources(sources: str, offset: int) -> str:
-    import json
-
     shifted = []
     for place in json.loads(sources):
         where, _, number = place.rpartition(":")
