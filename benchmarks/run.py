@@ -356,8 +356,8 @@ def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_
     import pyarrow.compute as pc
 
     import tokenaudit as ta
-    from tokenaudit.dataset import commit_batch, new_batch_id, open_for_writing, write_events
     from tokenaudit.schema import EVENT_SCHEMA
+    from tokenaudit.store.dataset import commit_batch, new_batch_id, open_for_writing, write_events
 
     started = time.perf_counter()
     sample = root.parent / "analyze-sample.log"

@@ -1,7 +1,7 @@
 """Measure tokenaudit's diagnosis on lines it was not tuned to: recall and precision per cause.
 
 The evaluation set lives here, apart from the catalogue's samples
-(``tokenaudit/data``), and no line of it may be copied there
+(the ``data`` folders of ``tokenaudit/``), and no line of it may be copied there
 (``tests/test_evaluation.py`` checks that no evaluation line holds a sample's
 text, nor the other way round):
 
@@ -16,7 +16,7 @@ text, nor the other way round):
   extended, from threads none of the sets above cites, by someone who never
   saw the catalogue: the held-out measure (failures and accepted lines).
 
-Every line goes through :func:`tokenaudit.why`, the classifier ``analyze``
+Every line goes through :func:`tokenaudit.analysis.answers`, the classifier ``analyze``
 uses. Run ``python evaluation/evaluate.py`` for the tables (``--json`` for
 machines, ``--misses`` to list what was missed).
 """
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import tokenaudit
-from tokenaudit.recommend import WIDENS_TRUST
+from tokenaudit.causes.recommend import WIDENS_TRUST
 
 HERE = Path(__file__).resolve().parent
 SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negative": "negative/lines.jsonl",
@@ -98,7 +98,7 @@ def load_set(name: str) -> list[dict[str, object]]:
 
 
 def evaluate(records: Iterable[dict[str, object]]) -> list[Outcome]:
-    """Run every record's line through :func:`tokenaudit.why`; the first answer with a cause counts."""
+    """Run every record's line through :func:`tokenaudit.analysis.answers`; the first answer with a cause counts."""
     outcomes = []
     for record in records:
         answers = tokenaudit.why(str(record["line"]))

@@ -23,9 +23,9 @@ from typer.testing import CliRunner
 
 import tokenaudit as ta
 from tokenaudit.cli import app
-from tokenaudit.layout import committed_batches
 from tokenaudit.schema import EVENT_SCHEMA
-from tokenaudit.tokens import load_fingerprint_key
+from tokenaudit.store.layout import committed_batches
+from tokenaudit.tokens.decode import load_fingerprint_key
 
 from .conftest import ROOT, SAMPLE_LOGS
 

@@ -176,8 +176,8 @@ def test_runner_skips_formats_tokenaudit_does_not_know(
 
 
 def _chunk(path: Path, fmt: object, catalogue: object) -> object:
-    from tokenaudit.formats import lines_array
-    from tokenaudit.pipeline import ChunkContext, process_chunk
+    from tokenaudit.formats.parsing import lines_array
+    from tokenaudit.pipeline.chunk import ChunkContext, process_chunk
 
     context = ChunkContext(path.name, reference_time=None, fingerprint_key=b"k" * 32)
     return process_chunk(lines_array(path.read_bytes()), fmt, catalogue, context)  # type: ignore[arg-type]
@@ -190,8 +190,8 @@ def test_request_counts_equal_a_full_parse_of_every_line(
     """The count pattern (with request_path) and a flat format's key reading count what the full parse counts."""
     import dataclasses
 
-    from tokenaudit.catalogue import load_catalogue
-    from tokenaudit.formats import load_formats
+    from tokenaudit.catalogue.matching import load_catalogue
+    from tokenaudit.formats.parsing import load_formats
 
     path, truth = logs[name]
     fmt = load_formats()[generate.SHAPES[name].tokenaudit_format]
@@ -214,10 +214,10 @@ def test_byte_ranges_find_the_truth(
     """A file cut into byte ranges, each run on its own, loses and repeats nothing (the seam a cluster maps over)."""
     import pyarrow as pa
 
-    from tokenaudit import parallel
-    from tokenaudit.catalogue import load_catalogue
-    from tokenaudit.formats import load_formats
-    from tokenaudit.pipeline import ChunkContext
+    from tokenaudit.catalogue.matching import load_catalogue
+    from tokenaudit.formats.parsing import load_formats
+    from tokenaudit.pipeline import ranges as parallel
+    from tokenaudit.pipeline.chunk import ChunkContext
 
     monkeypatch.setattr(parallel, "RANGE_BYTES", 64 * 1024)
     path, truth = logs[name]
@@ -239,7 +239,7 @@ def test_blocks_on_two_threads_find_the_truth_in_order(
     """A file below the split threshold, in many small blocks on two threads: same events and lines as one thread."""
     from tokenaudit import read_events
 
-    ingest_module = importlib.import_module("tokenaudit.ingest")
+    ingest_module = importlib.import_module("tokenaudit.pipeline.batches")
     monkeypatch.setattr(ingest_module, "BLOCK_BYTES", 16 * 1024)  # dozens of blocks
     path, truth = logs[name]
     fmt = generate.SHAPES[name].tokenaudit_format

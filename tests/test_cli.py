@@ -25,7 +25,7 @@ from typer.testing import CliRunner, Result
 
 import tokenaudit
 from tokenaudit.cli import app
-from tokenaudit.formats import load_formats
+from tokenaudit.formats.parsing import load_formats
 
 from .conftest import SAMPLE_LOGS
 from .crashkit import DAMAGE, damage

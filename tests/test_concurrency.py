@@ -22,9 +22,9 @@ import pandas as pd
 import pytest
 
 import tokenaudit as ta
-import tokenaudit.report as report_module
+import tokenaudit.analysis.report as report_module
 from tokenaudit.cli import app
-from tokenaudit.layout import committed_batches
+from tokenaudit.store.layout import committed_batches
 
 from .conftest import SAMPLE_LOGS
 from .crashkit import (
@@ -155,7 +155,7 @@ def test_readers_see_no_batch_before_its_commit_even_on_a_slow_disk(setup: Setup
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     # The same ingest in a thread, each file of the batch taking 0.1 s to write: the window in which
     # some files of the batch exist and others do not is wide, and readers poll it throughout.
-    ingest_module = importlib.import_module("tokenaudit.ingest")  # the package exports a function of that name
+    ingest_module = importlib.import_module("tokenaudit.pipeline.batches")
 
     root = tmp_path / "dataset"
     access, journal, config, tokens = setup.paths

@@ -7,9 +7,9 @@ import re
 import pytest
 import typer.main
 
-from tokenaudit.causes import CAUSE_IDS
+from tokenaudit.causes.definitions import CAUSE_IDS
 from tokenaudit.cli import app
-from tokenaudit.formats import load_formats
+from tokenaudit.formats.parsing import load_formats
 
 from .conftest import ROOT
 
@@ -51,7 +51,7 @@ def test_readme_names_the_two_setup_commands_and_ci_uses_the_test_one() -> None:
 
 
 def test_readme_coverage_table_is_current() -> None:
-    from tokenaudit.catalogue import coverage_table, load_catalogue
+    from tokenaudit.catalogue.matching import coverage_table, load_catalogue
 
     assert coverage_table(load_catalogue()) in README, "regenerate with `tokenaudit signatures list --coverage`"
 

@@ -17,7 +17,7 @@ from types import ModuleType
 import pytest
 
 from tokenaudit import load_catalogue, load_causes
-from tokenaudit.formats import load_formats
+from tokenaudit.formats.parsing import load_formats
 
 ROOT = Path(__file__).resolve().parent.parent
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")

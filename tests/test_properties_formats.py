@@ -24,12 +24,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tokenaudit.catalogue import load_catalogue
-from tokenaudit.formats import Detection, detect_format, lines_array, load_formats, parse_chunk, split_lines
+from tokenaudit.catalogue.matching import load_catalogue
+from tokenaudit.formats.parsing import Detection, detect_format, lines_array, load_formats, parse_chunk, split_lines
 from tokenaudit.models import LineAccount, LogFormat
-from tokenaudit.pipeline import ChunkContext, process_chunk
-from tokenaudit.realms import parse_domains_cfg
-from tokenaudit.token_sources import sightings_in_document
+from tokenaudit.pipeline.chunk import ChunkContext, process_chunk
+from tokenaudit.tokens.realms import parse_domains_cfg
+from tokenaudit.tokens.sightings import sightings_in_document
 
 EXAMPLES = int(os.environ.get("TOKENAUDIT_PROPS_EXAMPLES", "15"))
 PROPS = settings(

@@ -2,7 +2,7 @@
 
 Files of random bytes, mutated log lines, truncated ``.gz`` files (a gzip
 header and part of the stream), an empty file, a file of NULs and a 1 MB line
-go through :func:`tokenaudit.ingest` and through ``tokenaudit ingest``. A file
+go through :func:`tokenaudit.pipeline.batches` and through ``tokenaudit ingest``. A file
 that cannot be read is named with a reason (status ``failed`` or, read up to a
 break, ``partial``; exit code 4), never a traceback; the totals balance; the
 reasons for rejected lines are printed after the ingest.

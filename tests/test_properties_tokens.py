@@ -4,7 +4,7 @@ Tokens are built from segments that are anything but a well-formed JWT:
 non-base64 text, base64 of bytes that are not JSON, JSON arrays and numbers
 where objects belong, ``exp``/``iat``/``nbf`` huge, negative, fractional or
 strings, nested claims, 1 to 6 segments, empty segments. The properties:
-nothing raises, and neither a :class:`~tokenaudit.tokens.TokenInfo` error nor
+nothing raises, and neither a :class:`~tokenaudit.tokens.decode.TokenInfo` error nor
 the tokens table holds the raw token or its signature segment.
 """
 
@@ -21,17 +21,17 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tokenaudit.diagnose import diagnose
-from tokenaudit.relying_parties import RelyingParty
-from tokenaudit.render import render_diagnosis
-from tokenaudit.token_sources import (
+from tokenaudit.render.tables import render_diagnosis
+from tokenaudit.tokens.decode import find_tokens, inspect_token
+from tokenaudit.tokens.diagnose import diagnose
+from tokenaudit.tokens.relying_parties import RelyingParty
+from tokenaudit.tokens.sightings import (
     parse_claim_map,
     sightings_in_har,
     sightings_in_text,
     sightings_in_token_response,
     tokens_table,
 )
-from tokenaudit.tokens import find_tokens, inspect_token
 
 EXAMPLES = int(os.environ.get("TOKENAUDIT_PROPS_EXAMPLES", "15")) * 4
 PROPS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

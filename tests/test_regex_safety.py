@@ -2,12 +2,12 @@
 
 Three walls, each tested here:
 
-* anchoring (:mod:`tokenaudit.catalogue`): a whole-message signature starts
+* anchoring (:mod:`tokenaudit.catalogue.matching`): a whole-message signature starts
   with ``^``; a search signature runs only at the start of a message or after
   a chain of wrappers (``data/wrappers.toml``), so the parts of a line a user
   writes (a username, a request path, a user agent, a client id) cannot forge
   an event by imitating a validator's message;
-* the backtracking lint (:mod:`tokenaudit.regex_lint`) refuses nested,
+* the backtracking lint (:mod:`tokenaudit.regex.lint`) refuses nested,
   overlapping and adjacent ambiguous repeats in every catalogue, wrapper and
   format pattern;
 * the engine: catalogue and format patterns only ever run in RE2 (through
@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pytest
 
 import tokenaudit
-from tokenaudit.catalogue import (
+from tokenaudit.catalogue.matching import (
     Catalogue,
     anchored_pattern,
     load_catalogue,
@@ -38,13 +38,13 @@ from tokenaudit.catalogue import (
     read_signature_file,
     read_wrappers,
 )
-from tokenaudit.causes import load_causes
+from tokenaudit.catalogue.samples import check_catalogue, check_formats, read_annotated_log
+from tokenaudit.causes.definitions import load_causes
+from tokenaudit.common.masking import REDACTIONS, load_masks
 from tokenaudit.errors import CatalogueError
-from tokenaudit.formats import load_formats
-from tokenaudit.masking import REDACTIONS, load_masks
-from tokenaudit.pipeline import TOKEN_MARKER, ChunkContext, process_chunk
-from tokenaudit.regex_lint import _chars, can_match_space, lint_pattern, starts_with_wildcard
-from tokenaudit.samples import check_catalogue, check_formats, read_annotated_log
+from tokenaudit.formats.parsing import load_formats
+from tokenaudit.pipeline.chunk import TOKEN_MARKER, ChunkContext, process_chunk
+from tokenaudit.regex.lint import _chars, can_match_space, lint_pattern, starts_with_wildcard
 
 from .conftest import SAMPLE_LOGS
 
@@ -340,10 +340,10 @@ BUILT_IN = (
 def _python_patterns() -> list[tuple[str, str]]:
     """Module-level patterns compiled for Python's ``re`` (they run on log text too)."""
     found = []
-    for module in pkgutil.iter_modules(tokenaudit.__path__):
-        if module.name == "__main__":
+    for module in pkgutil.walk_packages(tokenaudit.__path__, prefix="tokenaudit."):
+        if module.name == "tokenaudit.__main__":
             continue
-        loaded = importlib.import_module(f"tokenaudit.{module.name}")
+        loaded = importlib.import_module(module.name)
         found += [(f"{module.name}.{name}", value.pattern) for name, value in vars(loaded).items()
                   if isinstance(value, re.Pattern)]
     return found
@@ -363,7 +363,7 @@ def test_every_python_re_pattern_passes_the_lint() -> None:
 
 def _hostile_lines(pattern: str) -> list[str]:
     """Lines built to make ``pattern`` backtrack: its literal start, 50k of a repeated character, no match."""
-    from tokenaudit import regex_syntax as syntax
+    from tokenaudit.regex import syntax as syntax
 
     parsed = list(syntax.parse(pattern))
     chars: set[str] = set()
@@ -415,7 +415,7 @@ def test_catalogue_and_format_patterns_never_run_in_python_re(monkeypatch: pytes
 
 
 def test_format_loader_refuses_a_backtracking_pattern(tmp_path: Path) -> None:
-    source = (Path(tokenaudit.__file__).parent / "data" / "formats" / "syslog_rfc3164.toml").read_text(encoding="utf-8")
+    source = (Path(tokenaudit.__file__).parent / "formats" / "data" / "syslog_rfc3164.toml").read_text(encoding="utf-8")
     good = "pattern = '^(?:<\\d{1,3}>)?(?P<ts>"
     assert good in source
     (tmp_path / "syslog_rfc3164.toml").write_text(
@@ -428,7 +428,7 @@ def test_format_loader_refuses_a_backtracking_pattern(tmp_path: Path) -> None:
 def test_check_lists_unanchored_and_backtracking_patterns_of_a_catalogue_built_in_code() -> None:
     from dataclasses import replace
 
-    from tokenaudit.samples import check_signature_lint
+    from tokenaudit.catalogue.samples import check_signature_lint
 
     base = CATALOGUE.by_id["openidconnect.untrusted_audience"]
     wildcard = replace(base, pattern=r"\S+ Invalid audiences: (?P<audience>\S+)")

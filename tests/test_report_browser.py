@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 import tokenaudit as ta
-from tokenaudit.report import build_report
-from tokenaudit.report_render import MIN_BAR_HEIGHT, render_report
+from tokenaudit.analysis.report import build_report
+from tokenaudit.render.report import MIN_BAR_HEIGHT, render_report
 
 from .conftest import SAMPLE_LOGS
 

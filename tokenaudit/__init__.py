@@ -10,7 +10,8 @@ The notebook API::
 
 __version__ = "0.1.0"
 
-from .analysis import (  # noqa: E402
+from .analysis.answers import Answer, why  # noqa: E402
+from .analysis.failures import (  # noqa: E402
     GroupAccounting,
     attribute_relying_party,
     cause_changes,
@@ -23,18 +24,12 @@ from .analysis import (  # noqa: E402
     pair_http_denials,
     paired_events,
 )
-from .catalogue import Catalogue, load_catalogue, match_messages  # noqa: E402
-from .causes import CAUSE_IDS, load_causes  # noqa: E402
-from .compact import CompactReport, compact  # noqa: E402
-from .dataset import (  # noqa: E402
-    default_dataset_path,
-    read_events,
-    read_manifest,
-    read_realms,
-    read_requests,
-    read_tokens,
-)
-from .diagnose import Diagnosis, Finding, diagnose, diagnose_tokens  # noqa: E402
+from .analysis.pseudonymize import pseudonym, pseudonymize  # noqa: E402
+from .analysis.report import binned_counts, build_report, time_bins  # noqa: E402
+from .catalogue.matching import Catalogue, load_catalogue, match_messages  # noqa: E402
+from .causes.definitions import CAUSE_IDS, load_causes  # noqa: E402
+from .causes.recommend import recommend  # noqa: E402
+from .common.timestamps import parse_time_bound, time_window  # noqa: E402
 from .errors import (  # noqa: E402
     CatalogueError,
     DatasetError,
@@ -47,21 +42,26 @@ from .errors import (  # noqa: E402
     TokenAuditError,
     TokenAuditWarning,
 )
-from .event_classes import EventClasses, read_event_classes  # noqa: E402
-from .explain import explain_token  # noqa: E402
-from .formats import detect_format, load_formats, parse_chunk  # noqa: E402
-from .ingest import IngestReport, SourceReport, ingest  # noqa: E402
-from .pipeline import ChunkContext, process_chunk  # noqa: E402
-from .pseudonymize import pseudonym, pseudonymize  # noqa: E402
-from .realms import parse_domains_cfg  # noqa: E402
-from .recommend import recommend  # noqa: E402
-from .relying_parties import RelyingParty, load_relying_parties, relying_party_from_realm  # noqa: E402
-from .render import render_events, render_groups, render_ingest_report  # noqa: E402
-from .report import binned_counts, build_report, time_bins  # noqa: E402
-from .timestamps import parse_time_bound, time_window  # noqa: E402
-from .token_kind import Verdict, issuer_family, token_kind  # noqa: E402
-from .tokens import TokenInfo, find_tokens, inspect_token, load_fingerprint_key  # noqa: E402
-from .why import Answer, why  # noqa: E402
+from .formats.parsing import detect_format, load_formats, parse_chunk  # noqa: E402
+from .pipeline.batches import IngestReport, SourceReport, ingest  # noqa: E402
+from .pipeline.chunk import ChunkContext, process_chunk  # noqa: E402
+from .render.tables import render_events, render_groups, render_ingest_report  # noqa: E402
+from .store.compact import CompactReport, compact  # noqa: E402
+from .store.dataset import (  # noqa: E402
+    default_dataset_path,
+    read_events,
+    read_manifest,
+    read_realms,
+    read_requests,
+    read_tokens,
+)
+from .store.event_classes import EventClasses, read_event_classes  # noqa: E402
+from .tokens.decode import TokenInfo, find_tokens, inspect_token, load_fingerprint_key  # noqa: E402
+from .tokens.diagnose import Diagnosis, Finding, diagnose, diagnose_tokens  # noqa: E402
+from .tokens.explain import explain_token  # noqa: E402
+from .tokens.kind import Verdict, issuer_family, token_kind  # noqa: E402
+from .tokens.realms import parse_domains_cfg  # noqa: E402
+from .tokens.relying_parties import RelyingParty, load_relying_parties, relying_party_from_realm  # noqa: E402
 
 __all__ = [
     "GroupAccounting",

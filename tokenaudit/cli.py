@@ -24,10 +24,13 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
-from .analysis import failure_groups, paired_events
-from .catalogue import coverage_table, load_catalogue
-from .compact import DEFAULT_TARGET_BYTES, compact, render_compact_report
-from .dataset import default_dataset_path, read_events, read_realms, read_tokens
+from .analysis.answers import render_answers, why
+from .analysis.failures import failure_groups, paired_events
+from .analysis.report import build_report
+from .analysis.schedule import crontab_line, nightly_command, systemd_units
+from .catalogue.matching import coverage_table, load_catalogue
+from .catalogue.samples import check_catalogue
+from .common.timestamps import parse_time_bound, time_window
 from .errors import (
     CatalogueError,
     DatasetError,
@@ -38,18 +41,11 @@ from .errors import (
     TokenAuditError,
     storage_error,
 )
-from .event_classes import read_event_classes
-from .explain import explain_token
-from .formats import load_formats
-from .ingest import Progress, ingest
-from .layout import committed_batches
-from .relying_parties import (
-    RelyingParty,
-    load_relying_parties,
-    relying_party_from_realm,
-    with_overrides,
-)
-from .render import (
+from .formats.parsing import load_formats
+from .pipeline.batches import Progress, ingest
+from .pipeline.trial import try_signatures
+from .render.report import render_report
+from .render.tables import (
     ingest_report_to_dict,
     render_diagnosis,
     render_events,
@@ -57,14 +53,18 @@ from .render import (
     render_ingest_report,
     render_trial,
 )
-from .report import build_report
-from .report_render import render_report
-from .samples import check_catalogue
-from .schedule import crontab_line, nightly_command, systemd_units
-from .timestamps import parse_time_bound, time_window
-from .tokens import load_fingerprint_key
-from .trial import try_signatures
-from .why import render_answers, why
+from .store.compact import DEFAULT_TARGET_BYTES, compact, render_compact_report
+from .store.dataset import default_dataset_path, read_events, read_realms, read_tokens
+from .store.event_classes import read_event_classes
+from .store.layout import committed_batches
+from .tokens.decode import load_fingerprint_key
+from .tokens.explain import explain_token
+from .tokens.relying_parties import (
+    RelyingParty,
+    load_relying_parties,
+    relying_party_from_realm,
+    with_overrides,
+)
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -251,7 +251,7 @@ def _is_out_of_memory(exc: pa.ArrowException) -> bool:
 def _default_hint(exc: TokenAuditError) -> str:
     """A hint for errors raised without one: where to look, by kind of error."""
     if isinstance(exc, CatalogueError):
-        return ("compare the file with the built-in ones in tokenaudit/data/signatures/ "
+        return ("compare the file with the built-in ones in tokenaudit/catalogue/data/signatures/ "
                 "(README: The signature catalogue), or with sample_logs/tokenaudit.toml for relying parties")
     if isinstance(exc, DatasetError):
         return "check --dataset (default: $TOKENAUDIT_DATASET, else ~/.local/share/tokenaudit/dataset)"

@@ -24,7 +24,7 @@ class FormatSample:
 
 @dataclass(frozen=True)
 class LogFormat:
-    """One input format, loaded from ``data/formats/<name>.toml``.
+    """One input format, loaded from ``tokenaudit/formats/data/<name>.toml``.
 
     ``detect`` is a cheap anchored regex that tells whether a line has the
     format's shape; ``pattern`` (regex kinds) captures the fields; ``fields``
@@ -86,7 +86,7 @@ class Signature:
 
     ``tier`` is ``"signature"`` for the exact text of named software and
     ``"phrase"`` for the library-agnostic words of a cause
-    (``data/phrases.toml``): a phrase names the cause, not who wrote it.
+    (``tokenaudit/catalogue/data/phrases.toml``): a phrase names the cause, not who wrote it.
     """
 
     id: str

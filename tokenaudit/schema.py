@@ -67,14 +67,14 @@ EVENT_SCHEMA: pa.Schema = pa.schema(
         pa.field("method", pa.string()),
         pa.field("path", pa.string()),
         pa.field("status", pa.int32()),
-        # cut to tokenaudit.masking.MESSAGE_LIMIT characters; its full length is message_length
+        # cut to tokenaudit.common.masking.MESSAGE_LIMIT characters; its full length is message_length
         pa.field("message", pa.string()),
         pa.field("message_length", pa.int64()),
         pa.field("envelope", pa.string()),
         pa.field("signature", pa.string()),
         # how the cause was found: a named software's text (signature) or a cause's words (phrase)
         pa.field("tier", pa.string()),
-        # how far it can be trusted: high, medium or low (tokenaudit.catalogue.confidence_of)
+        # how far it can be trusted: high, medium or low (tokenaudit.catalogue.matching.confidence_of)
         pa.field("confidence", pa.string()),
         # the program as journald saw it (_COMM), which no client sets; null where the log has no such field
         pa.field("writer", pa.string()),

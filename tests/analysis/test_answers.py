@@ -1,0 +1,121 @@
+"""tokenaudit why: the cause and fix of pasted messages, with no dataset."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tokenaudit.analysis.answers import Answer, render_answers, split_messages, why
+from tokenaudit.cli import EXIT_NOT_RECOGNISED, app
+
+PASTED_PROXMOX = ("openid authentication failure; rhost=::ffff:192.168.178.81 msg=Failed to verify ID token: "
+                  "Invalid audiences: `377572587972067335` is not a trusted audience")
+SYSLOG_PROXMOX = f"Dec  4 10:00:00 pve1 pvedaemon[2345]: {PASTED_PROXMOX}"
+runner = CliRunner()
+
+
+def test_a_proxmox_line_pasted_without_its_header_names_the_untrusted_audience() -> None:
+    [answer] = why(PASTED_PROXMOX)
+    assert (answer.cause, answer.values["audience"], answer.tier) == (
+        "untrusted_extra_audience", "377572587972067335", "signature")
+    # Nothing vouches for who wrote a pasted line: the fix asks to confirm the audience first.
+    assert answer.confidence == "medium"
+    assert answer.fix.startswith("Confirm 377572587972067335 before you trust it")
+    assert "pveum realm modify" not in answer.fix
+
+
+def test_a_syslog_tag_alone_does_not_make_the_trust_widening_fix_ready() -> None:
+    """`pvedaemon[2345]:` is a claim any local user can write with `logger -t pvedaemon`."""
+    [answer] = why(SYSLOG_PROXMOX)
+    assert (answer.cause, answer.confidence, answer.format) == ("untrusted_extra_audience", "high", "syslog_rfc3164")
+    assert not answer.ready_fix
+    assert "syslog tag" in answer.fix and "pveum realm modify" not in answer.fix
+
+
+def test_a_zitadel_shaped_audience_at_a_zitadel_realm_gets_the_ready_command_with_its_confirmation() -> None:
+    realms = pd.DataFrame([{"realm": "zitadel", "type": "openid", "issuer_url": "https://auth.example.com",
+                            "client_id": "377576883644006407", "audiences": ""}])
+    line = SYSLOG_PROXMOX
+    [answer] = why(line, realms=realms)
+    assert answer.ready_fix
+    assert answer.fix.startswith("First confirm that 377572587972067335 is your ZITADEL project's Resource Id")
+    assert "pveum realm modify zitadel --audiences 377572587972067335" in answer.fix
+    [other] = why(line.replace("377572587972067335", "evil123"), realms=realms)
+    assert not other.ready_fix and "pveum realm modify" not in other.fix
+
+
+def test_a_journal_entry_whose_writer_journald_saw_gets_the_ready_command() -> None:
+    entry = {"__REALTIME_TIMESTAMP": "1795281243512331", "_HOSTNAME": "pve2", "SYSLOG_IDENTIFIER": "pvedaemon",
+             "_PID": "1418402", "_COMM": "pvedaemon worke",
+             "MESSAGE": PASTED_PROXMOX.replace("377572587972067335", "4242")}
+    [answer] = why(json.dumps(entry))
+    assert (answer.cause, answer.format, answer.ready_fix) == ("untrusted_extra_audience", "journal_json", True)
+    assert "pveum realm modify <realm name> --audiences 4242" in answer.fix
+    assert answer.fix.startswith("First confirm that 4242 is an audience your IdP adds on purpose")
+
+
+@pytest.mark.parametrize(("message", "cause"), [
+    ("2025-01-07 10:00:00,123 WARNING app.auth: auth: rejecting request: "
+     "jwt.exceptions.ExpiredSignatureError: Signature has expired", "expired"),
+    ('time="2025-01-07T10:00:00Z" level=warning msg="JWT check failed -> '
+     'oidc: id token issued by a different provider, expected \\"https://a\\" got \\"https://b\\""', "issuer_mismatch"),
+    ('{"level":"error","ts":1736244000,"msg":"auth failed",'
+     '"error":"oidc: expected audience \\"api\\" got [\\"web\\"]"}',
+     "client_id_missing"),
+])
+def test_validator_text_behind_application_prefixes_is_found(message: str, cause: str) -> None:
+    [answer] = why(message)
+    assert answer.cause == cause
+
+
+def test_a_message_with_nothing_to_say_is_not_recognised() -> None:
+    [answer] = why("2025-01-07 10:00:00 INFO app: user alice logged in")
+    assert answer.cause is None
+    assert "no failure recognised" in render_answers([answer])
+
+
+def test_continuation_lines_belong_to_the_message_before() -> None:
+    text = ("org.springframework.security.oauth2.server.resource.InvalidBearerTokenException: An error occurred\n"
+            "Caused by: org.springframework.security.oauth2.jwt.JwtValidationException: "
+            "An error occurred while attempting to decode the Jwt: Jwt expired at 2025-01-07T10:00:00Z\n"
+            "\tat org.springframework.security.oauth2.jwt.NimbusJwtDecoder.validateJwt(NimbusJwtDecoder.java:189)\n"
+            "second message\n")
+    assert len(split_messages(text)) == 2
+    answers = why(text)
+    assert [a.cause for a in answers] == ["expired", None]
+
+
+def test_tokens_in_pasted_text_are_redacted_in_the_answer() -> None:
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWJ5dGVz"
+    [answer] = why(f"auth failed for Bearer {token}: Token is expired")
+    assert "c2lnbmF0dXJlLWJ5dGVz" not in json.dumps(answer.to_dict())
+
+
+def test_cli_why_json_and_exit_codes() -> None:
+    result = runner.invoke(app, ["why", "--format", "json", PASTED_PROXMOX, "all fine"])
+    assert result.exit_code == EXIT_NOT_RECOGNISED, result.output
+    answers = json.loads(result.output)
+    assert [a["cause"] for a in answers] == ["untrusted_extra_audience", None]
+    assert answers[0]["alternatives"] == [] and answers[0]["confidence"] == "medium"
+    assert answers[1]["confidence"] is None  # JSON says null, never ""
+
+    ok = runner.invoke(app, ["why", "-"], input=SYSLOG_PROXMOX + "\n")
+    assert ok.exit_code == 0, ok.output
+    assert "cause       untrusted_extra_audience: Untrusted extra audience (confidence high" in ok.output
+
+
+def test_cli_why_without_a_message_explains_how_to_give_one() -> None:
+    result = runner.invoke(app, ["why", "-"], input="")
+    assert result.exit_code == 1
+    assert "hint:" in result.output
+
+
+def test_an_ambiguous_phrase_names_its_alternatives_and_what_decides() -> None:
+    answer = Answer("x", "generic_text", "client_id_missing", title="Client id missing from aud",
+                    alternatives=("token_type_confusion",), confidence="low", tier="phrase")
+    text = render_answers([answer])
+    assert "or else     token_type_confusion (access token and id token confused)" in text
+    assert "a captured token (`tokenaudit explain`)" in text

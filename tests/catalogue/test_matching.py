@@ -1,0 +1,193 @@
+"""Loading the catalogue: schema checks, lint, prefilters, matching, and broken catalogues."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from tokenaudit.catalogue.matching import load_catalogue, match_messages, read_signature_file
+from tokenaudit.catalogue.samples import check_catalogue
+from tokenaudit.common.files import STALE_CACHE_SECONDS
+from tokenaudit.errors import CatalogueError
+from tokenaudit.regex.prefilter import marker_regex, required_literal
+
+HEAD = 'family = "bad"\nsource = "test"\n'
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text(HEAD + body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(a$"\n', "does not compile"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^a$"\ncolour = 1\n', "unknown key"),
+        ('[[signature]]\nid = "other.x"\ntitle = "t"\ncause = "expired"\npattern = "^a$"\n', "<family>.<snake_case>"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(?P<bogus>a)$"\n', "unknown field"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(?P<kid>a)$"\nfields = ["alg"]\n',
+         "differ from the pattern"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\npattern = "^a$"\n', "needs `cause`"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\nkind = "envelope"\npattern = "^a$"\n', "capture `detail`"),
+        ("[[signature]\n", "not valid TOML"),
+    ],
+)
+def test_broken_signature_files_are_refused_with_the_reason(tmp_path: Path, body: str, says: str) -> None:
+    with pytest.raises(CatalogueError, match=says.replace("(", r"\(").replace(".", r"\.")) as info:
+        read_signature_file(write(tmp_path, body))
+    assert "bad.toml" in str(info.value)
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "openidconnect.toml"
+    path.write_text('family = "openidconnect"\nsource = "t"\n[[signature]]\nid = "openidconnect.expired"\n'
+                    'title = "t"\ncause = "expired"\npattern = "^a$"\n', encoding="utf-8")
+    with pytest.raises(CatalogueError, match="defined twice"):
+        load_catalogue([path])
+
+
+def test_loading_refuses_an_unanchored_pattern(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "Token '
+                           '(?P<kid>\\\\w+) expired"\n'
+                           '[[signature.sample]]\nmessage = "Token abc expired"\n')
+    with pytest.raises(CatalogueError, match="start with \\^") as caught:
+        load_catalogue([path])
+    assert caught.value.hint and "wrappers" in caught.value.hint
+
+
+def test_check_reports_wrong_captures(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^Token '
+                           '(?P<kid>\\\\w+) expired$"\n'
+                           '[[signature.sample]]\nmessage = "Token abc expired"\nexpect = { kid = "zzz" }\n')
+    catalogue = load_catalogue([path])
+    problems = [str(p) for p in check_catalogue(catalogue) if "bad.x" in p.where]
+    assert any("differ from expected" in p for p in problems)
+
+
+def test_required_literal_comes_from_the_pattern() -> None:
+    assert (required_literal(r"^no openid auth state found \(possible timeout\)$")
+            == "no openid auth state found (possible timeout)")
+    assert required_literal(r"^(?:a|b)$") is None
+
+
+def test_marker_drops_literals_that_contain_another() -> None:
+    assert (marker_regex(["authentication failure; rhost=", "openid authentication failure; rhost="])
+            == "authentication failure; rhost=")
+
+
+def test_envelope_details_only_reach_the_signatures_they_explain() -> None:
+    # A password line whose user-chosen name imitates an OpenID error must not become that error.
+    fake = ("authentication failure; rhost=1.2.3.4 user=x msg=Failed to verify ID token: "
+            "Invalid audiences: `1` is not a trusted audience")
+    row = match_messages(pa.array([fake]), load_catalogue(), format_name="syslog_iso",
+                         generic_search=True).to_pylist()[0]
+    assert row["envelope"] == "proxmox.login_failure"
+    assert row["signature"] == "proxmox.login_failure"  # unexplained, not untrusted_audience
+
+
+def test_search_signatures_do_not_apply_to_access_logs() -> None:
+    line = "Invalid audiences: `1` is not a trusted audience"
+    row = match_messages(pa.array([line]), load_catalogue(), format_name="pveproxy_access",
+                         generic_search=False).to_pylist()[0]
+    assert row["signature"] is None
+
+
+def test_check_reports_a_sample_another_signature_also_matches(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[signature]]\nid = "bad.aud"\ntitle = "t"\ncause = "client_id_missing"\nsearch = true\n'
+                           "pattern = '''is not a trusted audience'''\n"
+                           '[[signature.sample]]\nmessage = "Invalid audiences: `1` is not a trusted audience"\n')
+    problems = [str(p) for p in check_catalogue(load_catalogue([path]))]
+    assert any("bad.aud[sample0]: also matched by openidconnect.untrusted_audience" in p for p in problems)
+    assert any("openidconnect.untrusted_audience[sample0]: also matched by bad.aud" in p for p in problems)
+
+
+def test_builtin_catalogue_is_cached_and_a_damaged_cache_is_rebuilt(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tokenaudit.catalogue import matching as module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    (tmp_path / "tokenaudit").mkdir()
+    unused = tmp_path / "tokenaudit" / "catalogue-of-a-version-unused-for-long.json"
+    in_use = tmp_path / "tokenaudit" / "catalogue-of-another-install.json"
+    for other in (unused, in_use):
+        other.write_text("[]", encoding="utf-8")
+    long_ago = time.time() - STALE_CACHE_SECONDS - 60
+    os.utime(unused, (long_ago, long_ago))
+    fresh = module._builtin_catalogue.__wrapped__()
+    assert not unused.exists() and in_use.exists()
+    cached_files = [p for p in (tmp_path / "tokenaudit").glob("catalogue-*.json") if p != in_use]
+    assert len(cached_files) == 1
+    assert oct(cached_files[0].stat().st_mode & 0o777) == "0o600"
+    again = module._builtin_catalogue.__wrapped__()
+    assert again.fingerprint == fresh.fingerprint and again.signatures == fresh.signatures
+    cached_files[0].write_text('[{"id": "broken"}]', encoding="utf-8")
+    rebuilt = module._builtin_catalogue.__wrapped__()
+    assert rebuilt.signatures == fresh.signatures
+    assert json.loads(cached_files[0].read_text(encoding="utf-8"))[0]["id"] == fresh.signatures[0].id
+
+
+def test_search_signatures_match_a_mixed_batch_as_the_full_pattern_does() -> None:
+    """Bare texts run the pattern alone, wrapped ones with the wrappers: together, the full pattern's answer."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from tokenaudit.catalogue import matching as module
+
+    wrappers = module.load_wrappers()
+    checked = 0
+    for signature in load_catalogue().signatures:
+        if not signature.search:
+            continue
+        messages = [sample.message for sample in signature.samples]
+        texts = [*messages, *(f"{wrapper.samples[0]}{message}" for wrapper in wrappers[:4] for message in messages)]
+        texts.reverse()  # wrapped texts first: hits must come back in position order anyway
+        array = pa.array(texts, pa.string())
+        hits, captures = module._match(array, np.arange(len(texts)), signature, module._Plain(array), "start")
+        full = module.anchored_pattern(signature.pattern, True)
+        if signature.fields:
+            expected = pc.extract_regex(array, full)
+            matched = np.flatnonzero(expected.is_valid().to_numpy(zero_copy_only=False))
+            for name in signature.fields:
+                want = [expected.field(name)[int(i)].as_py() for i in matched]
+                assert captures[name].tolist() == want, (signature.id, name)
+        else:
+            matched = np.flatnonzero(pc.match_substring_regex(array, full).to_numpy(zero_copy_only=False))
+        assert hits.tolist() == matched.tolist(), signature.id
+        checked += len(matched) > len(messages)  # some wrapped texts matched too
+    assert checked > 20
+
+
+# --- tier 2: phrases ------------------------------------------------------------
+
+
+def test_phrases_follow_the_signatures_and_name_no_software() -> None:
+    catalogue = load_catalogue()
+    tiers = [s.tier for s in catalogue.signatures]
+    assert "phrase" in tiers
+    assert tiers == sorted(tiers, key=lambda tier: tier == "phrase")  # every signature before every phrase
+    phrases = [s for s in catalogue.signatures if s.tier == "phrase"]
+    assert all(p.software == "" and p.search and p.family == "phrase" for p in phrases)
+    assert all(p.pattern.startswith("(?i:") for p in phrases)
+
+
+def test_most_phrases_are_shared_by_at_least_two_pieces_of_software() -> None:
+    """A phrase is the words several libraries share; one only one library writes belongs in tier 1."""
+    phrases = [s for s in load_catalogue().signatures if s.tier == "phrase"]
+    shared = [p for p in phrases if len({s.software for s in p.samples if s.match and s.software}) >= 2]
+    assert len(shared) >= 0.8 * len(phrases), sorted({p.id for p in phrases} - {p.id for p in shared})
+
+
+def test_every_token_cause_has_phrases() -> None:
+    from tokenaudit import load_causes
+
+    token_causes = {c.id for c in load_causes().values() if c.group == "token"}
+    covered = {s.cause for s in load_catalogue().signatures if s.tier == "phrase"}
+    assert token_causes - covered <= {"azp_mismatch"}, token_causes - covered

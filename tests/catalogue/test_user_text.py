@@ -1,0 +1,76 @@
+"""User-controlled text: masked before the search, or never searched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from tokenaudit.catalogue.user_text import load_user_text, mask_user_text, read_user_text, searchable_rows
+from tokenaudit.errors import CatalogueError
+
+
+def test_every_builtin_span_masks_its_samples() -> None:
+    rules = load_user_text()
+    assert len(rules.spans) >= 10
+    assert {"sshd", "sudo", "logger"} <= rules.echo_programs
+
+
+def test_a_span_keeps_the_key_and_masks_the_users_value() -> None:
+    masked = mask_user_text(pa.array([
+        "authentication failure; rhost=::ffff:10.0.0.5 user=x@pve msg=Authentication failure",
+        'type="LOGIN", clientId="Token is expired", error="x"',
+        None,
+    ])).to_pylist()
+    assert masked == ["authentication failure; rhost=… user=… msg=Authentication failure",
+                      'type="LOGIN", clientId=…, error="x"', ""]
+
+
+def test_programs_that_echo_input_are_not_searched_whatever_their_path_or_case() -> None:
+    rows = searchable_rows(pa.array(["sshd", "SUDO", "/usr/bin/logger", "postfix/smtpd", "pvedaemon", None]), 6)
+    assert rows.tolist() == [False, False, False, False, True, True]
+    assert searchable_rows(None, 3).tolist() == [True, True, True]
+    assert searchable_rows(pa.array(["pvedaemon"]), 1, echo_programs=["pvedaemon"]).tolist() == [False]
+
+
+CUE = '[failure_cue]\npattern = "fail"\nsource = "x"\nsample = [{ prefix = "auth failed: ", match = true }]\n\n'
+
+
+def _rules(tmp_path: Path, span: str, cue: str = CUE) -> Path:
+    path = tmp_path / "user_text.toml"
+    path.write_text('[echo]\nprograms = ["sshd"]\nsource = "x"\n\n' + cue + span, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("span", "problem"), [
+    ("[[span]]\nid = \"a\"\npattern = '''user=\\S+'''\nsource = \"x\"\nsample = []\n", "one or two groups"),
+    ("[[span]]\nid = \"a\"\npattern = '''(user=)\\S+'''\nsource = \"x\"\n"
+     "sample = [{ message = \"user=bob\", masked = \"user=bob\" }]\n", "sample masks to 'user=…'"),
+    ("[[span]]\nid = \"a\"\npattern = '''(user=)(a+)+'''\nsource = \"x\"\nsample = []\n", "backtrack"),
+])
+def test_a_bad_span_is_refused_with_the_reason(tmp_path: Path, span: str, problem: str) -> None:
+    with pytest.raises(CatalogueError, match=problem.replace("(", r"\(")):
+        read_user_text(_rules(tmp_path, span))
+
+
+def test_a_failure_cue_that_misses_its_own_sample_is_refused(tmp_path: Path) -> None:
+    cue = ('[failure_cue]\npattern = "error"\nsource = "x"\n'
+           'sample = [{ prefix = "INFO app: search: ", match = true }]\n\n')
+    span = "[[span]]\nid = \"a\"\npattern = '(user=)x'\nsource = \"x\"\nsample = []\n"
+    with pytest.raises(CatalogueError, match="failure_cue misses 'INFO app: search: '"):
+        read_user_text(_rules(tmp_path, span, cue))
+
+
+@pytest.mark.parametrize(("line", "found"), [
+    ("2025-12-04 10:01:52 INFO app: search query: Token is expired", False),
+    ("2025-12-04 10:02:13 DEBUG echo: jwt expired", False),
+    ("2025-12-04 10:01:52 WARN app: search failed: Token is expired", True),
+    ('{"level":"info","msg":"request","error":"Token is expired"}', True),  # an error-like key reports it
+    ('{"msg": "Token is expired"}', True),  # only structure before it
+    ("Token is expired", True),
+])
+def test_a_clause_counts_only_after_a_failure_cue(line: str, found: bool) -> None:
+    from tokenaudit import why
+
+    assert (why(line)[0].cause == "expired") is found

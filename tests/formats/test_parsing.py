@@ -1,0 +1,57 @@
+"""Format definitions: the checked patterns of the built-in formats are remembered, never trusted unchecked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tokenaudit.formats import parsing as module
+
+
+def test_builtin_patterns_are_checked_once_and_a_damaged_file_means_checking_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    (tmp_path / "tokenaudit").mkdir()
+    (tmp_path / "tokenaudit" / "patterns-of-an-older-version.json").write_text("[]", encoding="utf-8")
+    linted: list[str] = []
+    real_lint = module.lint_pattern
+
+    def counting_lint(pattern: str) -> list[str]:
+        linted.append(pattern)
+        return real_lint(pattern)
+
+    monkeypatch.setattr(module, "lint_pattern", counting_lint)
+    fresh = module._builtin_formats.__wrapped__()
+    files = list((tmp_path / "tokenaudit").glob("patterns-*.json"))
+    assert len(files) == 1 and oct(files[0].stat().st_mode & 0o777) == "0o600"
+    assert len(linted) > 50 and sorted(set(linted)) == json.loads(files[0].read_text(encoding="utf-8"))
+    linted.clear()
+    assert module._builtin_formats.__wrapped__() == fresh and linted == []
+    remembered = json.loads(files[0].read_text(encoding="utf-8"))
+    dropped = module.load_formats()["combined_access"].count_pattern
+    files[0].write_text(json.dumps([p for p in remembered if p != dropped]), encoding="utf-8")
+    assert module._builtin_formats.__wrapped__() == fresh and linted == [dropped]  # the one not remembered
+    linted.clear()
+    files[0].write_text('{"not": "a list"}', encoding="utf-8")
+    assert module._builtin_formats.__wrapped__() == fresh and len(linted) > 50
+
+
+def test_a_remembered_pattern_does_not_let_a_user_format_through(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """User format folders are always checked in full, whatever the cache holds."""
+    from tokenaudit.errors import CatalogueError
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    bad = r"^(a+)+$"
+    module._write_clean_patterns({bad})
+    source = (module.DATA_DIR / "combined_access.toml").read_text(encoding="utf-8")
+    folder = tmp_path / "formats"
+    folder.mkdir()
+    (folder / "combined_access.toml").write_text(source.replace("candidate = '\" 40[13] '", f"candidate = '{bad}'"),
+                                                 encoding="utf-8")
+    with pytest.raises(CatalogueError, match="backtrack"):
+        module.load_formats(folder)

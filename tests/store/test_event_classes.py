@@ -1,0 +1,253 @@
+"""Events collapsed into classes: nothing lost, nothing reordered, the same groups as row by row."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import tokenaudit as ta
+from tokenaudit.cli import app
+from tokenaudit.store.event_classes import CLASS_COLUMNS, _plan, classes_of_frame
+
+from ..conftest import SAMPLE_LOGS
+
+RUNNER = CliRunner()
+
+
+def _ingest(*args: object) -> None:
+    result = RUNNER.invoke(app, ["ingest", *(str(a) for a in args), "--timezone", "Europe/Berlin"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def overlapping(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample logs, then one of them again under another name: two batches whose times interleave and tie."""
+    base = tmp_path_factory.mktemp("classes")
+    logs = base / "sample_logs"
+    shutil.copytree(SAMPLE_LOGS, logs)
+    dataset = base / "dataset"
+    _ingest(logs, "--dataset", dataset)
+    again = base / "again"
+    again.mkdir()
+    # A comment line first, so the copy is a new source, not one already ingested.
+    text = (logs / "syslog_rfc3164" / "pve1-syslog.log").read_text(encoding="utf-8")
+    (again / "copy.log").write_text("# a copy\n" + text, encoding="utf-8")
+    _ingest(again / "copy.log", "--dataset", dataset)
+    return dataset
+
+
+def _all_rows(classes: ta.EventClasses) -> pd.DataFrame:
+    return classes.rows(np.ones(len(classes.classes), dtype=bool))
+
+
+def test_expanding_every_class_gives_back_every_event_in_order(overlapping: Path) -> None:
+    events = ta.read_events(overlapping)
+    collapsed = ta.read_event_classes(overlapping)
+    assert len(collapsed.classes) < len(events)  # the copied file's events fall into existing classes
+    assert len(collapsed.parts) == 1  # files overlap in time: they were merged in time order
+    assert int(collapsed.classes["count"].sum()) == len(events)
+    rows = _all_rows(collapsed)
+    assert rows["ts"].tolist() == events["ts"].tolist()
+    assert rows["source_file"].tolist() == events["source_file"].tolist()  # ties in time keep storage order
+    assert rows["line_no"].tolist() == events["line_no"].tolist()
+    assert rows["position"].tolist() == list(range(len(events)))
+    for column in CLASS_COLUMNS:
+        got, want = rows[column].astype(object), events[column].astype(object)
+        assert got.where(got.notna(), None).tolist() == want.where(want.notna(), None).tolist(), column
+
+
+def test_a_class_counts_its_events_with_first_and_last_time(overlapping: Path) -> None:
+    events = ta.read_events(overlapping)
+    collapsed = ta.read_event_classes(overlapping)
+    rows = _all_rows(collapsed)
+    of_class = collapsed.class_of_local[np.concatenate([p.row_class for p in collapsed.parts])]
+    for number, row in collapsed.classes.iterrows():
+        mine = rows.loc[of_class[np.argsort(np.concatenate([p.ts for p in collapsed.parts]), kind="stable")] == number]
+        assert row["count"] == len(mine)
+        assert row["first_ts"] == mine["ts"].min() and row["last_ts"] == mine["ts"].max()
+        assert row["position"] == mine["position"].min()
+    assert collapsed.classes["position"].is_monotonic_increasing
+    assert collapsed.classes["first_ts"].tolist() == sorted(collapsed.classes["first_ts"])
+    assert len(events) == len(rows)
+
+
+def test_a_time_window_keeps_the_same_events_as_read_events(overlapping: Path) -> None:
+    events = ta.read_events(overlapping)
+    since, until = events["ts"].iloc[len(events) // 4], events["ts"].iloc[3 * len(events) // 4]
+    window = ta.read_events(overlapping, since=since, until=until)
+    rows = _all_rows(ta.read_event_classes(overlapping, since=since, until=until))
+    assert 0 < len(rows) < len(events)
+    where = ["ts", "source_file", "line_no"]
+    assert rows[where].to_numpy().tolist() == window[where].to_numpy().tolist()
+
+
+def test_groups_of_classes_equal_groups_of_events(overlapping: Path) -> None:
+    realms = ta.read_realms(overlapping)
+    tokens = ta.read_tokens(overlapping)
+    parties = ta.load_relying_parties(SAMPLE_LOGS / "tokenaudit.toml")
+    by_rows = ta.failure_groups(ta.read_events(overlapping), realms, tokens=tokens, parties=parties)
+    by_classes = ta.failure_groups(ta.read_event_classes(overlapping), realms, tokens=tokens, parties=parties)
+    pd.testing.assert_frame_equal(by_classes, by_rows)
+    assert by_rows["token_evidence"].str.len().gt(0).any()  # token correlation took part
+
+
+def test_a_frame_of_events_is_one_class_per_event(overlapping: Path) -> None:
+    events = ta.read_events(overlapping)
+    collapsed = classes_of_frame(events)
+    assert len(collapsed.classes) == len(events)
+    assert _all_rows(collapsed)["line_no"].tolist() == events["line_no"].tolist()
+
+
+def test_columns_are_skipped_only_where_statistics_prove_them_null_or_constant(tmp_path: Path) -> None:
+    table = pa.table({
+        "host": pa.array(["pve1", "pve1", "pve1"]),
+        "realm": pa.array([None, None, None], pa.string()),
+        "user": pa.array(["a@pam", "b@pam", None]),
+        "pid": pa.array(["7", None, "7"]),
+    })
+    with_stats = tmp_path / "stats.parquet"
+    pq.write_table(table, with_stats)
+    plan = _plan(pq.ParquetFile(with_stats).metadata)
+    assert plan == {"host": ("pve1",), "realm": None, "user": "read", "pid": "read"}
+    without = tmp_path / "no-stats.parquet"
+    pq.write_table(table, without, write_statistics=False)
+    assert set(_plan(pq.ParquetFile(without).metadata).values()) == {"read"}
+
+
+def test_a_file_written_before_a_column_existed_reads_it_as_null(overlapping: Path, tmp_path: Path) -> None:
+    dataset = tmp_path / "dataset"
+    shutil.copytree(overlapping, dataset)
+    for path in sorted((dataset / "events").rglob("*.parquet")):
+        table = pq.read_table(path)
+        pq.write_table(table.drop_columns(["status", "method"]).replace_schema_metadata(table.schema.metadata),
+                       path)
+        break
+    events = ta.read_events(dataset)
+    rows = _all_rows(ta.read_event_classes(dataset))
+    assert rows["status"].isna().sum() == events["status"].isna().sum()
+    where = ["ts", "source_file", "method", "status"]
+    assert rows[where].astype(object).where(rows[where].notna(), None).to_numpy().tolist() == \
+        events[where].astype(object).where(events[where].notna(), None).to_numpy().tolist()
+
+
+def _dataset_of(events: pa.Table, root: Path) -> Path:
+    """A dataset holding exactly ``events``, written and committed as ingest writes them."""
+    from tokenaudit.store.dataset import commit_batch, new_batch_id, open_for_writing, write_events
+
+    open_for_writing(root)
+    batch_id = new_batch_id()
+    write_events(root, events, batch_id)
+    commit_batch(root, pd.DataFrame([{
+        "batch_id": batch_id, "ingested_at": pd.Timestamp.now(tz="UTC"), "source_file": "made.log",
+        "stream_id": "0" * 16, "format": "syslog_rfc3164", "size_bytes": 0, "compressed": False, "head_len": 0,
+        "head_sha256": "", "tail_sha256": "", "offset_bytes": 0, "lines_total": events.num_rows,
+        "lines_read": events.num_rows, "lines_parsed": events.num_rows, "lines_skipped": 0, "lines_rejected": 0,
+        "events": events.num_rows,
+    }]), batch_id)
+    return root
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rows_differing_only_by_a_null_are_classes_of_their_own(overlapping: Path, tmp_path: Path, seed: int) -> None:
+    """One value and nulls in a column, or a few values and nulls in several: every distinct row is a class."""
+    from tokenaudit.schema import EVENT_SCHEMA
+
+    template = pa.Table.from_pandas(ta.read_events(overlapping).head(1), preserve_index=False)
+    template = template.select([n for n in EVENT_SCHEMA.names if n in template.column_names])
+    rng = np.random.default_rng(seed)
+    count = 300
+    events = template.take(pa.array(np.zeros(count, dtype=np.int64)))
+    choices = {"realm": [None, "pam"], "user": [None, "a@pam", "b@pam"], "pid": [None, "1", "2", "3"],
+               "detail": [None, "x"], "audience": [None, "aud-1", "aud-2"]}
+    for name, values in choices.items():
+        picked = [values[i] for i in rng.integers(0, len(values), count)]
+        events = events.set_column(events.column_names.index(name), name, pa.array(picked, pa.string()))
+    stamps = pa.array(np.arange(count, dtype=np.int64) * 1_000_000 + 1_700_000_000_000_000, pa.int64())
+    events = events.set_column(events.column_names.index("ts"), "ts", stamps.cast(pa.timestamp("us", tz="UTC")))
+    events = events.set_column(events.column_names.index("line_no"), "line_no", pa.array(np.arange(1, count + 1)))
+    dataset = _dataset_of(events, tmp_path / "dataset")
+
+    stored = ta.read_events(dataset)
+    collapsed = ta.read_event_classes(dataset)
+    distinct = stored[list(CLASS_COLUMNS)].astype(object).fillna("<null>").drop_duplicates()
+    assert len(collapsed.classes) == len(distinct)
+    assert int(collapsed.classes["count"].sum()) == count
+    rows = _all_rows(collapsed)
+    for column in CLASS_COLUMNS:
+        got, want = rows[column].astype(object), stored[column].astype(object)
+        assert got.where(got.notna(), None).tolist() == want.where(want.notna(), None).tolist(), column
+
+
+def _classes_frame(collapsed: ta.EventClasses) -> pd.DataFrame:
+    return collapsed.classes.astype(object).where(collapsed.classes.notna(), None)
+
+
+def test_summaries_give_what_the_events_files_give(overlapping: Path, tmp_path: Path) -> None:
+    """Each events file has its summary, and reading the summaries equals reading the files."""
+    from tokenaudit.store.event_classes import SUMMARY_TABLE, summary_path
+
+    dataset = tmp_path / "dataset"
+    shutil.copytree(overlapping, dataset)
+    files = sorted((dataset / "events").rglob("*.parquet"))
+    assert files and all(summary_path(dataset, f).is_file() for f in files)
+    with_summaries = ta.read_event_classes(dataset)
+    rows = _all_rows(with_summaries)
+    shutil.rmtree(dataset / SUMMARY_TABLE)  # as a dataset written before summaries
+    without = ta.read_event_classes(dataset)
+    pd.testing.assert_frame_equal(_classes_frame(with_summaries), _classes_frame(without))
+    pd.testing.assert_frame_equal(rows, _all_rows(without))
+    realms, tokens = ta.read_realms(dataset), ta.read_tokens(dataset)
+    parties = ta.load_relying_parties(SAMPLE_LOGS / "tokenaudit.toml")
+    pd.testing.assert_frame_equal(ta.failure_groups(with_summaries, realms, tokens=tokens, parties=parties),
+                                  ta.failure_groups(without, realms, tokens=tokens, parties=parties))
+
+
+def test_classes_come_from_the_summaries_and_a_file_is_read_only_to_expand_its_classes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ingest: a file per event date, in time order. (Files whose times overlap are read to merge them.)"""
+    from tokenaudit.store import event_classes
+
+    dataset = tmp_path / "dataset"
+    _ingest(SAMPLE_LOGS, "--dataset", dataset)
+
+    opened: list[Path] = []
+    real = event_classes._file_classes
+
+    def counting(root: Path, path: Path, low: int | None, high: int | None) -> object:
+        opened.append(path)
+        return real(root, path, low, high)
+
+    monkeypatch.setattr(event_classes, "_file_classes", counting)
+    collapsed = ta.read_event_classes(dataset)
+    assert opened == []  # no events file was read
+    files = sorted((dataset / "events").rglob("*.parquet"))
+    assert len(collapsed.parts) == len(files) > 1
+    chosen = np.zeros(len(collapsed.classes), dtype=bool)
+    chosen[0] = True  # expanding the first class reads its file alone
+    rows = collapsed.rows(chosen)
+    assert len(rows) == collapsed.classes["count"].iloc[0] and len(opened) == 1
+    assert _all_rows(collapsed)["line_no"].tolist() == ta.read_events(dataset)["line_no"].tolist()
+    assert sorted(set(opened)) == files
+
+
+def test_a_summary_that_no_longer_describes_its_file_is_not_used(overlapping: Path, tmp_path: Path) -> None:
+    from tokenaudit.store.event_classes import summary_path
+
+    dataset = tmp_path / "dataset"
+    shutil.copytree(overlapping, dataset)
+    path = sorted((dataset / "events").rglob("*.parquet"))[0]
+    table = pq.read_table(path)
+    pq.write_table(table.slice(1).replace_schema_metadata(table.schema.metadata), path)  # one event less
+    assert summary_path(dataset, path).is_file()
+    collapsed = ta.read_event_classes(dataset)
+    assert int(collapsed.classes["count"].sum()) == len(ta.read_events(dataset))
+    summary_path(dataset, path).write_bytes(b"not parquet")  # a damaged summary: the file is read instead
+    assert int(ta.read_event_classes(dataset).classes["count"].sum()) == len(ta.read_events(dataset))

@@ -1,0 +1,204 @@
+"""Why was this rejected? The cause and fix of pasted messages, with no dataset.
+
+A Proxmox admin pastes the line the web UI showed, an SRE the error of a
+ticket: :func:`why` reads each message as ingest would (format detection,
+the same per-chunk pipeline, the same catalogue and phrases) and answers
+with what ``analyze`` would say of it. Nothing is stored.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from ..catalogue.matching import Catalogue, load_catalogue
+from ..causes.definitions import load_causes
+from ..causes.recommend import known, ready_fix, recommend
+from ..common.masking import redact_tokens, shorten
+from ..formats.parsing import detect_format, load_formats
+from ..pipeline.chunk import ChunkContext, process_chunk
+from ..render.tables import reflow_fix
+from ..schema import EVENT_FIELDS
+from .failures import attribute_relying_party, classify
+
+#: Lines that continue the message before them (a stack trace, an error chain on the next line).
+_CONTINUATION = ("\t", " ", "Caused by: ")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What tokenaudit makes of one pasted message.
+
+    ``cause`` is ``None`` when no failure is recognised in the message.
+    ``alternatives`` are causes the same words can mean; ``confidence`` is
+    ``high``, ``medium`` or ``low`` (:func:`tokenaudit.catalogue.matching.confidence_of`);
+    ``tier`` says whether a named software's exact text (``signature``) or a
+    cause's common words (``phrase``) recognised it. ``values`` are what the
+    message carries (the offending audience, the issuer found, …).
+    """
+
+    message: str
+    format: str
+    cause: str | None
+    title: str = ""
+    alternatives: tuple[str, ...] = ()
+    confidence: str = ""
+    tier: str = ""
+    signature: str = ""
+    software: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    explanation: str = ""
+    fix: str = ""
+    ready_fix: bool = True
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (``cause`` is ``null`` when none was recognised)."""
+        return {
+            "message": self.message, "format": self.format, "cause": self.cause, "title": self.title,
+            "alternatives": list(self.alternatives), "confidence": self.confidence or None,
+            "tier": self.tier or None, "signature": self.signature or None, "software": self.software or None,
+            "values": dict(self.values), "explanation": self.explanation, "fix": self.fix,
+            "ready_fix": self.ready_fix,
+        }
+
+
+def split_messages(text: str) -> list[str]:
+    """Split pasted text into messages: one a line, continuation lines joined to the line before.
+
+    Examples
+    --------
+    >>> split_messages("a\\n\\nb: boom\\nCaused by: x: Token is expired\\n\\tat y.z()\\n")
+    ['a', 'b: boom Caused by: x: Token is expired at y.z()']
+    """
+    messages: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if messages and line.startswith(_CONTINUATION):
+            messages[-1] += " " + line.strip()
+        else:
+            messages.append(line.rstrip())
+    return messages
+
+
+def why(
+    text: str | Iterable[str],
+    *,
+    catalogue: Catalogue | None = None,
+    realms: pd.DataFrame | None = None,
+    timezone: str = "UTC",
+) -> list[Answer]:
+    """Name the cause, alternatives, confidence, explanation and fix of each pasted message.
+
+    Parameters
+    ----------
+    text
+        Pasted text (split by :func:`split_messages`), or messages one by one.
+    catalogue
+        The signatures and phrases; the built-in catalogue by default.
+    realms
+        Relying parties (:func:`tokenaudit.read_realms`), to fill in fixes.
+    timezone
+        Zone of times in the messages that carry none.
+
+    Returns
+    -------
+    list of Answer
+        One per message, in order; a message in which two failures are logged
+        (one line each of a joined record) still gives one answer.
+
+    Examples
+    --------
+    >>> line = ("openid authentication failure; rhost=::ffff:192.168.178.81 msg=Failed to verify ID token: "
+    ...         "Invalid audiences: `377572587972067335` is not a trusted audience")
+    >>> [answer] = why(line)
+    >>> answer.cause, answer.values["audience"], answer.confidence
+    ('untrusted_extra_audience', '377572587972067335', 'medium')
+    >>> why("all good here")[0].cause is None
+    True
+    """
+    messages = split_messages(text) if isinstance(text, str) else [m for m in text if m.strip()]
+    catalogue = catalogue or load_catalogue()
+    realms = realms if realms is not None else pd.DataFrame(columns=["realm", "type"])
+    formats = {name: fmt for name, fmt in load_formats().items() if fmt.kind in ("regex", "json")}
+    answers: list[Answer] = []
+    for message in messages:
+        detected = detect_format([message], formats).format or formats["generic_text"]
+        context = ChunkContext("<pasted>", timezone=timezone)
+        result = process_chunk([message], detected, catalogue, context)
+        shown = str(redact_tokens(pa.array([message], pa.string()))[0].as_py())
+        events = result.events.to_pandas()
+        if events.empty or events["signature"].isna().all():
+            answers.append(Answer(shown, detected.name, None))
+            continue
+        answers.append(_answer(shown, detected.name, events[events["signature"].notna()].iloc[:1], realms, catalogue))
+    return answers
+
+
+def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.DataFrame, catalogue: Catalogue) -> Answer:
+    row = attribute_relying_party(classify(event, catalogue), realms).iloc[0].to_dict()
+    group: dict[str, Any] = {key: value for key, value in row.items() if isinstance(value, str)}
+    group.update(relying_party=row.get("relying_party") if isinstance(row.get("relying_party"), str) else None,
+                 event_kind=row.get("event_kind"), host=None)
+    realm_rows = {r["realm"]: r for r in realms.to_dict("records")} if not realms.empty else {}
+    realm = realm_rows.get(group["relying_party"])
+    explanation, fix = recommend(group, realm)
+    cause = str(row["cause"])
+    return Answer(
+        message=message, format=format_name, cause=cause, title=load_causes()[cause].title,
+        alternatives=tuple(a for a in str(row.get("alternatives") or "").split(",") if a),
+        confidence=str(row.get("confidence") or ""), tier=str(row.get("tier") or ""),
+        signature=str(row.get("signature") or ""), software=str(row.get("software") or ""),
+        values={name: str(row[name]) for name in EVENT_FIELDS if isinstance(row.get(name), str)},
+        explanation=explanation, fix=fix, ready_fix=ready_fix(group, realm),
+    )
+
+
+def render_answers(answers: list[Answer], *, width: int = 100) -> str:
+    """The answers as text for a person: cause, alternatives, confidence, values, why and fix.
+
+    The explanation is wrapped to ``width``; a value no message gave (no
+    confidence, an empty field) is left out, never printed as ``None``.
+
+    Examples
+    --------
+    >>> print(render_answers([Answer("all good", "generic_text", None)]))
+    1. all good
+       no failure recognised: no signature or phrase of tokenaudit's catalogue matches this text
+    >>> print(render_answers([Answer("x", "generic_text", "expired", title="Token expired", values={"kid": ""},
+    ...                              explanation="The token had expired.", fix="Refresh it.")]))
+    1. x
+       cause       expired: Token expired (words several libraries use for this cause)
+       why         The token had expired.
+       fix
+          Refresh it.
+    """
+    lines: list[str] = []
+    causes = load_causes()
+    for number, answer in enumerate(answers, start=1):
+        shown = answer.message if len(answer.message) <= width else answer.message[: width - 1] + "…"
+        lines.append(f"{number}. {shown}")
+        if answer.cause is None:
+            lines.append("   no failure recognised: no signature or phrase of tokenaudit's catalogue matches this text")
+            continue
+        how = ("the exact text of " + (answer.software or "known software") if answer.tier == "signature"
+               else "words several libraries use for this cause")
+        sure = f"confidence {answer.confidence}; " if known(answer.confidence) else ""
+        lines.append(f"   cause       {answer.cause}: {answer.title} ({sure}{how})")
+        if answer.alternatives:
+            others = ", ".join(f"{a} ({causes[a].title.lower()})" for a in answer.alternatives if a in causes)
+            lines.append(f"   or else     {others}: the text alone cannot tell; a captured token "
+                         "(`tokenaudit explain`) or the relying party's configuration decides")
+        values = {k: shorten(v) for k, v in answer.values.items() if known(v)}
+        if values:
+            lines.append("   values      " + ", ".join(f"{k}={v}" for k, v in values.items()))
+        lines.append(textwrap.fill(answer.explanation, width=max(width, 40), initial_indent="   why         ",
+                                   subsequent_indent=" " * 15, break_long_words=False, break_on_hyphens=False))
+        lines.append("   fix")
+        lines.extend(reflow_fix(answer.fix, max(width, 40) + 6, indent=6))
+    return "\n".join(lines)

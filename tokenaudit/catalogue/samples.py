@@ -1,0 +1,242 @@
+"""Check the catalogue against its samples, and read annotated sample logs.
+
+Two kinds of samples keep the catalogue honest (see the README):
+
+* samples inside each signature and format definition: messages that must
+  (or must not) match, with the values they must capture;
+* annotated logs in ``sample_logs/<format>/``: real-shaped files whose
+  ``#@ expect: {...}`` lines say which event the next line must give. A line
+  with no annotation must give no event.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..formats.parsing import RECORD_COLUMNS, count_fields, detect_format, load_formats
+from ..models import LogFormat, Signature
+from ..regex.lint import lint_pattern, starts_with_wildcard
+from .matching import Catalogue, clause_pattern
+
+ANNOTATION = "#@ "
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A catalogue problem: where, what, and the text concerned."""
+
+    where: str
+    message: str
+    text: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" + (f"\n    text: {self.text}" if self.text else "")
+
+
+def _sample_pattern(signature: Signature) -> str:
+    """The pattern a sample is checked with: a phrase as the matcher looks for it, at a clause."""
+    return clause_pattern(signature.pattern) if signature.tier == "phrase" else signature.pattern
+
+
+def _captures(signature: Signature, text: str) -> dict[str, str] | None:
+    array = pa.array([text], pa.string())
+    pattern = _sample_pattern(signature)
+    if not signature.fields:
+        return {} if pc.match_substring_regex(array, pattern)[0].as_py() else None
+    extracted = pc.extract_regex(array, pattern)
+    if not extracted[0].is_valid:
+        return None
+    return {k: v for k, v in extracted[0].as_py().items() if v}
+
+
+def check_signature_lint(signature: Signature) -> list[Problem]:
+    """Lint one pattern: anchoring, and constructs that could backtrack catastrophically.
+
+    A whole-message signature must be anchored at both ends. A ``search``
+    signature is anchored by the matcher (at the message start or after a
+    wrapper), so it must begin with its own fixed text: neither ``^`` nor a
+    wildcard that could swallow user text. The loader refuses the same
+    patterns; this lists them for catalogues built in code. (A search
+    signature's samples are matched against its pattern alone, since they
+    quote the validator's text as found in issues and logs of every shape.)
+
+    Examples
+    --------
+    >>> from tokenaudit.catalogue.matching import load_catalogue
+    >>> check_signature_lint(load_catalogue().by_id["proxmox.password_invalid"])
+    []
+    """
+    where = f"{signature.path}: {signature.id}"
+    problems = []
+    if not signature.search and not (signature.pattern.startswith("^") and signature.pattern.endswith("$")):
+        problems.append(Problem(where, "a whole-message pattern must start with ^ and end with $", signature.pattern))
+    if signature.search and (signature.pattern.startswith("^") or starts_with_wildcard(signature.pattern)):
+        problems.append(Problem(where, "a search pattern must begin with fixed text (no ^, no wildcard)",
+                                signature.pattern))
+    problems += [Problem(where, f"could backtrack catastrophically: {reason}", signature.pattern)
+                 for reason in lint_pattern(signature.pattern)]
+    return problems
+
+
+def check_catalogue(catalogue: Catalogue) -> list[Problem]:
+    """Check every signature against its samples and against the others.
+
+    Checks: at least one positive sample; each positive sample matches its
+    signature, captures exactly ``expect``, and matches no other signature of
+    its kind; no negative sample matches its signature; patterns pass the
+    lint; every envelope explains at least one cause signature. The overlap
+    check runs each pattern once over all positive samples.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the catalogue is sound.
+    """
+    problems: list[Problem] = []
+    positives = [(signature, number, sample) for signature in catalogue.signatures
+                 for number, sample in enumerate(signature.samples) if sample.match]
+    texts = pa.array([sample.message for _, _, sample in positives], pa.string())
+    matched_by: dict[int, list[str]] = {}
+    order = {signature.id: number for number, signature in enumerate(catalogue.signatures)}
+    for other in catalogue.signatures:
+        hits = pc.match_substring_regex(texts, _sample_pattern(other)).to_numpy(zero_copy_only=False)
+        for position in np.flatnonzero(hits):
+            owner = positives[position][0]
+            if owner.id == other.id or owner.kind != other.kind or owner.tier != other.tier:
+                continue  # a phrase may well match a signature's text: it is the fallback for it
+            if owner.tier == "phrase" and (other.cause == owner.cause or order[other.id] > order[owner.id]):
+                continue  # phrases are tried in order: only an earlier phrase of another cause takes its sample
+            matched_by.setdefault(int(position), []).append(other.id)
+    for index, (signature, number, sample) in enumerate(positives):
+        if index in matched_by:
+            label = f"{signature.path}: {signature.id}[sample{number}]"
+            problems.append(Problem(label, f"also matched by {', '.join(matched_by[index])}", sample.message))
+    for signature in catalogue.signatures:
+        where = f"{signature.path}: {signature.id}"
+        problems += check_signature_lint(signature)
+        if not any(s.match for s in signature.samples):
+            problems.append(Problem(where, "no positive sample"))
+        if signature.kind == "envelope" and not catalogue.explainers(signature):
+            problems.append(Problem(where, "explains no cause signature"))
+        for number, sample in enumerate(signature.samples):
+            label = f"{where}[sample{number}]"
+            got = _captures(signature, sample.message)
+            if sample.match:
+                if got is None:
+                    problems.append(Problem(label, "sample not matched by its own pattern", sample.message))
+                elif got != sample.expect:
+                    problems.append(Problem(label, f"captures {got} differ from expected {sample.expect}",
+                                            sample.message))
+            elif got is not None:
+                problems.append(Problem(label, "must not match, but does", sample.message))
+    return problems
+
+
+def check_formats(formats: dict[str, LogFormat] | None = None) -> list[Problem]:
+    """Check every format against its sample lines.
+
+    Each sample must match ``detect`` and ``pattern`` (json formats: parse),
+    capture exactly ``expect``, and be detected as its own format; a
+    ``count_pattern`` (or a ``flat`` JSON format's key reading) must give the
+    same time, path and status as ``pattern`` (the JSON parse).
+    """
+    formats = formats or load_formats()
+    problems: list[Problem] = []
+    for fmt in formats.values():
+        if not fmt.samples:
+            problems.append(Problem(fmt.path, "no sample lines"))
+        for number, sample in enumerate(fmt.samples):
+            label = f"{fmt.path}[sample{number}]"
+            if not pc.match_substring_regex(pa.array([sample.line]), fmt.detect)[0].as_py():
+                problems.append(Problem(label, "detect does not match the sample", sample.line))
+            if fmt.kind == "config":
+                continue
+            if fmt.kind == "tokens":
+                from ..tokens.sightings import sightings_in_document
+
+                found, bad = sightings_in_document([sample.line], fmt.name, source="sample")
+                if not found or bad:
+                    problems.append(Problem(label, f"no token found ({bad} unreadable lines)", sample.line))
+                continue
+            got = _format_captures(fmt, sample.line)
+            if (fmt.count_pattern or fmt.flat) and got is not None:
+                rows = count_fields(pa.array([sample.line]), fmt).to_pylist()
+                counted = {("ts" if k == "ts_raw" else k): v for k, v in rows[0].items()} if rows else {}
+                groups = f"{fmt.count_pattern} {fmt.request_path or ''}"
+                for field in ("ts", "path", "status", "host"):
+                    if ((f"(?P<{field}>" in groups or field in fmt.fields)
+                            and (counted.get(field) or None) != (got.get(field) or None)):
+                        problems.append(Problem(label, f"count_pattern gives {field}={counted.get(field)!r}, "
+                                                       f"pattern {got.get(field)!r}", sample.line))
+                if not counted:
+                    problems.append(Problem(label, "count_pattern does not match the sample", sample.line))
+            if got != sample.expect:
+                problems.append(Problem(label, f"captures {got} differ from expected {sample.expect}", sample.line))
+            detected = detect_format([sample.line], formats).format
+            if detected is None or detected.name != fmt.name:
+                problems.append(Problem(label, f"detected as {detected.name if detected else 'nothing'}", sample.line))
+    return problems
+
+
+def _format_captures(fmt: LogFormat, line: str) -> dict[str, str] | None:
+    from ..formats.parsing import parse_chunk
+
+    chunk = parse_chunk(pa.array([line], pa.string()), fmt, first_line_no=1, marker=None)
+    if chunk.records.num_rows != 1:
+        return None
+    row = chunk.records.to_pylist()[0]
+    got = {("ts" if k == "ts_raw" else k): v for k, v in row.items() if k in RECORD_COLUMNS and v not in (None, "")}
+    if fmt.kind == "regex" and fmt.pattern:
+        extracted = pc.extract_regex(pa.array([line]), fmt.pattern)[0].as_py() or {}
+        got.update({k: v for k, v in extracted.items() if v and k not in got and k != "ts"})
+    return got
+
+
+@dataclass
+class AnnotatedLog:
+    """A sample log: its lines, the expectation for each annotated line, and file settings."""
+
+    path: Path
+    lines: list[str]
+    expectations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def read_annotated_log(path: Path) -> AnnotatedLog:
+    """Read a sample log with its ``#@`` annotations.
+
+    ``#@ file: {...}`` sets ``mtime`` (the reference time for year-less
+    timestamps) and ``timezone``; ``#@ expect: {...}`` applies to the next
+    line that is not an annotation; ``#@ note:`` is free text.
+
+    Raises
+    ------
+    ValueError
+        If an annotation is not valid JSON or is followed by no line.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    log = AnnotatedLog(path, lines)
+    pending: dict[str, Any] | None = None
+    for number, line in enumerate(lines, start=1):
+        if line.startswith(ANNOTATION):
+            key, _, value = line[len(ANNOTATION) :].partition(":")
+            if key == "expect":
+                pending = json.loads(value)
+            elif key == "file":
+                log.settings.update(json.loads(value))
+            elif key != "note":
+                raise ValueError(f"{path}:{number}: unknown annotation {key!r}")
+            continue
+        if pending is not None:
+            log.expectations[number] = pending
+            pending = None
+    if pending is not None:
+        raise ValueError(f"{path}: the last annotation is followed by no line")
+    return log

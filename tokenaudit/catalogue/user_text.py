@@ -1,0 +1,179 @@
+"""Text a user controls inside log messages: masked before any search, or never searched.
+
+A validator's message is looked for wherever a clause of a message begins
+(:data:`tokenaudit.catalogue.matching.CLAUSE_START`), so what stops a user from
+forging an event is the field the text stands in, not its position:
+
+- the spans of ``data/user_text.toml`` (``user=…``, a quoted request line, …)
+  are masked in the text that is searched;
+- the messages of programs that echo user input (sshd, sudo, …) are not
+  searched at all (:func:`searchable_rows`).
+
+Envelope and whole-message signatures still read the message as written:
+they match the software's own framing, and capture ``user=`` as a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..common.datafiles import check_keys, package_data, read_toml
+from ..errors import CatalogueError
+from ..regex.lint import BACKTRACKING_HINT, lint_pattern, validate_regex
+
+#: This package's TOML files.
+DATA_DIR = package_data("tokenaudit.catalogue")
+
+#: What a masked span of user text becomes in the searched text.
+MASK = "…"
+
+
+@dataclass(frozen=True)
+class UserText:
+    """The user-controlled spans of messages, the programs that echo user input, and the failure cue.
+
+    ``failure_cue`` is the regex that the software's text before a clause
+    must match for a validator's text found at that clause to count
+    (:func:`tokenaudit.catalogue.matching.match_messages`).
+    """
+
+    spans: tuple[tuple[str, str], ...]  # (id, pattern)
+    echo_programs: frozenset[str]
+    failure_cue: str = ""
+
+
+def read_user_text(path: Path) -> UserText:
+    """Read and check a user-text file (``data/user_text.toml``).
+
+    Each span compiles in RE2, passes the backtracking lint, has one or two
+    groups (the kept key, and words kept after the value) and turns each
+    sample into its ``masked`` text.
+
+    Raises
+    ------
+    CatalogueError
+        On the first entry that breaks a rule.
+    """
+    data = read_toml(path)
+    check_keys(data, required=("echo", "span", "failure_cue"), optional=(), path=str(path))
+    check_keys(data["echo"], required=("programs", "source"), optional=(), path=str(path), where="echo")
+    cue = _read_failure_cue(data["failure_cue"], path)
+    spans = []
+    for entry in data["span"]:
+        check_keys(entry, required=("id", "pattern", "source", "sample"), optional=(), path=str(path),
+                   where=str(entry.get("id", "?")))
+        sid, pattern = str(entry["id"]), str(entry["pattern"])
+        if problem := validate_regex(pattern):
+            raise CatalogueError(f"span does not compile in RE2: {problem}", path=str(path), signature_id=sid)
+        if problems := lint_pattern(pattern):
+            raise CatalogueError(f"span could backtrack catastrophically: {problems[0]}", path=str(path),
+                                 signature_id=sid, hint=BACKTRACKING_HINT)
+        if _groups(pattern) not in (1, 2):
+            raise CatalogueError("a span has one or two groups: the key it keeps, and words kept after the value",
+                                 path=str(path), signature_id=sid)
+        for sample in entry["sample"]:
+            got = _mask_one(pa.array([sample["message"]], pa.string()), pattern)[0].as_py()
+            if got != sample["masked"]:
+                raise CatalogueError(f"sample masks to {got!r}, not {sample['masked']!r}", path=str(path),
+                                     signature_id=sid)
+        spans.append((sid, pattern))
+    programs = frozenset(str(name).lower() for name in data["echo"]["programs"])
+    return UserText(tuple(spans), programs, cue)
+
+
+def _read_failure_cue(entry: dict[str, object], path: Path) -> str:
+    check_keys(entry, required=("pattern", "source", "sample"), optional=(), path=str(path), where="failure_cue")
+    pattern = str(entry["pattern"])
+    if problem := validate_regex(pattern):
+        raise CatalogueError(f"failure_cue does not compile in RE2: {problem}", path=str(path))
+    for sample in entry["sample"]:  # type: ignore[attr-defined]
+        got = bool(pc.match_substring_regex(pa.array([sample["prefix"]], pa.string()), pattern)[0].as_py())
+        if got != bool(sample["match"]):
+            raise CatalogueError(f"failure_cue {'misses' if sample['match'] else 'matches'} {sample['prefix']!r}",
+                                 path=str(path))
+    return pattern
+
+
+@cache
+def load_user_text() -> UserText:
+    """The built-in user-text rules (``data/user_text.toml``)."""
+    return read_user_text(DATA_DIR / "user_text.toml")
+
+
+def mask_user_text(messages: pa.Array, rules: UserText | None = None) -> pa.Array:
+    """The messages with every user-controlled span masked, for searching.
+
+    Examples
+    --------
+    >>> msg = "authentication failure; rhost=::ffff:10.0.0.5 user=Invalid@pve msg=no such user"
+    >>> mask_user_text(pa.array([msg])).to_pylist()
+    ['authentication failure; rhost=… user=… msg=no such user']
+    """
+    rules = rules or load_user_text()
+    masked = pc.fill_null(messages, "")
+    for _, pattern in rules.spans:
+        masked = _mask_one(masked, pattern)
+    return masked
+
+
+def unescape_strings(texts: pa.Array) -> pa.Array:
+    """Texts with the escapes of a JSON or logfmt string undone (``\\"`` and ``\\n``), for searching.
+
+    A validator's message logged as a string value (``error="missing required key \\"aud\\" among claims"``,
+    ``"exc_info": "Traceback …\\njose.exceptions.JWTError: …"``) reads as the validator wrote it. Applied after
+    :func:`mask_user_text`, which needs the quotes as the line has them.
+
+    Examples
+    --------
+    >>> unescape_strings(pa.array(['error="missing key \\\\"aud\\\\" among claims"'])).to_pylist()
+    ['error="missing key "aud" among claims"']
+    """
+    return pc.replace_substring(pc.replace_substring(texts, '\\"', '"'), "\\n", "\n")
+
+
+def searchable_rows(processes: pa.Array | None, n: int, echo_programs: Iterable[str] | None = None) -> np.ndarray:
+    """Which of ``n`` messages may be searched: those not written by a program that echoes user input.
+
+    Parameters
+    ----------
+    processes
+        The program name of each message (syslog tag, journal identifier),
+        or ``None`` where the format has none.
+    n
+        The number of messages.
+    echo_programs
+        Program names never searched; the built-in list by default.
+
+    Examples
+    --------
+    >>> searchable_rows(pa.array(["sshd", "pvedaemon", None, "/usr/sbin/sshd"]), 4).tolist()
+    [False, True, True, False]
+    """
+    if processes is None:
+        return np.ones(n, dtype=bool)
+    names = frozenset(echo_programs) if echo_programs is not None else load_user_text().echo_programs
+    if isinstance(processes, pa.ChunkedArray):
+        processes = processes.combine_chunks()
+    base = pc.utf8_lower(pc.replace_substring_regex(pc.fill_null(processes, ""), r"^.*/(\w)", r"\1"))
+    # "postfix/smtpd" keeps its folder: compare both the whole name and its last part
+    whole = pc.utf8_lower(pc.fill_null(processes, ""))
+    listed = pa.array(sorted(names), pa.string())
+    echoes = pc.or_(pc.is_in(base, listed), pc.is_in(whole, listed))
+    return ~np.asarray(echoes.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _groups(pattern: str) -> int:
+    """How many capturing groups ``pattern`` has (parsed, not counted by characters: ``[(]`` is none)."""
+    return int(sre_parse.parse(pattern).state.groups) - 1
+
+
+def _mask_one(messages: pa.Array, pattern: str) -> pa.Array:
+    return pc.replace_substring_regex(messages, pattern, "\\1" + MASK + ("\\2" if _groups(pattern) == 2 else ""))

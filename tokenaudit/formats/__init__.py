@@ -1,0 +1,1 @@
+"""Log formats: their definitions (data/*.toml), detection, and parsing chunks of lines."""

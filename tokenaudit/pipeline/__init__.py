@@ -1,0 +1,1 @@
+"""Ingest: the pure per-chunk pipeline (parse, classify, count) and the incremental batch run over sources."""

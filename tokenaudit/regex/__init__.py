@@ -1,0 +1,1 @@
+"""Regular-expression tools: the parser tokenaudit reads, the backtracking lint, literal prefilters."""

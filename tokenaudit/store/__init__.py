@@ -1,0 +1,1 @@
+"""The Parquet dataset: its layout, the append-only commit protocol, readers, event classes and compaction."""

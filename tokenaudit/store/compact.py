@@ -1,0 +1,251 @@
+"""Compaction: merge runs of small committed batches into large ones, in one atomic switch.
+
+Every ingest commits a batch of its own files (events per day, their class
+summaries, tokens, requests, realms, manifest). An ingest every five minutes
+leaves some 8,600 batches a month, and every reader opens all their files:
+`analyze` over a million events takes 31 s in 5,000 batches, 1.6 s in one.
+:func:`compact` merges runs of consecutive small batches into batches of up
+to ``target_bytes``, keeping every manifest row (so the next ingest still
+knows which sources and offsets were read) and the ``event_date`` partitions.
+
+It is safe against ``kill -9`` at any point, and against ingests and readers
+running at the same time (see :mod:`tokenaudit.store.dataset`): under the writer
+lock it writes the merged batch's files, then commits it by the rename of its
+manifest, which names the batches it supersedes; that one rename retires them.
+Their files are deleted afterwards (manifest first), or by the next writer
+if this one was killed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..schema import EVENT_SCHEMA, MANIFEST_SCHEMA, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
+from .dataset import commit_batch, discard_uncommitted, write_events, writer_lock
+from .layout import batch_files, batch_of, committed_batches, read_file, require_dataset, write_table
+
+#: Size a merged batch grows to at most; batches under a quarter of it count as small.
+DEFAULT_TARGET_BYTES = 128 << 20
+#: Events per merged events file at most (a day of one merged batch may need several).
+MAX_FILE_ROWS = 2_000_000
+_TABLES = {"tokens": TOKEN_SCHEMA, "requests": REQUEST_SCHEMA, "realms": REALM_SCHEMA}
+_FILE_TABLES = ("manifest", "events", "event_classes", *_TABLES)
+#: An events file holds every column but its partition, ``event_date``.
+_EVENT_FILE_SCHEMA = pa.schema([field for field in EVENT_SCHEMA if field.name != "event_date"])
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    """What :func:`compact` did.
+
+    Attributes
+    ----------
+    dataset
+        The dataset folder.
+    batches_before, batches_after
+        Committed batches before and after.
+    batches_merged
+        Small batches merged into others (now retired and deleted).
+    files_merged, files_written
+        Files of the merged batches (every table, summaries included), and of the batches replacing them.
+    rows
+        Events rewritten.
+    bytes_before, bytes_after
+        Size on disk of the merged batches, and of the batches replacing them.
+    files_removed
+        Files deleted: those of the merged batches, and any a killed writer left.
+    """
+
+    dataset: Path
+    batches_before: int
+    batches_after: int
+    batches_merged: int
+    files_merged: int
+    files_written: int
+    rows: int
+    bytes_before: int
+    bytes_after: int
+    files_removed: int
+
+    def to_dict(self) -> dict[str, object]:
+        """The report as JSON-ready values (the dataset as a string)."""
+        return {**asdict(self), "dataset": str(self.dataset)}
+
+
+def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES) -> CompactReport:
+    """Merge runs of consecutive small batches of ``dataset`` into batches of up to ``target_bytes``.
+
+    Waits for the writer lock (a running ingest), then first deletes what a
+    killed writer left. Readers see the same events, manifest, tokens,
+    requests and realms before and after, but for the ``batch_id`` column,
+    which names the merged batch.
+
+    Parameters
+    ----------
+    dataset
+        The dataset folder.
+    target_bytes
+        Largest size on disk of a merged batch; batches of under a quarter of
+        it are small and merged (default 128 MiB).
+
+    Returns
+    -------
+    CompactReport
+        Batches before and after, files and bytes merged and written, events rewritten.
+
+    Raises
+    ------
+    DatasetError
+        If there is no dataset at ``dataset`` or a file of it is damaged.
+    SchemaMismatchError
+        If the dataset or a file of it was written by a newer version.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from tokenaudit.store.dataset import open_for_writing
+    >>> root = Path(tempfile.mkdtemp()) / "dataset"
+    >>> open_for_writing(root)
+    >>> compact(root).batches_merged
+    0
+    """
+    root = Path(dataset)
+    require_dataset(root)
+    with writer_lock(root):
+        removed = len(discard_uncommitted(root))  # a killed compaction's or ingest's leftovers
+        batches = committed_batches(root)
+        files = _files_of(root, batches)
+        sizes = {batch: _size(files[batch]) for batch in batches}
+        runs = plan_merges(batches, sizes, target_bytes=target_bytes)
+        merged, rows = [], 0
+        for run in runs:
+            batch_id, count = _merge(root, run, files)
+            merged.append(batch_id)
+            rows += count
+            removed += len(discard_uncommitted(root))  # retire the run's files now: disk holds one copy
+        after = committed_batches(root)
+        written = _files_of(root, merged)
+    retired = [batch for run in runs for batch in run]
+    return CompactReport(
+        dataset=root, batches_before=len(batches), batches_after=len(after), batches_merged=len(retired),
+        files_merged=sum(len(files[b]) for b in retired), files_written=sum(len(written[b]) for b in merged),
+        rows=rows, bytes_before=sum(sizes[b] for b in retired), bytes_after=sum(_size(written[b]) for b in merged),
+        files_removed=removed,
+    )
+
+
+def plan_merges(batches: Sequence[str], sizes: dict[str, int], *, target_bytes: int) -> list[list[str]]:
+    """Runs of consecutive small batches to merge, each of two or more batches and ``target_bytes`` at most.
+
+    Only consecutive batches merge, so that the merged batch takes their place
+    in the order of batches (and events of equal times keep their order).
+
+    Examples
+    --------
+    >>> sizes = {"a": 10, "b": 10, "c": 90, "d": 10, "e": 10, "f": 10}
+    >>> plan_merges(list(sizes), sizes, target_bytes=100)
+    [['a', 'b'], ['d', 'e', 'f']]
+    >>> plan_merges(list(sizes), sizes, target_bytes=40)  # 10 is not under a quarter of 40
+    []
+    """
+    small = target_bytes // 4
+    runs: list[list[str]] = []
+    current: list[str] = []
+    total = 0
+    for batch in [*batches, None]:
+        size = sizes[batch] if batch is not None else 0
+        if batch is None or size >= small or total + size > target_bytes:
+            if len(current) >= 2:
+                runs.append(current)
+            current, total = [], 0
+        if batch is not None and size < small:
+            current.append(batch)
+            total += size
+    return runs
+
+
+def render_compact_report(report: CompactReport) -> str:
+    """The report as a few lines of text.
+
+    Examples
+    --------
+    >>> print(render_compact_report(CompactReport(Path("d"), 5, 2, 4, 24, 6, 100, 4096, 2048, 24)))
+    d: 5 batches -> 2; merged 4 batches (24 files, 4.1 kB) into 1 (6 files, 2.0 kB), 100 events
+    """
+    merged_into = report.batches_after - (report.batches_before - report.batches_merged)
+    if not report.batches_merged:
+        return f"{report.dataset}: {report.batches_before} batches; nothing to merge"
+    return (f"{report.dataset}: {report.batches_before} batches -> {report.batches_after}; "
+            f"merged {report.batches_merged} batches ({report.files_merged} files, {report.bytes_before / 1e3:,.1f} kB)"
+            f" into {merged_into} ({report.files_written} files, {report.bytes_after / 1e3:,.1f} kB),"
+            f" {report.rows:,} events")
+
+
+def _files_of(root: Path, batches: Sequence[str]) -> dict[str, list[Path]]:
+    """Every file of each batch, table by table, in the order readers list them."""
+    found: dict[str, list[Path]] = {batch: [] for batch in batches}
+    for table in _FILE_TABLES:
+        for path in batch_files(root, table):
+            if (batch := batch_of(path)) in found:
+                found[batch].append(path)
+    return found
+
+
+def _size(paths: list[Path]) -> int:
+    return sum(path.stat().st_size for path in paths)
+
+
+def merged_id(first: str) -> str:
+    """A new batch id that sorts where ``first``, the run's first batch, did.
+
+    Batch ids sort by time, and every other batch id differs from ``first``
+    within its length, so ``first`` plus a suffix takes its place.
+
+    Examples
+    --------
+    >>> merged_id("20260101T000000-0123abcd").startswith("20260101T000000-0123abcd-m")
+    True
+    >>> merged_id("20260101T000000-0123abcd-m4567cdef").count("-m")
+    1
+    """
+    return f"{first.partition('-m')[0]}-m{uuid.uuid4().hex[:8]}"
+
+
+def _with_batch(table: pa.Table, batch_id: str) -> pa.Table:
+    index = table.schema.get_field_index("batch_id")
+    return table.set_column(index, table.schema.field(index), pa.repeat(pa.scalar(batch_id), table.num_rows))
+
+
+def _merge(root: Path, run: list[str], files: dict[str, list[Path]]) -> tuple[str, int]:
+    """Write the run's rows as one new batch and commit it, retiring the run; returns its id and events."""
+    batch_id = merged_id(run[0])
+    paths = [path for batch in run for path in files[batch]]
+    rows = _merge_events(root, [p for p in paths if p.parent.parent.name == "events"], batch_id)
+    for table, schema in _TABLES.items():
+        mine = [p for p in paths if p.parent.name == table]
+        if mine:
+            merged = pa.concat_tables([read_file(root, p, schema) for p in mine])
+            write_table(root / table / f"batch-{batch_id}.parquet", _with_batch(merged, batch_id))
+    manifest = pa.concat_tables([read_file(root, p, MANIFEST_SCHEMA) for p in paths if p.parent.name == "manifest"])
+    commit_batch(root, _with_batch(manifest, batch_id), batch_id, supersedes=run)  # the switch
+    return batch_id, rows
+
+
+def _merge_events(root: Path, paths: list[Path], batch_id: str) -> int:
+    """Write the events of ``paths`` as one file per day (with its summary), in their order; return their count."""
+    by_day: dict[str, list[Path]] = {}
+    for path in sorted(paths):  # readers' order: by day, then batch
+        by_day.setdefault(path.parent.name.removeprefix("event_date="), []).append(path)
+    number = rows = 0
+    for day, day_paths in by_day.items():
+        events = pa.concat_tables([read_file(root, p, _EVENT_FILE_SCHEMA) for p in day_paths])
+        events = _with_batch(events, batch_id).append_column("event_date", pa.repeat(pa.scalar(day), events.num_rows))
+        for start in range(0, events.num_rows, MAX_FILE_ROWS):
+            number += len(write_events(root, events.slice(start, MAX_FILE_ROWS), batch_id, first_number=number))
+        rows += events.num_rows
+    return rows
