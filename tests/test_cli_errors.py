@@ -216,7 +216,7 @@ def test_running_out_of_memory_is_one_error_and_hint(place: Path, monkeypatch: p
     def exhausted(*_: object, **__: object) -> None:
         raise pa.ArrowMemoryError("malloc of size 1073741824 failed")
 
-    monkeypatch.setattr("tokenaudit.cli.failure_groups", exhausted)
+    monkeypatch.setattr("tokenaudit.analysis.failures.failure_groups", exhausted)
     result = CliRunner().invoke(app, ["analyze", "-d", str(place / "ds")])
     assert result.exit_code == 7, result.output
     error, hint_line = _two_lines(result)
@@ -260,6 +260,7 @@ MEMORY_LIMITED = """
 import resource, sys
 import pyarrow
 import tokenaudit.cli
+import tokenaudit.render.tables, tokenaudit.store.dataset  # what `events` loads, loaded before the limit
 pyarrow.set_cpu_count(1)
 pyarrow.set_io_thread_count(1)
 size = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmSize")) * 1024

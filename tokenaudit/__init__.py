@@ -8,60 +8,68 @@ The notebook API::
     ta.failure_groups(events, ta.read_realms(ta.default_dataset_path()))
 """
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING
 
-from .analysis.answers import Answer, why  # noqa: E402
-from .analysis.failures import (  # noqa: E402
-    GroupAccounting,
-    attribute_relying_party,
-    cause_changes,
-    cause_counts,
-    classify,
-    failure_groups,
-    failure_rates,
-    failure_timeline,
-    group_accounting,
-    pair_http_denials,
-    paired_events,
-)
-from .analysis.pseudonymize import pseudonym, pseudonymize  # noqa: E402
-from .analysis.report import binned_counts, build_report, time_bins  # noqa: E402
-from .catalogue.matching import Catalogue, load_catalogue, match_messages  # noqa: E402
-from .causes.definitions import CAUSE_IDS, load_causes  # noqa: E402
-from .causes.recommend import recommend  # noqa: E402
-from .common.timestamps import parse_time_bound, time_window  # noqa: E402
-from .errors import (  # noqa: E402
-    CatalogueError,
-    DatasetError,
-    FormatError,
-    InputError,
-    OutOfMemoryError,
-    ReportError,
-    SchemaMismatchError,
-    StorageError,
-    TokenAuditError,
-    TokenAuditWarning,
-)
-from .formats.parsing import detect_format, load_formats, parse_chunk  # noqa: E402
-from .pipeline.batches import IngestReport, SourceReport, ingest  # noqa: E402
-from .pipeline.chunk import ChunkContext, process_chunk  # noqa: E402
-from .render.tables import render_events, render_groups, render_ingest_report  # noqa: E402
-from .store.compact import CompactReport, compact  # noqa: E402
-from .store.dataset import (  # noqa: E402
-    default_dataset_path,
-    read_events,
-    read_manifest,
-    read_realms,
-    read_requests,
-    read_tokens,
-)
-from .store.event_classes import EventClasses, read_event_classes  # noqa: E402
-from .tokens.decode import TokenInfo, find_tokens, inspect_token, load_fingerprint_key  # noqa: E402
-from .tokens.diagnose import Diagnosis, Finding, diagnose, diagnose_tokens  # noqa: E402
-from .tokens.explain import explain_token  # noqa: E402
-from .tokens.kind import Verdict, issuer_family, token_kind  # noqa: E402
-from .tokens.realms import parse_domains_cfg  # noqa: E402
-from .tokens.relying_parties import RelyingParty, load_relying_parties, relying_party_from_realm  # noqa: E402
+from ._lazy import attach
+from .version import __version__
+
+# The public API, imported on first use (tokenaudit._lazy reads these lines): `import tokenaudit`
+# and `tokenaudit --version` load no pandas.
+if TYPE_CHECKING:
+    from .analysis.answers import Answer, why
+    from .analysis.failures import (
+        GroupAccounting,
+        attribute_relying_party,
+        cause_changes,
+        cause_counts,
+        classify,
+        failure_groups,
+        failure_rates,
+        failure_timeline,
+        group_accounting,
+        pair_http_denials,
+        paired_events,
+    )
+    from .analysis.pseudonymize import pseudonym, pseudonymize
+    from .analysis.report import binned_counts, build_report, time_bins
+    from .catalogue.matching import Catalogue, load_catalogue, match_messages
+    from .causes.definitions import CAUSE_IDS, load_causes
+    from .causes.recommend import recommend
+    from .common.timestamps import parse_time_bound, time_window
+    from .errors import (
+        CatalogueError,
+        DatasetError,
+        FormatError,
+        InputError,
+        OutOfMemoryError,
+        ReportError,
+        SchemaMismatchError,
+        StorageError,
+        TokenAuditError,
+        TokenAuditWarning,
+    )
+    from .formats.parsing import detect_format, load_formats, parse_chunk
+    from .pipeline.batches import IngestReport, SourceReport, ingest
+    from .pipeline.chunk import ChunkContext, process_chunk
+    from .render.tables import render_events, render_groups, render_ingest_report
+    from .store.compact import CompactReport, compact
+    from .store.dataset import (
+        default_dataset_path,
+        read_events,
+        read_manifest,
+        read_realms,
+        read_requests,
+        read_tokens,
+    )
+    from .store.event_classes import EventClasses, read_event_classes
+    from .tokens.decode import TokenInfo, find_tokens, inspect_token, load_fingerprint_key
+    from .tokens.diagnose import Diagnosis, Finding, diagnose, diagnose_tokens
+    from .tokens.explain import explain_token
+    from .tokens.kind import Verdict, issuer_family, token_kind
+    from .tokens.realms import parse_domains_cfg
+    from .tokens.relying_parties import RelyingParty, load_relying_parties, relying_party_from_realm
+
+__getattr__, __dir__ = attach(__name__, __file__, globals())
 
 __all__ = [
     "GroupAccounting",

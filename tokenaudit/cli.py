@@ -18,19 +18,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
-import pandas as pd
-import pyarrow as pa
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__
-from .analysis.answers import render_answers, why
-from .analysis.failures import failure_groups, paired_events
-from .analysis.report import build_report
-from .analysis.schedule import crontab_line, nightly_command, systemd_units
-from .catalogue.matching import coverage_table, load_catalogue
-from .catalogue.samples import check_catalogue
-from .common.timestamps import parse_time_bound, time_window
 from .errors import (
     CatalogueError,
     DatasetError,
@@ -41,31 +31,10 @@ from .errors import (
     TokenAuditError,
     storage_error,
 )
-from .formats.parsing import load_formats
-from .pipeline.batches import Progress, ingest
-from .pipeline.trial import try_signatures
-from .render.report import render_report
-from .render.tables import (
-    ingest_report_to_dict,
-    render_diagnosis,
-    render_events,
-    render_groups,
-    render_ingest_report,
-    render_trial,
-)
-from .store.compact import DEFAULT_TARGET_BYTES, compact, render_compact_report
-from .store.dataset import default_dataset_path, read_events, read_realms, read_tokens
-from .store.event_classes import read_event_classes
-from .store.layout import committed_batches
-from .tokens.decode import load_fingerprint_key
-from .tokens.explain import explain_token
-from .tokens.relying_parties import (
-    RelyingParty,
-    load_relying_parties,
-    relying_party_from_realm,
-    with_overrides,
-)
+from .version import __version__
 
+#: compact's --target-mb default: tokenaudit.store.compact.DEFAULT_TARGET_BYTES in MB (a test keeps them equal).
+COMPACT_TARGET_MB = 128
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_CHECK_FAILED = 3
@@ -75,6 +44,12 @@ EXIT_STORAGE = 6
 EXIT_MEMORY = 7
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from .pipeline.batches import Progress
+    from .tokens.relying_parties import RelyingParty
+
     class _ClickUsageError(Exception):
         """What the type checker knows of click's UsageError: a message and the context."""
 
@@ -223,8 +198,9 @@ def cli_errors() -> Iterator[None]:
         failure = _out_of_memory()
     except OSError as exc:
         failure = storage_error(exc, exc.filename or "a file")
-    except pa.ArrowException as exc:
-        if not _is_out_of_memory(exc):
+    except Exception as exc:
+        arrow = sys.modules.get("pyarrow")  # an Arrow failure means pyarrow is loaded; else it is no Arrow failure
+        if arrow is None or not isinstance(exc, arrow.ArrowException) or not _is_out_of_memory(exc):
             raise
         failure = _out_of_memory()
     if failure is None:
@@ -318,6 +294,11 @@ def ingest_command(
 
     Example: tokenaudit ingest /var/log/syslog* /etc/pve/domains.cfg
     """
+    from .catalogue.matching import load_catalogue
+    from .pipeline.batches import ingest
+    from .render.tables import ingest_report_to_dict, render_ingest_report
+    from .store.dataset import default_dataset_path
+
     with cli_errors():
         catalogue = load_catalogue(signatures or [])
         console = _progress_console() if not quiet else None
@@ -334,6 +315,8 @@ def ingest_command(
 
 def _ingest_output_format(ctx: Any, param: Any, value: str) -> str:
     """Check ingest's ``--format``; a log format name there (its old meaning) is told to use ``--input-format``."""
+    from .formats.parsing import load_formats
+
     if value in ("text", "json"):
         return value
     if value in load_formats():
@@ -378,10 +361,14 @@ def _progress_bar(console: Any) -> Iterator[Callable[[Progress], None] | None]:
 
 
 def _window(since: str | None, until: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    from .common.timestamps import time_window
+
     return time_window(since, until)
 
 
 def _read_window(root: Path, since: str | None, until: str | None, batches: list[str] | None = None) -> pd.DataFrame:
+    from .store.dataset import read_events
+
     start, end = _window(since, until)
     return read_events(root, since=start, until=end, batches=batches)
 
@@ -413,6 +400,14 @@ def analyze_command(
 
     Example: tokenaudit analyze --since 7d --format markdown
     """
+    from .analysis.failures import failure_groups
+    from .catalogue.matching import load_catalogue
+    from .render.tables import render_groups
+    from .store.dataset import default_dataset_path, read_realms, read_tokens
+    from .store.event_classes import read_event_classes
+    from .store.layout import committed_batches
+    from .tokens.relying_parties import load_relying_parties
+
     if details != "all" and not (details.isascii() and details.isdigit()):
         raise typer.BadParameter(f"{details!r} is neither a number nor all", param_hint="--details")
     with cli_errors():
@@ -460,6 +455,11 @@ def why_command(
 
     Example: tokenaudit why 'msg=Failed to verify ID token: Invalid audiences: `3775…` is not a trusted audience'
     """
+    from .analysis.answers import why
+    from .catalogue.matching import load_catalogue
+    from .render.answers import render_answers
+    from .store.dataset import read_realms
+
     with cli_errors():
         if not messages or messages == ["-"]:
             text = sys.stdin.read()
@@ -493,6 +493,11 @@ def events_command(
 
     Example: tokenaudit events --since 24h --format csv > failures.csv
     """
+    from .analysis.failures import paired_events
+    from .catalogue.matching import load_catalogue
+    from .render.tables import render_events
+    from .store.dataset import default_dataset_path
+
     with cli_errors():
         events = _read_window(dataset or default_dataset_path(), since, until)
         text = render_events(paired_events(events, load_catalogue(signatures or [])), fmt=output_format.value)
@@ -505,6 +510,8 @@ def formats_command() -> None:
 
     Example: tokenaudit formats
     """
+    from .formats.parsing import load_formats
+
     for fmt in load_formats().values():
         typer.echo(f"{fmt.name:18} {fmt.title}")
 
@@ -523,6 +530,8 @@ def signatures_list(
 
     Example: tokenaudit signatures list --coverage
     """
+    from .catalogue.matching import coverage_table, load_catalogue
+
     with cli_errors():
         catalogue = load_catalogue(signatures or [])
     if coverage:
@@ -544,6 +553,9 @@ def signatures_check(
 
     Example: tokenaudit signatures check --signatures my-validator.toml
     """
+    from .catalogue.matching import load_catalogue
+    from .catalogue.samples import check_catalogue
+
     with cli_errors():
         problems = check_catalogue(load_catalogue(signatures or []))
     for problem in problems:
@@ -607,6 +619,14 @@ def report_command(
 
     Example: tokenaudit report --since 24h --format html --output report.html --fail-on new
     """
+    import pandas as pd
+
+    from .analysis.report import build_report
+    from .catalogue.matching import load_catalogue
+    from .render.report import render_report
+    from .store.dataset import default_dataset_path
+    from .tokens.relying_parties import load_relying_parties
+
     with cli_errors():
         root = dataset or default_dataset_path()
         start, end = _window(since, until)
@@ -648,6 +668,9 @@ def schedule_command(
 
     Example: tokenaudit schedule /var/log/syslog /etc/pve/domains.cfg --print systemd --reports /srv/reports
     """
+    from .analysis.schedule import crontab_line, nightly_command, systemd_units
+    from .store.dataset import default_dataset_path
+
     with cli_errors():
         if not re.fullmatch(r"(?:[01]?\d|2[0-3]):[0-5]\d", at):
             raise InputError(f"--at {at!r} is not a time of day", hint="use HH:MM, such as 02:15")
@@ -715,6 +738,11 @@ def explain_command(
 
     Example: pbpaste | tokenaudit explain --client-id 377576883644006407 --issuer https://auth.example.com --expect id
     """
+    from .render.tables import render_diagnosis
+    from .tokens.decode import load_fingerprint_key
+    from .tokens.explain import explain_token
+    from .tokens.relying_parties import with_overrides
+
     with cli_errors():
         text = sys.stdin.read() if source == "-" else _read_text(Path(source))
         party = _relying_party(rp_name, config, dataset)
@@ -746,11 +774,16 @@ def _read_text(path: Path) -> str:
 
 
 def _moment(text: str) -> pd.Timestamp:
+    from .common.timestamps import parse_time_bound
+
     stamp = parse_time_bound(text)
     return stamp
 
 
 def _relying_party(name: str | None, config: Path | None, dataset: Path | None) -> RelyingParty:
+    from .store.dataset import default_dataset_path, read_realms
+    from .tokens.relying_parties import RelyingParty, load_relying_parties, relying_party_from_realm
+
     parties: dict[str, RelyingParty] = {}
     config = config or (Path("tokenaudit.toml") if Path("tokenaudit.toml").is_file() else None)
     if config is not None:
@@ -793,6 +826,10 @@ def signatures_try(
 
     Example: tokenaudit signatures try /var/log/nginx/error.log --signatures mine.toml
     """
+    from .catalogue.matching import load_catalogue
+    from .pipeline.trial import try_signatures
+    from .render.tables import render_trial
+
     with cli_errors():
         if not log.is_file():
             raise InputError(f"{log}: no such file", hint="give one log file (not a folder)")
@@ -814,7 +851,7 @@ def compact_command(
         typer.Option(
             "--target-mb", min=1, help="Largest merged batch, MB on disk; batches under a quarter of it are merged."
         ),
-    ] = DEFAULT_TARGET_BYTES >> 20,
+    ] = COMPACT_TARGET_MB,
     output_format: Annotated[
         ReportFormat,
         typer.Option("--format", "-f", help="text, or json for scripts."),
@@ -829,6 +866,9 @@ def compact_command(
 
     Example: tokenaudit compact --dataset /var/lib/tokenaudit/dataset
     """
+    from .store.compact import compact, render_compact_report
+    from .store.dataset import default_dataset_path
+
     with cli_errors():
         report = compact(dataset or default_dataset_path(), target_bytes=target_mb << 20)
     typer.echo(json.dumps(report.to_dict(), indent=2) if output_format is ReportFormat.json

@@ -48,7 +48,6 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from .. import __version__
 from ..common.files import data_dir, is_temporary, replacing
 from ..errors import DatasetError
 from ..schema import (
@@ -60,6 +59,7 @@ from ..schema import (
     TOKEN_SCHEMA,
 )
 from ..tokens.sightings import aggregate_tokens
+from ..version import __version__
 from .event_classes import summarize_file, summary_path
 from .layout import (
     BATCH_TABLES,
