@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from tokenaudit.analysis.answers import Answer, render_answers, split_messages, why
+from tokenaudit.analysis.answers import Answer, split_messages, why
 from tokenaudit.cli import EXIT_NOT_RECOGNISED, app
+from tokenaudit.render.answers import render_answers
 
 PASTED_PROXMOX = ("openid authentication failure; rhost=::ffff:192.168.178.81 msg=Failed to verify ID token: "
                   "Invalid audiences: `377572587972067335` is not a trusted audience")

@@ -8,7 +8,6 @@ with what ``analyze`` would say of it. Nothing is stored.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,11 +17,10 @@ import pyarrow as pa
 
 from ..catalogue.matching import Catalogue, load_catalogue
 from ..causes.definitions import load_causes
-from ..causes.recommend import known, ready_fix, recommend
-from ..common.masking import redact_tokens, shorten
+from ..causes.recommend import ready_fix, recommend
+from ..common.masking import redact_tokens
 from ..formats.parsing import detect_format, load_formats
 from ..pipeline.chunk import ChunkContext, process_chunk
-from ..render.tables import reflow_fix
 from ..schema import EVENT_FIELDS
 from .failures import attribute_relying_party, classify
 
@@ -157,48 +155,3 @@ def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.Data
         values={name: str(row[name]) for name in EVENT_FIELDS if isinstance(row.get(name), str)},
         explanation=explanation, fix=fix, ready_fix=ready_fix(group, realm),
     )
-
-
-def render_answers(answers: list[Answer], *, width: int = 100) -> str:
-    """The answers as text for a person: cause, alternatives, confidence, values, why and fix.
-
-    The explanation is wrapped to ``width``; a value no message gave (no
-    confidence, an empty field) is left out, never printed as ``None``.
-
-    Examples
-    --------
-    >>> print(render_answers([Answer("all good", "generic_text", None)]))
-    1. all good
-       no failure recognised: no signature or phrase of tokenaudit's catalogue matches this text
-    >>> print(render_answers([Answer("x", "generic_text", "expired", title="Token expired", values={"kid": ""},
-    ...                              explanation="The token had expired.", fix="Refresh it.")]))
-    1. x
-       cause       expired: Token expired (words several libraries use for this cause)
-       why         The token had expired.
-       fix
-          Refresh it.
-    """
-    lines: list[str] = []
-    causes = load_causes()
-    for number, answer in enumerate(answers, start=1):
-        shown = answer.message if len(answer.message) <= width else answer.message[: width - 1] + "…"
-        lines.append(f"{number}. {shown}")
-        if answer.cause is None:
-            lines.append("   no failure recognised: no signature or phrase of tokenaudit's catalogue matches this text")
-            continue
-        how = ("the exact text of " + (answer.software or "known software") if answer.tier == "signature"
-               else "words several libraries use for this cause")
-        sure = f"confidence {answer.confidence}; " if known(answer.confidence) else ""
-        lines.append(f"   cause       {answer.cause}: {answer.title} ({sure}{how})")
-        if answer.alternatives:
-            others = ", ".join(f"{a} ({causes[a].title.lower()})" for a in answer.alternatives if a in causes)
-            lines.append(f"   or else     {others}: the text alone cannot tell; a captured token "
-                         "(`tokenaudit explain`) or the relying party's configuration decides")
-        values = {k: shorten(v) for k, v in answer.values.items() if known(v)}
-        if values:
-            lines.append("   values      " + ", ".join(f"{k}={v}" for k, v in values.items()))
-        lines.append(textwrap.fill(answer.explanation, width=max(width, 40), initial_indent="   why         ",
-                                   subsequent_indent=" " * 15, break_long_words=False, break_on_hyphens=False))
-        lines.append("   fix")
-        lines.extend(reflow_fix(answer.fix, max(width, 40) + 6, indent=6))
-    return "\n".join(lines)

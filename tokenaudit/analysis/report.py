@@ -41,7 +41,7 @@ _BIN_LENGTH = {"hour": pd.Timedelta(hours=1), "day": pd.Timedelta(days=1), "week
 
 
 @dataclass(frozen=True)
-class Finding:
+class SecurityFinding:
     """A security finding: something to look at even if nothing is broken."""
 
     severity: str
@@ -191,7 +191,7 @@ class Report:
     previous_since: pd.Timestamp
     groups: pd.DataFrame
     changes: pd.DataFrame
-    security: tuple[Finding, ...]
+    security: tuple[SecurityFinding, ...]
     by_relying_party: pd.DataFrame
     by_host: pd.DataFrame
     timeline: pd.DataFrame
@@ -221,37 +221,37 @@ class Report:
 
 
 def _security(events: pd.DataFrame, tokens: pd.DataFrame, parties: Mapping[str, RelyingParty],
-              at: pd.Timestamp) -> list[Finding]:
-    findings: list[Finding] = []
+              at: pd.Timestamp) -> list[SecurityFinding]:
+    findings: list[SecurityFinding] = []
     if not events.empty:
         guessing = events[events["cause"] == "credentials_invalid"].groupby("client_addr").size()
         for address, count in guessing[guessing >= GUESSING_THRESHOLD].items():
-            findings.append(Finding("high", f"Password guessing from {address}",
+            findings.append(SecurityFinding("high", f"Password guessing from {address}",
                                     f"{count} refused credentials from one address in this period: block or "
                                     "rate-limit it (fail2ban has filters for Proxmox and most gateways)."))
         unsigned = events[events["cause"] == "algorithm_mismatch"]
         suspicious = events[events["cause"] == "suspicious_line"]
         if len(suspicious):
-            findings.append(Finding("medium", "Lines whose writer contradicts their text",
+            findings.append(SecurityFinding("medium", "Lines whose writer contradicts their text",
                                     f"{len(suspicious)} of the failure lines carry a refusal text written by a program "
                                     "that is not the software it names (a syslog tag anyone can set): possibly forged; "
                                     "change nothing for them."))
         if len(unsigned):
-            findings.append(Finding("high", "Tokens with a refused signing algorithm",
+            findings.append(SecurityFinding("high", "Tokens with a refused signing algorithm",
                                     f"{len(unsigned)} failures name an algorithm the relying party refuses "
                                     "(alg none or HS* among them is an attack pattern)."))
     for row in tokens.to_dict("records") if not tokens.empty else []:
         alg = str(json.loads(row.get("header") or "{}").get("alg"))
         if row.get("encoding") == "jws" and (alg.lower() == "none" or alg.startswith("HS")):
             issuer = json.loads(row.get("claims") or "{}").get("iss") or "an unnamed issuer"
-            findings.append(Finding("high", f"Captured token signed with {alg}",
+            findings.append(SecurityFinding("high", f"Captured token signed with {alg}",
                                     f"token {str(row['fingerprint'])[:12]} from {issuer}: "
                                     "an OpenID provider signs with RS256/ES256."))
     if not tokens.empty:
         diagnosed = diagnose_tokens(tokens[tokens["encoding"] == "jws"], dict(parties), at=at)
         for row in diagnosed.to_dict("records"):
             for risk in filter(None, row["risks"].split(" | ")):
-                findings.append(Finding("medium", f"Token risk at {row['relying_party']}", risk))
+                findings.append(SecurityFinding("medium", f"Token risk at {row['relying_party']}", risk))
     unique = {(f.title, f.detail): f for f in findings}
     order = {"high": 0, "medium": 1, "low": 2}
     return sorted(unique.values(), key=lambda f: order.get(f.severity, 3))
@@ -352,7 +352,7 @@ def _pseudonymized(report: Report, names: Pseudonymizer) -> Report:
         report,
         groups=names.frame(report.groups),
         changes=names.frame(report.changes),
-        security=tuple(Finding(f.severity, names.text(f.title), names.text(f.detail)) for f in report.security),
+        security=tuple(SecurityFinding(f.severity, names.text(f.title), names.text(f.detail)) for f in report.security),
         by_relying_party=names.frame(report.by_relying_party),
         by_host=names.frame(report.by_host),
         timeline=names.frame(report.timeline),

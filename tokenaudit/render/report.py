@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ..common.masking import shorten
-from .tables import _iso, _text, groups_to_records
+from .tables import groups_to_records, iso, plain
 
 _TREND_MARK = {"new": "NEW", "rising": "up", "falling": "down", "gone": "gone", "steady": ""}
 
@@ -36,8 +36,8 @@ def report_to_dict(report: Any) -> dict[str, Any]:
     """The report as a JSON-ready dict (times ISO 8601 UTC; ``timeline`` and ``rates`` per ``bin``)."""
     timeline = report.timeline
     return {
-        "period": {"since": _iso(report.since), "until": _iso(report.until),
-                   "previous_since": _iso(report.previous_since)},
+        "period": {"since": iso(report.since), "until": iso(report.until),
+                   "previous_since": iso(report.previous_since)},
         "totals": report.totals,
         "bin": report.bin,
         "security": [{"severity": f.severity, "title": f.title, "detail": f.detail} for f in report.security],
@@ -45,9 +45,9 @@ def report_to_dict(report: Any) -> dict[str, Any]:
         "groups": groups_to_records(report.groups),
         "by_relying_party": report.by_relying_party.to_dict("records"),
         "by_host": report.by_host.to_dict("records"),
-        "timeline": [{"start": _iso(ts), **{k: int(v) for k, v in row.items()}}
+        "timeline": [{"start": iso(ts), **{k: int(v) for k, v in row.items()}}
                      for ts, row in timeline.iterrows()] if not timeline.empty else [],
-        "rates": [{"start": _iso(ts), "requests": int(r["requests"]), "refused": int(r["refused"]),
+        "rates": [{"start": iso(ts), "requests": int(r["requests"]), "refused": int(r["refused"]),
                    "rate": float(r["rate"])} for ts, r in report.rates.iterrows()] if not report.rates.empty else [],
     }
 
@@ -163,16 +163,16 @@ def _markdown(report: Any) -> str:
                    f"| {_TREND_MARK[row['trend']]} {row['delta']:+d} |")
     out += ["", "## Top causes and their fixes", "", _shown_note(report), ""]
     for number, row in enumerate(report.groups.head(TOP_GROUPS).to_dict("records"), start=1):
-        party = f", relying party {_text(row['relying_party'])}" if _text(row["relying_party"]) else ""
-        value = f"Value: `{row['key']}`. " if _text(row["key"]) else ""
+        party = f", relying party {plain(row['relying_party'])}" if plain(row["relying_party"]) else ""
+        value = f"Value: `{row['key']}`. " if plain(row["key"]) else ""
         out += [f"### {number}. {row['title']} (`{row['cause']}`, {row['count']}x{party})", "",
                 f"{value}Example: `{row['example']}`", "", row["explanation"], "", "```",
                 row["recommendation"], "```", ""]
     if len(report.groups) > TOP_GROUPS:
         out += [f"### {_rest_note(report)}", "",
                 "| # | cause | relying party or software | count | value | last seen |", "|---|---|---|---|---|---|"]
-        out += [f"| {n} | `{r['cause']}` | {_text(r['relying_party']) or _text(r['software'])} | {r['count']} | "
-                f"{shorten(_text(r['key']), 80).replace('|', '/')} | {_when(r['last_seen'])} |"
+        out += [f"| {n} | `{r['cause']}` | {plain(r['relying_party']) or plain(r['software'])} | {r['count']} | "
+                f"{shorten(plain(r['key']), 80).replace('|', '/')} | {_when(r['last_seen'])} |"
                 for n, r in enumerate(report.groups.iloc[TOP_GROUPS:].to_dict("records"), start=TOP_GROUPS + 1)]
         out.append("")
     out += ["## Per relying party", "", _party_note(report), "", "| relying party | cause | count |", "|---|---|---|"]
@@ -286,7 +286,7 @@ def _table(frame: pd.DataFrame, columns: list[str]) -> str:
     if frame.empty:
         return '<p class="muted">None.</p>'
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(_text(row[c]))}</td>" for c in columns) + "</tr>"
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(plain(row[c]))}</td>" for c in columns) + "</tr>"
                    for row in frame.to_dict("records"))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
@@ -335,10 +335,10 @@ def _charts_html(report: Any) -> str:
 
 def _group_html(number: int, row: dict[str, Any]) -> str:
     e = html.escape
-    party = f" · relying party {e(_text(row['relying_party']))}" if _text(row["relying_party"]) else ""
-    value = f"Value <code>{e(_text(row['key']))}</code>; " if _text(row["key"]) else ""
+    party = f" · relying party {e(plain(row['relying_party']))}" if plain(row["relying_party"]) else ""
+    value = f"Value <code>{e(plain(row['key']))}</code>; " if plain(row["key"]) else ""
     return (f'<div class="group"><h3>{number}. {e(row["title"])} <code>{e(row["cause"])}</code> '
-            f'× {row["count"]}{party}</h3><p>{value}hosts {e(_text(row["hosts"]) or "unknown")}; '
+            f'× {row["count"]}{party}</h3><p>{value}hosts {e(plain(row["hosts"]) or "unknown")}; '
             f'last seen {e(_when(row["last_seen"]))}</p>'
             f'<p>{e(row["explanation"])}</p><pre>{e(row["recommendation"])}</pre>'
             f'<p class="muted">Example: <code>{e(row["example"])}</code></p></div>')
@@ -351,9 +351,9 @@ def _rest_html(report: Any) -> str:
         return ""
     e = html.escape
     rows = "".join(
-        f"<tr><td>{n}</td><td>{e(_text(r['title']))} <code>{e(r['cause'])}</code></td>"
-        f"<td>{e(_text(r['relying_party']) or _text(r['software']))}</td><td>{r['count']}</td>"
-        f"<td><code>{e(shorten(_text(r['key']), 80))}</code>"
+        f"<tr><td>{n}</td><td>{e(plain(r['title']))} <code>{e(r['cause'])}</code></td>"
+        f"<td>{e(plain(r['relying_party']) or plain(r['software']))}</td><td>{r['count']}</td>"
+        f"<td><code>{e(shorten(plain(r['key']), 80))}</code>"
         f"</td><td>{e(_when(r['last_seen']))}</td></tr>"
         for n, r in enumerate(rest.to_dict("records"), start=TOP_GROUPS + 1))
     return (f'<details id="other-groups"><summary>{e(_rest_note(report))}: cause, count, value, last seen</summary>'

@@ -25,18 +25,19 @@ SUMMARY_ROWS = 12
 EXPORT_COLUMNS = ("ts", "source_file", "line_no", "format", "cause", "signature", "message")
 
 
-def _text(value: Any) -> str:
+def plain(value: Any) -> str:
     """A cell as text: missing values (None, NaN, NA) become ""."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     return str(value)
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: Any) -> str | None:
+    """A time as ISO 8601 text in UTC (``…Z``); missing values (None, NaT) become ``None``."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
-    iso: str = pd.Timestamp(value).isoformat()
-    return iso.replace("+00:00", "Z")
+    text: str = pd.Timestamp(value).isoformat()
+    return text.replace("+00:00", "Z")
 
 
 def groups_to_records(groups: pd.DataFrame) -> list[dict[str, Any]]:
@@ -50,7 +51,7 @@ def groups_to_records(groups: pd.DataFrame) -> list[dict[str, Any]]:
     records = []
     for row in groups.to_dict("records"):
         row = {k: (None if not isinstance(v, (str, list, dict)) and pd.isna(v) else v) for k, v in row.items()}
-        row["first_seen"], row["last_seen"] = _iso(row.get("first_seen")), _iso(row.get("last_seen"))
+        row["first_seen"], row["last_seen"] = iso(row.get("first_seen")), iso(row.get("last_seen"))
         row["hosts"] = [h for h in (row.get("hosts") or "").split(",") if h]
         row["alternatives"] = [a for a in (row.get("alternatives") or "").split(",") if a]
         if "count" in row and row["count"] is not None:
@@ -197,7 +198,7 @@ def _readiness(row: dict[str, Any]) -> str:
 
 
 def _short_time(value: Any) -> str:
-    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M") if _iso(value) else ""
+    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M") if iso(value) else ""
 
 
 def _span(groups: pd.DataFrame) -> str:
@@ -271,8 +272,8 @@ def _summary(console: Any, rows: list[dict[str, Any]], width: int) -> None:
     if not rows:
         return
     cells = [[str(row["rank"]), str(row["cause"]), str(row["count"]),
-              _text(row["relying_party"]) or _text(row["software"]), _text(row["key"]),
-              _short_time(row["last_seen"]), _text(row.get("confidence")) or "-"] for row in rows]
+              plain(row["relying_party"]) or plain(row["software"]), plain(row["key"]),
+              _short_time(row["last_seen"]), plain(row.get("confidence")) or "-"] for row in rows]
     headers = ["#", "cause", "n", "party/software", "value", "last seen", "sure", "fix"]
     for line, row in zip(cells, rows, strict=True):
         line.append({"ready": "ready", "confirm": "confirm", "unexplained": "-"}[_readiness(row)])
@@ -299,7 +300,7 @@ def _summary(console: Any, rows: list[dict[str, Any]], width: int) -> None:
         console.print(_text_of(line))
         label = ("next: " if row["cause"] == "unclassified" else "fix: ")
         fix = Text(" " * indent + label, style="dim")
-        fix.append(one_line_fix(_text(row["recommendation"]), width - indent - len(label)))
+        fix.append(one_line_fix(plain(row["recommendation"]), width - indent - len(label)))
         console.print(fix)
 
 
@@ -342,18 +343,18 @@ def _column_widths(headers: list[str], cells: list[list[str]], width: int) -> li
 
 def _group_details(row: dict[str, Any], width: int) -> list[str]:
     """One group in full: heading, evidence, example, why and the fix."""
-    party = f"  realm {_text(row['relying_party'])}" if _text(row["relying_party"]) else ""
-    seen = (f"{row['title']}; {_text(row['software']) or 'unknown software'}; hosts {_text(row['hosts']) or '-'}; "
-            f"first {_iso(row['first_seen'])}, last {_iso(row['last_seen'])}")
+    party = f"  realm {plain(row['relying_party'])}" if plain(row["relying_party"]) else ""
+    seen = (f"{row['title']}; {plain(row['software']) or 'unknown software'}; hosts {plain(row['hosts']) or '-'}; "
+            f"first {iso(row['first_seen'])}, last {iso(row['last_seen'])}")
     lines = [f"#{row['rank']} {row['cause']}  x{row['count']}{party}  value {row['key']}",
              textwrap.fill(seen, width=width, initial_indent="   ", subsequent_indent="   ", break_long_words=False,
                            break_on_hyphens=False)]
-    if _text(row.get("confidence")):
-        lines.append(_wrap("confidence", f"{row['confidence']}: {_HOW_FOUND.get(_text(row.get('tier')), 'found')}",
+    if plain(row.get("confidence")):
+        lines.append(_wrap("confidence", f"{row['confidence']}: {_HOW_FOUND.get(plain(row.get('tier')), 'found')}",
                            width))
-    if _text(row["alternatives"]):
+    if plain(row["alternatives"]):
         lines.append(_wrap("cannot be told from", row["alternatives"].replace(",", ", "), width))
-    if _text(row.get("token_evidence")):
+    if plain(row.get("token_evidence")):
         lines.append(_wrap("token", row["token_evidence"], width))
     lines.append(_wrap("example", row["example"], width))
     lines.append(_wrap("why", row["explanation"], width))
@@ -413,20 +414,20 @@ def _markdown(groups: pd.DataFrame, account: GroupAccounting) -> str:
            "|---|---|---|---|---|---|---|---|---|"]
     records = groups.to_dict("records")
     for number, row in enumerate(records, start=1):
-        cells = [str(number), f"`{row['cause']}`", str(row["count"]), _text(row["relying_party"]),
-                 f"`{row['key']}`", _text(row["hosts"]), _iso(row["last_seen"]) or "", _text(row.get("confidence")),
+        cells = [str(number), f"`{row['cause']}`", str(row["count"]), plain(row["relying_party"]),
+                 f"`{row['key']}`", plain(row["hosts"]), iso(row["last_seen"]) or "", plain(row.get("confidence")),
                  {"ready": "ready", "confirm": "confirm first", "unexplained": "-"}[_readiness(row)]]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     for number, row in enumerate(records, start=1):
-        found = _HOW_FOUND.get(_text(row.get("tier")), "")
-        facts = [f"software {_text(row['software']) or 'unknown'}", f"first seen {_iso(row['first_seen'])}",
-                 f"last seen {_iso(row['last_seen'])}"]
-        if _text(row.get("confidence")):
+        found = _HOW_FOUND.get(plain(row.get("tier")), "")
+        facts = [f"software {plain(row['software']) or 'unknown'}", f"first seen {iso(row['first_seen'])}",
+                 f"last seen {iso(row['last_seen'])}"]
+        if plain(row.get("confidence")):
             facts.append(f"confidence {row['confidence']}" + (f" ({found})" if found else ""))
-        if _text(row.get("alternatives")):
+        if plain(row.get("alternatives")):
             facts.append(f"cannot be told from {row['alternatives'].replace(',', ', ')}")
         out += ["", f"### {number}. {row['title']} (`{row['cause']}`, {row['count']}x)", "", "; ".join(facts) + ".", ""]
-        if _text(row.get("token_evidence")):
+        if plain(row.get("token_evidence")):
             out += [f"Token: {row['token_evidence']}", ""]
         out += [f"Example: `{row['example']}`", "", row["explanation"], "",
                 "**Fix:**" if _readiness(row) != "confirm" else "**Fix** (confirm the value first):", "", "```",
@@ -449,7 +450,7 @@ def render_events(events: pd.DataFrame, *, fmt: str = "jsonl") -> str:
     frame = events[ordered].copy()
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
-            frame[column] = frame[column].map(_iso)
+            frame[column] = frame[column].map(iso)
     if fmt == "csv":
         buffer = io.StringIO()
         frame.to_csv(buffer, index=False)
@@ -542,7 +543,7 @@ def diagnosis_to_dict(diagnosis: Any, info: Any) -> dict[str, Any]:
     ``causes`` is a list of ``{"cause", "evidence", "recommendation"}``; it is
     empty for a token the relying party should accept. Never holds the token.
     """
-    claims = {k: (_iso(moment) if k in _TIME_CLAIMS and (moment := _claim_time(v)) is not None else v)
+    claims = {k: (iso(moment) if k in _TIME_CLAIMS and (moment := _claim_time(v)) is not None else v)
               for k, v in info.claims.items()}
     return {
         "fingerprint": info.fingerprint,
@@ -554,7 +555,7 @@ def diagnosis_to_dict(diagnosis: Any, info: Any) -> dict[str, Any]:
         "issuer_family": diagnosis.issuer_family.value,
         "issuer_family_evidence": list(diagnosis.issuer_family.evidence),
         "relying_party": diagnosis.relying_party or None,
-        "at": _iso(diagnosis.at),
+        "at": iso(diagnosis.at),
         "causes": [{"cause": f.cause, "evidence": list(f.evidence), "recommendation": f.recommendation}
                    for f in diagnosis.findings],
         "risks": list(diagnosis.risks),
@@ -582,7 +583,7 @@ def render_diagnosis(diagnosis: Any, info: Any, *, fmt: str = "text") -> str:
             if key in _TIME_CLAIMS and (moment := _claim_time(value)) is not None:
                 delta = (moment - at).total_seconds() if at is not None else 0
                 when = "after" if delta >= 0 else "before"
-                shown = f"{_iso(moment)} ({duration_text(abs(delta))} {when} {_iso(at)})"
+                shown = f"{iso(moment)} ({duration_text(abs(delta))} {when} {iso(at)})"
             lines.append(f"  {key:14} {shown}"[:240])
     party = data["relying_party"] or "the relying party given by flags"
     lines.append(f"checked against {party} at {data['at']}")
