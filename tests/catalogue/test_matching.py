@@ -7,7 +7,9 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from tokenaudit.catalogue.matching import load_catalogue, match_messages, read_signature_file
@@ -143,14 +145,16 @@ def test_search_signatures_match_a_mixed_batch_as_the_full_pattern_does() -> Non
 
     wrappers = module.load_wrappers()
     checked = 0
-    for signature in load_catalogue().signatures:
+    catalogue = load_catalogue()
+    for signature in catalogue.signatures:
         if not signature.search:
             continue
         messages = [sample.message for sample in signature.samples]
         texts = [*messages, *(f"{wrapper.samples[0]}{message}" for wrapper in wrappers[:4] for message in messages)]
         texts.reverse()  # wrapped texts first: hits must come back in position order anyway
         array = pa.array(texts, pa.string())
-        hits, captures = module._match(array, np.arange(len(texts)), signature, module._Plain(array), "start")
+        plain = module._Plain(array, catalogue.literals)
+        hits, captures = module._match(array, np.arange(len(texts)), signature, plain, "start")
         full = module.anchored_pattern(signature.pattern, True)
         if signature.fields:
             expected = pc.extract_regex(array, full)
@@ -191,3 +195,32 @@ def test_every_token_cause_has_phrases() -> None:
     token_causes = {c.id for c in load_causes().values() if c.group == "token"}
     covered = {s.cause for s in load_catalogue().signatures if s.tier == "phrase"}
     assert token_causes - covered <= {"azp_mismatch"}, token_causes - covered
+
+
+def test_the_literal_index_finds_which_texts_hold_each_literal() -> None:
+    from tokenaudit.catalogue.matching import LiteralIndex, _Plain
+
+    index = LiteralIndex(["Token expired", "héllo wörld"], ["invalid issuer"])
+    texts = pa.array(["x Token expired", "", "INVALID Issuer here", "héllo wörld and Token expired", None])
+    plain = _Plain(pc.fill_null(texts, ""), index)
+    everywhere = np.arange(5)
+    assert plain.having(("Token expired",), everywhere).tolist() == [0, 3]
+    assert plain.having(("héllo wörld",), everywhere).tolist() == [3]
+    assert plain.having(("invalid issuer",), everywhere, fold=True).tolist() == [2]
+    assert plain.having(("Token expired", "héllo wörld"), np.array([1, 3, 4])).tolist() == [3]
+    assert plain.having(("not indexed",), everywhere).tolist() == []  # looked for text by text
+    assert plain.having(("r ha",), everywhere, fold=True).tolist() == []
+
+
+def test_the_literal_index_answers_as_a_substring_test_does_for_every_signature() -> None:
+    catalogue = load_catalogue()
+    texts = [sample.message for s in catalogue.signatures for sample in s.samples][:3000]
+    from tokenaudit.catalogue.matching import _Plain
+
+    plain = _Plain(pa.array(texts, pa.string()), catalogue.literals)
+    everywhere = np.arange(len(texts))
+    for signature in catalogue.signatures[::7]:
+        fold = signature.tier == "phrase"
+        seen = [t.lower() for t in texts] if fold else texts
+        expected = [i for i, t in enumerate(seen) if any(literal in t for literal in signature.prefilter)]
+        assert plain.having(signature.prefilter, everywhere, fold=fold).tolist() == expected, signature.id

@@ -29,7 +29,7 @@ from ..errors import CatalogueError, FormatError
 from ..models import FormatSample, LineAccount, LogFormat
 from ..regex import lint as regex_lint
 from ..regex.lint import BACKTRACKING_HINT, lint_pattern, validate_regex
-from ..regex.prefilter import escape
+from ..regex.prefilter import escape, search_marker
 
 #: This package's TOML files.
 DATA_DIR = package_data("tokenaudit.formats")
@@ -464,7 +464,7 @@ def parse_chunk(
         counted = count_fields(lines.filter(candidates), fmt)
     if marker is not None and (not fmt.event_status or counted is not None):
         # Refusals by status (access logs) in the same pass as the catalogue's marker.
-        selected = pc.match_substring_regex(lines, any_of([marker, fmt.candidate]) if fmt.candidate else marker)
+        selected = search_marker(lines, any_of([marker, fmt.candidate]) if fmt.candidate else marker)
         candidates = pc.and_(candidates, selected)
     index = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
     subset = lines.take(pa.array(index, pa.int64()))

@@ -22,6 +22,7 @@ from ..common.masking import cap_texts, redact_tokens
 from ..common.timestamps import parse_timestamps
 from ..formats.parsing import parse_chunk
 from ..models import LineAccount, LogFormat
+from ..regex.prefilter import search_marker
 from ..schema import EVENT_FIELDS, EVENT_SCHEMA
 from ..tokens.sightings import TOKEN_COLUMNS, sightings_in_text, tokens_table
 
@@ -119,7 +120,7 @@ def process_chunk(
     if fmt.event_status and marker is not None:
         # An access log parses every line to count it; only lines a signature could explain, and
         # refusals, are worth matching and redacting.
-        worth = pc.fill_null(pc.match_substring_regex(messages, marker), False)
+        worth = pc.fill_null(search_marker(messages, marker), False)
         status_all = pc.cast(records.column("status"), pa.int32(), safe=False)
         worth = pc.or_(worth, pc.fill_null(pc.is_in(status_all, pa.array(fmt.event_status, pa.int32())), False))
         subset = np.flatnonzero(worth.to_numpy(zero_copy_only=False))
