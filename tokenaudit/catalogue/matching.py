@@ -102,6 +102,17 @@ _SAMPLE_KEYS = {"required": ("message",), "optional": ("match", "expect", "why")
 
 
 @dataclass(frozen=True)
+class MatchStep:
+    """One signature tried on the messages no earlier step matched."""
+
+    signature: Signature
+    #: ``whole`` (the pattern as written), ``start`` (at the start or after wrappers), ``clause`` (at any clause)
+    where: str
+    #: whether it reads the text with the user's spans masked (and skips programs that echo user input)
+    searched: bool
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """An ordered set of signatures; order decides which one wins (overlaps are errors)."""
 
@@ -219,6 +230,25 @@ class Catalogue:
         if anycase:
             parts.append(f"(?i:{anycase})")
         return "|".join(parts) or NEVER
+
+    def steps(self, format_name: str, *, generic_search: bool) -> list[MatchStep]:
+        """The order in which a message of ``format_name`` is tried, first match wins.
+
+        Envelopes and whole-message signatures on the text as written; then, with
+        ``generic_search``, tier-1 texts at the start (or after wrappers), tier-1
+        texts at any clause, and last the phrases at any clause, on the text with
+        the user's spans masked.
+        """
+        def compute() -> list[MatchStep]:
+            steps = [MatchStep(s, "whole", searched=False)
+                     for s in [*self.envelopes(format_name), *self.direct(format_name)]]
+            if generic_search:
+                searchers = self.searchers(format_name)
+                steps += [MatchStep(s, "start", searched=True) for s in searchers]
+                steps += [MatchStep(s, "clause", searched=True) for s in [*searchers, *self.phrases(format_name)]]
+            return steps
+
+        return list(self._remember(("steps", f"{format_name}\0{generic_search}"), compute))
 
     def _remember(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
         memo = self._memo
@@ -675,33 +705,31 @@ def match_messages(
     n = len(messages)
     found = _Found(n)
     texts = pc.fill_null(messages, "")
-    plain = _Plain(texts, catalogue.literals)
+    written = _Texts(texts, _Plain(texts, catalogue.literals))
+    searched = written
+    if search_texts is not None:
+        masked = pc.fill_null(search_texts.combine_chunks() if isinstance(search_texts, pa.ChunkedArray)
+                              else search_texts, "")
+        searched = _Texts(masked, _Plain(masked, catalogue.literals))
     todo = np.arange(n)  # messages no signature has matched yet
+    narrowed = searchable is None
 
-    for env in catalogue.envelopes(format_name):
-        hits, captures = _match(texts, todo, env, plain, "whole")
-        todo = _settle(todo, hits)
-        found.put(hits, env, captures, "whole")
-        found.envelope[hits] = env.id
-        if len(hits):
-            _explain(found, hits, env, catalogue)
-
-    for direct in catalogue.direct(format_name):
-        hits, captures = _match(texts, todo, direct, plain, "whole")
-        todo = _settle(todo, hits)
-        found.put(hits, direct, captures, "whole")
-
-    if generic_search:
-        written = _Texts(texts, plain)
-        searched = written
-        if search_texts is not None:
-            if isinstance(search_texts, pa.ChunkedArray):
-                search_texts = search_texts.combine_chunks()
-            masked = pc.fill_null(search_texts, "")
-            searched = _Texts(masked, _Plain(masked, catalogue.literals))
-        if searchable is not None:
+    for step in catalogue.steps(format_name, generic_search=generic_search):
+        if step.searched and not narrowed:  # the searched steps come last; programs that echo input drop out
             todo = todo[np.asarray(searchable, dtype=bool)[todo]]
-        _search(found, searched, written, todo, catalogue, format_name)
+            narrowed = True
+        if len(todo) == 0:
+            break
+        texts_of = searched if step.searched else written
+        hits, captures = _match(texts_of.array, todo, step.signature, texts_of.plain, step.where)
+        if texts_of is not written and captures:
+            captures = _unmasked(captures, hits, written, step.signature, step.where)
+        todo = _settle(todo, hits)
+        found.put(hits, step.signature, captures, step.where)
+        if step.signature.kind == "envelope":
+            found.envelope[hits] = step.signature.id
+            if len(hits):
+                _explain(found, hits, step.signature, catalogue)
 
     columns = {"envelope": pa.array(found.envelope, pa.string()), "signature": pa.array(found.signature, pa.string()),
                "tier": pa.array(found.tier, pa.string()), "confidence": pa.array(found.confidence, pa.string())}
@@ -776,27 +804,6 @@ class _Texts:
 
     array: pa.Array
     plain: _Plain
-
-
-def _search(found: _Found, searched: _Texts, written: _Texts, todo: np.ndarray, catalogue: Catalogue,
-            format_name: str) -> None:
-    """Look for tier-1 texts at the start (or after wrappers), then at any clause, then for phrases.
-
-    ``searched`` are the texts with the user's spans masked, ``written`` the
-    texts as written: where a capture holds a masked span (a user name), it is
-    read from the written text, provided every other capture agrees.
-    """
-    searchers = catalogue.searchers(format_name)
-    passes = [(s, "start") for s in searchers] + [(s, "clause") for s in searchers]
-    passes += [(p, "clause") for p in catalogue.phrases(format_name)]
-    for signature, where in passes:
-        if len(todo) == 0:
-            return
-        hits, captures = _match(searched.array, todo, signature, searched.plain, where)
-        todo = _settle(todo, hits)
-        if searched is not written and captures:
-            captures = _unmasked(captures, hits, written, signature, where)
-        found.put(hits, signature, captures, where)
 
 
 def _unmasked(captures: dict[str, np.ndarray], hits: np.ndarray, written: _Texts, signature: Signature,
