@@ -116,67 +116,75 @@ def process_chunk(
     account.tokens = int(tokens["sightings"].sum()) if not tokens.empty else 0
     requests = _request_counts(parsed.counted if parsed.counted is not None else records, fmt, context) \
         if fmt.event_status else None
-    messages = records.column("message").combine_chunks()
     if fmt.event_status and marker is not None:
-        # An access log parses every line to count it; only lines a signature could explain, and
-        # refusals, are worth matching and redacting.
-        worth = pc.fill_null(search_marker(messages, marker), False)
-        status_all = pc.cast(records.column("status"), pa.int32(), safe=False)
-        worth = pc.or_(worth, pc.fill_null(pc.is_in(status_all, pa.array(fmt.event_status, pa.int32())), False))
-        subset = np.flatnonzero(worth.to_numpy(zero_copy_only=False))
-        records = records.take(pa.array(subset, pa.int64()))
-        messages = messages.take(pa.array(subset, pa.int64()))
-    messages = redact_tokens(messages)
+        records = _worth_matching(records, marker, fmt)
+    messages = redact_tokens(records.column("message").combine_chunks())
     matched = match_failures(messages, records.column("process"), fmt, catalogue, echo_programs=context.echo_programs,
                              writers=records.column("writer"))
-
-    is_failure = matched.column("signature").is_valid()
-    keep = is_failure
     status = pc.cast(records.column("status"), pa.int32(), safe=False) if records.num_rows else pa.array([], pa.int32())
-    if fmt.event_status and records.num_rows:
-        http = pc.is_in(status, pa.array(fmt.event_status, pa.int32()))
-        if fmt.event_path:
-            http = pc.and_(http, pc.match_substring_regex(pc.fill_null(records.column("path"), ""), fmt.event_path))
-        keep = pc.or_(keep, pc.fill_null(http, False))
-    index = np.flatnonzero(np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool))
-    take = pa.array(index, pa.int64())
-    records, matched, messages, status = (
-        records.take(take),
-        matched.take(take),
-        messages.take(take),
-        status.take(take),
-    )
-
-    ts = parse_timestamps(
-        records.column("ts_raw").to_pandas(),
-        fmt.timestamp,
-        timezone=context.timezone,
-        reference=context.reference_time,
-    )
-    own_time = ts.notna().to_numpy()
-    if fmt.timestamp == "any":  # a line of an unknown log without a time: the file's time, else now
-        ts = ts.fillna(fallback_time(context))
-    ts_source = np.where(own_time, "line", fallback_time_source(context)).astype(object)
-    bad_time = ts.isna().to_numpy()
+    rows = _Rows(records, matched, messages, status).take(_failures(matched, records, status, fmt))
+    ts, ts_source, bad_time = _event_times(rows.records, fmt, context)
     if bad_time.any():
         count = int(bad_time.sum())
         account.parsed -= count
         account.rejected += count
         account.rejected_reasons["timestamp did not parse"] += count
-        good = pa.array(np.flatnonzero(~bad_time), pa.int64())
-        records, matched, messages, status = (
-            records.take(good),
-            matched.take(good),
-            messages.take(good),
-            status.take(good),
-        )
-        ts = ts[~bad_time]
-        ts_source = ts_source[~bad_time]
+        rows = rows.take(np.flatnonzero(~bad_time))
+        ts, ts_source = ts[~bad_time], ts_source[~bad_time]
+    records, matched, messages, status = rows.records, rows.matched, rows.messages, rows.status
     account.events = records.num_rows
     events = _event_table(records, matched, messages, status, ts, ts_source, fmt, context, catalogue.fingerprint)
     if requests is None:
         return ChunkResult(events, account, tokens)
     return ChunkResult(events, account, tokens, requests)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The candidate rows of a chunk, in four aligned parts."""
+
+    records: pa.Table
+    matched: pa.Table
+    messages: pa.Array
+    status: pa.Array
+
+    def take(self, index: np.ndarray) -> _Rows:
+        """The rows at ``index``, in every part."""
+        take = pa.array(index, pa.int64())
+        return _Rows(self.records.take(take), self.matched.take(take), self.messages.take(take), self.status.take(take))
+
+
+def _worth_matching(records: pa.Table, marker: str, fmt: LogFormat) -> pa.Table:
+    """An access log's records worth matching and redacting: those a signature could explain, and refusals.
+
+    An access log parses every line, to count it; most are neither.
+    """
+    worth = pc.fill_null(search_marker(records.column("message").combine_chunks(), marker), False)
+    status = pc.cast(records.column("status"), pa.int32(), safe=False)
+    worth = pc.or_(worth, pc.fill_null(pc.is_in(status, pa.array(fmt.event_status, pa.int32())), False))
+    return records.take(pa.array(np.flatnonzero(worth.to_numpy(zero_copy_only=False)), pa.int64()))
+
+
+def _failures(matched: pa.Table, records: pa.Table, status: pa.Array, fmt: LogFormat) -> np.ndarray:
+    """Positions of the failures: a signature matched, or (access logs) a refusal status on an event path."""
+    keep = matched.column("signature").is_valid()
+    if fmt.event_status and records.num_rows:
+        http = pc.is_in(status, pa.array(fmt.event_status, pa.int32()))
+        if fmt.event_path:
+            http = pc.and_(http, pc.match_substring_regex(pc.fill_null(records.column("path"), ""), fmt.event_path))
+        keep = pc.or_(keep, pc.fill_null(http, False))
+    return np.flatnonzero(np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool))
+
+
+def _event_times(records: pa.Table, fmt: LogFormat, context: ChunkContext) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Each record's time, where it came from (``line``, ``file_mtime``, ``ingest``), and which did not parse."""
+    ts = parse_timestamps(records.column("ts_raw").to_pandas(), fmt.timestamp, timezone=context.timezone,
+                          reference=context.reference_time)
+    own_time = ts.notna().to_numpy()
+    if fmt.timestamp == "any":  # a line of an unknown log without a time: the file's time, else now
+        ts = ts.fillna(fallback_time(context))
+    ts_source = np.where(own_time, "line", fallback_time_source(context)).astype(object)
+    return ts, ts_source, ts.isna().to_numpy()
 
 
 def match_failures(
