@@ -351,10 +351,15 @@ def _progress_bar(console: Any) -> Iterator[Callable[[Progress], None] | None]:
               TimeRemainingColumn(), console=console, transient=True)
     task = bar.add_task("reading", total=None)
 
+    shown_file = [0]
+
     def show(update: Progress) -> None:
         name = Path(update.source).name
         bar.update(task, description=f"file {update.file_number} of {update.file_count} {name[-30:]}",
                    completed=update.total_read, total=update.total_size)
+        if update.file_number != shown_file[0]:  # every file is drawn as it starts, however fast it is read
+            shown_file[0] = update.file_number
+            bar.refresh()
 
     with bar:
         yield show
