@@ -21,6 +21,7 @@ from ..catalogue.matching import CONFIDENCES, Catalogue, load_catalogue, match_m
 from ..causes.recommend import ready_fix, recommend
 from ..common.masking import EXAMPLE_WIDTH, mask_messages, shorten
 from ..formats.parsing import load_formats
+from ..models import CauseDefinition
 from ..pipeline.chunk import match_failures, route_of
 from ..schema import EVENT_FIELDS
 from ..store.event_classes import EventClasses, classes_of_frame
@@ -427,8 +428,25 @@ def failure_groups(
     causes = load_causes()
     catalogue = catalogue or load_catalogue()
     collapsed = events if isinstance(events, EventClasses) else classes_of_frame(events)
-    # Classify and attribute once per class of identical events; only the classes that a
-    # pairing step or a captured token concerns are expanded to their single events.
+    frame, pairing = _unpaired_failures(collapsed, realms, catalogue, tokens, parties)
+    if frame.empty:
+        empty = pd.DataFrame(columns=list(GROUP_COLUMNS))
+        empty.attrs["accounting"] = _accounting(empty, **pairing)
+        return empty
+    frame = _with_group_keys(frame, causes)
+    result = _ranked(pd.DataFrame(_group_rows(frame, realms, causes), columns=list(GROUP_COLUMNS)))
+    result.attrs["accounting"] = _accounting(result, **pairing)
+    return result
+
+
+def _unpaired_failures(collapsed: EventClasses, realms: pd.DataFrame, catalogue: Catalogue,
+                       tokens: pd.DataFrame | None, parties: Mapping[str, RelyingParty] | None
+                       ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The failures left once follow-ups and refusals are paired with the failure they follow, and the counts.
+
+    Classification and attribution run once per class of identical events; only the
+    classes a pairing step or a captured token concerns are expanded to single events.
+    """
     classes = attribute_relying_party(classify(collapsed.classes, catalogue), realms)
     all_parties: dict[str, RelyingParty] = {}
     if tokens is not None and not tokens.empty:
@@ -449,11 +467,15 @@ def failure_groups(
         rows = refine_with_tokens(rows, tokens, all_parties)
     rest = classes[~single].assign(ts=classes["first_ts"][~single])
     frame = pd.concat([rest, rows], ignore_index=True) if len(rest) and len(rows) else (rows if len(rows) else rest)
-    frame = frame.sort_values("position", kind="stable").reset_index(drop=True)
-    if frame.empty:
-        empty = pd.DataFrame(columns=list(GROUP_COLUMNS))
-        empty.attrs["accounting"] = _accounting(empty, **pairing)
-        return empty
+    return frame.sort_values("position", kind="stable").reset_index(drop=True), pairing
+
+
+def _with_group_keys(frame: pd.DataFrame, causes: Mapping[str, CauseDefinition]) -> pd.DataFrame:
+    """``frame`` with its ``key``: the value each cause groups by (the audience, the issuer, …, else the detail).
+
+    Groups keyed by a message are keyed by its template (ids, addresses, times masked), so
+    that failures differing only in those fall together; a refusal's key is already a route.
+    """
     key_fields = frame["cause"].map(lambda c: causes[c].key_field or "detail")
     keys = pd.Series(pd.NA, index=frame.index, dtype="string")
     for field in pd.unique(key_fields):
@@ -462,8 +484,6 @@ def failure_groups(
             keys[chosen] = frame.loc[chosen, field].astype("string")
     keys = keys.fillna(frame["detail"].astype("string")).fillna(frame["message"].astype("string")).fillna("")
     frame = frame.assign(key=keys)
-    # Groups keyed by a message are keyed by its template (ids, addresses, times masked), so that
-    # failures differing only in those fall together; a refusal's key is already a route.
     by_text = (key_fields == "detail").to_numpy() & (frame["event_kind"] != "http_denied").to_numpy()
     if by_text.any():
         templates = mask_messages(pa.array(frame.loc[by_text, "key"].astype(str).tolist(), pa.string()))
@@ -472,6 +492,12 @@ def failure_groups(
     for column in ("tier", "confidence", "identity", "suspicion"):  # absent from events stored before these columns
         if column not in frame.columns:
             frame[column] = None
+    return frame
+
+
+def _group_rows(frame: pd.DataFrame, realms: pd.DataFrame, causes: Mapping[str, CauseDefinition]
+                ) -> list[dict[str, object]]:
+    """One row a group of cause, relying party, key and software: counts, times, evidence and the fix."""
     grouped = frame.groupby(["cause", "relying_party_", "key", "software"], sort=False, dropna=False)
     summary = grouped.agg(
         count=("count", "sum"),
@@ -523,16 +549,19 @@ def failure_groups(
                 "recommendation": recommendation,
             }
         )
-    result = pd.DataFrame(rows, columns=list(GROUP_COLUMNS)).astype({"count": "int64"})
-    order = result["cause"].map(lambda c: 1 if c == "unclassified" else 0)
-    result = (
-        result.assign(_order=order)
+    return rows
+
+
+def _ranked(groups: pd.DataFrame) -> pd.DataFrame:
+    """Groups by count, largest first (the earliest first among equals); unclassified failures last."""
+    groups = groups.astype({"count": "int64"})
+    order = groups["cause"].map(lambda c: 1 if c == "unclassified" else 0)
+    return (
+        groups.assign(_order=order)
         .sort_values(["_order", "count", "first_seen"], ascending=[True, False, True], kind="stable")
         .drop(columns="_order")
         .reset_index(drop=True)
     )
-    result.attrs["accounting"] = _accounting(result, **pairing)
-    return result
 
 
 def strongest_confidence(values: pd.Series) -> str:
