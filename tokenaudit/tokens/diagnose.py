@@ -10,6 +10,7 @@ ZITADEL's authorization trap (an audience obtained by scope, with no roles).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +125,20 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
             add("malformed_token", [f"the value is {what}"], detail=what)
             return _finish(info, rp, at, kind, family, found, signature)
 
+    _check_algorithm(info, rp, add)
+    _check_issuer(claims, rp, add)
+    _check_audience(info, rp, kind, add)
+    _check_times(info, rp, at, add)
+    _check_authorization(claims, rp, add)
+    return _finish(info, rp, at, kind, family, found, signature)
+
+
+#: How a check reports a cause: ``add(cause, evidence, **values)``.
+_Add = Callable[..., None]
+
+
+def _check_algorithm(info: TokenInfo, rp: RelyingParty, add: _Add) -> None:
+    """The header's ``alg``: none, not accepted, or symmetric where a provider signs asymmetrically."""
     alg = info.alg or ""
     if info.encoding == "jws":
         if alg.lower() == "none":
@@ -135,6 +150,8 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
             add("algorithm_mismatch", [f"header alg {alg} is symmetric; an OpenID provider signs with RS256/ES256"],
                 alg=alg)
 
+def _check_issuer(claims: dict[str, Any], rp: RelyingParty, add: _Add) -> None:
+    """``iss``: missing, or not the one the relying party expects."""
     iss = claims.get("iss")
     if iss is None:
         add("malformed_token", ["the token has no iss claim"], detail="no iss claim")
@@ -143,6 +160,9 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
                                 issuer_difference(rp.issuer, str(iss))],
             expected_issuer=rp.issuer, found_issuer=str(iss))
 
+def _check_audience(info: TokenInfo, rp: RelyingParty, kind: Verdict, add: _Add) -> None:
+    """``aud`` (and ``azp``) against what the relying party accepts, for the kind of token it checks."""
+    header, claims = info.header, info.claims
     audiences = info.audiences
     accepted = ({rp.client_id} if rp.client_id else set()) | set(rp.audiences)
     if "aud" not in claims:
@@ -182,6 +202,9 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
         add("client_id_missing", [f"aud {_listed(audiences)} holds none of {_listed(sorted(accepted))}"],
             expected_audience=", ".join(sorted(accepted)), found_audiences=", ".join(audiences))
 
+def _check_times(info: TokenInfo, rp: RelyingParty, at: pd.Timestamp, add: _Add) -> None:
+    """``exp``, ``nbf`` and ``iat`` against the moment of use, with the relying party's leeway."""
+    claims = info.claims
     exp, nbf, iat = (epoch_seconds(claims.get(name)) for name in ("exp", "nbf", "iat"))
     leeway = pd.Timedelta(seconds=rp.leeway_s)
     if exp is not None and at >= exp + leeway:
@@ -196,6 +219,8 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
                                   f"after {at.isoformat()}"])
             break
 
+def _check_authorization(claims: dict[str, Any], rp: RelyingParty, add: _Add) -> None:
+    """Roles and scopes the relying party requires and the token lacks."""
     roles = _roles(claims, rp.client_id)
     missing_roles = [r for r in rp.required_roles if r not in roles]
     missing_scopes = [s for s in rp.required_scopes if s not in _scopes(claims)]
@@ -205,8 +230,6 @@ def diagnose(info: TokenInfo, rp: RelyingParty, *, at: pd.Timestamp,
             if missing_roles else []
         ) + ([f"scopes {_listed(missing_scopes)} missing"] if missing_scopes else [])
         add("insufficient_scope_or_roles", parts, detail="; ".join(parts))
-    return _finish(info, rp, at, kind, family, found, signature)
-
 
 def _listed(values: object) -> str:
     """Values as a person reads them: each in backquotes, comma-joined (never a Python list).
