@@ -235,16 +235,7 @@ def check_signature(
     >>> check_signature(token, keys, algorithms=["HS256"])
     SignatureVerdict(cause=None, evidence=("signature verifies with key 'h1' (oct) under HS256",), kid='h1', alg='HS256', checked=True)
     """  # noqa: E501
-    token = token.strip()
-    if token[:7].lower() == "bearer ":
-        token = token[7:].strip()
-    if token.count(".") != 2:
-        raise InputError(f"token has {token.count('.') + 1} segments; a compact JWS has 3",
-                         hint="a 5-segment token is a JWE (encrypted): no signature to check")
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise InputError(f"token header cannot be read ({type(exc).__name__})") from None
+    token, header = _compact_jws(token)
     kid, alg = header.get("kid"), header.get("alg")
 
     def verdict(cause: str | None, *evidence: str, checked: bool = True) -> SignatureVerdict:
@@ -252,43 +243,11 @@ def check_signature(
 
     if not isinstance(alg, str) or not alg:
         return verdict(ALGORITHM_MISMATCH, "the token header has no alg")
-    if alg.lower() == "none":
-        return verdict(ALGORITHM_MISMATCH, f"alg {alg!r} means unsigned; it never verifies")
-    if alg not in _NEEDS:
-        return verdict(ALGORITHM_MISMATCH, f"alg {_q(alg)} is not a JWS algorithm PyJWT supports")
-    if algorithms is not None and alg not in algorithms:
-        allowed = ", ".join(algorithms) or "(none)"
-        return verdict(ALGORITHM_MISMATCH, f"alg {alg} is not among the allowed algs: {allowed}")
-    if alg.startswith("HS"):
-        ktys = sorted({_q(k.get("kty"), quote=False) for k in keys.keys})
-        if ktys and "oct" not in ktys:
-            held = f"the key set holds {'/'.join(ktys)} keys"
-            return verdict(ALGORITHM_MISMATCH, f"alg {alg} is symmetric; {held}")
-        if algorithms is None:
-            return verdict(ALGORITHM_MISMATCH, f"alg {alg} is symmetric; HMAC algorithms are "
-                                               "accepted only when listed in algorithms")
-
-    signing = [k for k in keys.keys if k.get("use") != "enc"]
-    if kid is not None:
-        named = [k for k in signing if k.get("kid") == kid]
-        if not named:
-            kids = ", ".join(sorted({_q(k["kid"], quote=False) for k in signing if "kid" in k}))
-            enc = any(k.get("kid") == kid for k in keys.keys)
-            return verdict(UNKNOWN_SIGNING_KEY,
-                           f"kid {_q(kid)} is not among the key set's kids: {kids or '(none)'}"
-                           + ("; it names an encryption key (use 'enc')" if enc else ""))
-        candidates = [k for k in named if _misfit(k, alg) is None]
-        if not candidates:
-            return verdict(ALGORITHM_MISMATCH, *(str(_misfit(k, alg)) for k in named))
-    else:
-        candidates = [k for k in signing if _misfit(k, alg) is None]
-        if not candidates:
-            kty, crvs = _NEEDS[alg]
-            need = f"kty {kty}" + (f", crv {'/'.join(sorted(crvs))}" if crvs else "")
-            held = ", ".join(map(_describe, keys.keys)) or "no keys"
-            return verdict(UNKNOWN_SIGNING_KEY, f"the token has no kid and no key fits alg {alg} "
-                                                f"(needs {need}); the set holds {held}")
-
+    if refusal := _algorithm_refusal(alg, keys, algorithms):
+        return verdict(ALGORITHM_MISMATCH, refusal)
+    candidates, cause, evidence = _candidate_keys(keys, kid, alg)
+    if cause is not None:
+        return verdict(cause, *evidence)
     notes: list[str] = []
     usable = 0
     for jwk in candidates:
@@ -303,6 +262,64 @@ def check_signature(
     return verdict(SIGNATURE_INVALID,
                    f"signature does not verify with {tried} under {alg}: the token was "
                    "altered, or signed by another key under the same kid (rotated key?)", *notes)
+
+
+def _compact_jws(token: str) -> tuple[str, dict[str, Any]]:
+    """The token without a ``Bearer`` prefix, and its header; :class:`InputError` if it is no compact JWS."""
+    token = token.strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    if token.count(".") != 2:
+        raise InputError(f"token has {token.count('.') + 1} segments; a compact JWS has 3",
+                         hint="a 5-segment token is a JWE (encrypted): no signature to check")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InputError(f"token header cannot be read ({type(exc).__name__})") from None
+    return token, header
+
+
+def _algorithm_refusal(alg: str, keys: KeySet, algorithms: Sequence[str] | None) -> str | None:
+    """Why ``alg`` is refused before any key is tried (unsigned, unknown, not allowed, HMAC unasked), or ``None``."""
+    if alg.lower() == "none":
+        return f"alg {alg!r} means unsigned; it never verifies"
+    if alg not in _NEEDS:
+        return f"alg {_q(alg)} is not a JWS algorithm PyJWT supports"
+    if algorithms is not None and alg not in algorithms:
+        allowed = ", ".join(algorithms) or "(none)"
+        return f"alg {alg} is not among the allowed algs: {allowed}"
+    if alg.startswith("HS"):
+        ktys = sorted({_q(k.get("kty"), quote=False) for k in keys.keys})
+        if ktys and "oct" not in ktys:
+            held = f"the key set holds {'/'.join(ktys)} keys"
+            return f"alg {alg} is symmetric; {held}"
+        if algorithms is None:
+            return f"alg {alg} is symmetric; HMAC algorithms are accepted only when listed in algorithms"
+    return None
+
+
+def _candidate_keys(keys: KeySet, kid: Any, alg: str) -> tuple[list[dict[str, Any]], str | None, list[str]]:
+    """The signing keys the token's ``kid`` and ``alg`` point to; or none, with the cause and the evidence."""
+    signing = [k for k in keys.keys if k.get("use") != "enc"]
+    if kid is not None:
+        named = [k for k in signing if k.get("kid") == kid]
+        if not named:
+            kids = ", ".join(sorted({_q(k["kid"], quote=False) for k in signing if "kid" in k}))
+            enc = any(k.get("kid") == kid for k in keys.keys)
+            return [], UNKNOWN_SIGNING_KEY, [f"kid {_q(kid)} is not among the key set's kids: {kids or '(none)'}"
+                                             + ("; it names an encryption key (use 'enc')" if enc else "")]
+        candidates = [k for k in named if _misfit(k, alg) is None]
+        if not candidates:
+            return [], ALGORITHM_MISMATCH, [str(_misfit(k, alg)) for k in named]
+    else:
+        candidates = [k for k in signing if _misfit(k, alg) is None]
+        if not candidates:
+            kty, crvs = _NEEDS[alg]
+            need = f"kty {kty}" + (f", crv {'/'.join(sorted(crvs))}" if crvs else "")
+            held = ", ".join(map(_describe, keys.keys)) or "no keys"
+            return [], UNKNOWN_SIGNING_KEY, [f"the token has no kid and no key fits alg {alg} "
+                                             f"(needs {need}); the set holds {held}"]
+    return candidates, None, []
 
 
 def _verify(token: str, jwk: dict[str, Any], alg: str, notes: list[str]) -> bool | None:
