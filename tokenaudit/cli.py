@@ -871,7 +871,8 @@ def compact_command(
 
     Example: tokenaudit compact --dataset /var/lib/tokenaudit/dataset
     """
-    from .store.compact import compact, render_compact_report
+    from .render.compaction import render_compact_report
+    from .store.compact import compact
     from .store.dataset import default_dataset_path
 
     with cli_errors():

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .._lazy import attach
 
 if TYPE_CHECKING:
-    from .compact import DEFAULT_TARGET_BYTES, CompactReport, render_compact_report
+    from .compact import DEFAULT_TARGET_BYTES, CompactReport
     from .dataset import (
         commit_batch,
         default_dataset_path,
@@ -55,7 +55,6 @@ __all__ = [
     "read_requests",
     "read_tokens",
     "remove_events",
-    "render_compact_report",
     "sum_requests",
     "verify_dataset",
     "write_events",

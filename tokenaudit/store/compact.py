@@ -169,23 +169,6 @@ def plan_merges(batches: Sequence[str], sizes: dict[str, int], *, target_bytes: 
     return runs
 
 
-def render_compact_report(report: CompactReport) -> str:
-    """The report as a few lines of text.
-
-    Examples
-    --------
-    >>> print(render_compact_report(CompactReport(Path("d"), 5, 2, 4, 24, 6, 100, 4096, 2048, 24)))
-    d: 5 batches -> 2; merged 4 batches (24 files, 4.1 kB) into 1 (6 files, 2.0 kB), 100 events
-    """
-    merged_into = report.batches_after - (report.batches_before - report.batches_merged)
-    if not report.batches_merged:
-        return f"{report.dataset}: {report.batches_before} batches; nothing to merge"
-    return (f"{report.dataset}: {report.batches_before} batches -> {report.batches_after}; "
-            f"merged {report.batches_merged} batches ({report.files_merged} files, {report.bytes_before / 1e3:,.1f} kB)"
-            f" into {merged_into} ({report.files_written} files, {report.bytes_after / 1e3:,.1f} kB),"
-            f" {report.rows:,} events")
-
-
 def _files_of(root: Path, batches: Sequence[str]) -> dict[str, list[Path]]:
     """Every file of each batch, table by table, in the order readers list them."""
     found: dict[str, list[Path]] = {batch: [] for batch in batches}
