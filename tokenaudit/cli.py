@@ -498,15 +498,26 @@ def events_command(
 
     Example: tokenaudit events --since 24h --format csv > failures.csv
     """
+    from .analysis.export import iter_paired_events
     from .analysis.failures import paired_events
     from .catalogue.matching import load_catalogue
     from .render.tables import render_events
     from .store.dataset import default_dataset_path
 
     with cli_errors():
-        events = _read_window(dataset or default_dataset_path(), since, until)
-        text = render_events(paired_events(events, load_catalogue(signatures or [])), fmt=output_format.value)
-    typer.echo(text, nl=False)
+        start, end = _window(since, until)
+        catalogue = load_catalogue(signatures or [])
+        columns: list[str] | None = None
+        # A day at a time: memory holds a day's events, never the dataset's.
+        for day in iter_paired_events(dataset or default_dataset_path(), since=start, until=end, catalogue=catalogue):
+            text = render_events(day if columns is None else day.reindex(columns=columns), fmt=output_format.value)
+            if columns is not None and output_format is EventFormat.csv:
+                text = text.partition("\n")[2]  # the header was written with the first day
+            columns = columns or list(day.columns)
+            typer.echo(text, nl=False)
+        if columns is None and output_format is EventFormat.csv:  # no event: the header alone
+            empty = paired_events(_read_window(dataset or default_dataset_path(), since, until), catalogue)
+            typer.echo(render_events(empty, fmt="csv"), nl=False)
 
 
 @app.command("formats")

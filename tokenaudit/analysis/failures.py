@@ -50,7 +50,8 @@ GROUP_COLUMNS = (
     "explanation",
     "recommendation",
 )
-_PAIR_WINDOW = pd.Timedelta(seconds=10)
+#: How far apart an HTTP refusal and the line that says why may be (either way).
+PAIR_WINDOW = pd.Timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def pair_http_denials(events: pd.DataFrame) -> pd.DataFrame:
         right.sort_values("ts", kind="stable")[["ts", "addr", "source_file", "line_no"]],
         on="ts",
         by="addr",
-        tolerance=_PAIR_WINDOW,
+        tolerance=PAIR_WINDOW,
         direction="nearest",
     )
     found = paired["source_file"].notna()
@@ -270,7 +271,8 @@ def pair_http_denials(events: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-_FOLLOW_WINDOW = pd.Timedelta(seconds=2)
+#: How long after a failure a follow-up line of the same request may come.
+FOLLOW_WINDOW = pd.Timedelta(seconds=2)
 
 
 def pair_follow_ups(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.DataFrame:
@@ -299,7 +301,7 @@ def pair_follow_ups(events: pd.DataFrame, catalogue: Catalogue | None = None) ->
         row = frame.loc[index]
         globs = followers[row["signature"]]
         earlier = frame[(frame["source_file"] == row["source_file"]) & (client == client[index])
-                        & (frame["ts"] <= row["ts"]) & (frame["ts"] >= row["ts"] - _FOLLOW_WINDOW)
+                        & (frame["ts"] <= row["ts"]) & (frame["ts"] >= row["ts"] - FOLLOW_WINDOW)
                         & (frame.index != index)]
         earlier = earlier[earlier["signature"].map(
             lambda s, globs=globs: isinstance(s, str) and s not in followers
