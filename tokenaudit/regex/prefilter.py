@@ -73,6 +73,8 @@ def required_literals(pattern: str) -> tuple[str, ...]:
     ('xpired token',)
     >>> required_literals(r"Token (?:is )?expired|\w+")
     ()
+    >>> required_literals(r"Token (?i:has expired) at")
+    ('Token ',)
     >>> required_literals(r"User (?:not found|is inactive)['\"]")
     ('User is inactive', 'User not found')
     >>> required_literals(r"Failed to (?:parse|read) JW[ST]")
@@ -98,7 +100,7 @@ def _alternatives(items: list[tuple[Any, Any]]) -> tuple[str, ...]:
     if len(best) >= _MIN_LITERAL:
         candidates.append((best,))
     for op, arg in items:
-        if op is syntax.SUBPATTERN:
+        if op is syntax.SUBPATTERN and not _folds(arg):
             inner = _alternatives(list(arg[-1]))
             if inner:
                 candidates.append(inner)
@@ -122,6 +124,11 @@ _SELECTIVE = 12
 _MAX_SPELLINGS = 32
 #: Largest character class spelled out (``[_-]``, ``[SE]``).
 _MAX_CLASS = 4
+
+
+def _folds(group: Any) -> bool:
+    """Whether a group's own flags make it case-insensitive (``(?i:…)``): its letters are then no literal."""
+    return bool(group[1] & re.IGNORECASE)
 
 
 def _spelled_out(items: list[tuple[Any, Any]]) -> tuple[str, ...]:
@@ -186,7 +193,7 @@ def _literal_options(op: Any, arg: Any) -> set[str] | None:
         return {""}
     if op is syntax.IN and len(arg) <= _MAX_CLASS and all(kind is syntax.LITERAL for kind, _ in arg):
         return {chr(code) for _, code in arg}
-    if op is syntax.SUBPATTERN:
+    if op is syntax.SUBPATTERN and not _folds(arg):
         return _sequence_options(list(arg[-1]))
     if op is syntax.BRANCH:
         found: set[str] = set()
@@ -204,7 +211,7 @@ def _literal_options(op: Any, arg: Any) -> set[str] | None:
 
 def _leading_options(op: Any, arg: Any) -> set[str] | None:
     """For a branch (or a group holding one): the literal start of each alternative; ``None`` otherwise."""
-    if op is syntax.SUBPATTERN:
+    if op is syntax.SUBPATTERN and not _folds(arg):
         inner = list(arg[-1])
         return _leading_options(*inner[0]) if len(inner) == 1 else None
     if op is not syntax.BRANCH:
@@ -227,7 +234,7 @@ def _walk(items: list[tuple[Any, Any]], runs: list[str], current: list[str]) -> 
             current.append(chr(arg))
         elif op in _ZERO_WIDTH:
             continue
-        elif op is syntax.SUBPATTERN:
+        elif op is syntax.SUBPATTERN and not _folds(arg):
             # A group is always taken: its literals continue the run.
             _walk(list(arg[-1]), runs, current)
         else:
