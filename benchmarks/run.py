@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/run.py [--lines N] [--runs 3] [--formats nginx proxmox_syslog ...] [--gzip]
                              [--failure-share 0.03] [--keep DIR] [--analyze-events N]
+                             [--cardinality realistic|templates] [--report-days 1 7 30]
 
 Generates each format's log once (``benchmarks/generate.py``, into a temporary folder
 or ``--keep DIR``), then times, interleaved, ``--runs`` times each:
@@ -19,7 +20,10 @@ Every run is checked against the generator's ground truth: the count printed by 
 and by the baseline, and for tokenaudit the events in the dataset (count and sum of
 line numbers, read back with ``tokenaudit.read_events``). Prints a Markdown table of
 medians, then the issue's targets. ``--analyze-events N`` also builds a dataset of N
-events and times ``tokenaudit analyze --format json`` on it.
+events over 30 days and times ``tokenaudit analyze --format json`` on it; by default each event has
+values of its own, as real failures do (``--cardinality templates`` repeats 20,000 template events,
+as the figures before issue 16 did). ``--report-days 1 7 30`` also times ``tokenaudit report``
+over the last 1, 7 and 30 days of that dataset, each run checked against the window's events.
 
 Formats that ``tokenaudit formats`` does not list are skipped with a message.
 """
@@ -42,6 +46,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -342,13 +347,20 @@ def bench_file(
 # --------------------------------------------------------------------------- analyze
 
 
-def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_000) -> float:
+def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_000,
+                          cardinality: str = "realistic") -> float:
     """A dataset of ``events`` failure events, written directly as Parquet; returns seconds taken.
 
     The events are those tokenaudit makes of the generated Proxmox failure lines
     (``process_chunk`` over 20,000 of them), repeated with fresh times and line numbers over
     30 days, in batches of ``batch_events`` each committed with its manifest, as ingests of
     successive days would leave them.
+
+    With ``cardinality="realistic"`` every event has values of its own, as real failures do:
+    its own client address, one of :data:`DISTINCT_USERS` users and :data:`DISTINCT_REALMS`
+    realms, and, where its signature names an audience, one of :data:`DISTINCT_AUDIENCES`.
+    With ``"templates"`` the 20,000 template events repeat unchanged (classes of identical
+    rows then collapse the dataset: what the figures before issue 16 measured).
     """
     import numpy as np
     import pandas as pd
@@ -388,6 +400,8 @@ def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_
             "stream_id": pa.array([f"{done // batch_events:016x}"] * count, pa.string()),
             "batch_id": pa.array([batch_id] * count, pa.string()),
         }
+        if cardinality == "realistic":
+            replace.update(_varied(table, numbers))
         for name, values in replace.items():
             table = table.set_column(EVENT_SCHEMA.get_field_index(name), name, values)
         write_events(root, table, batch_id)
@@ -404,10 +418,34 @@ def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_
     return time.perf_counter() - started
 
 
-def bench_analyze(events: int, runs: int, workdir: Path, *, limits: Limits = Limits()) -> tuple[Tool, float]:
+#: Distinct values of the realistic analyze dataset (each event has its own client address and time).
+DISTINCT_USERS = 40_000
+DISTINCT_REALMS = 40
+DISTINCT_AUDIENCES = 5_000
+
+
+def _varied(table: Any, numbers: Any) -> dict[str, Any]:
+    """Columns of values of their own for the events numbered ``numbers``: address, user, realm, audience."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def texts(fmt: str, values: Any) -> Any:
+        return pa.array([fmt.format(*row) for row in values], pa.string())
+
+    address = texts("10.{}.{}.{}", zip(numbers >> 16 & 255, numbers >> 8 & 255, numbers & 255, strict=True))
+    realm_numbers = numbers % DISTINCT_REALMS
+    user = texts("u{}@realm{}", zip(numbers % DISTINCT_USERS, realm_numbers, strict=True))
+    realm = texts("realm{}", zip(realm_numbers, strict=True))
+    audience = texts("37757258797{:07d}", zip(numbers % DISTINCT_AUDIENCES, strict=True))
+    audience = pc.if_else(pc.is_valid(table.column("audience")), audience, pa.nulls(len(numbers), pa.string()))
+    return {"client_addr": address, "user": user, "realm": realm, "audience": audience}
+
+
+def bench_analyze(events: int, runs: int, workdir: Path, *, limits: Limits = Limits(),
+                  cardinality: str = "realistic") -> tuple[Tool, float]:
     root = workdir / "analyze-dataset"
     shutil.rmtree(root, ignore_errors=True)
-    took = build_analyze_dataset(root, events)
+    took = build_analyze_dataset(root, events, cardinality=cardinality)
     tool = Tool("tokenaudit analyze", [str(TOKENAUDIT), "analyze", "--dataset", str(root), "--format", "json"],
                 _child_env(workdir))
     scratch = workdir / "scratch"
@@ -432,6 +470,48 @@ def bench_analyze(events: int, runs: int, workdir: Path, *, limits: Limits = Lim
 
 
 # --------------------------------------------------------------------------- report
+
+#: The analyze dataset's 30 days end here (it starts on 2026-10-01).
+DATASET_END = "2026-10-31T00:00:00Z"
+
+
+def bench_report(root: Path, events: int, days: Sequence[int], runs: int, workdir: Path, *,
+                 limits: Limits = Limits()) -> list[tuple[int, int, Tool]]:
+    """Time ``tokenaudit report --format json`` over the last ``days`` of the analyze dataset at ``root``.
+
+    Each run is checked: the report's events are those the dataset holds in the window
+    (the analyze dataset spaces its events evenly, so the count is known).
+    """
+    import pandas as pd
+
+    end = pd.Timestamp(DATASET_END)
+    start = pd.Timestamp("2026-10-01", tz="UTC")
+    step = (30 * 86_400 * 1_000_000) // max(events, 1)
+    results = []
+    scratch = workdir / "scratch"
+    scratch.mkdir(exist_ok=True)
+    for span in days:
+        since = end - pd.Timedelta(days=span)
+        first = max(0, -(-((since - start).value // 1000) // step))
+        expected = max(0, min(events, -(-((end - start).value // 1000) // step)) - first)
+        tool = Tool(f"tokenaudit report, {span} d", [str(TOKENAUDIT), "report", "--dataset", str(root), "--since",
+                                                    since.isoformat(), "--until", end.isoformat(), "--format", "json"],
+                    _child_env(workdir))
+        for number in range(runs):
+            run = measure(tool.argv, env=tool.env, scratch=scratch, timeout_s=limits.timeout_s, rss_limit=limits.rss)
+            tool.runs.append(run)
+            problem = run.killed or (f"exit {run.returncode}: {run.stderr.strip()[-200:]}" if run.returncode else None)
+            if problem is None:
+                found = json.loads(run.stdout)["totals"]["events"]
+                if found != expected:
+                    problem = f"report counts {found:,} events, the window holds {expected:,}"
+            if problem:
+                tool.problems.append(problem)
+            _progress(f"  report {span} d run {number + 1}/{runs}: {run.wall_s:.3f} s, {run.peak_rss / 1e6:.0f} MB"
+                      f"{' FAIL ' + problem if problem else ''}")
+        results.append((span, expected, tool))
+    return results
+
 
 
 def _progress(text: str) -> None:
@@ -594,6 +674,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="write files and datasets here and keep them")
     parser.add_argument("--analyze-events", type=int, default=0, metavar="N",
                         help="also time `tokenaudit analyze` over a dataset of N events")
+    parser.add_argument("--cardinality", choices=("realistic", "templates"), default="realistic",
+                        help="the analyze dataset's values: each event its own (realistic), or 20,000 repeated "
+                             "template events (templates) [realistic]")
+    parser.add_argument("--report-days", type=int, nargs="*", default=[], metavar="D",
+                        help="with --analyze-events, also time `tokenaudit report` over the last D days of its "
+                             "dataset, for each D given (1 7 30, say)")
     parser.add_argument("--timeout", type=float, default=900.0, metavar="S",
                         help="kill a command running longer than S seconds [900]")
     parser.add_argument("--rss-limit-mb", type=float, default=None, metavar="MB",
@@ -601,6 +687,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1 or args.lines < 1:
         parser.error("--runs and --lines must be at least 1")
+    if args.report_days and not args.analyze_events:
+        parser.error("--report-days times report over the analyze dataset: give --analyze-events N too")
+    if any(not 1 <= days <= 30 for days in args.report_days):
+        parser.error("--report-days: each window is 1 to 30 days (the analyze dataset spans 30)")
     if not TOKENAUDIT.exists():
         parser.error(f"{TOKENAUDIT} not found: install tokenaudit into this Python's environment")
 
@@ -638,8 +728,13 @@ def main(argv: list[str] | None = None) -> int:
                     path.unlink()
         analyze = None
         analyze_build = 0.0
+        reports: list[tuple[int, int, Tool]] = []
         if args.analyze_events:
-            analyze, analyze_build = bench_analyze(args.analyze_events, args.runs, workdir, limits=limits)
+            analyze, analyze_build = bench_analyze(args.analyze_events, args.runs, workdir, limits=limits,
+                                                   cardinality=args.cardinality)
+            if args.report_days:
+                reports = bench_report(workdir / "analyze-dataset", args.analyze_events, args.report_days,
+                                       args.runs, workdir, limits=limits)
 
         if skipped:
             print("\n".join(skipped) + "\n")
@@ -653,12 +748,24 @@ def main(argv: list[str] | None = None) -> int:
                 [("tokenaudit analyze --format json", f"{args.analyze_events:,}", f"{analyze.median_s:.3f}",
                   _fmt_rate(args.analyze_events / analyze.median_s), f"{analyze.peak_mb:,.0f}",
                   "yes" if not analyze.problems else "FAIL: " + analyze.problems[0])]))
-            print(f"\n(dataset of {args.analyze_events:,} events built in {analyze_build:.1f} s)\n")
+            if reports:
+                print()
+                print(markdown_table(
+                    ("command", "window", "events", "median s", "peak RSS MB", "correct"),
+                    [("tokenaudit report --format json", f"{span} d", f"{expected:,}", f"{tool.median_s:.3f}",
+                      f"{tool.peak_mb:,.0f}", "yes" if not tool.problems else "FAIL: " + tool.problems[0])
+                     for span, expected, tool in reports]))
+            cardinality = (f"each event its own client address, one of {DISTINCT_USERS:,} users, {DISTINCT_REALMS} "
+                           f"realms and {DISTINCT_AUDIENCES:,} audiences" if args.cardinality == "realistic"
+                           else "20,000 template events repeated")
+            print(f"\n(dataset of {args.analyze_events:,} events over 30 days, {cardinality}; built in "
+                  f"{analyze_build:.1f} s)\n")
         print("Targets:\n")
         print("\n".join(target_lines(results, analyze)))
         load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
         print(f"\nLoad average at the end: {load}")
-        failed = any(tool.problems for _, _, tools in results for tool in tools) or bool(analyze and analyze.problems)
+        failed = (any(tool.problems for _, _, tools in results for tool in tools) or bool(analyze and analyze.problems)
+                  or any(tool.problems for _, _, tool in reports))
         return 1 if failed else 0
     finally:
         if not args.keep:

@@ -262,3 +262,30 @@ def test_markdown_table_escapes_a_pipe_inside_a_cell() -> None:
     rows = table.splitlines()
     assert rows[2] == "| zcat \\| wc -l |    0.789 |"
     assert all(row.count(" | ") == 1 for row in rows if not row.startswith("|-"))
+
+
+def test_runner_times_analyze_and_report_on_a_dataset_of_realistic_variety(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every event its own address, users and audiences from large pools; report over windows, each run checked."""
+    import tokenaudit as ta
+
+    run = _load("run")
+    work = tmp_path / "work"
+    assert run.main(["--formats", "--analyze-events", "3000", "--report-days", "1", "30", "--runs", "1",
+                     "--keep", str(work)]) == 0
+    out = capsys.readouterr().out
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in out.splitlines()
+            if line.startswith("| tokenaudit report")]
+    assert [(row[1], row[2], row[-1]) for row in rows] == [("1 d", "100", "yes"), ("30 d", "3,000", "yes")]
+    assert "each event its own client address" in out
+    events = ta.read_events(work / "analyze-dataset")
+    assert len(events) == 3000 and events["client_addr"].nunique() == 3000
+    assert events["user"].nunique() == 3000 and events["realm"].nunique() == run.DISTINCT_REALMS
+    assert events["ts"].dt.normalize().nunique() == 30
+
+
+def test_report_days_need_the_analyze_dataset(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _load("run").main(["--formats", "--report-days", "7"])
+    assert "--report-days times report over the analyze dataset" in capsys.readouterr().err
