@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,3 +32,22 @@ def pytest_configure(config: pytest.Config) -> None:
     Set before collection, since modules load the catalogue at import; subprocesses inherit it.
     """
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="tokenaudit-test-cache-")
+
+
+def dataset_of(events: pa.Table, root: Path) -> Path:
+    """A dataset holding exactly ``events`` (a table of the events schema), committed as ingest commits a batch."""
+    import pandas as pd
+
+    from tokenaudit.store.dataset import commit_batch, new_batch_id, open_for_writing, write_events
+
+    rows = events.num_rows
+    open_for_writing(root)
+    batch_id = new_batch_id()
+    write_events(root, events, batch_id)
+    commit_batch(root, pd.DataFrame([{
+        "batch_id": batch_id, "ingested_at": pd.Timestamp.now(tz="UTC"), "source_file": "made.log",
+        "stream_id": "0" * 16, "format": "syslog_rfc3164", "size_bytes": 0, "compressed": False, "head_len": 0,
+        "head_sha256": "", "tail_sha256": "", "offset_bytes": 0, "lines_total": rows, "lines_read": rows,
+        "lines_parsed": rows, "lines_skipped": 0, "lines_rejected": 0, "events": rows,
+    }]), batch_id)
+    return root

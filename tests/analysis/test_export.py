@@ -13,7 +13,7 @@ import tokenaudit as ta
 from tokenaudit.analysis.export import iter_paired_events
 from tokenaudit.analysis.failures import paired_events
 
-from ..conftest import SAMPLE_LOGS
+from ..conftest import SAMPLE_LOGS, dataset_of
 
 
 @pytest.fixture(scope="module")
@@ -25,23 +25,11 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _written(events: pd.DataFrame, root: Path) -> Path:
-    """A dataset holding exactly ``events``, committed as ingest commits a batch."""
+    """A dataset holding exactly ``events``."""
     from tokenaudit.schema import EVENT_SCHEMA
-    from tokenaudit.store.dataset import commit_batch, new_batch_id, open_for_writing, write_events
 
     table = pa.Table.from_pandas(events.assign(event_date=events["ts"].dt.strftime("%Y-%m-%d")), preserve_index=False)
-    table = table.select([n for n in EVENT_SCHEMA.names if n in table.column_names])
-    open_for_writing(root)
-    batch_id = new_batch_id()
-    write_events(root, table, batch_id)
-    commit_batch(root, pd.DataFrame([{
-        "batch_id": batch_id, "ingested_at": pd.Timestamp.now(tz="UTC"), "source_file": "made.log",
-        "stream_id": "0" * 16, "format": "syslog_rfc3164", "size_bytes": 0, "compressed": False, "head_len": 0,
-        "head_sha256": "", "tail_sha256": "", "offset_bytes": 0, "lines_total": len(events),
-        "lines_read": len(events), "lines_parsed": len(events), "lines_skipped": 0, "lines_rejected": 0,
-        "events": len(events),
-    }]), batch_id)
-    return root
+    return dataset_of(table.select([n for n in EVENT_SCHEMA.names if n in table.column_names]), root)
 
 
 def _all_at_once(root: Path, **window: pd.Timestamp) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import tokenaudit as ta
 from tokenaudit.cli import app
 from tokenaudit.store.event_classes import CLASS_COLUMNS, _plan, classes_of_frame
 
-from ..conftest import SAMPLE_LOGS
+from ..conftest import SAMPLE_LOGS, dataset_of
 
 RUNNER = CliRunner()
 
@@ -137,23 +137,6 @@ def test_a_file_written_before_a_column_existed_reads_it_as_null(overlapping: Pa
         events[where].astype(object).where(events[where].notna(), None).to_numpy().tolist()
 
 
-def _dataset_of(events: pa.Table, root: Path) -> Path:
-    """A dataset holding exactly ``events``, written and committed as ingest writes them."""
-    from tokenaudit.store.dataset import commit_batch, new_batch_id, open_for_writing, write_events
-
-    open_for_writing(root)
-    batch_id = new_batch_id()
-    write_events(root, events, batch_id)
-    commit_batch(root, pd.DataFrame([{
-        "batch_id": batch_id, "ingested_at": pd.Timestamp.now(tz="UTC"), "source_file": "made.log",
-        "stream_id": "0" * 16, "format": "syslog_rfc3164", "size_bytes": 0, "compressed": False, "head_len": 0,
-        "head_sha256": "", "tail_sha256": "", "offset_bytes": 0, "lines_total": events.num_rows,
-        "lines_read": events.num_rows, "lines_parsed": events.num_rows, "lines_skipped": 0, "lines_rejected": 0,
-        "events": events.num_rows,
-    }]), batch_id)
-    return root
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_rows_differing_only_by_a_null_are_classes_of_their_own(overlapping: Path, tmp_path: Path, seed: int) -> None:
     """One value and nulls in a column, or a few values and nulls in several: every distinct row is a class."""
@@ -172,7 +155,7 @@ def test_rows_differing_only_by_a_null_are_classes_of_their_own(overlapping: Pat
     stamps = pa.array(np.arange(count, dtype=np.int64) * 1_000_000 + 1_700_000_000_000_000, pa.int64())
     events = events.set_column(events.column_names.index("ts"), "ts", stamps.cast(pa.timestamp("us", tz="UTC")))
     events = events.set_column(events.column_names.index("line_no"), "line_no", pa.array(np.arange(1, count + 1)))
-    dataset = _dataset_of(events, tmp_path / "dataset")
+    dataset = dataset_of(events, tmp_path / "dataset")
 
     stored = ta.read_events(dataset)
     collapsed = ta.read_event_classes(dataset)
