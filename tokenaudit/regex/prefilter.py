@@ -176,13 +176,19 @@ def _without_containing(texts: set[str]) -> tuple[str, ...]:
 
 def _sequence_options(items: list[tuple[Any, Any]]) -> set[str] | None:
     """Every string a sequence of items matches, if each item is literal (and they are few)."""
+    strings, complete = _literal_start(items)
+    return strings if complete else None
+
+
+def _literal_start(items: list[tuple[Any, Any]]) -> tuple[set[str], bool]:
+    """The strings the literal items at the start of a sequence match, and whether they were all of it."""
     strings = {""}
     for op, arg in items:
         options = _literal_options(op, arg)
         if options is None or len(strings) * len(options) > _MAX_SPELLINGS:
-            return None
+            return strings, False
         strings = {text + option for text in strings for option in options}
-    return strings
+    return strings, True
 
 
 def _literal_options(op: Any, arg: Any) -> set[str] | None:
@@ -216,16 +222,7 @@ def _leading_options(op: Any, arg: Any) -> set[str] | None:
         return _leading_options(*inner[0]) if len(inner) == 1 else None
     if op is not syntax.BRANCH:
         return None
-    found: set[str] = set()
-    for branch in arg[1]:
-        strings = {""}
-        for item_op, item_arg in branch:
-            options = _literal_options(item_op, item_arg)
-            if options is None or len(strings) * len(options) > _MAX_SPELLINGS:
-                break
-            strings = {text + option for text in strings for option in options}
-        found |= strings
-    return found
+    return {start for branch in arg[1] for start in _literal_start(list(branch))[0]}
 
 
 def _walk(items: list[tuple[Any, Any]], runs: list[str], current: list[str]) -> None:
