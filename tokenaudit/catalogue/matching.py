@@ -910,8 +910,8 @@ class _Plain:
     def _literal_rows(self, fold: bool) -> dict[str, np.ndarray]:
         if fold not in self._rows:
             texts = self.folded if fold else self.texts
-            starts = np.cumsum([0, *(len(text) + 1 for text in texts[:-1])], dtype=np.int64) if texts \
-                else np.zeros(0, np.int64)
+            ends = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)) + 1)  # each text and its newline
+            starts = np.concatenate([np.zeros(1, np.int64), ends[:-1]])
             self._rows[fold] = self.index.rows("\n".join(texts), starts, fold=fold)
         return self._rows[fold]
 
