@@ -14,7 +14,10 @@ text, nor the other way round):
   tokens, ordinary traffic, and user-written imitations (injection probes);
 - ``fresh/lines.jsonl``: real lines gathered after the catalogue was last
   extended, from threads none of the sets above cites, by someone who never
-  saw the catalogue: the held-out measure (failures and accepted lines).
+  saw the catalogue: the held-out measure (failures and accepted lines);
+- ``fresh2/lines.jsonl``: a second held-out round, gathered the same way from
+  threads none of the sets above cites, before the keyword tier was written,
+  and measured once it was.
 
 Every line goes through :func:`tokenaudit.analysis.answers`, the classifier ``analyze``
 uses. Run ``python evaluation/evaluate.py`` for the tables (``--json`` for
@@ -36,7 +39,10 @@ from tokenaudit.causes.recommend import WIDENS_TRUST
 
 HERE = Path(__file__).resolve().parent
 SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negative": "negative/lines.jsonl",
-        "fresh": "fresh/lines.jsonl"}
+        "fresh": "fresh/lines.jsonl", "fresh2": "fresh2/lines.jsonl"}
+#: The held-out sets, each with the words of its row in the table.
+HELD_OUT = {"fresh": "held out: real lines gathered after the catalogue's last change",
+            "fresh2": "held out, second round: real lines gathered before the keyword tier, measured after it"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 
 
@@ -90,7 +96,7 @@ class Scores:
 
 
 def load_set(name: str) -> list[dict[str, object]]:
-    """The records of one evaluation set (``real``, ``validators`` or ``negative``)."""
+    """The records of one evaluation set (a key of :data:`SETS`)."""
     records: list[dict[str, object]] = []
     for path in sorted(HERE.glob(SETS[name])):
         records.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
@@ -135,15 +141,16 @@ def summary(scores: dict[str, Scores]) -> dict[str, object]:
     """The headline figures of the issue's acceptance: shares per set, and what negatives gave."""
     negative = scores["negative"].outcomes
     token_events = [o for o in negative if o.cause in TOKEN_CAUSES]
-    fresh = scores["fresh"]
+    held_out = {name: {"lines": len(scores[name].outcomes), "right": scores[name].share("right"),
+                       "exact": scores[name].share("exact"), "named": scores[name].share("named"),
+                       "negatives": len([o for o in scores[name].outcomes if o.expected is None]),
+                       "negatives_with_token_event": len([o for o in scores[name].outcomes
+                                                          if o.expected is None and o.cause in TOKEN_CAUSES])}
+                for name in HELD_OUT}
     return {
         "real": {"lines": len(scores["real"].outcomes), "right": scores["real"].share("right"),
                  "exact": scores["real"].share("exact"), "named": scores["real"].share("named")},
-        "fresh": {"lines": len(fresh.outcomes), "right": fresh.share("right"), "exact": fresh.share("exact"),
-                  "named": fresh.share("named"),
-                  "negatives": len([o for o in fresh.outcomes if o.expected is None]),
-                  "negatives_with_token_event": len([o for o in fresh.outcomes
-                                                     if o.expected is None and o.cause in TOKEN_CAUSES])},
+        **held_out,
         "validators": {"lines": len(scores["validators"].outcomes), "exact": scores["validators"].share("exact"),
                        "named": scores["validators"].share("named"), "right": scores["validators"].share("right")},
         "negative": {
@@ -163,7 +170,8 @@ def _pct(value: object) -> str:
 def markdown(scores: dict[str, Scores]) -> str:
     """The README's tables: the headline per set, then recall and precision per cause."""
     head = summary(scores)
-    real, validators, negative, fresh = head["real"], head["validators"], head["negative"], head["fresh"]
+    real, validators, negative = head["real"], head["validators"], head["negative"]
+    held_out = [(words, head[name]) for name, words in HELD_OUT.items()]
     lines = [
         "| set | lines | right cause | exact cause | expected cause named (answer or alternative) |",
         "|---|---|---|---|---|",
@@ -171,15 +179,18 @@ def markdown(scores: dict[str, Scores]) -> str:
         f"| {_pct(real['named'])} |",  # type: ignore[index]
         f"| real validators' messages behind application loggers | {validators['lines']} | "  # type: ignore[index]
         f"{_pct(validators['right'])} | {_pct(validators['exact'])} | {_pct(validators['named'])} |",  # type: ignore[index]
-        f"| held out: real lines gathered after the catalogue's last change | {fresh['lines']} | "  # type: ignore[index]
-        f"{_pct(fresh['right'])} | {_pct(fresh['exact'])} | {_pct(fresh['named'])} |",  # type: ignore[index]
+        *(f"| {words} | {held['lines']} | {_pct(held['right'])} | {_pct(held['exact'])} | "  # type: ignore[index]
+          f"{_pct(held['named'])} |" for words, held in held_out),  # type: ignore[index]
         "",
         f"Negative lines (accepted tokens, ordinary traffic, injection probes): {negative['lines']}; "  # type: ignore[index]
         f"token failure events from them: {negative['token_events']}; ready trust-widening fixes: "  # type: ignore[index]
         f"{negative['ready_widening_fixes']}; probes that are byte for byte a real line (a syslog tag written "  # type: ignore[index]
         f"with `logger`, a forged new line) and so give an event: {negative['token_events_indistinguishable']}. "  # type: ignore[index]
-        f"Accepted lines of the held-out set: {fresh['negatives']}; token failure events from them: "  # type: ignore[index]
-        f"{fresh['negatives_with_token_event']}.",  # type: ignore[index]
+        "Accepted lines of the held-out sets: "
+        + "; ".join(f"{held['negatives']} in {name}, token failure events from them: "  # type: ignore[index]
+                    f"{held['negatives_with_token_event']}" for name, held in zip(HELD_OUT, (h for _, h in held_out),
+                                                                                 strict=True))
+        + ".",
         "",
         "| cause | lines | recall | recall, alternatives named | answers | precision |",
         "|---|---|---|---|---|---|",

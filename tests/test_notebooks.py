@@ -174,8 +174,9 @@ def test_morning_after_compares_the_two_windows(run: Run) -> None:
     notebook = run(MORNING)
     window = shown(notebook, "window")
     assert re.search(
-        # 60: the line a local user wrote with `logger -t pvedaemon` is kept as a suspicious line
-        r"^this window\s+2026-11-21 17:00:00\+00:00\s+2026-11-22 17:00:00\+00:00\s+60\b",
+        # 61: the line a local user wrote with `logger -t pvedaemon` is kept as a suspicious line, and a
+        # keyword recognises one more sample line of this window
+        r"^this window\s+2026-11-21 17:00:00\+00:00\s+2026-11-22 17:00:00\+00:00\s+61\b",
         window,
         re.M,
     ), window

@@ -205,11 +205,14 @@ def test_search_signatures_match_at_the_start_after_wrappers_and_at_clauses() ->
         f"Failed to process OIDC callback with params code=a b: {body}",  # a space in a wrapper's variable part
     ]
     rows = match_messages(pa.array(messages), CATALOGUE, format_name="syslog_iso", generic_search=True).to_pylist()
-    assert [row["signature"] for row in rows] == ["openidconnect.untrusted_audience"] * 4 + [None] * 2 + [
-        "openidconnect.untrusted_audience"]
+    assert [row["signature"] for row in rows] == ["openidconnect.untrusted_audience"] * 4 + [
+        "keyword.audience_rejected"] * 2 + ["openidconnect.untrusted_audience"]
     # At the start or after a wrapper the text stands where its software writes it; after some other
-    # program's clause it is still the cause, but nothing vouches for the value as strongly.
-    assert [row["confidence"] for row in rows] == ["high"] * 4 + [None] * 2 + ["medium"]
+    # program's clause it is still the cause, but nothing vouches for the value as strongly. Inside a
+    # user's word or a path the signature is not found; only the keyword tier reads the words there
+    # (fields a user controls are masked before it, by the format): low confidence, and no value taken.
+    assert [row["confidence"] for row in rows] == ["high"] * 4 + ["low"] * 2 + ["medium"]
+    assert [row["audience"] for row in rows[4:6]] == [None, None]
 
 
 def _signature_file(tmp_path: Path, pattern: str, *, search: bool) -> Path:

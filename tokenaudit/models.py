@@ -84,9 +84,11 @@ class Signature:
     wrappers (a validator's text passed on by whatever software logs it);
     otherwise it must match the whole text.
 
-    ``tier`` is ``"signature"`` for the exact text of named software and
+    ``tier`` is ``"signature"`` for the exact text of named software,
     ``"phrase"`` for the library-agnostic words of a cause
-    (``tokenaudit/catalogue/data/phrases.toml``): a phrase names the cause, not who wrote it.
+    (``tokenaudit/catalogue/data/phrases.toml``): a phrase names the cause, not who wrote it,
+    and ``"keyword"`` for a pair of words that states a cause anywhere in a line that reports
+    a failure (``tokenaudit/catalogue/data/keywords.toml``), the last resort.
     """
 
     id: str
@@ -108,7 +110,7 @@ class Signature:
     prefilter: tuple[str, ...] = ()
     deprecated: bool = False
     path: str = ""
-    tier: Literal["signature", "phrase"] = "signature"
+    tier: Literal["signature", "phrase", "keyword"] = "signature"
 
 
 @dataclass(frozen=True)

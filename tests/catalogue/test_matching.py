@@ -12,8 +12,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from tokenaudit.catalogue.matching import load_catalogue, match_messages, read_signature_file
+from tokenaudit.catalogue.matching import (
+    confidence_of,
+    load_catalogue,
+    match_messages,
+    read_keyword_file,
+    read_signature_file,
+)
 from tokenaudit.catalogue.samples import check_catalogue
+from tokenaudit.catalogue.user_text import MASK
 from tokenaudit.common.files import STALE_CACHE_SECONDS
 from tokenaudit.errors import CatalogueError
 from tokenaudit.regex.prefilter import marker_regex, required_literal
@@ -176,10 +183,97 @@ def test_phrases_follow_the_signatures_and_name_no_software() -> None:
     catalogue = load_catalogue()
     tiers = [s.tier for s in catalogue.signatures]
     assert "phrase" in tiers
-    assert tiers == sorted(tiers, key=lambda tier: tier == "phrase")  # every signature before every phrase
+    order = {"signature": 0, "phrase": 1, "keyword": 2}
+    assert tiers == sorted(tiers, key=order.__getitem__)  # signatures, then phrases, then keywords
     phrases = [s for s in catalogue.signatures if s.tier == "phrase"]
     assert all(p.software == "" and p.search and p.family == "phrase" for p in phrases)
     assert all(p.pattern.startswith("(?i:") for p in phrases)
+
+
+# --- tier 3: keywords -----------------------------------------------------------
+
+
+def _keyword_rows(*messages: str) -> list[dict[str, object]]:
+    texts = pa.array(list(messages), pa.string())
+    rows: list[dict[str, object]] = match_messages(texts, load_catalogue(), format_name="generic_text",
+                                                   generic_search=True).to_pylist()
+    return rows
+
+
+def test_a_keyword_finds_a_cause_worded_by_an_application_of_its_own() -> None:
+    rows = _keyword_rows('WARN app: Code: 500. Errors:\n* the "aud" value is invalid',
+                         "level=error msg=\"login refused\" reason=\"the issuer we saw does not match our settings\"")
+    assert rows[0]["signature"] == "keyword.audience_rejected"
+    assert rows[0]["tier"] == "keyword" and rows[0]["confidence"] == "low"
+    assert rows[1]["signature"] == "keyword.issuer_rejected"
+
+
+def test_a_keyword_needs_a_line_that_reports_a_failure() -> None:
+    rows = _keyword_rows("INFO access token expired, refreshing", "ERROR access token expired for client portal")
+    assert rows[0]["signature"] is None
+    assert rows[1]["signature"] == "keyword.token_expired"
+
+
+def test_a_keyword_needs_a_word_of_its_own_not_part_of_another() -> None:
+    rows = _keyword_rows("ERROR claudette mismatch in the audit log", "ERROR kissuer invalid")
+    assert [row["signature"] for row in rows] == [None, None]
+
+
+def test_keywords_come_after_phrases_and_signatures() -> None:
+    """Where a phrase (or a signature) also holds, it wins: the keyword is the last resort."""
+    rows = _keyword_rows("ERROR auth: Invalid audience", "ERROR auth: the aud claim is invalid")
+    assert rows[0]["tier"] == "phrase"
+    assert rows[1]["tier"] == "keyword"
+
+
+def test_a_keyword_is_not_found_in_masked_user_text() -> None:
+    texts = pa.array(["ERROR search for: the aud claim is invalid"], pa.string())
+    masked = pa.array([f"ERROR search for: {MASK}"], pa.string())
+    rows = match_messages(texts, load_catalogue(), format_name="generic_text", generic_search=True,
+                          search_texts=masked).to_pylist()
+    assert rows[0]["signature"] is None
+
+
+def test_keywords_are_read_with_the_phrase_rules() -> None:
+    keywords = load_catalogue().keywords("generic_text")
+    assert len(keywords) >= 4
+    assert all(k.id.startswith("keyword.") and k.family == "keyword" and k.software == "" for k in keywords)
+    assert all(k.prefilter and all(literal == literal.lower() for literal in k.prefilter) for k in keywords)
+    assert all(confidence_of(k, "within") == "low" for k in keywords)
+
+
+def test_a_keyword_file_with_a_phrase_id_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "keywords.toml"
+    path.write_text('''family = "keyword"
+source = "x"
+[[keyword]]
+id = "phrase.wrong"
+cause = "expired"
+title = "t"
+pattern = "token expired"
+source = "s"
+  [[keyword.sample]]
+  message = "ERROR token expired"
+''')
+    with pytest.raises(CatalogueError, match="keyword.<snake_case>"):
+        read_keyword_file(path)
+
+
+def test_a_keyword_that_captures_a_value_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "keywords.toml"
+    path.write_text('''family = "keyword"
+source = "x"
+[[keyword]]
+id = "keyword.issuer"
+cause = "issuer_mismatch"
+title = "t"
+pattern = 'issuer (?P<found_issuer>\\S+) is invalid'
+source = "s"
+  [[keyword.sample]]
+  message = "ERROR issuer https://a is invalid"
+''')
+    with pytest.raises(CatalogueError, match="captures no value"):
+        read_keyword_file(path)
 
 
 def test_most_phrases_are_shared_by_at_least_two_pieces_of_software() -> None:

@@ -16,8 +16,8 @@ from ..conftest import SAMPLE_LOGS
 def test_trial_counts_matches_and_groups_misses_by_template(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_text("\n".join([
-        "2026/11/22 10:00:01 api ERROR token rejected: kid k1 unknown for client 1234567",
-        "2026/11/22 10:00:02 api ERROR token rejected: kid k1 unknown for client 7654321",
+        "2026/11/22 10:00:01 api ERROR request rejected: quota q1 exhausted for client 1234567",
+        "2026/11/22 10:00:02 api ERROR request rejected: quota q1 exhausted for client 7654321",
         "2026/11/22 10:00:03 api handled GET /health 200",
         "2026/11/22 10:00:04 api Failed to verify ID token: Invalid audiences: `42` is not a trusted audience",
     ]) + "\n", encoding="utf-8")

@@ -22,7 +22,7 @@ def test_every_signature_sample_holds_one_of_its_literals() -> None:
         for sample in signature.samples:
             if not sample.match or not signature.prefilter:
                 continue
-            text = sample.message.lower() if signature.tier == "phrase" else sample.message
+            text = sample.message.lower() if signature.tier != "signature" else sample.message
             if not any(literal in text for literal in signature.prefilter):
                 missing.append(signature.id)
     assert not missing

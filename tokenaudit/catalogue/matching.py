@@ -27,8 +27,12 @@ headers and error chains before a validator's text. After the signatures
 come the *phrases* of ``data/phrases.toml``: the words every library uses
 for a cause ("token is expired", "invalid audience"), case-insensitive,
 found at the start of a message or of a clause. Each match says how it was
-found (``tier``: signature or phrase) and how far it can be trusted
-(``confidence``, see :func:`confidence_of`). What keeps a user's text from
+found (``tier``: signature, phrase or keyword) and how far it can be trusted
+(``confidence``, see :func:`confidence_of`). Last come the *keywords* of
+``data/keywords.toml``: a pair of words that states a cause ("aud ... invalid",
+"password ... incorrect") anywhere in a message that reports a failure
+(:func:`reports_failure`), for the applications that say it in words of
+their own. What keeps a user's text from
 making an event is not the position but the field: user-controlled parts
 of a message are masked before the search (the formats' ``user_text``),
 and programs that echo user input are never searched (``searchable``).
@@ -43,7 +47,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import ahocorasick_rs
 import numpy as np
@@ -106,7 +110,8 @@ class MatchStep:
     """One signature tried on the messages no earlier step matched."""
 
     signature: Signature
-    #: ``whole`` (the pattern as written), ``start`` (at the start or after wrappers), ``clause`` (at any clause)
+    #: ``whole`` (the pattern as written), ``start`` (at the start or after wrappers), ``clause`` (at any
+    #: clause), ``within`` (anywhere from a word's start, in a message that reports a failure)
     where: str
     #: whether it reads the text with the user's spans masked (and skips programs that echo user input)
     searched: bool
@@ -138,8 +143,8 @@ class Catalogue:
     def literals(self) -> LiteralIndex:
         """Every signature's prefilter literals in one automaton: which texts hold which, in one scan."""
         return LiteralIndex(
-            [literal for s in self.signatures if s.tier != "phrase" for literal in s.prefilter],
-            [literal for s in self.signatures if s.tier == "phrase" for literal in s.prefilter],
+            [literal for s in self.signatures if not _folded(s) for literal in s.prefilter],
+            [literal for s in self.signatures if _folded(s) for literal in s.prefilter],
         )
 
     @cached_property
@@ -188,6 +193,12 @@ class Catalogue:
             s for s in self.signatures if s.tier == "phrase" and _applies(s, format_name)
         ]))
 
+    def keywords(self, format_name: str) -> list[Signature]:
+        """Tier-3 keywords looked for in a message of ``format_name``, in file order."""
+        return list(self._remember(("keywords", format_name), lambda: [
+            s for s in self.signatures if s.tier == "keyword" and _applies(s, format_name)
+        ]))
+
     def marker(self, format_name: str, *, generic_search: bool, raw_json: bool = False) -> str | None:
         r"""Regex of literals of which a failure line of ``format_name`` holds at least one.
 
@@ -210,7 +221,7 @@ class Catalogue:
 
     def _marker(self, format_name: str, generic_search: bool, raw_json: bool) -> str | None:
         chosen = self.envelopes(format_name) + self.direct(format_name)
-        phrases = self.phrases(format_name) if generic_search else []
+        phrases = [*self.phrases(format_name), *self.keywords(format_name)] if generic_search else []
         if generic_search:
             chosen += self.searchers(format_name)
         if not chosen and not phrases:
@@ -237,7 +248,8 @@ class Catalogue:
         Envelopes and whole-message signatures on the text as written; then, with
         ``generic_search``, tier-1 texts at the start (or after wrappers), tier-1
         texts at any clause, and last the phrases at any clause, on the text with
-        the user's spans masked.
+        the user's spans masked, and after them the keywords anywhere in a
+        message that reports a failure.
         """
         def compute() -> list[MatchStep]:
             steps = [MatchStep(s, "whole", searched=False)
@@ -246,6 +258,7 @@ class Catalogue:
                 searchers = self.searchers(format_name)
                 steps += [MatchStep(s, "start", searched=True) for s in searchers]
                 steps += [MatchStep(s, "clause", searched=True) for s in [*searchers, *self.phrases(format_name)]]
+                steps += [MatchStep(s, "within", searched=True) for s in self.keywords(format_name)]
             return steps
 
         return list(self._remember(("steps", f"{format_name}\0{generic_search}"), compute))
@@ -278,6 +291,11 @@ def _json_safe(literal: str | None) -> str | None:
     if literal is None:
         return None
     return max(_JSON_ESCAPED.split(literal), key=len) or None
+
+
+def _folded(signature: Signature) -> bool:
+    """Whether ``signature`` is matched in any case (a phrase or a keyword: its literals are lower case)."""
+    return signature.tier != "signature"
 
 
 def _applies(signature: Signature, format_name: str) -> bool:
@@ -519,14 +537,37 @@ def read_phrase_file(path: Path) -> list[Signature]:
         On a schema problem, a pattern that does not compile, could backtrack,
         starts with a wildcard or an anchor, or captures other than ``fields``.
     """
+    return _read_words(path, "phrase")
+
+
+def read_keyword_file(path: Path) -> list[Signature]:
+    """Read the tier-3 keywords (``data/keywords.toml``) as case-insensitive signatures.
+
+    A keyword is a pair of words that states a cause wherever an application
+    writes it ("the aud claim is invalid", "password for alice incorrect"):
+    it is looked for from the start of any word, in a message that reports a
+    failure (:func:`reports_failure`), after every signature and phrase has
+    had its turn. Same schema and rules as a phrase, ids ``keyword.<name>``.
+
+    Raises
+    ------
+    CatalogueError
+        As :func:`read_phrase_file`.
+    """
+    return _read_words(path, "keyword")
+
+
+def _read_words(path: Path, tier: Literal["phrase", "keyword"]) -> list[Signature]:
+    """Read a file of library-agnostic words for causes: phrases or keywords (``tier``)."""
     data = read_toml(path)
-    check_keys(data, required=("family", "source", "phrase"), optional=(), path=str(path))
-    phrases = []
-    for entry in data["phrase"]:
+    check_keys(data, required=("family", "source", tier), optional=(), path=str(path))
+    entries = []
+    for entry in data[tier]:
         check_keys(entry, **_PHRASE_KEYS, path=str(path), where=str(entry.get("id", "?")))
         pid, body = str(entry["id"]), str(entry["pattern"])
-        if not pid.startswith("phrase.") or not pid[7:].replace("_", "a").isalnum():
-            raise CatalogueError("a phrase id is phrase.<snake_case>", path=str(path), signature_id=pid)
+        name = pid.removeprefix(f"{tier}.")
+        if name == pid or not name.replace("_", "a").isalnum():
+            raise CatalogueError(f"a {tier} id is {tier}.<snake_case>", path=str(path), signature_id=pid)
         pattern = f"(?i:{body})"
         if problem := validate_regex(pattern):
             raise CatalogueError(f"pattern does not compile in RE2: {problem}", path=str(path), signature_id=pid)
@@ -539,6 +580,13 @@ def read_phrase_file(path: Path) -> list[Signature]:
         if set(fields) != set(groups) or not set(fields) <= set(EVENT_FIELDS):
             raise CatalogueError(f"fields {sorted(fields)} must be the pattern's named groups {sorted(groups)}, "
                                  "each a dataset column", path=str(path), signature_id=pid)
+        prefilter = required_literals(body)
+        if not prefilter:
+            raise CatalogueError("no literal that every match holds: each line would be a candidate", path=str(path),
+                                 signature_id=pid, hint="name the subject word in full in every branch")
+        if tier == "keyword" and groups:
+            raise CatalogueError("a keyword captures no value (a word found anywhere vouches for none): "
+                                 f"drop the named groups {sorted(groups)}", path=str(path), signature_id=pid)
         samples = []
         for sample in entry["sample"]:
             check_keys(sample, **_PHRASE_SAMPLE_KEYS, path=str(path), where=pid)
@@ -547,14 +595,14 @@ def read_phrase_file(path: Path) -> list[Signature]:
                 expect={k: str(v) for k, v in sample.get("expect", {}).items()},
                 why=str(sample.get("why") or sample.get("source") or ""), software=str(sample.get("software", "")),
             ))
-        phrases.append(Signature(
-            id=pid, family="phrase", kind="cause", title=str(entry["title"]), pattern=pattern,
+        entries.append(Signature(
+            id=pid, family=tier, kind="cause", title=str(entry["title"]), pattern=pattern,
             cause=str(entry["cause"]), source=str(entry["source"]), software="",
             alternatives=tuple(entry.get("alternatives", ())), search=True,
             applies_to=tuple(entry.get("applies_to", ("*",))), fields=fields, samples=tuple(samples),
-            prefilter=required_literals(body), path=str(path), tier="phrase",
+            prefilter=prefilter, path=str(path), tier=tier,
         ))
-    return phrases
+    return entries
 
 
 def load_catalogue(extra: Iterable[Path] = ()) -> Catalogue:
@@ -589,8 +637,8 @@ def load_catalogue(extra: Iterable[Path] = ()) -> Catalogue:
 @cache
 def _builtin_catalogue() -> Catalogue:
     paths = sorted((DATA_DIR / "signatures").glob("*.toml"))
-    phrase_file = DATA_DIR / "phrases.toml"
-    key = _cache_key([*paths, phrase_file])
+    phrase_file, keyword_file = DATA_DIR / "phrases.toml", DATA_DIR / "keywords.toml"
+    key = _cache_key([*paths, phrase_file, keyword_file])
     cached = _read_cached(key)
     if cached is not None:
         return cached
@@ -598,6 +646,7 @@ def _builtin_catalogue() -> Catalogue:
     for path in paths:
         signatures.extend(read_signature_file(path))
     signatures.extend(read_phrase_file(phrase_file))  # tier 2 after tier 1: a named software's text wins
+    signatures.extend(read_keyword_file(keyword_file))  # tier 3 last: words anywhere in a failure
     catalogue = _checked(Catalogue(tuple(signatures)))
     _write_cached(key, catalogue)
     return catalogue
@@ -744,7 +793,7 @@ def confidence_of(signature: Signature, where: str) -> str:
     message, an envelope's detail, the start of a message or after a known
     wrapper). ``medium``: a tier-1 signature found at a clause further in, or
     a phrase that names one cause. ``low``: a phrase whose words several
-    causes share (it lists ``alternatives``).
+    causes share (it lists ``alternatives``), and every keyword.
 
     Examples
     --------
@@ -754,6 +803,8 @@ def confidence_of(signature: Signature, where: str) -> str:
     >>> confidence_of(load_catalogue().by_id["phrase.invalid_issuer"], "clause")
     'medium'
     """
+    if signature.tier == "keyword":
+        return "low"
     if signature.tier == "phrase":
         return "low" if signature.alternatives else "medium"
     return "high" if where in ("whole", "start") else "medium"
@@ -883,9 +934,15 @@ class _Plain:
     """
 
     def __init__(self, texts: pa.Array, index: LiteralIndex) -> None:
+        self.array = texts
         self.texts = [text or "" for text in texts.to_pylist()]
         self.index = index
         self._rows: dict[bool, dict[str, np.ndarray]] = {}
+
+    @cached_property
+    def failing(self) -> np.ndarray:
+        """Which texts report a failure (:func:`reports_failure`), found once for every keyword."""
+        return reports_failure(self.array)
 
     @cached_property
     def folded(self) -> list[str]:
@@ -922,11 +979,14 @@ def _match(
     """Match ``signature`` at ``positions``; return matched positions and their captures.
 
     ``where`` is ``whole`` (the pattern as written, anchored by itself),
-    ``start`` (at the start of the text or after wrappers) or ``clause`` (at
-    the start of the text or of any clause, :data:`CLAUSE_START`).
+    ``start`` (at the start of the text or after wrappers), ``clause`` (at
+    the start of the text or of any clause, :data:`CLAUSE_START`) or
+    ``within`` (from the start of any word, in a text that reports a failure).
     """
     if len(positions) and signature.prefilter:
-        positions = plain.having(signature.prefilter, positions, fold=signature.tier == "phrase")
+        positions = plain.having(signature.prefilter, positions, fold=_folded(signature))
+    if where == "within":
+        positions = positions[plain.failing[positions]]
     if len(positions) == 0:
         return positions, {}
     subset = texts.take(pa.array(positions, pa.int64()))
@@ -934,6 +994,8 @@ def _match(
         return _run(subset, positions, signature.pattern, signature.fields)
     if where == "clause":
         return _run(subset, positions, clause_pattern(signature.pattern), signature.fields)
+    if where == "within":
+        return _run(subset, positions, keyword_pattern(signature.pattern), signature.fields)
     # Most texts start with the validator's own words: for them ``^(?:wrappers)*`` can take no
     # wrapper, and the pattern alone, anchored, finds the same match and captures several times
     # faster than with the alternation of every wrapper in front (9 ms instead of 1 for 880 texts).
@@ -986,6 +1048,36 @@ def clause_pattern(pattern: str) -> str:
     cue = load_user_text().failure_cue
     return (f"^(?:(?s:.*?)(?:{cue})(?s:.*?){CLAUSE_START}|(?s:.*?){ERROR_KEY}|{_wrapper_chain()}|{NEUTRAL_START})?"
             f"(?:{pattern})")
+
+
+def keyword_pattern(pattern: str) -> str:
+    r"""The regex that finds a keyword's ``pattern``: at the text's start or after any character not of a word.
+
+    Examples
+    --------
+    >>> texts = pa.array(['Errors: * claim "aud" is invalid', "aud_claim", "claudette"])
+    >>> pc.match_substring_regex(texts, keyword_pattern('"?aud"?')).to_pylist()
+    [True, True, False]
+    """
+    return rf"(?:^|\W)(?:{pattern})"
+
+
+def reports_failure(texts: pa.Array) -> np.ndarray:
+    """Which ``texts`` report a failure in words of their own (``failure_cue`` of ``data/user_text.toml``).
+
+    A keyword counts only in such a text: "token expired" logged at INFO while
+    a client refreshes it is no refusal, ``ERROR … token expired`` is.
+
+    Examples
+    --------
+    >>> reports_failure(pa.array(["INFO token expired, refreshing", "ERROR auth: token expired", None])).tolist()
+    [False, True, False]
+    """
+    from .user_text import load_user_text
+
+    cue = pc.match_substring_regex(texts, load_user_text().failure_cue)
+    flags: np.ndarray = pc.fill_null(cue, False).to_numpy(zero_copy_only=False)
+    return flags
 
 
 def _run(subset: pa.Array, positions: np.ndarray, pattern: str, fields: tuple[str, ...]

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from ..formats.parsing import RECORD_COLUMNS, count_fields, detect_format, load_formats
 from ..models import LogFormat, Signature
 from ..regex.lint import lint_pattern, starts_with_wildcard
-from .matching import Catalogue, clause_pattern
+from .matching import Catalogue, clause_pattern, keyword_pattern, reports_failure
 
 ANNOTATION = "#@ "
 
@@ -41,12 +41,18 @@ class Problem:
 
 
 def _sample_pattern(signature: Signature) -> str:
-    """The pattern a sample is checked with: a phrase as the matcher looks for it, at a clause."""
-    return clause_pattern(signature.pattern) if signature.tier == "phrase" else signature.pattern
+    """The pattern a sample is checked with: a phrase or a keyword as the matcher looks for it."""
+    if signature.tier == "phrase":
+        return clause_pattern(signature.pattern)
+    if signature.tier == "keyword":
+        return keyword_pattern(signature.pattern)
+    return signature.pattern
 
 
 def _captures(signature: Signature, text: str) -> dict[str, str] | None:
     array = pa.array([text], pa.string())
+    if signature.tier == "keyword" and not reports_failure(array)[0]:
+        return None  # a keyword counts only in a text that reports a failure
     pattern = _sample_pattern(signature)
     if not signature.fields:
         return {} if pc.match_substring_regex(array, pattern)[0].as_py() else None
@@ -111,8 +117,8 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
             owner = positives[position][0]
             if owner.id == other.id or owner.kind != other.kind or owner.tier != other.tier:
                 continue  # a phrase may well match a signature's text: it is the fallback for it
-            if owner.tier == "phrase" and (other.cause == owner.cause or order[other.id] > order[owner.id]):
-                continue  # phrases are tried in order: only an earlier phrase of another cause takes its sample
+            if owner.tier != "signature" and (other.cause == owner.cause or order[other.id] > order[owner.id]):
+                continue  # phrases (and keywords) are tried in order: only an earlier one of another cause counts
             matched_by.setdefault(int(position), []).append(other.id)
     for index, (signature, number, sample) in enumerate(positives):
         if index in matched_by:

@@ -292,6 +292,9 @@ def evidence_note(group: Mapping[str, object]) -> str:
     if group.get("tier") == "phrase":
         return ("the cause was read from words many libraries share, not from the exact text of the software that "
                 "refused the token")
+    if group.get("tier") == "keyword":
+        return ("the cause was read from a pair of words in a line that reports a failure, not from the exact text "
+                "of the software that refused the token")
     if group.get("confidence") == "medium":
         return ("the validator's text stood inside another program's message, or in a log whose writer tokenaudit "
                 "cannot tell")

@@ -10,6 +10,10 @@ from ..causes.recommend import known
 from ..common.masking import shorten
 from .tables import reflow_fix
 
+#: How a cause not from a software's exact text was found, by tier.
+_SHARED_WORDS = {"phrase": "words several libraries use for this cause",
+                 "keyword": "words naming this cause in a line that reports a failure"}
+
 
 def render_answers(answers: list[Answer], *, width: int = 100) -> str:
     """The answers as text for a person: cause, alternatives, confidence, values, why and fix.
@@ -21,7 +25,7 @@ def render_answers(answers: list[Answer], *, width: int = 100) -> str:
     --------
     >>> print(render_answers([Answer("all good", "generic_text", None)]))
     1. all good
-       no failure recognised: no signature or phrase of tokenaudit's catalogue matches this text
+       no failure recognised: no signature, phrase or keyword of tokenaudit's catalogue matches this text
     >>> print(render_answers([Answer("x", "generic_text", "expired", title="Token expired", values={"kid": ""},
     ...                              explanation="The token had expired.", fix="Refresh it.")]))
     1. x
@@ -36,10 +40,11 @@ def render_answers(answers: list[Answer], *, width: int = 100) -> str:
         shown = answer.message if len(answer.message) <= width else answer.message[: width - 1] + "…"
         lines.append(f"{number}. {shown}")
         if answer.cause is None:
-            lines.append("   no failure recognised: no signature or phrase of tokenaudit's catalogue matches this text")
+            lines.append("   no failure recognised: no signature, phrase or keyword of tokenaudit's catalogue "
+                         "matches this text")
             continue
         how = ("the exact text of " + (answer.software or "known software") if answer.tier == "signature"
-               else "words several libraries use for this cause")
+               else _SHARED_WORDS.get(answer.tier, _SHARED_WORDS["phrase"]))
         sure = f"confidence {answer.confidence}; " if known(answer.confidence) else ""
         lines.append(f"   cause       {answer.cause}: {answer.title} ({sure}{how})")
         if answer.alternatives:

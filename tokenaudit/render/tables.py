@@ -350,7 +350,7 @@ def _group_details(row: dict[str, Any], width: int) -> list[str]:
              textwrap.fill(seen, width=width, initial_indent="   ", subsequent_indent="   ", break_long_words=False,
                            break_on_hyphens=False)]
     if plain(row.get("confidence")):
-        lines.append(_wrap("confidence", f"{row['confidence']}: {_HOW_FOUND.get(plain(row.get('tier')), 'found')}",
+        lines.append(_wrap("confidence", f"{row['confidence']}: {HOW_FOUND.get(plain(row.get('tier')), 'found')}",
                            width))
     if plain(row["alternatives"]):
         lines.append(_wrap("cannot be told from", row["alternatives"].replace(",", ", "), width))
@@ -397,9 +397,10 @@ def reflow_fix(text: str, width: int, *, indent: int) -> list[str]:
 
 
 #: How a group's cause was recognised, in words (the ``tier`` column).
-_HOW_FOUND = {
+HOW_FOUND = {
     "signature": "the exact text of the software that refused the token",
     "phrase": "words several libraries use for this cause, not one software's exact text",
+    "keyword": "a pair of words naming this cause in a line that reports a failure, not one software's exact text",
 }
 
 
@@ -419,7 +420,7 @@ def _markdown(groups: pd.DataFrame, account: GroupAccounting) -> str:
                  {"ready": "ready", "confirm": "confirm first", "unexplained": "-"}[_readiness(row)]]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     for number, row in enumerate(records, start=1):
-        found = _HOW_FOUND.get(plain(row.get("tier")), "")
+        found = HOW_FOUND.get(plain(row.get("tier")), "")
         facts = [f"software {plain(row['software']) or 'unknown'}", f"first seen {iso(row['first_seen'])}",
                  f"last seen {iso(row['last_seen'])}"]
         if plain(row.get("confidence")):
