@@ -77,7 +77,7 @@ MATCH_COLUMNS = ("envelope", "signature", "tier", "confidence")
 #: Where a clause can begin inside a message: after a separator of an application's prefix, a
 #: logger header or an error chain; after an opening quote or bracket; after an error-like key.
 CLAUSE_START = (
-    r"(?:: |, |; |\] |\) |-> |=> | - |[\"'`(\[{]"
+    r"(?:: |, |; |\. |\] |\) |-> |=> | - |[\"'`(\[{]"
     r"|\b(?:msg|err|error|reason|message|error_description|detail|description|exception)=[\"']?|\n\s*)"
 )
 
