@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -242,38 +243,31 @@ def test_keywords_are_read_with_the_phrase_rules() -> None:
     assert all(confidence_of(k, "within") == "low" for k in keywords)
 
 
-def test_a_keyword_file_with_a_phrase_id_is_refused(tmp_path: Path) -> None:
+def _keyword_file(tmp_path: Path, keyword_id: str, pattern: str) -> Path:
     path = tmp_path / "keywords.toml"
-    path.write_text('''family = "keyword"
+    path.write_text(f"""family = "keyword"
 source = "x"
 [[keyword]]
-id = "phrase.wrong"
-cause = "expired"
-title = "t"
-pattern = "token expired"
-source = "s"
-  [[keyword.sample]]
-  message = "ERROR token expired"
-''')
-    with pytest.raises(CatalogueError, match="keyword.<snake_case>"):
-        read_keyword_file(path)
-
-
-def test_a_keyword_that_captures_a_value_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "keywords.toml"
-    path.write_text('''family = "keyword"
-source = "x"
-[[keyword]]
-id = "keyword.issuer"
+id = "{keyword_id}"
 cause = "issuer_mismatch"
 title = "t"
-pattern = 'issuer (?P<found_issuer>\\S+) is invalid'
+pattern = '{pattern}'
 source = "s"
   [[keyword.sample]]
   message = "ERROR issuer https://a is invalid"
-''')
-    with pytest.raises(CatalogueError, match="captures no value"):
-        read_keyword_file(path)
+""")
+    return path
+
+
+@pytest.mark.parametrize(("keyword_id", "pattern", "problem"), [
+    ("phrase.wrong", "issuer is invalid", "keyword.<snake_case>"),
+    ("keyword.issuer", r"issuer (?P<found_issuer>\S+) is invalid", "captures no value"),
+    ("keyword.issuer", r"(?:is|a)\b", "no literal that every match holds"),
+])
+def test_a_keyword_file_that_breaks_a_rule_is_refused(tmp_path: Path, keyword_id: str, pattern: str,
+                                                     problem: str) -> None:
+    with pytest.raises(CatalogueError, match=re.escape(problem)):
+        read_keyword_file(_keyword_file(tmp_path, keyword_id, pattern))
 
 
 def test_most_phrases_are_shared_by_at_least_two_pieces_of_software() -> None:
