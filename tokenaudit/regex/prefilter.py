@@ -279,9 +279,11 @@ def escape(text: str) -> str:
     return "".join("\\" + char if char in _SPECIAL else char for char in text)
 
 
-#: Most alternatives one RE2 regex of a marker holds. RE2 builds a DFA within a memory budget; a
-#: marker of ~900 literals passes it and RE2 falls back to a ~20x slower engine (0.22 s for 400
-#: literals against 3.7 s for 600, per 200,000 syslog lines). Parts of 300 stay well below the cliff.
+#: Most alternatives one RE2 regex of a marker holds (the alternatives that are not plain literals, and
+#: the folded literals for texts that are not ASCII: the literals themselves go to :class:`LiteralScan`).
+#: RE2 builds a DFA within a memory budget; a marker of ~900 literals passes it and RE2 falls back to a
+#: ~20x slower engine (0.22 s for 400 literals against 3.7 s for 600, per 200,000 syslog lines). Parts
+#: of 300 stay well below the cliff.
 MARKER_PART_ALTERNATIVES = 300
 
 
@@ -367,11 +369,6 @@ def _plain_literal(alternative: str) -> str | None:
     if any(char in _SPECIAL for char in re.sub(r"\\.", "", alternative)):
         return None
     return re.sub(r"\\(.)", r"\1", alternative)
-
-
-@lru_cache(maxsize=64)
-def _cached_parts(regex: str) -> tuple[str, ...]:
-    return marker_parts(regex)
 
 
 def marker_parts(regex: str, *, size: int = MARKER_PART_ALTERNATIVES) -> tuple[str, ...]:
