@@ -42,7 +42,7 @@ SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negativ
         "fresh": "fresh/lines.jsonl", "fresh2": "fresh2/lines.jsonl"}
 #: The held-out sets, each with the words of its row in the table.
 HELD_OUT = {"fresh": "held out: real lines gathered after the catalogue's last change",
-            "fresh2": "held out, second round: real lines gathered before the keyword tier, measured after it"}
+            "fresh2": "second round: gathered before the keyword tier, measured after it, then read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 
 
