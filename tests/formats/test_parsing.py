@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from tokenaudit.formats import parsing as module
@@ -55,3 +56,22 @@ def test_a_remembered_pattern_does_not_let_a_user_format_through(
                                                  encoding="utf-8")
     with pytest.raises(CatalogueError, match="backtrack"):
         module.load_formats(folder)
+
+
+# --- gated candidates: common words count only in a message that reports a failure ---------------
+
+
+def test_a_gated_literal_makes_a_candidate_only_where_the_message_reports_a_failure() -> None:
+    fmt = module.load_formats()["syslog_rfc3164"]
+    lines = pa.array([
+        "Mar  8 09:37:44 pve app[1]: session state saved",              # the word, no failure
+        "Mar  8 09:37:45 pve app[1]: ERROR login state mismatch",         # the word and a failure
+        "Mar  8 09:37:46 failhost app[1]: session state saved",          # a failure word in the header only
+        "Mar  8 09:37:47 pve pvedaemon[2]: authentication failure; x",   # the marker's own
+    ])
+    chunk = module.parse_chunk(lines, fmt, first_line_no=1, marker="authentication failure",
+                               gated=("(?i:state)", "(?i:error|fail)"))
+    assert chunk.records.column("line_no").to_pylist() == [2, 4]
+    assert (chunk.account.read, chunk.account.parsed, chunk.account.rejected) == (4, 4, 0)
+    ungated = module.parse_chunk(lines, fmt, first_line_no=1, marker="authentication failure")
+    assert ungated.records.column("line_no").to_pylist() == [4]

@@ -221,7 +221,7 @@ class Catalogue:
 
     def _marker(self, format_name: str, generic_search: bool, raw_json: bool) -> str | None:
         chosen = self.envelopes(format_name) + self.direct(format_name)
-        phrases = [*self.phrases(format_name), *self.keywords(format_name)] if generic_search else []
+        phrases = self.phrases(format_name) if generic_search else []
         if generic_search:
             chosen += self.searchers(format_name)
         if not chosen and not phrases:
@@ -241,6 +241,29 @@ class Catalogue:
         if anycase:
             parts.append(f"(?i:{anycase})")
         return "|".join(parts) or NEVER
+
+    def keyword_marker(self, format_name: str, *, generic_search: bool, raw_json: bool = False) -> str | None:
+        r"""Regex of the keywords' literals (any case), or ``None`` where no keyword is looked for.
+
+        Kept apart from :meth:`marker`: a keyword's words ("token", "user",
+        "state") fill ordinary log lines, so a line holding one is a
+        candidate only if its message also reports a failure
+        (:func:`tokenaudit.formats.parsing.parse_chunk`'s ``gated``).
+
+        Examples
+        --------
+        >>> print(load_catalogue().keyword_marker("syslog_rfc3164", generic_search=False))
+        None
+        >>> "(?i:" in load_catalogue().keyword_marker("syslog_rfc3164", generic_search=True)
+        True
+        """
+        if not generic_search:
+            return None
+        literals = [literal for s in self.keywords(format_name) for literal in s.prefilter]
+        if raw_json:
+            literals = [safe for literal in literals if (safe := _json_safe(literal))]
+        joined = marker_regex(literals)
+        return f"(?i:{joined})" if joined else None
 
     def steps(self, format_name: str, *, generic_search: bool) -> list[MatchStep]:
         """The order in which a message of ``format_name`` is tried, first match wins.

@@ -402,6 +402,7 @@ def parse_chunk(
     *,
     first_line_no: int,
     marker: str | None,
+    gated: tuple[str, str] | None = None,
 ) -> ParsedChunk:
     """Parse a chunk of lines of one format.
 
@@ -423,6 +424,13 @@ def parse_chunk(
         1-based line number of ``lines[0]`` in its file.
     marker
         Regex selecting candidate lines; ``None`` makes every line a candidate.
+    gated
+        ``(literals, cue)``: a line ``literals`` selects, and ``marker`` does
+        not, is a candidate only if its message also matches ``cue`` (the
+        catalogue's keywords, whose common words must stand in a message that
+        reports a failure). ``cue`` must have no anchor: it is first looked
+        for in the whole line, then in the message. A line it drops is still
+        parsed, and counted as such.
 
     Returns
     -------
@@ -462,9 +470,14 @@ def parse_chunk(
     if fmt.event_status and (fmt.count_pattern or fmt.flat):
         # Every request is counted from a small pattern (or a few keys); the full one runs on candidates only.
         counted = count_fields(lines.filter(candidates), fmt)
+    only_gated = None
     if marker is not None and (not fmt.event_status or counted is not None):
         # Refusals by status (access logs) in the same pass as the catalogue's marker.
-        selected = search_marker(lines, any_of([marker, fmt.candidate]) if fmt.candidate else marker)
+        selected = pc.fill_null(search_marker(lines, any_of([marker, fmt.candidate]) if fmt.candidate else marker),
+                                False)
+        if gated is not None:
+            only_gated = _gated_lines(lines, selected, *gated)
+            selected = pc.or_(selected, only_gated)
         candidates = pc.and_(candidates, selected)
     index = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
     subset = lines.take(pa.array(index, pa.int64()))
@@ -487,7 +500,34 @@ def parse_chunk(
     line_no = pa.array(index[good] + first_line_no, pa.int64())
     table = _numeric_status(records.take(pa.array(good, pa.int64())) if bad else records)
     counted = _numeric_status(counted) if counted is not None else None
-    return ParsedChunk(table.add_column(0, "line_no", line_no), account, counted)
+    table = table.add_column(0, "line_no", line_no)
+    if only_gated is not None and gated is not None:
+        table = _reporting_failure(table, only_gated.to_numpy(zero_copy_only=False)[index[good]], gated[1])
+    return ParsedChunk(table, account, counted)
+
+
+def _gated_lines(lines: pa.Array, selected: pa.BooleanArray, literals: str, cue: str) -> pa.BooleanArray:
+    """Lines ``selected`` leaves out that hold ``cue`` and one of ``literals``.
+
+    The cue, one RE2 pass, is far rarer in ordinary lines than the keywords'
+    common words: the literals are looked for only in the lines that hold it.
+    """
+    maybe = pc.and_(pc.invert(selected), pc.fill_null(pc.match_substring_regex(lines, cue), False))
+    rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+    found = np.zeros(len(lines), dtype=bool)
+    if len(rows):
+        hits = pc.fill_null(search_marker(lines.take(pa.array(rows, pa.int64())), literals), False)
+        found[rows[hits.to_numpy(zero_copy_only=False)]] = True
+    return pa.array(found)
+
+
+def _reporting_failure(records: pa.Table, gated: np.ndarray, cue: str) -> pa.Table:
+    """``records`` without the rows only a gated literal selected whose message does not match ``cue``."""
+    if not gated.any():
+        return records
+    reports = pc.fill_null(pc.match_substring_regex(records.column("message"), cue), False)
+    keep = np.logical_or(~np.asarray(gated, dtype=bool), reports.to_numpy(zero_copy_only=False))
+    return records.filter(pa.array(keep))
 
 
 def _numeric_status(table: pa.Table) -> pa.Table:

@@ -109,7 +109,9 @@ def process_chunk(
     marker = catalogue.marker(fmt.name, generic_search=fmt.generic_search, raw_json=fmt.kind == "json")
     if marker is not None and context.fingerprint_key is not None:
         marker = f"{marker}|{TOKEN_MARKER}"
-    parsed = parse_chunk(array, fmt, first_line_no=context.first_line_no, marker=marker)
+    keywords = catalogue.keyword_marker(fmt.name, generic_search=fmt.generic_search, raw_json=fmt.kind == "json")
+    gated = (keywords, load_user_text().failure_cue) if keywords is not None else None
+    parsed = parse_chunk(array, fmt, first_line_no=context.first_line_no, marker=marker, gated=gated)
     account = parsed.account
     records = parsed.records
     tokens = _tokens(array, records, fmt, context)
