@@ -17,7 +17,9 @@ text, nor the other way round):
   saw the catalogue: the held-out measure (failures and accepted lines);
 - ``fresh2/lines.jsonl``: a second held-out round, gathered the same way from
   threads none of the sets above cites, before the keyword tier was written,
-  and measured once it was.
+  and measured once it was (then read: no longer out of sample);
+- ``fresh3/lines.jsonl``: the third held-out round, gathered the same way after
+  the keyword tier, while new families were written; never read.
 
 Every line goes through :func:`tokenaudit.analysis.answers`, the classifier ``analyze``
 uses. Run ``python evaluation/evaluate.py`` for the tables (``--json`` for
@@ -39,10 +41,11 @@ from tokenaudit.causes.recommend import WIDENS_TRUST
 
 HERE = Path(__file__).resolve().parent
 SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negative": "negative/lines.jsonl",
-        "fresh": "fresh/lines.jsonl", "fresh2": "fresh2/lines.jsonl"}
+        "fresh": "fresh/lines.jsonl", "fresh2": "fresh2/lines.jsonl", "fresh3": "fresh3/lines.jsonl"}
 #: The held-out sets, each with the words of its row in the table.
 HELD_OUT = {"fresh": "held out: real lines gathered after the catalogue's last change",
-            "fresh2": "second round: gathered before the keyword tier, measured after it, then read"}
+            "fresh2": "second round: gathered before the keyword tier, measured after it, then read",
+            "fresh3": "held out, third round: gathered after the keyword tier, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 
 
