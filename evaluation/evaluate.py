@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negative": "negative/lines.jsonl",
         "fresh": "fresh/lines.jsonl", "fresh2": "fresh2/lines.jsonl", "fresh3": "fresh3/lines.jsonl"}
 #: The held-out sets, each with the words of its row in the table.
-HELD_OUT = {"fresh": "held out: real lines gathered after the catalogue's last change",
+HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, then read",
             "fresh2": "second round: gathered before the keyword tier, measured after it, then read",
             "fresh3": "held out, third round: gathered after the keyword tier, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
