@@ -228,19 +228,8 @@ class Catalogue:
             return NEVER
         if any(not s.prefilter for s in [*chosen, *phrases]):
             return None
-        literals: list[str | None] = [literal for s in chosen for literal in s.prefilter]
-        folded: list[str | None] = [literal for s in phrases for literal in s.prefilter]  # lower case, any case
-        if raw_json:
-            literals = [_json_safe(literal) for literal in literals]
-            folded = [_json_safe(literal) for literal in folded]
-        if any(literal is None for literal in [*literals, *folded]):
-            return None
-        exact = marker_regex([literal for literal in literals if literal])
-        anycase = marker_regex([literal for literal in folded if literal])
-        parts = [exact] if exact else []
-        if anycase:
-            parts.append(f"(?i:{anycase})")
-        return "|".join(parts) or NEVER
+        return _literal_marker([literal for s in chosen for literal in s.prefilter],
+                               [literal for s in phrases for literal in s.prefilter], raw_json=raw_json)
 
     def keyword_marker(self, format_name: str, *, generic_search: bool, raw_json: bool = False) -> str | None:
         r"""Regex of the keywords' literals (any case), or ``None`` where no keyword is looked for.
@@ -248,7 +237,9 @@ class Catalogue:
         Kept apart from :meth:`marker`: a keyword's words ("token", "user",
         "state") fill ordinary log lines, so a line holding one is a
         candidate only if its message also reports a failure
-        (:func:`tokenaudit.formats.parsing.parse_chunk`'s ``gated``).
+        (:func:`tokenaudit.formats.parsing.parse_chunk`'s ``gated``). Where a
+        literal cannot be searched in raw JSON, the regex is empty: the failure
+        cue alone then decides.
 
         Examples
         --------
@@ -257,13 +248,11 @@ class Catalogue:
         >>> "(?i:" in load_catalogue().keyword_marker("syslog_rfc3164", generic_search=True)
         True
         """
-        if not generic_search:
+        if not generic_search or not self.keywords(format_name):
             return None
-        literals = [literal for s in self.keywords(format_name) for literal in s.prefilter]
-        if raw_json:
-            literals = [safe for literal in literals if (safe := _json_safe(literal))]
-        joined = marker_regex(literals)
-        return f"(?i:{joined})" if joined else None
+        marker: str = self._remember(("keyword_marker", f"{format_name}\0{raw_json}"), lambda: _literal_marker(
+            [], [literal for s in self.keywords(format_name) for literal in s.prefilter], raw_json=raw_json) or "")
+        return marker
 
     def steps(self, format_name: str, *, generic_search: bool) -> list[MatchStep]:
         """The order in which a message of ``format_name`` is tried, first match wins.
@@ -314,6 +303,23 @@ def _json_safe(literal: str | None) -> str | None:
     if literal is None:
         return None
     return max(_JSON_ESCAPED.split(literal), key=len) or None
+
+
+def _literal_marker(exact: list[str], folded: list[str], *, raw_json: bool) -> str | None:
+    """One regex of literals, the ``folded`` ones (lower case) in any case; :data:`NEVER` for none.
+
+    With ``raw_json`` each literal is cut to the part JSON encoders leave as
+    it is; ``None`` when a literal has no such part (every line is then a
+    candidate).
+    """
+    if raw_json:
+        safe = [[_json_safe(literal) for literal in literals] for literals in (exact, folded)]
+        if any(literal is None for literals in safe for literal in literals):
+            return None
+        exact, folded = ([str(literal) for literal in literals] for literals in safe)
+    exact_regex, folded_regex = marker_regex(exact), marker_regex(folded)
+    parts = ([exact_regex] if exact_regex else []) + ([f"(?i:{folded_regex})"] if folded_regex else [])
+    return "|".join(parts) or NEVER
 
 
 def _folded(signature: Signature) -> bool:
