@@ -52,13 +52,7 @@ class LiteralScan:
         not ASCII counts only where an exact literal was found in it (see
         :meth:`undecided`).
         """
-        texts = _plain_strings(texts)
-        found = np.zeros(len(texts), dtype=bool)
-        if self._exact is not None:
-            found |= _rows_holding(self._exact, texts)
-        if self._folded is not None:
-            found |= _rows_holding(self._folded, pc.ascii_lower(texts)) & ~self.undecided(texts)
-        return found
+        return self.scan(texts)[0]
 
     def undecided(self, texts: pa.Array) -> np.ndarray:
         """The texts the folded literals cannot decide: those with a character that is not ASCII."""
@@ -67,6 +61,17 @@ class LiteralScan:
         ascii_only = pc.fill_null(pc.string_is_ascii(_plain_strings(texts)), True)
         flags: np.ndarray = ~np.asarray(ascii_only.to_numpy(zero_copy_only=False), dtype=bool)
         return flags
+
+    def scan(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`holding` and :meth:`undecided` of ``texts``, each found once."""
+        texts = _plain_strings(texts)
+        found = np.zeros(len(texts), dtype=bool)
+        undecided = self.undecided(texts)
+        if self._exact is not None:
+            found |= _rows_holding(self._exact, texts)
+        if self._folded is not None:
+            found |= _rows_holding(self._folded, pc.ascii_lower(texts)) & ~undecided
+        return found, undecided
 
 
 def _plain_strings(texts: pa.Array) -> pa.Array:

@@ -303,8 +303,8 @@ def search_marker(texts: pa.Array | pa.ChunkedArray, regex: str) -> pa.BooleanAr
     if isinstance(texts, pa.ChunkedArray):
         return pa.chunked_array([search_marker(chunk, regex) for chunk in texts.chunks], type=pa.bool_())
     plan = _marker_plan(regex)
-    found = plan.scan.holding(texts)
-    undecided = plan.scan.undecided(texts) & ~found
+    found, undecided = plan.literals.scan(texts)
+    undecided &= ~found
     if undecided.any() and plan.folded:
         rows = pa.array(np.flatnonzero(undecided), pa.int64())
         again = _regex_found(texts.take(rows), plan.folded)
@@ -328,7 +328,7 @@ def _regex_found(texts: pa.Array, parts: tuple[str, ...]) -> np.ndarray:
 class _MarkerPlan:
     """How a marker is searched: its literals in one scan, the rest (and the folded literals again) in RE2."""
 
-    scan: LiteralScan
+    literals: LiteralScan
     #: RE2 parts of the in-any-case literals, for texts that are not ASCII
     folded: tuple[str, ...]
     #: RE2 parts of the alternatives that are not plain literals
