@@ -75,6 +75,7 @@ from run import (  # noqa: E402
     machine_notes,
     markdown_table,
     measure,
+    template_events,
 )
 
 ENGINES = ("polars", "duckdb")
@@ -787,14 +788,7 @@ def build_analysis_dataset(root: Path, events: int, *, seed: int = 16) -> dict[s
     from tokenaudit.store.dataset import commit_batch, new_batch_id, open_for_writing, write_events
 
     sample = root.parent / "analysis-sample.log"
-    generate("proxmox_syslog", 20_000, sample, failure_share=1.0)
-    lines = sample.read_text(encoding="ascii").splitlines()
-    fmt = ta.load_formats()["syslog_rfc3164"]
-    context = ta.ChunkContext(source_file=str(sample), timezone="UTC",
-                              reference_time=pd.Timestamp("2026-11-23", tz="UTC"))
-    template = ta.process_chunk(lines, fmt, ta.load_catalogue(), context).events
-    if template.num_rows == 0:
-        raise RuntimeError("no template events: is syslog_rfc3164 broken?")
+    template = template_events(sample)
     rng = np.random.default_rng(seed)
     open_for_writing(root)
     start = pd.Timestamp(ANALYSIS_START, tz="UTC").value // 1000

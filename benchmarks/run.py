@@ -347,6 +347,25 @@ def bench_file(
 # --------------------------------------------------------------------------- analyze
 
 
+def template_events(sample: Path) -> Any:
+    """The events tokenaudit makes of 20,000 generated Proxmox failure lines (written to ``sample``).
+
+    Both analysis benchmarks (here and ``engines.py``) repeat them, with values of their own, into a dataset.
+    """
+    import pandas as pd
+
+    import tokenaudit as ta
+
+    generate("proxmox_syslog", 20_000, sample, failure_share=1.0)
+    lines = sample.read_text(encoding="ascii").splitlines()
+    context = ta.ChunkContext(source_file=str(sample), timezone="UTC",
+                              reference_time=pd.Timestamp("2026-11-23", tz="UTC"))
+    template = ta.process_chunk(lines, ta.load_formats()["syslog_rfc3164"], ta.load_catalogue(), context).events
+    if template.num_rows == 0:
+        raise RuntimeError("the template events are empty: is syslog_rfc3164 broken?")
+    return template
+
+
 def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_000,
                           cardinality: str = "realistic") -> float:
     """A dataset of ``events`` failure events, written directly as Parquet; returns seconds taken.
@@ -367,20 +386,11 @@ def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    import tokenaudit as ta
     from tokenaudit.schema import EVENT_SCHEMA
     from tokenaudit.store.dataset import commit_batch, new_batch_id, open_for_writing, write_events
 
     started = time.perf_counter()
-    sample = root.parent / "analyze-sample.log"
-    generate("proxmox_syslog", 20_000, sample, failure_share=1.0)
-    lines = sample.read_text(encoding="ascii").splitlines()
-    fmt = ta.load_formats()["syslog_rfc3164"]
-    context = ta.ChunkContext(source_file=str(sample), timezone="UTC",
-                              reference_time=pd.Timestamp("2026-11-23", tz="UTC"))
-    template = ta.process_chunk(lines, fmt, ta.load_catalogue(), context).events
-    if template.num_rows == 0:
-        raise RuntimeError("the template events are empty: is syslog_rfc3164 broken?")
+    template = template_events(root.parent / "analyze-sample.log")
     open_for_writing(root)
     start = pd.Timestamp("2026-10-01", tz="UTC").value // 1000
     step = (30 * 86_400 * 1_000_000) // max(events, 1)
