@@ -35,8 +35,9 @@ class Answer:
     ``cause`` is ``None`` when no failure is recognised in the message.
     ``alternatives`` are causes the same words can mean; ``confidence`` is
     ``high``, ``medium`` or ``low`` (:func:`tokenaudit.catalogue.matching.confidence_of`);
-    ``tier`` says whether a named software's exact text (``signature``) or a
-    cause's common words (``phrase``) recognised it. ``values`` are what the
+    ``tier`` says whether a named software's exact text (``signature``), a
+    cause's common words (``phrase``) or a subject and a verdict anywhere in a
+    failure (``keyword``) recognised it. ``values`` are what the
     message carries (the offending audience, the issuer found, …).
     """
 

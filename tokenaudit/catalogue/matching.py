@@ -762,7 +762,7 @@ def match_messages(
     pyarrow.Table
         One row per message: ``envelope`` (id or null), ``signature`` (the
         cause signature's or phrase's id, else the envelope's, else null),
-        ``tier`` (``signature`` or ``phrase``), ``confidence``
+        ``tier`` (``signature``, ``phrase`` or ``keyword``), ``confidence``
         (:func:`confidence_of`) and one column per :data:`EVENT_FIELDS` entry.
 
     Examples
