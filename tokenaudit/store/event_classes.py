@@ -206,7 +206,7 @@ class _Codes:
     def __init__(self) -> None:
         self.pieces: list[pa.Array] = []
         self.codes: np.ndarray = np.empty(0, dtype=np.int64)
-        self.values: np.ndarray = np.empty(0, dtype=object)
+        self.values: pa.Array = pa.array([None], pa.string())
 
     def add(self, dictionary: pa.Array) -> int:
         """Queue a file's dictionary; returns its index for :meth:`codes_of`."""
@@ -224,15 +224,16 @@ class _Codes:
                                   or [pa.array([], pa.string())])
         encoded = pc.dictionary_encode(joined)  # codes in order of first appearance
         self.codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
-        self.values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        self.values = pa.concat_arrays([encoded.dictionary, pa.nulls(1, pa.string())])  # -1 takes the null
 
     def codes_of(self, piece: int) -> np.ndarray:
         """The global code of each value of queued dictionary ``piece``, and -1 after them (for null)."""
         return self.codes[self.starts[piece]:self.starts[piece + 1]]
 
-    def decode(self, codes: np.ndarray) -> np.ndarray:
-        table: np.ndarray = np.concatenate([self.values, np.array([None], dtype=object)])
-        return np.asarray(table[codes], dtype=object)
+    def decode(self, codes: np.ndarray) -> pd.Series:
+        """The values of ``codes`` (-1: null) as a pandas string column, taken in Arrow."""
+        taken = self.values.take(pa.array(np.where(codes < 0, len(self.values) - 1, codes)))
+        return taken.to_pandas()
 
 
 def _indices(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
