@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -187,7 +188,7 @@ def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.Dat
     causes = causes.where(~suspicious, "suspicious_line")
     alternatives = alternatives.where(~suspicious, "")
     owner = frame["envelope"].astype(object).where(frame["envelope"].notna(), signature)
-    by_format = frame["format"].map(lambda name: getattr(formats.get(name), "software", ""))
+    by_format = frame["format"].map({name: fmt.software for name, fmt in formats.items()}).fillna("")
     software = owner.map(software_of).fillna(by_format)
     return frame.assign(cause=causes, alternatives=alternatives, software=software)
 
@@ -355,7 +356,11 @@ def attribute_relying_party(events: pd.DataFrame, realms: pd.DataFrame) -> pd.Da
     named = frame["realm"].astype("string")
     is_proxmox = frame.get("software", pd.Series("", index=frame.index)) == "proxmox"
     # Proxmox user ids are user@realm; elsewhere an @ is an e-mail address, not a realm.
-    from_user = frame["user"].astype("string").str.extract(r"@([^@\s]+)$", expand=False).where(is_proxmox)
+    # Once per distinct user, not per event: millions of events come from a few thousand users.
+    user_code, users = pd.factorize(frame["user"].astype(object))
+    realm_of_user = pd.Series(users, dtype="string").str.extract(r"@([^@\s]+)$", expand=False)
+    realm_or_null = pd.array([*realm_of_user.to_numpy(dtype=object), pd.NA], dtype="string")  # code -1: no user
+    from_user = pd.Series(realm_or_null[user_code], index=frame.index, dtype="string").where(is_proxmox)
     party = named.fillna(from_user)
     openid = realms[realms["type"] == "openid"] if not realms.empty else realms
     missing = party.isna() & is_proxmox & (frame["event_kind"] == "auth_failure")
@@ -478,7 +483,7 @@ def _with_group_keys(frame: pd.DataFrame, causes: Mapping[str, CauseDefinition])
     Groups keyed by a message are keyed by its template (ids, addresses, times masked), so
     that failures differing only in those fall together; a refusal's key is already a route.
     """
-    key_fields = frame["cause"].map(lambda c: causes[c].key_field or "detail")
+    key_fields = frame["cause"].map({name: cause.key_field or "detail" for name, cause in causes.items()})
     keys = pd.Series(pd.NA, index=frame.index, dtype="string")
     for field in pd.unique(key_fields):
         chosen = (key_fields == field).to_numpy()
@@ -517,7 +522,7 @@ def _group_rows(frame: pd.DataFrame, realms: pd.DataFrame, causes: Mapping[str, 
             grouped_tokens.setdefault(key, []).append(row)
     realm_rows = {row["realm"]: row for row in realms.to_dict("records")} if not realms.empty else {}
     rows = []
-    for base, first in zip(summary.to_dict("records"), firsts.to_dict("records"), strict=True):
+    for base, first in zip(_records(summary), _records(firsts), strict=True):
         group_key = (base["cause"], base["relying_party_"], base["key"], base["software"])
         group = {**{k: v for k, v in first.items() if isinstance(v, str)}, **base}
         group["relying_party"] = base["relying_party_"] or None
@@ -552,6 +557,25 @@ def _group_rows(frame: pd.DataFrame, realms: pd.DataFrame, causes: Mapping[str, 
             }
         )
     return rows
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame.to_dict("records")``, a column at a time: a tenth of its time on Arrow-backed strings.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": ["x", None], "n": [1, 2], "i": pd.array([None, 3], dtype="Int32")})
+    >>> _records(frame) == frame.to_dict("records")
+    True
+    """
+    names = list(frame.columns)
+    columns = []
+    for name in names:
+        values = frame[name].to_numpy(dtype=object)
+        if isinstance(frame[name].dtype, pd.core.arrays.masked.BaseMaskedDtype):
+            values[frame[name].isna().to_numpy()] = None  # as to_dict gives a missing Int32
+        columns.append(values)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _ranked(groups: pd.DataFrame) -> pd.DataFrame:
