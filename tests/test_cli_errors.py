@@ -293,3 +293,18 @@ def test_a_low_memory_limit_for_the_process_gives_exit_7(tmp_path: Path) -> None
             lines = done.stderr.splitlines()
             assert lines == ["error: out of memory", lines[1]] and lines[1].startswith("hint: "), lines
     assert 7 in outcomes, outcomes
+
+
+@pytest.mark.parametrize(("text", "memory"), [
+    ("Wrapping 'abc' failed", True),
+    ("Unknown error: Wrapping syslog", True),  # what to_numpy says when a Python string cannot be made
+    ("malloc of size 64 failed", True),
+    ("Unknown error: something else", False),
+    ("Invalid: wrapping mode unknown", False),
+])
+def test_arrow_failures_for_want_of_memory_are_told_from_the_others(text: str, memory: bool) -> None:
+    import pyarrow as pa
+
+    from tokenaudit.cli import _is_out_of_memory
+
+    assert _is_out_of_memory(pa.ArrowException(text)) is memory

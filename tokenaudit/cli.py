@@ -219,9 +219,11 @@ def _out_of_memory() -> OutOfMemoryError:
 
 def _is_out_of_memory(exc: pa.ArrowException) -> bool:
     """Whether Arrow failed for want of memory: it reports a Python object it could not allocate as
-    "Wrapping … failed" (with no MemoryError attached), and its own allocations as out of memory."""
+    "Wrapping … failed" or "Unknown error: Wrapping …" (with no MemoryError attached), and its own
+    allocations as out of memory."""
     text = str(exc).lower()
-    return ("wrapping" in text and "failed" in text) or "out of memory" in text or "malloc" in text
+    return (("wrapping" in text and ("failed" in text or text.startswith("unknown error")))
+            or "out of memory" in text or "malloc" in text)
 
 
 def _default_hint(exc: TokenAuditError) -> str:
