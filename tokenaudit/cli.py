@@ -411,7 +411,7 @@ def analyze_command(
     from .catalogue.matching import load_catalogue
     from .render.tables import render_groups
     from .store.dataset import default_dataset_path, read_realms, read_tokens
-    from .store.event_classes import read_event_classes
+    from .store.event_classes import Looseness, read_event_classes
     from .store.layout import committed_batches
     from .tokens.relying_parties import load_relying_parties
 
@@ -421,9 +421,10 @@ def analyze_command(
         root = dataset or default_dataset_path()
         batches = committed_batches(root)  # one snapshot of events, realms and tokens
         start, end = _window(since, until)
-        events = read_event_classes(root, since=start, until=end, batches=batches)
+        catalogue = load_catalogue(signatures or [])
+        events = read_event_classes(root, since=start, until=end, batches=batches, loose=Looseness.of(catalogue))
         parties = load_relying_parties(config) if config else {}
-        groups = failure_groups(events, read_realms(root, batches=batches), catalogue=load_catalogue(signatures or []),
+        groups = failure_groups(events, read_realms(root, batches=batches), catalogue=catalogue,
                                 tokens=read_tokens(root, batches=batches), parties=parties)
     from rich.console import Console
 

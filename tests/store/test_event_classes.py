@@ -139,7 +139,11 @@ def test_a_file_written_before_a_column_existed_reads_it_as_null(overlapping: Pa
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_rows_differing_only_by_a_null_are_classes_of_their_own(overlapping: Path, tmp_path: Path, seed: int) -> None:
-    """One value and nulls in a column, or a few values and nulls in several: every distinct row is a class."""
+    """One value and nulls in a column, or a few values and nulls in several: every distinct row is a class.
+
+    With the loose columns left out (the default), ``pid`` no longer splits classes, and every
+    event still comes back with its own values.
+    """
     from tokenaudit.schema import EVENT_SCHEMA
 
     template = pa.Table.from_pandas(ta.read_events(overlapping).head(1), preserve_index=False)
@@ -158,14 +162,17 @@ def test_rows_differing_only_by_a_null_are_classes_of_their_own(overlapping: Pat
     dataset = dataset_of(events, tmp_path / "dataset")
 
     stored = ta.read_events(dataset)
-    collapsed = ta.read_event_classes(dataset)
-    distinct = stored[list(CLASS_COLUMNS)].astype(object).fillna("<null>").drop_duplicates()
-    assert len(collapsed.classes) == len(distinct)
-    assert int(collapsed.classes["count"].sum()) == count
-    rows = _all_rows(collapsed)
-    for column in CLASS_COLUMNS:
-        got, want = rows[column].astype(object), stored[column].astype(object)
-        assert got.where(got.notna(), None).tolist() == want.where(want.notna(), None).tolist(), column
+    strict = ta.read_event_classes(dataset, loose=None)
+    distinct = stored[list(CLASS_COLUMNS)].astype(object).fillna("<null>")
+    assert len(strict.classes) == len(distinct.drop_duplicates())
+    loose = ta.read_event_classes(dataset)
+    assert len(loose.classes) == len(distinct.drop(columns="pid").drop_duplicates()) < len(strict.classes)
+    for collapsed in (strict, loose):
+        assert int(collapsed.classes["count"].sum()) == count
+        rows = _all_rows(collapsed)
+        for column in CLASS_COLUMNS:
+            got, want = rows[column].astype(object), stored[column].astype(object)
+            assert got.where(got.notna(), None).tolist() == want.where(want.notna(), None).tolist(), column
 
 
 def _classes_frame(collapsed: ta.EventClasses) -> pd.DataFrame:
@@ -204,9 +211,9 @@ def test_classes_come_from_the_summaries_and_a_file_is_read_only_to_expand_its_c
     opened: list[Path] = []
     real = event_classes._file_classes
 
-    def counting(root: Path, path: Path, low: int | None, high: int | None) -> object:
+    def counting(root: Path, path: Path, low: int | None, high: int | None, loose: object = None) -> object:
         opened.append(path)
-        return real(root, path, low, high)
+        return real(root, path, low, high, loose)
 
     monkeypatch.setattr(event_classes, "_file_classes", counting)
     collapsed = ta.read_event_classes(dataset)
@@ -234,3 +241,70 @@ def test_a_summary_that_no_longer_describes_its_file_is_not_used(overlapping: Pa
     assert int(collapsed.classes["count"].sum()) == len(ta.read_events(dataset))
     summary_path(dataset, path).write_bytes(b"not parquet")  # a damaged summary: the file is read instead
     assert int(ta.read_event_classes(dataset).classes["count"].sum()) == len(ta.read_events(dataset))
+
+
+def test_loose_classes_leave_addresses_and_messages_out_and_give_each_event_its_own(overlapping: Path) -> None:
+    """Failures differing only in client address, pid or message fall into one class; expanded, each is itself."""
+    from tokenaudit.store.event_classes import Looseness
+
+    events = ta.read_events(overlapping)
+    strict = ta.read_event_classes(overlapping, loose=None)
+    loose = ta.read_event_classes(overlapping, loose=Looseness.of(ta.load_catalogue()))
+    assert len(loose.classes) < len(strict.classes)
+    assert int(loose.classes["count"].sum()) == int(strict.classes["count"].sum()) == len(events)
+    rows = _all_rows(loose)
+    for column in ("client_addr", "pid", "message", "expired_at", "current_time"):
+        got, want = rows[column].astype(object), events[column].astype(object)
+        assert got.where(got.notna(), None).tolist() == want.where(want.notna(), None).tolist(), column
+
+
+def test_events_of_another_catalogue_keep_every_column_in_their_key(overlapping: Path) -> None:
+    """They are matched again from their own message, so their classes are the strict ones."""
+    from tokenaudit.store.event_classes import Looseness
+
+    other = Looseness("0123456789abcdef", Looseness.of(ta.load_catalogue()).key_column)
+    strict = ta.read_event_classes(overlapping, loose=None)
+    stale = ta.read_event_classes(overlapping, loose=other)
+    pd.testing.assert_frame_equal(_classes_frame(stale), _classes_frame(strict))
+    assert stale.fingerprint == ""
+
+
+def test_a_failure_pairs_with_a_refusal_of_any_of_its_events_addresses(tmp_path: Path) -> None:
+    """A loose class holds its first event's address; the refusal of its second event's address still pairs."""
+    failure = "pvedaemon[{}]: authentication failure; rhost=::ffff:{} user=a@pam msg=Authentication failure"
+    lines = [f"Nov 23 10:00:00 pve1 {failure.format(1, '192.0.2.1')}",
+             f"Nov 23 10:05:00 pve1 {failure.format(2, '192.0.2.2')}"]
+    access = ['::ffff:192.0.2.2 - - [23/11/2026:10:05:01 +0100] "POST /api2/extjs/access/ticket HTTP/1.1" 401 -']
+    (tmp_path / "syslog").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "access.log").write_text("\n".join(access) + "\n", encoding="utf-8")
+    dataset = tmp_path / "dataset"
+    _ingest(tmp_path / "syslog", tmp_path / "access.log", "--dataset", dataset)
+    loose = ta.read_event_classes(dataset)
+    failures = loose.classes[loose.classes["event_kind"] == "auth_failure"]
+    assert len(failures) == 1 and int(failures["count"].iloc[0]) == 2  # one class, two addresses
+    groups = ta.failure_groups(loose)
+    by_rows = ta.failure_groups(ta.read_events(dataset))
+    pd.testing.assert_frame_equal(groups, by_rows)
+    assert ta.group_accounting(groups).paired_refusals == 1
+
+
+def test_a_summary_serves_only_readers_of_its_own_looseness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest writes loose summaries; a reader asking for strict classes reads the events files instead."""
+    from tokenaudit.store import event_classes
+
+    dataset = tmp_path / "dataset"
+    _ingest(SAMPLE_LOGS, "--dataset", dataset)
+    opened: list[Path] = []
+    real = event_classes._file_classes
+
+    def counting(root: Path, path: Path, low: int | None, high: int | None, loose: object = None) -> object:
+        opened.append(path)
+        return real(root, path, low, high, loose)
+
+    monkeypatch.setattr(event_classes, "_file_classes", counting)
+    ta.read_event_classes(dataset)
+    assert opened == []
+    strict = ta.read_event_classes(dataset, loose=None)
+    assert sorted(opened) == sorted((dataset / "events").rglob("*.parquet"))
+    assert len(strict.classes) == len(ta.read_events(dataset)[list(CLASS_COLUMNS)].astype(object)
+                                       .fillna("<null>").drop_duplicates())

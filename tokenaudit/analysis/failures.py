@@ -374,13 +374,18 @@ def attribute_relying_party(events: pd.DataFrame, realms: pd.DataFrame) -> pd.Da
     return frame.assign(relying_party=party)
 
 
-def _paired_classes(classes: pd.DataFrame, catalogue: Catalogue) -> np.ndarray:
-    """Classes whose events :func:`pair_http_denials` or :func:`pair_follow_ups` may pair: a boolean per class."""
+def _paired_classes(classes: pd.DataFrame, collapsed: EventClasses, catalogue: Catalogue) -> np.ndarray:
+    """Classes whose events :func:`pair_http_denials` or :func:`pair_follow_ups` may pair: a boolean per class.
+
+    A class may pair if any of its events comes from an address that was refused (a class of
+    failures holds its first event's address; the others are read from the files).
+    """
     chosen = np.zeros(len(classes), dtype=bool)
     denied = (classes["event_kind"] == "http_denied").to_numpy(dtype=bool)
     if denied.any():
-        addr = _normalise_addr(classes["client_addr"]).fillna("")
-        chosen |= denied | addr.isin(set(addr[denied])).to_numpy(dtype=bool)
+        refused = set(_normalise_addr(classes["client_addr"][denied]).fillna(""))
+        chosen |= denied | collapsed.any_event(
+            "client_addr", lambda values: _normalise_addr(pd.Series(values)).fillna("").isin(refused).to_numpy())
     followers = {s.id: s.follows for s in catalogue.signatures if s.follows}
     is_follower = classes["signature"].isin(list(followers)).to_numpy(dtype=bool)
     if is_follower.any():
@@ -460,7 +465,7 @@ def _unpaired_failures(collapsed: EventClasses, realms: pd.DataFrame, catalogue:
         known = {r["realm"]: relying_party_from_realm(r)
                  for r in realms.to_dict("records") if r.get("type") == "openid"}
         all_parties = {**known, **(parties or {})}
-    single = _paired_classes(classes, catalogue)
+    single = _paired_classes(classes, collapsed, catalogue)
     if all_parties:
         single |= classes["relying_party"].map(lambda p: str(p) in all_parties).to_numpy(dtype=bool)
     rows = collapsed.rows(single, classes)

@@ -55,6 +55,7 @@ from ..store.dataset import (
     write_tokens,
     writer_lock,
 )
+from ..store.event_classes import Looseness
 from ..tokens.decode import load_fingerprint_key
 from ..tokens.realms import parse_domains_cfg, realms_frame
 from ..tokens.sightings import aggregate_tokens, sightings_in_document, tokens_table
@@ -72,13 +73,14 @@ COMPACT_REQUESTS = 100_000
 class _EventWriter:
     """Writes a batch's events in pieces, numbering the files across pieces."""
 
-    def __init__(self, root: Path, batch_id: str) -> None:
-        self.root, self.batch_id, self.files = root, batch_id, 0
+    def __init__(self, root: Path, batch_id: str, loose: Looseness) -> None:
+        self.root, self.batch_id, self.files, self.loose = root, batch_id, 0, loose
 
     def write(self, tables: list[pa.Table]) -> list[Path]:
         if not tables:
             return []
-        written = write_events(self.root, pa.concat_tables(tables), self.batch_id, first_number=self.files)
+        written = write_events(self.root, pa.concat_tables(tables), self.batch_id, first_number=self.files,
+                               loose=self.loose)
         self.files += len(written)
         return written
 
@@ -282,7 +284,7 @@ def _ingest_locked(report: IngestReport, sources: list[Source], formats: dict[st
     known = _latest_streams(read_manifest(dataset))
     ingested_at = pd.Timestamp.now(tz="UTC")
     manifest_rows: list[dict[str, object]] = []
-    writer = _EventWriter(dataset, batch_id)
+    writer = _EventWriter(dataset, batch_id, Looseness.of(catalogue))
     event_tables: list[pa.Table] = []  # of sources read to the end, waiting to be written
     realm_frames: list[pd.DataFrame] = []
     token_frames: list[pd.DataFrame] = []

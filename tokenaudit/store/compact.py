@@ -25,8 +25,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ..catalogue.matching import load_catalogue
 from ..schema import EVENT_SCHEMA, MANIFEST_SCHEMA, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
 from .dataset import commit_batch, discard_uncommitted, write_events, writer_lock
+from .event_classes import Looseness
 from .layout import batch_files, batch_of, committed_batches, read_file, require_dataset, write_table
 
 #: Size a merged batch grows to at most; batches under a quarter of it count as small.
@@ -225,10 +227,12 @@ def _merge_events(root: Path, paths: list[Path], batch_id: str) -> int:
     for path in sorted(paths):  # readers' order: by day, then batch
         by_day.setdefault(path.parent.name.removeprefix("event_date="), []).append(path)
     number = rows = 0
+    loose = Looseness.of(load_catalogue())  # the summaries analyze reads with the built-in catalogue
     for day, day_paths in by_day.items():
         events = pa.concat_tables([read_file(root, p, _EVENT_FILE_SCHEMA) for p in day_paths])
         events = _with_batch(events, batch_id).append_column("event_date", pa.repeat(pa.scalar(day), events.num_rows))
         for start in range(0, events.num_rows, MAX_FILE_ROWS):
-            number += len(write_events(root, events.slice(start, MAX_FILE_ROWS), batch_id, first_number=number))
+            number += len(write_events(root, events.slice(start, MAX_FILE_ROWS), batch_id, first_number=number,
+                                       loose=loose))
         rows += events.num_rows
     return rows

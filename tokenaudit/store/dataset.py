@@ -60,7 +60,7 @@ from ..schema import (
 )
 from ..tokens.sightings import aggregate_tokens
 from ..version import __version__
-from .event_classes import summarize_file, summary_path
+from .event_classes import Looseness, summarize_file, summary_path
 from .layout import (
     BATCH_TABLES,
     META_FILE,
@@ -186,13 +186,15 @@ def discard_uncommitted(root: Path) -> list[Path]:
     return doomed
 
 
-def write_events(root: Path, events: pa.Table, batch_id: str, *, first_number: int = 0) -> list[Path]:
+def write_events(root: Path, events: pa.Table, batch_id: str, *, first_number: int = 0,
+                 loose: Looseness | None = None) -> list[Path]:
     """Write events of a batch, one file per event date (each with its summary); return the files written.
 
     A batch may be written in several calls (an ingest writes its events as they
     come, so that memory stays bounded): each call numbers its files from
     ``first_number``. The files count only once :func:`commit_batch` has
-    written the manifest.
+    written the manifest. The summaries are made with ``loose`` (the catalogue
+    that classified the events, :meth:`Looseness.of`), as ``analyze`` reads them.
     """
     if events.num_rows == 0:
         return []
@@ -205,7 +207,7 @@ def write_events(root: Path, events: pa.Table, batch_id: str, *, first_number: i
         path = root / "events" / f"event_date={date}" / f"part-{batch_id}-{number}.parquet"
         write_table(path, part)
         # Its classes beside it: analyze reads these instead of millions of events.
-        write_table(summary_path(root, path), summarize_file(root, path))
+        write_table(summary_path(root, path), summarize_file(root, path, loose))
         written.append(path)
     return written
 

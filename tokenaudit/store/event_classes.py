@@ -18,12 +18,13 @@ reading the events, and a file's events are read only to expand one of its class
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..catalogue.matching import Catalogue
+from ..causes.definitions import load_causes
 from ..errors import DatasetError
 from ..schema import EVENT_SCHEMA
 from .layout import check_file_version, committed_files, damaged_error
@@ -42,9 +45,58 @@ _PER_ROW = ("ts", "line_no", "source_file")
 #: Columns of a class, in schema order.
 CLASS_COLUMNS = tuple(n for n in EVENT_SCHEMA.names if n not in _UNUSED and n not in _PER_ROW)
 _STRINGS = tuple(n for n in CLASS_COLUMNS if EVENT_SCHEMA.field(n).type == pa.string())
+#: Columns that vary event by event and that grouping never reads: where :class:`Looseness` allows,
+#: a class leaves them out of its key, holds its first event's value, and gives each event its own
+#: when expanded. ``message`` is left out only where the group key is a captured value.
+LOOSE_COLUMNS = ("pid", "client_addr", "expired_at", "current_time", "message")
 
 
-_Rows = tuple[np.ndarray, np.ndarray, Callable[[], tuple[np.ndarray, np.ndarray]]]
+@dataclass(frozen=True)
+class Looseness:
+    """Which classes may leave the :data:`LOOSE_COLUMNS` out of their key, for one catalogue.
+
+    Only failures classified with that catalogue (``catalogue`` equal to its fingerprint,
+    ``event_kind`` ``auth_failure``) collapse this way: an event of another catalogue is
+    matched again from its own message, so it keeps every column in its key, and an HTTP
+    refusal keeps its client address (it is paired by address). A failure leaves its
+    message out only where it holds the value its group is keyed by (the column of its
+    signature's cause, else ``detail``): analysis reads the message only where that is missing.
+
+    Examples
+    --------
+    >>> from tokenaudit.catalogue.matching import load_catalogue
+    >>> loose = Looseness.of(load_catalogue())
+    >>> loose.key_column["openidconnect.untrusted_audience"], loose.key_column.get("no.such.signature", "detail")
+    ('audience', 'detail')
+    >>> len(loose.digest)
+    16
+    """
+
+    fingerprint: str
+    #: signature id -> the column its cause groups by (``detail`` for the signatures not named)
+    key_column: Mapping[str, str]
+
+    @classmethod
+    def of(cls, catalogue: Catalogue) -> Looseness:
+        """The looseness for events classified with ``catalogue``."""
+        causes = load_causes()
+        columns = {}
+        for signature in catalogue.signatures:
+            cause = causes.get(signature.cause or "")
+            if signature.kind == "cause" and cause is not None and cause.key_field not in (None, "detail"):
+                columns[signature.id] = str(cause.key_field)
+        return cls(catalogue.fingerprint, columns)
+
+    @property
+    def digest(self) -> str:
+        """What a summary written with this looseness records, to be used only with the same one."""
+        text = "\0".join([self.fingerprint, *LOOSE_COLUMNS, *(f"{k}={v}" for k, v in sorted(self.key_column.items()))])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: Per event of a file: line number, source file, and its own value of each loose column it was read with.
+_Details = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
+_Rows = tuple[np.ndarray, np.ndarray, Callable[..., _Details]]
 
 
 class _Part:
@@ -65,7 +117,7 @@ class _Part:
 
     @classmethod
     def of(cls, row_class: np.ndarray, ts: np.ndarray, position: int, first_class: int,
-           details: Callable[[], tuple[np.ndarray, np.ndarray]]) -> _Part:
+           details: Callable[..., _Details]) -> _Part:
         """A part whose per-event arrays are at hand."""
         classes = int(row_class.max()) + 1 if len(row_class) else 0
         span = (int(ts[0]), int(ts[-1])) if len(ts) else (0, 0)
@@ -86,9 +138,9 @@ class _Part:
         """Per event, its time (microseconds since the epoch)."""
         return self._loaded()[1]
 
-    def details(self) -> tuple[np.ndarray, np.ndarray]:
-        """(line_no, source_file) per event, read from the file."""
-        return self._loaded()[2]()
+    def details(self, only: tuple[str, ...] | None = None) -> _Details:
+        """(line_no, source_file, loose columns) per event, read from the file; ``only`` these loose columns."""
+        return self._loaded()[2](only)
 
 
 @dataclass(frozen=True)
@@ -106,6 +158,28 @@ class EventClasses:
     classes: pd.DataFrame
     parts: tuple[_Part, ...]
     class_of_local: np.ndarray  # the class of each class of a file
+    #: the catalogue of the :class:`Looseness` the classes were made with ("" for none)
+    fingerprint: str = ""
+
+    def any_event(self, column: str, test: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """A boolean per class: whether ``test`` passes for the ``column`` value of any of its events.
+
+        ``test`` takes an object array of values and returns a boolean for each. A loose column
+        (:class:`Looseness`) is read event by event from the files; any other is a class's own.
+        """
+        by_class = np.asarray(test(self.classes[column].to_numpy(dtype=object)), dtype=bool)
+        if not self.fingerprint or column not in LOOSE_COLUMNS:
+            return by_class  # every event of a class has its class's value
+        found = by_class.copy()
+        fresh = (self.classes["catalogue"] == self.fingerprint).to_numpy(dtype=bool)
+        for part in self.parts:
+            own = part.details((column,))[2].get(column)
+            if own is None:
+                continue  # the part's events have their class's value
+            classes = self.class_of_local[part.first_class + part.row_class]
+            passing = np.asarray(test(own), dtype=bool) & fresh[classes]
+            found[classes[passing]] = True
+        return found
 
     def rows(self, chosen: np.ndarray, classes: pd.DataFrame | None = None) -> pd.DataFrame:
         """The events of the classes where ``chosen`` (a boolean per class) is true, one row each.
@@ -126,7 +200,12 @@ class EventClasses:
             (both ``ts``), in time order.
         """
         classes = self.classes if classes is None else classes
-        of_class, ts, line_no, source, position = [], [], [], [], []
+        of_class: list[np.ndarray] = []
+        ts: list[np.ndarray] = []
+        line_no: list[np.ndarray] = []
+        source: list[np.ndarray] = []
+        position: list[np.ndarray] = []
+        own: dict[str, list[np.ndarray]] = {}  # loose columns: each event's own value
         chosen_local = chosen[self.class_of_local]
         for part in self.parts if chosen.any() else ():
             mine = chosen_local[part.first_class:part.first_class + part.classes]
@@ -135,7 +214,12 @@ class EventClasses:
             picked = np.flatnonzero(mine[part.row_class])
             if not len(picked):
                 continue
-            lines, sources = part.details()
+            lines, sources, loose = part.details()
+            before = sum(len(c) for c in of_class)
+            for name, values in loose.items():  # parts that did not read the column: their class's value
+                own.setdefault(name, [np.full(before, _CLASS_VALUE, dtype=object)]).append(values[picked])
+            for name in own.keys() - loose.keys():
+                own[name].append(np.full(len(picked), _CLASS_VALUE, dtype=object))
             of_class.append(self.class_of_local[part.first_class + part.row_class[picked]])
             ts.append(part.ts[picked])
             line_no.append(lines[picked])
@@ -151,7 +235,21 @@ class EventClasses:
         frame["count"] = np.ones(len(frame), dtype="int64")
         frame["first_ts"] = frame["ts"]
         frame["last_ts"] = frame["ts"]
+        if own and self.fingerprint:
+            # Events of a loose class have their own values; events of another catalogue keep their
+            # class's, which classify may have matched again from their message.
+            fresh = (frame["catalogue"] == self.fingerprint).to_numpy(dtype=bool)
+            for name, pieces in own.items():
+                values = frame[name].to_numpy(dtype=object).copy()
+                mine = np.concatenate(pieces)
+                read = fresh & ~np.asarray(mine == _CLASS_VALUE, dtype=bool)  # only the marker equals itself
+                values[read] = mine[read]
+                frame[name] = pd.array(values, dtype=frame[name].dtype)
         return frame
+
+
+#: In the loose values of expanded events: "this event was read without the column; keep its class's".
+_CLASS_VALUE = object()
 
 
 def classes_of_frame(events: pd.DataFrame) -> EventClasses:
@@ -164,7 +262,8 @@ def classes_of_frame(events: pd.DataFrame) -> EventClasses:
     line_no = frame["line_no"].to_numpy(dtype="int64") if "line_no" in frame.columns else np.zeros(count, "int64")
     source = (frame["source_file"].to_numpy(dtype=object) if "source_file" in frame.columns
               else np.full(count, None, dtype=object))
-    part = _Part.of(np.arange(count), np.asarray(ts.array.asi8, dtype="int64"), 0, 0, lambda: (line_no, source))
+    part = _Part.of(np.arange(count), np.asarray(ts.array.asi8, dtype="int64"), 0, 0,
+                    lambda only=None: (line_no, source, {}))
     return EventClasses(classes=classes, parts=(part,), class_of_local=np.arange(count))
 
 
@@ -276,6 +375,7 @@ def read_event_classes(
     since: pd.Timestamp | None = None,
     until: pd.Timestamp | None = None,
     batches: Collection[str] | None = None,
+    loose: Looseness | Literal["builtin"] | None = "builtin",
 ) -> EventClasses:
     """Read the events of committed batches as classes of identical rows.
 
@@ -287,6 +387,12 @@ def read_event_classes(
         Keep events with ``since <= ts < until`` (tz-aware).
     batches
         Read only these batches (a snapshot from :func:`tokenaudit.committed_batches`).
+    loose
+        Let the failures of a catalogue leave the :data:`LOOSE_COLUMNS` out of their class
+        (:meth:`Looseness.of`; by default the built-in catalogue's, as ``analyze`` and ingest use
+        it): a class then holds its first event's client address and message, and
+        :meth:`EventClasses.rows` gives each event its own. Millions of failures that differ only
+        in those become a few thousand classes. ``None`` keeps every column in the key.
 
     Returns
     -------
@@ -301,6 +407,10 @@ def read_event_classes(
         If a file was written by a newer version.
     """
     root = Path(root)
+    if loose == "builtin":
+        from ..catalogue.matching import load_catalogue
+
+        loose = Looseness.of(load_catalogue())
     files = committed_files(root, "events", batches)
     low = since.value // 1000 if since is not None else None
     high = until.value // 1000 if until is not None else None
@@ -311,12 +421,13 @@ def read_event_classes(
     plans: list[list[tuple[int, np.ndarray] | int]] = []
     sizes: list[int] = []  # classes per file
     local_stats: list[np.ndarray] = []  # per class of a file: count, first position, first time, last time
+    local_bits: list[np.ndarray] = []  # per class of a file: the loose columns left out of its key
     offset = 0  # classes of the files before
     position = 0  # events of the files before
     # Files are read and collapsed in parallel (Arrow and numpy release the GIL); codes are
     # made global afterwards, in file order, so the result does not depend on the threads.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        for found in pool.map(lambda f: _summary_or_file_classes(root, f, low, high), files):
+        for found in pool.map(lambda f: _summary_or_file_classes(root, f, low, high, loose), files):
             if found is None:
                 continue
             plan: list[tuple[int, np.ndarray] | int] = []
@@ -339,13 +450,15 @@ def read_event_classes(
             sizes.append(len(found.first))
             found.stats[:, 1] += position
             local_stats.append(found.stats)
+            local_bits.append(found.loose_bits if found.loose_bits is not None
+                              else np.zeros(len(found.first), dtype=np.int64))
             parts.append(_Part(position, offset, len(found.first), found.span, found.rows))
             offset += len(found.first)
             position += int(found.stats[:, 0].sum())
     for column in codes.values():
         column.assign()
     local_values = [_global_codes(codes, plans, sizes, j, name) for j, name in enumerate(_COLUMNS)]
-    return _collapse(codes, parts, local_values, local_stats)
+    return _collapse(codes, parts, local_values, local_stats, local_bits, loose.fingerprint if loose else "")
 
 
 _COLUMNS = [*_STRINGS, "status"]
@@ -381,6 +494,10 @@ class _FileClasses:
     stats: np.ndarray  # per class: count, first event, first time, last time
     path: Path | None = None
     loader: Callable[[], _Rows] | None = None  # how a summary's file gives its events, when asked
+    #: per class, a bit per :data:`LOOSE_COLUMNS` entry left out of its key (None: none is)
+    loose_bits: np.ndarray | None = None
+    #: the loose columns its events give when expanded
+    loose_columns: tuple[str, ...] = ()
 
     @property
     def span(self) -> tuple[int, int]:
@@ -392,10 +509,51 @@ class _FileClasses:
         if self.loader is not None:
             return self.loader()
         assert self.local is not None and self.ts is not None and self.path is not None
-        return self.local, self.ts, _details_of(self.path, self.keep, self.order)
+        return self.local, self.ts, _details_of(self.path, self.keep, self.order, self.loose_columns)
 
 
-def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> _FileClasses | None:
+def _loose_rows(loose: Looseness | None, count: int, plan: dict[str, object],
+                per_column: dict[str, tuple[np.ndarray, Any]]) -> dict[str, np.ndarray]:
+    """Per loose column, which rows of a file leave it out of their key (see :class:`Looseness`).
+
+    Columns the file holds one value of are in it too: classes of other files that read them merge
+    with these only if both left them out.
+    """
+    if loose is None:
+        return {}
+
+    def per_row(name: str, test: Callable[[object], object]) -> np.ndarray:
+        """``test`` of each row's value of string column ``name`` (tested once per distinct value)."""
+        if name in per_column:
+            indices, dictionary = per_column[name]
+            table = np.array([test(v) for v in (*dictionary.to_pylist(), None)])  # the null index is last
+            return np.asarray(table[indices])
+        how = plan.get(name)
+        return np.full(count, test(how[0] if isinstance(how, tuple) else None))
+
+    fresh = (per_row("catalogue", lambda v: v == loose.fingerprint).astype(bool)
+             & per_row("event_kind", lambda v: v == "auth_failure").astype(bool))
+    keys = sorted({*loose.key_column.values(), "detail"} & set(_STRINGS))
+    key_of = per_row("signature", lambda v: keys.index(loose.key_column.get(str(v), "detail"))
+                     if loose.key_column.get(str(v), "detail") in keys else -1).astype(np.int64)
+    holds_key = per_row("detail", lambda v: v is not None).astype(bool)
+    for number, name in enumerate(keys):
+        rows = key_of == number
+        if rows.any():
+            holds_key[rows] |= per_row(name, lambda v: v is not None).astype(bool)[rows]
+    return {name: fresh & holds_key if name == "message" else fresh for name in LOOSE_COLUMNS}
+
+
+def _first_present(indices: np.ndarray, missing: int, local: np.ndarray, classes: int) -> np.ndarray:
+    """Per class, the index of the first of its rows whose value is present (``missing``: none is)."""
+    present = np.flatnonzero(indices != missing)
+    first = np.full(classes, -1, dtype=np.int64)
+    first[local[present][::-1]] = present[::-1]  # repeated classes: the last assignment (the first row) wins
+    return np.where(first >= 0, indices[np.maximum(first, 0)], missing)
+
+
+def _file_classes(root: Path, path: Path, low: int | None, high: int | None,
+                  loose: Looseness | None = None) -> _FileClasses | None:
     try:
         parquet = pq.ParquetFile(path)
         check_file_version(path, parquet.schema_arrow.metadata)
@@ -442,9 +600,12 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> 
             per_column[name] = _indices(table[name])
         else:
             continue
-        indices, dictionary = per_column[name]
+    loose_rows = _loose_rows(loose, count, plan, per_column)
+    for name, (indices, dictionary) in per_column.items():
         # A string column's indices run to the dictionary's length (null): one more than its values.
         width = len(dictionary) + (0 if name == "status" else 1)
+        if name in loose_rows:  # a loose row's key holds one more value, "left out", in its place
+            indices, width = np.where(loose_rows[name], width, indices), width + 1
         if width > 1:
             key, span = _combine(key, span, indices, width)
     local = pd.factorize(key)[0].astype(np.int32)  # classes of one file: fewer than its rows
@@ -454,12 +615,22 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None) -> 
     last_ts[local] = ts  # sorted: the last assignment is each class's latest
     stats = np.column_stack([np.bincount(local, minlength=classes), first, ts[first], last_ts])
     values = {name: (indices[first], dictionary) for name, (indices, dictionary) in per_column.items()}
-    return _FileClasses(plan, local, first, ts, keep, order, values, stats, path)
+    loose_bits = np.zeros(classes, dtype=np.int64)
+    for name, rows in loose_rows.items():
+        loose_bits |= rows[first].astype(np.int64) << LOOSE_COLUMNS.index(name)
+        if name in per_column:
+            indices, dictionary = per_column[name]
+            values[name] = (_first_present(indices, len(dictionary), local, classes), dictionary)
+    return _FileClasses(plan, local, first, ts, keep, order, values, stats, path, loose_bits=loose_bits,
+                        loose_columns=tuple(name for name in loose_rows if name in per_column))
 
 
 #: The dataset folder of the files' summaries: one per events file, at the same relative path.
 SUMMARY_TABLE = "event_classes"
 _SUMMARY_OF = b"tokenaudit_summary_of"  # size and rows of the events file a summary describes
+#: The same, in a summary of loose classes: a reader that knows no looseness finds no summary, and reads the file.
+_LOOSE_SUMMARY_OF = b"tokenaudit_loose_summary_of"
+_SUMMARY_LOOSE = b"tokenaudit_loose"  # the Looseness.digest a summary's classes were made with
 
 
 def summary_path(root: Path, events_path: Path) -> Path:
@@ -467,14 +638,16 @@ def summary_path(root: Path, events_path: Path) -> Path:
     return root / SUMMARY_TABLE / events_path.relative_to(root / "events")
 
 
-def summarize_file(root: Path, path: Path) -> pa.Table:
+def summarize_file(root: Path, path: Path, loose: Looseness | None = None) -> pa.Table:
     """One events file as its classes: the class columns, ``count``, ``first_row``, ``first_ts``, ``last_ts``.
 
     Classes are numbered as :func:`read_event_classes` numbers them (by first
     event in the file's time order), so a reader can take this summary instead
-    of the file and still expand any class from the file itself.
+    of the file and still expand any class from the file itself. Made with a
+    :class:`Looseness`, it serves readers that ask for the same one (and has a
+    ``loose`` column: the loose columns each class left out of its key).
     """
-    found = _file_classes(root, path, None, None)
+    found = _file_classes(root, path, None, None, loose)
     size = len(found.first) if found is not None else 0
     columns: dict[str, pa.Array] = {}
     for name in _COLUMNS:
@@ -497,15 +670,20 @@ def summarize_file(root: Path, path: Path) -> pa.Table:
     columns["first_ts"] = pa.array(stats[:, 2], pa.int64()).cast(utc)
     columns["last_ts"] = pa.array(stats[:, 3], pa.int64()).cast(utc)
     rows = int(stats[:, 0].sum())
-    described = f"{path.stat().st_size} {rows}".encode()
-    return pa.table(columns).replace_schema_metadata({_SUMMARY_OF: described})
+    described = {_LOOSE_SUMMARY_OF if loose is not None else _SUMMARY_OF: f"{path.stat().st_size} {rows}".encode()}
+    if loose is not None:
+        bits = found.loose_bits if found is not None and found.loose_bits is not None else np.zeros(size, np.int64)
+        columns["loose"] = pa.array(bits, pa.int64())
+        described[_SUMMARY_LOOSE] = loose.digest.encode()
+    return pa.table(columns).replace_schema_metadata(described)
 
 
-def _summary_or_file_classes(root: Path, path: Path, low: int | None, high: int | None) -> _FileClasses | None:
-    """The file's classes from its summary where one fits the window, else from the file itself."""
-    summary = _read_summary(root, path)
+def _summary_or_file_classes(root: Path, path: Path, low: int | None, high: int | None,
+                             loose: Looseness | None) -> _FileClasses | None:
+    """The file's classes from its summary where one fits the window and the looseness, else from the file."""
+    summary = _read_summary(root, path, loose)
     if summary is None:
-        return _file_classes(root, path, low, high)
+        return _file_classes(root, path, low, high, loose)
     if summary.num_rows == 0:
         return None
     first_ts = summary["first_ts"].cast(pa.int64()).to_numpy()
@@ -514,7 +692,7 @@ def _summary_or_file_classes(root: Path, path: Path, low: int | None, high: int 
     if (low is not None and latest < low) or (high is not None and earliest >= high):
         return None  # the whole file lies outside the window
     if (low is not None and earliest < low) or (high is not None and latest >= high):
-        return _file_classes(root, path, low, high)  # the window cuts the file: its events are needed
+        return _file_classes(root, path, low, high, loose)  # the window cuts the file: its events are needed
     values: dict[str, tuple[np.ndarray, Any]] = {}
     for name in _COLUMNS:
         if name == "status":
@@ -525,17 +703,18 @@ def _summary_or_file_classes(root: Path, path: Path, low: int | None, high: int 
     expected = len(stats)
 
     def rows() -> _Rows:
-        found = _file_classes(root, path, None, None)
+        found = _file_classes(root, path, None, None, loose)
         if found is None or len(found.first) != expected:
             raise DatasetError(f"{summary_path(root, path)}: does not describe {path}",
                                hint=f"delete {root / SUMMARY_TABLE}: analysis then reads the events files")
         return found.rows()
 
-    return _FileClasses({}, None, np.arange(expected), None, None, None, values, stats, path, rows)
+    bits = summary["loose"].to_numpy().astype(np.int64) if loose is not None else None
+    return _FileClasses({}, None, np.arange(expected), None, None, None, values, stats, path, rows, loose_bits=bits)
 
 
-def _read_summary(root: Path, path: Path) -> pa.Table | None:
-    """The file's summary, if there is one that describes the file as it is now."""
+def _read_summary(root: Path, path: Path, loose: Looseness | None) -> pa.Table | None:
+    """The file's summary, if there is one that describes the file as it is now, made with ``loose``."""
     where = summary_path(root, path)
     try:
         # Strings as their Parquet dictionaries: codes without hashing a string.
@@ -543,7 +722,10 @@ def _read_summary(root: Path, path: Path) -> pa.Table | None:
         check_file_version(where, table.schema.metadata)
         if any(n not in table.column_names for n in (*_COLUMNS, "count", "first_row", "first_ts", "last_ts")):
             return None
-        size, rows = (int(v) for v in (table.schema.metadata or {})[_SUMMARY_OF].split())
+        metadata = table.schema.metadata or {}
+        if metadata.get(_SUMMARY_LOOSE) != (loose.digest.encode() if loose is not None else None):
+            return None  # its classes were made with another looseness (another catalogue, or none)
+        size, rows = (int(v) for v in metadata[_LOOSE_SUMMARY_OF if loose is not None else _SUMMARY_OF].split())
         if size != path.stat().st_size or rows != int(pc.sum(table["count"]).as_py() or 0):
             return None
     except (OSError, pa.ArrowException, KeyError, ValueError):
@@ -552,12 +734,13 @@ def _read_summary(root: Path, path: Path) -> pa.Table | None:
 
 
 def _details_of(
-    path: Path, keep: np.ndarray | None, order: np.ndarray | None
-) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
-    """Read ``line_no`` and ``source_file`` of one file's kept events, in time order, when asked."""
+    path: Path, keep: np.ndarray | None, order: np.ndarray | None, loose: tuple[str, ...] = ()
+) -> Callable[[], _Details]:
+    """Read ``line_no``, ``source_file`` and the ``loose`` columns of one file's kept events, in time order."""
 
-    def details() -> tuple[np.ndarray, np.ndarray]:
-        wanted = pa.schema([EVENT_SCHEMA.field("line_no"), EVENT_SCHEMA.field("source_file")])
+    def details(only: tuple[str, ...] | None = None) -> _Details:
+        columns = tuple(name for name in loose if only is None or name in only)
+        wanted = pa.schema([EVENT_SCHEMA.field(name) for name in ("line_no", "source_file", *columns)])
         try:
             table = pq.read_table(path, schema=wanted)  # a column the file lacks reads as null
         except (pa.ArrowException, OSError) as exc:  # gone too, if a compaction retired it since
@@ -566,8 +749,9 @@ def _details_of(
             table = table.filter(pa.array(keep))
         if order is not None:
             table = table.take(pa.array(order))
+        own = {name: np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=object) for name in columns}
         return (table["line_no"].to_numpy().astype(np.int64),
-                np.asarray(table["source_file"].to_numpy(zero_copy_only=False), dtype=object))
+                np.asarray(table["source_file"].to_numpy(zero_copy_only=False), dtype=object), own)
 
     return details
 
@@ -593,22 +777,32 @@ def _in_time_order(parts: list[_Part], stats: np.ndarray) -> tuple[list[_Part], 
     stats[:, 2] = ts[first]
     everything = list(parts)
 
-    def details() -> tuple[np.ndarray, np.ndarray]:
-        found = [part.details() for part in everything]
-        return _join([d[0] for d in found])[order], np.concatenate([d[1] for d in found])[order]
+    def details(only: tuple[str, ...] | None = None) -> _Details:
+        found = [part.details(only) for part in everything]
+        names = {name for d in found for name in d[2]}
+        own = {name: np.concatenate([d[2].get(name, np.full(len(d[0]), _CLASS_VALUE, dtype=object))
+                                     for d in found])[order] for name in names}
+        return _join([d[0] for d in found])[order], np.concatenate([d[1] for d in found])[order], own
 
     return [_Part.of(local, ts, 0, 0, details)], stats
 
 
-def _collapse(codes: dict[str, _Codes], parts: list[_Part],
-              local_values: list[np.ndarray], local_stats: list[np.ndarray]) -> EventClasses:
-    """Merge the classes of all files: ``local_values`` holds one array per column (a value per file class)."""
+def _collapse(codes: dict[str, _Codes], parts: list[_Part], local_values: list[np.ndarray],
+              local_stats: list[np.ndarray], local_bits: list[np.ndarray], fingerprint: str) -> EventClasses:
+    """Merge the classes of all files: ``local_values`` holds one array per column (a value per file class).
+
+    ``local_bits`` says, per file class, which loose columns it left out of its key; classes of
+    different files then merge whatever their values there, and keep the earliest present one.
+    """
     columns = _COLUMNS
     stats = np.concatenate(local_stats) if local_stats else np.empty((0, 4), dtype=np.int64)
+    bits = _join(local_bits)
     parts, stats = _in_time_order(parts, stats)
     # Classes of different files with equal values are one class.
     key, span = np.zeros(len(stats), dtype=np.int64), 1
-    for values in local_values:
+    for name, values in zip(columns, local_values, strict=True):
+        if name in LOOSE_COLUMNS and bits.any():
+            values = np.where(bits >> LOOSE_COLUMNS.index(name) & 1, -2, values)  # -2: left out
         low, high = (int(values.min()), int(values.max())) if len(values) else (0, 0)
         if low != high:
             key, span = _combine(key, span, values - low, high - low + 1)
@@ -623,9 +817,15 @@ def _collapse(codes: dict[str, _Codes], parts: list[_Part],
     rank[np.argsort(first_position, kind="stable")] = np.arange(count)
     frame: dict[str, Any] = {}
     place = rank[global_of_local]
+    latest_first = np.argsort(stats[:, 1], kind="stable")[::-1]  # assigned in this order, the earliest wins
     for name, local in zip(columns, local_values, strict=True):
         values = np.empty(count, dtype=np.int64)
-        values[place] = local
+        if name in LOOSE_COLUMNS and bits.any():
+            values[:] = -1
+            present = latest_first[local[latest_first] >= 0]
+            values[place[present]] = local[present]
+        else:
+            values[place] = local
         if name == "status":
             frame[name] = pd.array(np.where(values < 0, 0, values), dtype="Int32")
             frame[name][values < 0] = pd.NA
@@ -640,4 +840,5 @@ def _collapse(codes: dict[str, _Codes], parts: list[_Part],
     table["last_ts"] = pd.to_datetime(grouped["last_ts"].max().to_numpy()[by_rank], unit="us",
                                       utc=True).astype("datetime64[us, UTC]")
     table["position"] = first_position[by_rank]
-    return EventClasses(classes=table, parts=tuple(parts), class_of_local=rank[global_of_local])
+    return EventClasses(classes=table, parts=tuple(parts), class_of_local=rank[global_of_local],
+                        fingerprint=fingerprint if bits.any() else "")
