@@ -377,7 +377,8 @@ def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_
 
     With ``cardinality="realistic"`` every event has values of its own, as real failures do:
     its own client address, one of :data:`DISTINCT_USERS` users and :data:`DISTINCT_REALMS`
-    realms, and, where its signature names an audience, one of :data:`DISTINCT_AUDIENCES`.
+    realms, and, where its signature names an audience, one of :data:`DISTINCT_AUDIENCES`;
+    its message holds its address and user (``rhost=``, ``user=``), so every message is its own.
     With ``"templates"`` the 20,000 template events repeat unchanged (classes of identical
     rows then collapse the dataset: what the figures before issue 16 measured).
     """
@@ -386,11 +387,14 @@ def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from tokenaudit.catalogue.matching import load_catalogue
     from tokenaudit.schema import EVENT_SCHEMA
     from tokenaudit.store.dataset import commit_batch, new_batch_id, open_for_writing, write_events
+    from tokenaudit.store.event_classes import Looseness
 
     started = time.perf_counter()
     template = template_events(root.parent / "analyze-sample.log")
+    loose = Looseness.of(load_catalogue())
     open_for_writing(root)
     start = pd.Timestamp("2026-10-01", tz="UTC").value // 1000
     step = (30 * 86_400 * 1_000_000) // max(events, 1)
@@ -414,7 +418,7 @@ def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_
             replace.update(_varied(table, numbers))
         for name, values in replace.items():
             table = table.set_column(EVENT_SCHEMA.get_field_index(name), name, values)
-        write_events(root, table, batch_id)
+        write_events(root, table, batch_id, loose=loose)  # summaries as ingest writes them
         manifest = pd.DataFrame([{
             "batch_id": batch_id, "ingested_at": pd.Timestamp.now(tz="UTC"), "source_file": source,
             "stream_id": f"{done // batch_events:016x}", "format": "syslog_rfc3164", "size_bytes": 0,
@@ -448,7 +452,21 @@ def _varied(table: Any, numbers: Any) -> dict[str, Any]:
     realm = texts("realm{}", zip(realm_numbers, strict=True))
     audience = texts("37757258797{:07d}", zip(numbers % DISTINCT_AUDIENCES, strict=True))
     audience = pc.if_else(pc.is_valid(table.column("audience")), audience, pa.nulls(len(numbers), pa.string()))
-    return {"client_addr": address, "user": user, "realm": realm, "audience": audience}
+    # The message says what the columns say, as pvedaemon's line does: every message is its own.
+    message = table.column("message").combine_chunks()
+    for name, values in (("rhost", address), ("user", user)):
+        message = _substituted(message, name, values)
+    return {"client_addr": address, "user": user, "realm": realm, "audience": audience, "message": message}
+
+
+def _substituted(messages: Any, name: str, values: Any) -> Any:
+    """``messages`` with the value after ``name=`` replaced by the row's value of ``values`` (where it has one)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = pc.extract_regex(messages, rf"(?P<before>.*?\b{name}=)\S+(?P<after>.*)")
+    joined = pc.binary_join_element_wise(parts.field("before"), values, parts.field("after"), "")
+    return pc.if_else(pc.is_valid(parts), joined, messages).cast(pa.string())
 
 
 def bench_analyze(events: int, runs: int, workdir: Path, *, limits: Limits = Limits(),
@@ -765,8 +783,9 @@ def main(argv: list[str] | None = None) -> int:
                     [("tokenaudit report --format json", f"{span} d", f"{expected:,}", f"{tool.median_s:.3f}",
                       f"{tool.peak_mb:,.0f}", "yes" if not tool.problems else "FAIL: " + tool.problems[0])
                      for span, expected, tool in reports]))
-            cardinality = (f"each event its own client address, one of {DISTINCT_USERS:,} users, {DISTINCT_REALMS} "
-                           f"realms and {DISTINCT_AUDIENCES:,} audiences" if args.cardinality == "realistic"
+            cardinality = (f"each event its own client address and message, one of {DISTINCT_USERS:,} users, "
+                           f"{DISTINCT_REALMS} realms and {DISTINCT_AUDIENCES:,} audiences"
+                           if args.cardinality == "realistic"
                            else "20,000 template events repeated")
             print(f"\n(dataset of {args.analyze_events:,} events over 30 days, {cardinality}; built in "
                   f"{analyze_build:.1f} s)\n")
