@@ -331,8 +331,42 @@ class _Codes:
 
     def decode(self, codes: np.ndarray) -> pd.Series:
         """The values of ``codes`` (-1: null) as a pandas string column, taken in Arrow."""
-        taken = self.values.take(pa.array(np.where(codes < 0, len(self.values) - 1, codes)))
-        return taken.to_pandas()
+        return self.decode_arrow(codes).to_pandas()
+
+    def decode_arrow(self, codes: np.ndarray) -> pa.Array:
+        """The values of ``codes`` (-1: null), as an Arrow array."""
+        return self.values.take(pa.array(np.where(codes < 0, len(self.values) - 1, codes)))
+
+
+def _with_loose_values(strict: pa.Array, loose_values: list[tuple[pa.Array, np.ndarray]], place: np.ndarray,
+                       latest_first: np.ndarray, count: int) -> pd.Series:
+    """A loose column of the merged classes: ``strict`` where a class kept it in its key, else its earliest value.
+
+    ``place`` is each file class's merged class, ``latest_first`` the file classes from the latest first event
+    to the earliest; ``loose_values`` per file a dictionary and each class's index into it (its length: none).
+    """
+    sizes = [len(index) for _, index in loose_values]
+    file_of = np.repeat(np.arange(len(sizes)), sizes)
+    index = np.concatenate([index for _, index in loose_values])
+    present = index < np.array([len(d) for d, _ in loose_values], dtype=np.int64)[file_of]
+    chosen = np.full(count, -1, dtype=np.int64)
+    order = latest_first[present[latest_first]]
+    chosen[place[order]] = order  # the last assignment, the earliest file class, wins
+    classes = np.flatnonzero(chosen >= 0)
+    if not len(classes):
+        return strict.to_pandas()
+    picks = chosen[classes]
+    pieces, owners = [], []
+    for number, (dictionary, _) in enumerate(loose_values):
+        mine = file_of[picks] == number
+        if mine.any():
+            pieces.append(dictionary.cast(pa.string()).take(pa.array(index[picks[mine]])))
+            owners.append(classes[mine])
+    values = pa.concat_arrays(pieces)
+    at = np.full(count, len(values), dtype=np.int64)  # the classes without a loose value take the null
+    at[np.concatenate(owners)] = np.arange(len(values))
+    loose = pa.concat_arrays([values, pa.nulls(1, pa.string())]).take(pa.array(at))
+    return pc.if_else(pa.array(chosen >= 0), loose, strict).to_pandas()
 
 
 def _indices(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
@@ -422,6 +456,10 @@ def read_event_classes(
     sizes: list[int] = []  # classes per file
     local_stats: list[np.ndarray] = []  # per class of a file: count, first position, first time, last time
     local_bits: list[np.ndarray] = []  # per class of a file: the loose columns left out of its key
+    # Per loose column and file, the value of each class that left it out (its dictionary, and each
+    # class's index into it): only the earliest of a merged class is ever decoded, so these values,
+    # as many as the classes of all files, are not coded globally.
+    loose_values: dict[str, list[tuple[pa.Array, np.ndarray]]] = {name: [] for name in LOOSE_COLUMNS}
     offset = 0  # classes of the files before
     position = 0  # events of the files before
     # Files are read and collapsed in parallel (Arrow and numpy release the GIL); codes are
@@ -431,9 +469,12 @@ def read_event_classes(
             if found is None:
                 continue
             plan: list[tuple[int, np.ndarray] | int] = []
+            bits = found.loose_bits if found.loose_bits is not None else np.zeros(len(found.first), dtype=np.int64)
             for name in _COLUMNS:
                 how = found.plan.get(name)
-                if name in found.values:
+                if loose is not None and name in LOOSE_COLUMNS:
+                    plan.append(_strict_part(codes[name], found, name, bits, loose_values[name]))
+                elif name in found.values:
                     picked, dictionary = found.values[name]
                     if name == "status":
                         status = np.array([-1 if v is None else v for v in dictionary], dtype=np.int64)
@@ -450,34 +491,69 @@ def read_event_classes(
             sizes.append(len(found.first))
             found.stats[:, 1] += position
             local_stats.append(found.stats)
-            local_bits.append(found.loose_bits if found.loose_bits is not None
-                              else np.zeros(len(found.first), dtype=np.int64))
-            parts.append(_Part(position, offset, len(found.first), found.span, found.rows))
+            local_bits.append(bits)
+            parts.append(_Part(position, offset, len(found.first), found.span, found.row_loader()))
             offset += len(found.first)
             position += int(found.stats[:, 0].sum())
-    for column in codes.values():
-        column.assign()
-    local_values = [_global_codes(codes, plans, sizes, j, name) for j, name in enumerate(_COLUMNS)]
-    return _collapse(codes, parts, local_values, local_stats, local_bits, loose.fingerprint if loose else "")
+    for coded in codes.values():
+        coded.assign()
+
+    def column(j: int, chosen: np.ndarray | None = None) -> np.ndarray:
+        return _global_codes(codes, plans, sizes, j, _COLUMNS[j], chosen)
+
+    return _collapse(codes, parts, column, local_stats, local_bits, loose_values, loose.fingerprint if loose else "")
+
+
+def _strict_part(codes: _Codes, found: _FileClasses, name: str, bits: np.ndarray,
+                 loose_values: list[tuple[pa.Array, np.ndarray]]) -> tuple[int, np.ndarray]:
+    """A loose column of one file: queue the values of classes that kept it in their key, and note the others'.
+
+    Returns the queued dictionary and each class's index into it (null for the classes that left it out).
+    """
+    size = len(found.first)
+    how = found.plan.get(name)
+    if name in found.values:
+        picked, dictionary = found.values[name]
+        picked = np.asarray(picked, dtype=np.int64)
+    elif isinstance(how, tuple):  # one value throughout the file
+        picked, dictionary = np.zeros(size, dtype=np.int64), pa.array([how[0]], pa.string())
+    else:  # null throughout
+        picked, dictionary = np.zeros(size, dtype=np.int64), pa.array([], pa.string())
+    left_out = (bits >> LOOSE_COLUMNS.index(name) & 1).astype(bool)
+    missing = len(dictionary)
+    loose_values.append((dictionary, np.where(left_out, picked, missing)))
+    kept = picked[~left_out]
+    used = np.unique(kept[kept < missing])
+    remap = np.full(missing + 1, len(used), dtype=np.int64)  # a null, or a class that left it out: the null
+    remap[used] = np.arange(len(used))
+    remapped = np.where(left_out, len(used), remap[picked])
+    return codes.add(dictionary.take(pa.array(used)) if len(used) < missing else dictionary), remapped
 
 
 _COLUMNS = [*_STRINGS, "status"]
 
 
 def _global_codes(codes: dict[str, _Codes], plans: list[list[tuple[int, np.ndarray] | int]], sizes: list[int],
-                  j: int, name: str) -> np.ndarray:
-    """Column ``j`` of every file's classes as global codes (status as its value), one contiguous array."""
+                  j: int, name: str, chosen: np.ndarray | None = None) -> np.ndarray:
+    """Column ``j`` of every file's classes as global codes (status as its value), one contiguous int32 array.
+
+    ``chosen`` (sorted numbers of file classes, counted across files) limits it to those classes.
+    """
     pieces = []
+    start = 0
     for plan, size in zip(plans, sizes, strict=True):
+        rows = slice(None) if chosen is None else chosen[np.searchsorted(chosen, start):
+                                                          np.searchsorted(chosen, start + size)] - start
+        start += size
         how = plan[j]
         if isinstance(how, tuple):
             piece, picked = how
-            pieces.append(codes[name].codes_of(piece)[picked])
+            pieces.append(codes[name].codes_of(piece)[picked[rows]].astype(np.int32))
         elif isinstance(how, np.ndarray):
-            pieces.append(how)
+            pieces.append(how[rows].astype(np.int32))
         else:
-            pieces.append(np.full(size, how, dtype=np.int64))
-    return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
+            pieces.append(np.full(size if isinstance(rows, slice) else len(rows), how, dtype=np.int32))
+    return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int32)
 
 
 @dataclass
@@ -506,10 +582,15 @@ class _FileClasses:
 
     def rows(self) -> _Rows:
         """Per event its class and time, and a reader of its line number and source file."""
+        return self.row_loader()()
+
+    def row_loader(self) -> Callable[[], _Rows]:
+        """What :meth:`rows` does, holding only what it needs (not the classes' values, which the merge frees)."""
         if self.loader is not None:
-            return self.loader()
+            return self.loader
         assert self.local is not None and self.ts is not None and self.path is not None
-        return self.local, self.ts, _details_of(self.path, self.keep, self.order, self.loose_columns)
+        local, ts, details = self.local, self.ts, _details_of(self.path, self.keep, self.order, self.loose_columns)
+        return lambda: (local, ts, details)
 
 
 def _loose_rows(loose: Looseness | None, count: int, plan: dict[str, object],
@@ -787,12 +868,16 @@ def _in_time_order(parts: list[_Part], stats: np.ndarray) -> tuple[list[_Part], 
     return [_Part.of(local, ts, 0, 0, details)], stats
 
 
-def _collapse(codes: dict[str, _Codes], parts: list[_Part], local_values: list[np.ndarray],
-              local_stats: list[np.ndarray], local_bits: list[np.ndarray], fingerprint: str) -> EventClasses:
-    """Merge the classes of all files: ``local_values`` holds one array per column (a value per file class).
+def _collapse(codes: dict[str, _Codes], parts: list[_Part], column: Callable[..., np.ndarray],
+              local_stats: list[np.ndarray], local_bits: list[np.ndarray],
+              loose_values: dict[str, list[tuple[pa.Array, np.ndarray]]], fingerprint: str) -> EventClasses:
+    """Merge the classes of all files: ``column(j)`` gives column ``j`` (a value per file class; ``column(j,
+    chosen)`` only of the file classes ``chosen``). One column at a time is held: each is as long as the
+    classes of all files.
 
     ``local_bits`` says, per file class, which loose columns it left out of its key; classes of
-    different files then merge whatever their values there, and keep the earliest present one.
+    different files then merge whatever their values there, and keep the earliest present one
+    (from ``loose_values``, per loose column and file: a dictionary, and each class's index into it).
     """
     columns = _COLUMNS
     stats = np.concatenate(local_stats) if local_stats else np.empty((0, 4), dtype=np.int64)
@@ -800,7 +885,8 @@ def _collapse(codes: dict[str, _Codes], parts: list[_Part], local_values: list[n
     parts, stats = _in_time_order(parts, stats)
     # Classes of different files with equal values are one class.
     key, span = np.zeros(len(stats), dtype=np.int64), 1
-    for name, values in zip(columns, local_values, strict=True):
+    for j, name in enumerate(columns):
+        values = column(j)
         if name in LOOSE_COLUMNS and bits.any():
             values = np.where(bits >> LOOSE_COLUMNS.index(name) & 1, -2, values)  # -2: left out
         low, high = (int(values.min()), int(values.max())) if len(values) else (0, 0)
@@ -818,17 +904,18 @@ def _collapse(codes: dict[str, _Codes], parts: list[_Part], local_values: list[n
     frame: dict[str, Any] = {}
     place = rank[global_of_local]
     latest_first = np.argsort(stats[:, 1], kind="stable")[::-1]  # assigned in this order, the earliest wins
-    for name, local in zip(columns, local_values, strict=True):
+    # One file class stands for each class: they agree on every column in the key, and a loose
+    # column's values come from loose_values.
+    standing = np.sort(_first_of(place, count))
+    for j, name in enumerate(columns):
         values = np.empty(count, dtype=np.int64)
-        if name in LOOSE_COLUMNS and bits.any():
-            values[:] = -1
-            present = latest_first[local[latest_first] >= 0]
-            values[place[present]] = local[present]
-        else:
-            values[place] = local
+        values[place[standing]] = column(j, standing)
         if name == "status":
             frame[name] = pd.array(np.where(values < 0, 0, values), dtype="Int32")
             frame[name][values < 0] = pd.NA
+        elif loose_values.get(name):
+            frame[name] = _with_loose_values(codes[name].decode_arrow(values), loose_values[name],
+                                             place, latest_first, count)
         else:
             frame[name] = codes[name].decode(values)
     table = pd.DataFrame(frame)[list(CLASS_COLUMNS)]
