@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Collection, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -338,17 +339,43 @@ class _Codes:
         return self.values.take(pa.array(np.where(codes < 0, len(self.values) - 1, codes)))
 
 
-def _with_loose_values(strict: pa.Array, loose_values: list[tuple[pa.Array, np.ndarray]], place: np.ndarray,
+@dataclass(frozen=True)
+class _LooseValues:
+    """One file's values of a loose column, for the classes that left it out of their key.
+
+    ``index`` holds each class's place in :meth:`array` (``length``: no value). A summary's
+    values are read again from it when asked: kept, they would be every class's first message.
+    """
+
+    values: pa.Array | Callable[[], pa.Array]
+    index: np.ndarray
+    length: int
+
+    def array(self) -> pa.Array:
+        return (self.values() if callable(self.values) else self.values).cast(pa.string())
+
+
+def _summary_column(where: Path, name: str) -> Callable[[], pa.Array]:
+    """A reader of one column of a summary, a value per class."""
+    def read() -> pa.Array:
+        try:
+            return pq.read_table(where, columns=[name]).column(name).combine_chunks()
+        except (pa.ArrowException, OSError) as exc:  # deleted or damaged since it was read
+            raise damaged_error(where.parents[2], where, exc) from None
+    return read
+
+
+def _with_loose_values(strict: pa.Array, loose_values: list[_LooseValues], place: np.ndarray,
                        latest_first: np.ndarray, count: int) -> pd.Series:
     """A loose column of the merged classes: ``strict`` where a class kept it in its key, else its earliest value.
 
     ``place`` is each file class's merged class, ``latest_first`` the file classes from the latest first event
-    to the earliest; ``loose_values`` per file a dictionary and each class's index into it (its length: none).
+    to the earliest; ``loose_values`` per file the values and each class's index into them.
     """
-    sizes = [len(index) for _, index in loose_values]
+    sizes = [len(part.index) for part in loose_values]
     file_of = np.repeat(np.arange(len(sizes)), sizes)
-    index = np.concatenate([index for _, index in loose_values])
-    present = index < np.array([len(d) for d, _ in loose_values], dtype=np.int64)[file_of]
+    index = np.concatenate([part.index for part in loose_values])
+    present = index < np.array([part.length for part in loose_values], dtype=np.int64)[file_of]
     chosen = np.full(count, -1, dtype=np.int64)
     order = latest_first[present[latest_first]]
     chosen[place[order]] = order  # the last assignment, the earliest file class, wins
@@ -357,10 +384,10 @@ def _with_loose_values(strict: pa.Array, loose_values: list[tuple[pa.Array, np.n
         return strict.to_pandas()
     picks = chosen[classes]
     pieces, owners = [], []
-    for number, (dictionary, _) in enumerate(loose_values):
+    for number, part in enumerate(loose_values):
         mine = file_of[picks] == number
         if mine.any():
-            pieces.append(dictionary.cast(pa.string()).take(pa.array(index[picks[mine]])))
+            pieces.append(part.array().take(pa.array(index[picks[mine]])))
             owners.append(classes[mine])
     values = pa.concat_arrays(pieces)
     at = np.full(count, len(values), dtype=np.int64)  # the classes without a loose value take the null
@@ -459,13 +486,15 @@ def read_event_classes(
     # Per loose column and file, the value of each class that left it out (its dictionary, and each
     # class's index into it): only the earliest of a merged class is ever decoded, so these values,
     # as many as the classes of all files, are not coded globally.
-    loose_values: dict[str, list[tuple[pa.Array, np.ndarray]]] = {name: [] for name in LOOSE_COLUMNS}
+    loose_values: dict[str, list[_LooseValues]] = {name: [] for name in LOOSE_COLUMNS}
     offset = 0  # classes of the files before
     position = 0  # events of the files before
     # Files are read and collapsed in parallel (Arrow and numpy release the GIL); codes are
     # made global afterwards, in file order, so the result does not depend on the threads.
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        for found in pool.map(lambda f: _summary_or_file_classes(root, f, low, high, loose), files):
+    workers = min(4, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        read = _in_order(pool, lambda f: _summary_or_file_classes(root, f, low, high, loose), files, 2 * workers)
+        for found in read:
             if found is None:
                 continue
             plan: list[tuple[int, np.ndarray] | int] = []
@@ -504,8 +533,20 @@ def read_event_classes(
     return _collapse(codes, parts, column, local_stats, local_bits, loose_values, loose.fingerprint if loose else "")
 
 
+def _in_order(pool: ThreadPoolExecutor, work: Callable[[Path], _FileClasses | None], files: list[Path],
+              ahead: int) -> Iterator[_FileClasses | None]:
+    """``pool.map(work, files)`` with at most ``ahead`` files read before their turn: each holds a file's classes."""
+    pending: deque[Future[_FileClasses | None]] = deque()
+    for path in files:
+        pending.append(pool.submit(work, path))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
 def _strict_part(codes: _Codes, found: _FileClasses, name: str, bits: np.ndarray,
-                 loose_values: list[tuple[pa.Array, np.ndarray]]) -> tuple[int, np.ndarray]:
+                 loose_values: list[_LooseValues]) -> tuple[int, np.ndarray]:
     """A loose column of one file: queue the values of classes that kept it in their key, and note the others'.
 
     Returns the queued dictionary and each class's index into it (null for the classes that left it out).
@@ -521,7 +562,11 @@ def _strict_part(codes: _Codes, found: _FileClasses, name: str, bits: np.ndarray
         picked, dictionary = np.zeros(size, dtype=np.int64), pa.array([], pa.string())
     left_out = (bits >> LOOSE_COLUMNS.index(name) & 1).astype(bool)
     missing = len(dictionary)
-    loose_values.append((dictionary, np.where(left_out, picked, missing)))
+    if found.summary is not None and name in found.values:  # read again from the summary, a value per class
+        where = np.where(left_out & (picked < missing), np.arange(size), size)
+        loose_values.append(_LooseValues(_summary_column(found.summary, name), where, size))
+    else:
+        loose_values.append(_LooseValues(dictionary, np.where(left_out, picked, missing), missing))
     kept = picked[~left_out]
     used = np.unique(kept[kept < missing])
     remap = np.full(missing + 1, len(used), dtype=np.int64)  # a null, or a class that left it out: the null
@@ -574,6 +619,8 @@ class _FileClasses:
     loose_bits: np.ndarray | None = None
     #: the loose columns its events give when expanded
     loose_columns: tuple[str, ...] = ()
+    #: the summary it was read from, if it was
+    summary: Path | None = None
 
     @property
     def span(self) -> tuple[int, int]:
@@ -775,11 +822,19 @@ def _summary_or_file_classes(root: Path, path: Path, low: int | None, high: int 
     if (low is not None and earliest < low) or (high is not None and latest >= high):
         return _file_classes(root, path, low, high, loose)  # the window cuts the file: its events are needed
     values: dict[str, tuple[np.ndarray, Any]] = {}
+    plan: dict[str, object] = {}  # as for an events file: a column null or of one value throughout is not held
     for name in _COLUMNS:
-        if name == "status":
-            values[name] = _status_codes(summary[name])
+        column = summary[name]
+        if column.null_count == len(column):
+            plan[name] = None
+        elif name == "status":
+            values[name] = _status_codes(column)
         else:
-            values[name] = _indices(summary[name])
+            indices, dictionary = _indices(column)
+            if len(dictionary) == 1 and column.null_count == 0:
+                plan[name] = (dictionary[0].as_py(),)
+            else:
+                values[name] = (indices, dictionary)
     stats = np.column_stack([summary["count"].to_numpy(), summary["first_row"].to_numpy(), first_ts, last_ts])
     expected = len(stats)
 
@@ -791,7 +846,8 @@ def _summary_or_file_classes(root: Path, path: Path, low: int | None, high: int 
         return found.rows()
 
     bits = summary["loose"].to_numpy().astype(np.int64) if loose is not None else None
-    return _FileClasses({}, None, np.arange(expected), None, None, None, values, stats, path, rows, loose_bits=bits)
+    return _FileClasses(plan, None, np.arange(expected), None, None, None, values, stats, path, rows, loose_bits=bits,
+                        summary=summary_path(root, path))
 
 
 def _read_summary(root: Path, path: Path, loose: Looseness | None) -> pa.Table | None:
@@ -870,14 +926,14 @@ def _in_time_order(parts: list[_Part], stats: np.ndarray) -> tuple[list[_Part], 
 
 def _collapse(codes: dict[str, _Codes], parts: list[_Part], column: Callable[..., np.ndarray],
               local_stats: list[np.ndarray], local_bits: list[np.ndarray],
-              loose_values: dict[str, list[tuple[pa.Array, np.ndarray]]], fingerprint: str) -> EventClasses:
+              loose_values: dict[str, list[_LooseValues]], fingerprint: str) -> EventClasses:
     """Merge the classes of all files: ``column(j)`` gives column ``j`` (a value per file class; ``column(j,
     chosen)`` only of the file classes ``chosen``). One column at a time is held: each is as long as the
     classes of all files.
 
     ``local_bits`` says, per file class, which loose columns it left out of its key; classes of
     different files then merge whatever their values there, and keep the earliest present one
-    (from ``loose_values``, per loose column and file: a dictionary, and each class's index into it).
+    (from ``loose_values``, per loose column and file).
     """
     columns = _COLUMNS
     stats = np.concatenate(local_stats) if local_stats else np.empty((0, 4), dtype=np.int64)
