@@ -671,6 +671,28 @@ def test_no_output_reveals_the_client_key(ingested: Ingested, tmp_path: Path) ->
 
 # --- damaged datasets and datasets of a newer version -----------------------------------------
 
+
+def test_a_report_reads_only_the_events_files_of_its_period(pristine: Path, tmp_path: Path) -> None:
+    """A damaged events file of another day stops analyze (it reads every day), not a report of a period without it."""
+    import pandas as pd
+
+    root = tmp_path / "dataset"
+    shutil.copytree(pristine, root)
+    damaged = sorted(root.glob("events/*/part-*.parquet"))[0]  # the file damage() spoils
+    damage(root, "garbage events file")
+    assert damaged.read_bytes().startswith(b"PAR1 this is not")
+    day = pd.Timestamp(damaged.parent.name.removeprefix("event_date="), tz="UTC")
+    assert invoke("analyze", "--dataset", root).exit_code == 1
+
+    def report(first: int, last: int) -> Result:  # days after the damaged one; the period before is read too
+        return invoke("report", "--dataset", root, "--since", (day + pd.Timedelta(days=first)).isoformat(),
+                      "--until", (day + pd.Timedelta(days=last)).isoformat())
+
+    assert report(3, 5).exit_code == 0, explain(report(3, 5))
+    for first, last in ((0, 1), (1, 2)):  # the damaged day in the period, or in the period before
+        result = report(first, last)
+        assert result.exit_code == 1 and "damaged" in result.stderr, explain(result)
+
 DAMAGE_LOGS = ("combined_access", "jwt_lines", "pve_domains_cfg", "syslog_iso")
 #: The tables each command reads ("*": tokenaudit.json and the folder; ingest checks every file).
 READS = {
@@ -697,7 +719,9 @@ def test_damaged_or_newer_dataset_is_one_error_line_and_a_hint(pristine: Path, t
     root = tmp_path / "dataset"
     shutil.copytree(pristine, root)
     damage(root, kind)
-    args = [SAMPLE_LOGS / "syslog_iso"] if command == "ingest" else []
+    # The report's period holds every sample: it reads only the files of its period's days.
+    args = [SAMPLE_LOGS / "syslog_iso"] if command == "ingest" else ["--since", "2000-01-01"] if command == "report" \
+        else []
 
     result = invoke(command, *args, "--dataset", root)
 

@@ -134,15 +134,15 @@ def test_report_reads_every_table_from_one_snapshot(tmp_path: Path, monkeypatch:
     ingest_here([str(first)], root)
     since = pd.Timestamp("2020-01-01", tz="UTC")
     alone = report_module.build_report(root, since=since, until=pd.Timestamp("2030-01-01", tz="UTC"))
-    real_read_events = report_module.read_events
+    real_read_event_classes = report_module.read_event_classes
     committed = []
 
-    def read_events_while_an_ingest_commits(*args: object, **kwargs: object) -> pd.DataFrame:
+    def read_event_classes_while_an_ingest_commits(*args: object, **kwargs: object) -> object:
         if not committed:
             committed.append(ingest_here([str(tmp_path / second.name)], root))
-        return real_read_events(*args, **kwargs)  # type: ignore[arg-type]
+        return real_read_event_classes(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(report_module, "read_events", read_events_while_an_ingest_commits)
+    monkeypatch.setattr(report_module, "read_event_classes", read_event_classes_while_an_ingest_commits)
     during = report_module.build_report(root, since=since, until=pd.Timestamp("2030-01-01", tz="UTC"))
 
     assert committed and committed[0].totals.events > 0, "the second log added no events"

@@ -46,6 +46,21 @@ def test_report_compares_with_the_period_before(dataset: Path) -> None:
     assert report.triggers(["azp_mismatch"]) == []
 
 
+@pytest.mark.parametrize("days", [1, 2, 30])
+def test_the_timeline_and_host_counts_are_those_of_the_events_read_one_by_one(dataset: Path, days: int) -> None:
+    """The report reads classes and counts times file by file; the counts are those of every event."""
+    from tokenaudit.analysis.report import binned_counts
+
+    since, until = DAY - pd.Timedelta(days=days - 1), DAY + pd.Timedelta(days=1)
+    report = build_report(dataset, since=since, until=until)
+    events = ta.classify(ta.read_events(dataset, since=since, until=until))
+    assert len(events) and report.bin == time_bin(until - since)
+    expected = binned_counts(events, report.bin, report.timeline.index)
+    pd.testing.assert_frame_equal(report.timeline, expected, check_freq=False)
+    hosts = events["host"].fillna("(unknown)").value_counts()
+    assert report.by_host.set_index("host")["count"].to_dict() == hosts.to_dict()
+
+
 def test_security_findings_come_first_and_name_the_zitadel_risk(dataset: Path) -> None:
     report = build_report(dataset, since=DAY - pd.Timedelta(days=1), until=DAY + pd.Timedelta(days=1))
     titles = [f.title for f in report.security]

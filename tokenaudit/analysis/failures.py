@@ -688,7 +688,7 @@ def cause_changes(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame
     ----------
     current, previous
         Classified events of the two periods (each with a ``cause`` column, as
-        :func:`classify` gives).
+        :func:`classify` gives), or their classes (with a ``count`` column).
 
     Returns
     -------
@@ -702,10 +702,8 @@ def cause_changes(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame
     >>> cause_changes(now, before)[["cause", "current", "previous", "trend"]].to_numpy().tolist()
     [['token_expired', 5, 2, 'rising'], ['issuer_mismatch', 1, 0, 'new'], ['unknown_signing_key', 0, 1, 'gone']]
     """
-    counts = pd.DataFrame({
-        "current": current["cause"].value_counts() if not current.empty else pd.Series(dtype="int64"),
-        "previous": previous["cause"].value_counts() if not previous.empty else pd.Series(dtype="int64"),
-    }).fillna(0).astype("int64").sort_index()
+    counts = pd.DataFrame({"current": _per_cause(current), "previous": _per_cause(previous)})
+    counts = counts.fillna(0).astype("int64").sort_index()
     now, before = counts["current"], counts["previous"]
     counts["delta"] = now - before
     counts["trend"] = np.select(
@@ -714,6 +712,15 @@ def cause_changes(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame
         ["new", "gone", "rising", "falling"], default="steady")
     frame = counts.rename_axis("cause").reset_index()[["cause", "current", "previous", "delta", "trend"]]
     return frame.sort_values(["current", "delta"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _per_cause(events: pd.DataFrame) -> pd.Series:
+    """Events per cause: a row is one event, or a class of ``count`` events (:class:`EventClasses`)."""
+    if events.empty:
+        return pd.Series(dtype="int64")
+    if "count" in events.columns:
+        return events.groupby("cause")["count"].sum()
+    return events["cause"].value_counts()
 
 
 def failure_timeline(events: pd.DataFrame, *, freq: str = "1h", by: str = "cause",

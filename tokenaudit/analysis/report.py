@@ -12,17 +12,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..catalogue.matching import Catalogue, load_catalogue
 from ..errors import InputError
-from ..store.dataset import read_events, read_realms, read_requests, read_tokens
+from ..store.dataset import read_realms, read_requests, read_tokens
+from ..store.event_classes import Looseness, read_event_classes
 from ..store.layout import committed_batches
 from ..tokens.decode import load_fingerprint_key
 from ..tokens.diagnose import diagnose_tokens
 from ..tokens.relying_parties import RelyingParty, relying_party_from_realm
+from .event_causes import FileCauses, iter_event_causes
 from .failures import cause_changes, classify, failure_groups, group_accounting
-from .pseudonymize import Pseudonymizer, identity_values
+from .pseudonymize import IDENTITY_COLUMNS, Pseudonymizer, identity_values
 
 #: How many refused credentials from one address make a finding.
 GUESSING_THRESHOLD = 5
@@ -220,26 +225,24 @@ class Report:
         return hits
 
 
-def _security(events: pd.DataFrame, tokens: pd.DataFrame, parties: Mapping[str, RelyingParty],
+def _security(causes: pd.Series, guessing: pd.Series, tokens: pd.DataFrame, parties: Mapping[str, RelyingParty],
               at: pd.Timestamp) -> list[SecurityFinding]:
+    """Findings from the events per cause, the refused credentials per client address, and the tokens."""
     findings: list[SecurityFinding] = []
-    if not events.empty:
-        guessing = events[events["cause"] == "credentials_invalid"].groupby("client_addr").size()
-        for address, count in guessing[guessing >= GUESSING_THRESHOLD].items():
-            findings.append(SecurityFinding("high", f"Password guessing from {address}",
-                                    f"{count} refused credentials from one address in this period: block or "
-                                    "rate-limit it (fail2ban has filters for Proxmox and most gateways)."))
-        unsigned = events[events["cause"] == "algorithm_mismatch"]
-        suspicious = events[events["cause"] == "suspicious_line"]
-        if len(suspicious):
-            findings.append(SecurityFinding("medium", "Lines whose writer contradicts their text",
-                                    f"{len(suspicious)} of the failure lines carry a refusal text written by a program "
-                                    "that is not the software it names (a syslog tag anyone can set): possibly forged; "
-                                    "change nothing for them."))
-        if len(unsigned):
-            findings.append(SecurityFinding("high", "Tokens with a refused signing algorithm",
-                                    f"{len(unsigned)} failures name an algorithm the relying party refuses "
-                                    "(alg none or HS* among them is an attack pattern)."))
+    for address, count in guessing[guessing >= GUESSING_THRESHOLD].items():
+        findings.append(SecurityFinding("high", f"Password guessing from {address}",
+                                f"{count} refused credentials from one address in this period: block or "
+                                "rate-limit it (fail2ban has filters for Proxmox and most gateways)."))
+    unsigned, suspicious = int(causes.get("algorithm_mismatch", 0)), int(causes.get("suspicious_line", 0))
+    if suspicious:
+        findings.append(SecurityFinding("medium", "Lines whose writer contradicts their text",
+                                f"{suspicious} of the failure lines carry a refusal text written by a program "
+                                "that is not the software it names (a syslog tag anyone can set): possibly forged; "
+                                "change nothing for them."))
+    if unsigned:
+        findings.append(SecurityFinding("high", "Tokens with a refused signing algorithm",
+                                f"{unsigned} failures name an algorithm the relying party refuses "
+                                "(alg none or HS* among them is an attack pattern)."))
     for row in tokens.to_dict("records") if not tokens.empty else []:
         alg = str(json.loads(row.get("header") or "{}").get("alg"))
         if row.get("encoding") == "jws" and (alg.lower() == "none" or alg.startswith("HS")):
@@ -306,24 +309,38 @@ def build_report(
     realms = read_realms(root, batches=batches)
     known = {r["realm"]: relying_party_from_realm(r) for r in realms.to_dict("records") if r.get("type") == "openid"}
     parties = {**known, **(parties or {})}
-    current = classify(read_events(root, since=since, until=until, batches=batches), catalogue)
-    previous = classify(read_events(root, since=previous_since, until=since, batches=batches), catalogue)
+    # Both periods as classes of events (as analyze reads them), classified once per class.
+    loose = Looseness.of(catalogue)
+    collapsed = read_event_classes(root, since=since, until=until, batches=batches, loose=loose)
+    current = classify(collapsed.classes, catalogue)
+    previous = classify(read_event_classes(root, since=previous_since, until=since, batches=batches,
+                                           loose=loose).classes, catalogue)
     tokens = all_tokens = read_tokens(root, batches=batches)
     if not tokens.empty:
         seen = tokens["last_seen"].fillna(tokens["first_seen"])
         tokens = tokens[seen.isna() | ((seen >= previous_since) & (seen < until))]
-    groups = failure_groups(current, realms, catalogue=catalogue, tokens=tokens, parties=parties)
+    groups = failure_groups(collapsed, realms, catalogue=catalogue, tokens=tokens, parties=parties)
     requests = read_requests(root, batches=batches)
     if not requests.empty:
         requests = requests[(requests["hour"] >= since.floor("h")) & (requests["hour"] < until)]
-    moments = pd.concat([current["ts"], requests["hour"]]) if not requests.empty else current["ts"]
+    moments = pd.concat([current["first_ts"], current["last_ts"], *([requests["hour"]] if not requests.empty else [])])
     unit, bins = time_bins(since, until, moments)
+    # What needs each event's own time or address, read file by file.
+    events = _PeriodEvents(bins, identities=pseudonymize)
+    pool = pa.default_memory_pool()
+    pool.release_unused()  # what reading the classes took and gave back: each phase then starts from what is held
+    for found in iter_event_causes(root, catalogue, since=since, until=until, batches=batches,
+                                   columns=IDENTITY_COLUMNS if pseudonymize else ("client_addr",)):
+        events.add(found)
+    pool.release_unused()
+    guessing = events.guessing(GUESSING_THRESHOLD)
     by_party = (groups.assign(relying_party=groups["relying_party"].fillna("(unknown)"))
                 .groupby(["relying_party", "cause"])["count"].sum().reset_index()
                 .sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
                 if not groups.empty else pd.DataFrame(columns=["relying_party", "cause", "count"]))
-    by_host = (current.assign(host=current["host"].fillna("(unknown)")).groupby("host").size().rename("count")
-               .reset_index().sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+    by_host = (current.assign(host=current["host"].fillna("(unknown)")).groupby("host")["count"].sum()
+               .rename("count").reset_index().sort_values("count", ascending=False, kind="stable")
+               .reset_index(drop=True)
                if not current.empty else pd.DataFrame(columns=["host", "count"]))
     report = Report(
         since=since,
@@ -331,19 +348,88 @@ def build_report(
         previous_since=previous_since,
         groups=groups,
         changes=cause_changes(current, previous),
-        security=tuple(_security(current, tokens, parties, until)),
+        security=tuple(_security(current.groupby("cause")["count"].sum(), guessing, tokens, parties, until)),
         by_relying_party=by_party,
         by_host=by_host,
-        timeline=binned_counts(current, unit, bins),
+        timeline=events.timeline(),
         rates=binned_rates(requests, unit, bins),
-        totals={**count_accounting(groups), "previous_events": len(previous),
+        totals={**count_accounting(groups), "previous_events": int(previous["count"].sum()),
                 "requests": int(requests["count"].sum()) if not requests.empty else 0},
         bin=unit,
     )
     if not pseudonymize:
         return report
-    seen_names = identity_values(current) | identity_values(previous, all_tokens)
+    before = _PeriodEvents(bins, identities=True)
+    for found in iter_event_causes(root, catalogue, since=previous_since, until=since, batches=batches,
+                                   columns=IDENTITY_COLUMNS):
+        before.add(found)
+    seen_names = identity_values(events.identities()) | identity_values(before.identities(), all_tokens)
     return _pseudonymized(report, Pseudonymizer(key or load_fingerprint_key(), frozenset(seen_names)))
+
+
+class _PeriodEvents:
+    """What a report counts event by event, gathered file by file: the timeline, guessing, identities.
+
+    Examples
+    --------
+    >>> import numpy as np, pyarrow as pa
+    >>> from tokenaudit.analysis.event_causes import FileCauses
+    >>> _, bins = time_bins(pd.Timestamp("2026-11-22", tz="UTC"), pd.Timestamp("2026-11-23", tz="UTC"))
+    >>> events = _PeriodEvents(bins)
+    >>> ts = pd.to_datetime(["2026-11-22 10:05", "2026-11-22 10:50", "2026-11-22 12:00"], utc=True)
+    >>> events.add(FileCauses(ts.as_unit("us").asi8, np.array([1, 1, 0]), np.array(["credentials_invalid", "expired"],
+    ...            dtype=object), {"client_addr": pa.array(["192.0.2.1", None, "192.0.2.9"])}))
+    >>> timeline = events.timeline()
+    >>> list(timeline.columns), int(timeline.loc[pd.Timestamp("2026-11-22 10:00", tz="UTC"), "expired"])
+    (['credentials_invalid', 'expired'], 2)
+    >>> events.guessing().to_dict()
+    {'192.0.2.9': 1}
+    """
+
+    def __init__(self, bins: pd.DatetimeIndex, *, identities: bool = False) -> None:
+        self.bins = bins
+        self._edges = np.asarray(bins.as_unit("us").asi8, dtype=np.int64)  # bin starts, µs as the events' times
+        self._counts: dict[str, np.ndarray] = {}
+        self._guessing: list[pa.Table] = []
+        self._identities: dict[str, list[pa.Array]] | None = {} if identities else None
+
+    def add(self, found: FileCauses) -> None:
+        """Count one file's events."""
+        slot = np.clip(np.searchsorted(self._edges, found.ts, side="right") - 1, 0, len(self._edges) - 1)
+        causes, code = found.causes, found.code
+        per = np.bincount(code * len(self._edges) + slot, minlength=len(causes) * len(self._edges))
+        for number, cause in enumerate(causes):
+            total = self._counts.setdefault(str(cause), np.zeros(len(self._edges), dtype=np.int64))
+            total += per[number * len(self._edges):(number + 1) * len(self._edges)]
+        if "client_addr" in found.columns:
+            refused = found.columns["client_addr"].filter(pa.array(found.causes[found.code] == "credentials_invalid"))
+            counted = pc.value_counts(refused.drop_null())
+            self._guessing.append(pa.table({"value": counted.field("values"), "count": counted.field("counts")}))
+        if self._identities is not None:
+            for name, values in found.columns.items():
+                self._identities.setdefault(name, []).append(pc.unique(values.drop_null()))
+
+    def timeline(self) -> pd.DataFrame:
+        """Failures per bin, a column per cause (as :func:`binned_counts` gives them)."""
+        return pd.DataFrame({cause: self._counts[cause] for cause in sorted(self._counts)}, index=self.bins)
+
+    def guessing(self, least: int = 1) -> pd.Series:
+        """Refused credentials per client address (of those with at least ``least``), in order of address."""
+        if not self._guessing:
+            return pd.Series(dtype="int64")
+        both = pa.concat_tables(self._guessing)
+        encoded = pc.dictionary_encode(both["value"]).combine_chunks()  # a code per address
+        sums = np.bincount(encoded.indices.to_numpy(), weights=both["count"].to_numpy(),
+                           minlength=len(encoded.dictionary))
+        enough = np.flatnonzero(sums >= least)  # before Python sees them
+        counts = pd.Series(sums[enough].astype("int64"), index=encoded.dictionary.take(pa.array(enough)).to_pylist())
+        return counts.sort_index()
+
+    def identities(self) -> pd.DataFrame:
+        """The distinct users and client addresses, a column each (as :func:`identity_values` reads them)."""
+        found = {name: pc.unique(pa.chunked_array(values, pa.string())).to_pylist()
+                 for name, values in (self._identities or {}).items()}
+        return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in found.items()})
 
 
 def _pseudonymized(report: Report, names: Pseudonymizer) -> Report:

@@ -22,6 +22,7 @@ import re
 from collections.abc import Collection
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -108,6 +109,30 @@ def committed_files(root: Path, table: str, batches: Collection[str] | None) -> 
         if batches is not None:
             raise stale_error(root, gone)
     raise stale_error(root, gone)
+
+
+def in_window(files: list[Path], since: pd.Timestamp | None, until: pd.Timestamp | None) -> list[Path]:
+    """The events files whose day (their ``event_date=`` folder, a UTC date) can hold times in ``[since, until)``.
+
+    Examples
+    --------
+    >>> files = [Path(f"events/event_date=2026-11-{d}/part-a-0.parquet") for d in (20, 21, 22)]
+    >>> since, until = pd.Timestamp("2026-11-21T12:00Z"), pd.Timestamp("2026-11-22T00:00Z")
+    >>> [f.parent.name[-2:] for f in in_window(files, since, until)]
+    ['21']
+    """
+    if since is None and until is None:
+        return files
+    kept = []
+    for path in files:
+        try:
+            day = pd.Timestamp(path.parent.name.removeprefix("event_date="), tz="UTC")
+        except ValueError:
+            kept.append(path)  # not a day: read it, and let its times decide
+            continue
+        if (since is None or day + pd.Timedelta(days=1) > since) and (until is None or day < until):
+            kept.append(path)
+    return kept
 
 
 #: How often a reader lists the dataset again when a compaction retired batches meanwhile.
