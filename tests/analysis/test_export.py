@@ -78,3 +78,16 @@ def test_a_window_cuts_the_days_as_read_events_does(samples: Path) -> None:
     together = pd.concat(days, ignore_index=True) if days else expected.head(0)
     assert list(together["line_no"]) == list(expected["line_no"])
     assert together["ts"].min() >= since and together["ts"].max() < until
+
+
+def test_a_busy_day_is_read_in_parts_and_gives_the_same_export(samples: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a slice of a few events, the busiest day is read in many parts; the export is the same."""
+    from tokenaudit.analysis import export
+
+    whole = _all_at_once(samples)
+    days = list(iter_paired_events(samples))
+    monkeypatch.setattr(export, "SLICE_EVENTS", 3)
+    parts = list(iter_paired_events(samples))
+    assert len(parts) > len(days)  # parts of equal time: those without events yield nothing
+    assert max(len(part) for part in parts) < max(len(day) for day in days)
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)

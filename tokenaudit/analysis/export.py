@@ -1,10 +1,11 @@
-"""Every stored event, classified and paired, a day at a time: an export whose memory is a day's, not the dataset's.
+"""Every stored event, classified and paired, a slice at a time: an export whose memory is a slice's, not the dataset's.
 
 :func:`tokenaudit.analysis.failures.paired_events` pairs an HTTP refusal with the
 line that says why (within 10 s) and a follow-up line with the failure it follows
-(within 2 s). A day read with the seconds around it, :data:`CONTEXT`, on both sides,
-pairs each of its events as the whole dataset would; the events of the margins are
-yielded with their own day.
+(within 2 s). A slice of time read with the seconds around it, :data:`CONTEXT`, on both
+sides, pairs each of its events as the whole dataset would; the events of the margins
+are yielded with their own slice. A slice is a day, or a part of a day that holds more
+than :data:`SLICE_EVENTS` events (as its files' row counts say).
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..catalogue.matching import Catalogue, load_catalogue
 from ..store.dataset import read_events
-from ..store.layout import committed_batches, committed_files
+from ..store.layout import committed_batches, committed_files, damaged_error
 from .failures import FOLLOW_WINDOW, PAIR_WINDOW, paired_events
 
-#: The seconds read on each side of a day: the widest pairing window.
+#: The seconds read on each side of a slice: the widest pairing window.
 CONTEXT = max(PAIR_WINDOW, FOLLOW_WINDOW)
+#: A day with more events than this is read in as many equal parts of the day as it takes.
+SLICE_EVENTS = 100_000
 
 
 def iter_paired_events(
@@ -30,10 +35,10 @@ def iter_paired_events(
     until: pd.Timestamp | None = None,
     catalogue: Catalogue | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Yield :func:`~tokenaudit.analysis.failures.paired_events` of the stored events, one day a frame, oldest first.
+    """Yield :func:`~tokenaudit.analysis.failures.paired_events` of the stored events, a slice a frame, oldest first.
 
     Concatenated, the frames hold the rows :func:`paired_events` gives for all the
-    events of ``[since, until)`` at once, in the same order. All days are read from
+    events of ``[since, until)`` at once, in the same order. All slices are read from
     one snapshot of the committed batches.
 
     Raises
@@ -44,9 +49,9 @@ def iter_paired_events(
     root = Path(root)
     batches = committed_batches(root)  # one snapshot for every day
     catalogue = catalogue or load_catalogue()
-    for day in _days(root, batches):
-        start = day if since is None else max(day, since)
-        end = day + pd.Timedelta(days=1) if until is None else min(day + pd.Timedelta(days=1), until)
+    for first, last in _slices(root, batches):
+        start = first if since is None else max(first, since)
+        end = last if until is None else min(last, until)
         if start >= end:
             continue
         frame = paired_events(read_events(root, since=start - CONTEXT, until=end + CONTEXT, batches=batches),
@@ -56,7 +61,20 @@ def iter_paired_events(
             yield frame[inside].reset_index(drop=True)
 
 
-def _days(root: Path, batches: list[str]) -> list[pd.Timestamp]:
-    """The days (UTC midnights) that hold events of ``batches``, from their partition folders."""
-    names = {path.parent.name for path in committed_files(root, "events", batches)}
-    return sorted(pd.Timestamp(name.removeprefix("event_date="), tz="UTC") for name in names)
+def _slices(root: Path, batches: list[str]) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The slices of time that hold events of ``batches``: their days (partition folders), each cut in equal
+    parts of at most about :data:`SLICE_EVENTS` events (by the row counts of its files)."""
+    events: dict[str, int] = {}
+    for path in committed_files(root, "events", batches):
+        try:
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except (pa.ArrowException, OSError) as exc:
+            raise damaged_error(root, path, exc) from None
+        events[path.parent.name] = events.get(path.parent.name, 0) + rows
+    slices: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    for name in sorted(events):
+        day = pd.Timestamp(name.removeprefix("event_date="), tz="UTC")
+        parts = max(1, -(-events[name] // SLICE_EVENTS))
+        bounds = [day + pd.Timedelta(days=1) * number / parts for number in range(parts + 1)]
+        slices.extend(zip(bounds[:-1], bounds[1:], strict=True))
+    return slices
