@@ -186,6 +186,11 @@ def discard_uncommitted(root: Path) -> list[Path]:
     return doomed
 
 
+#: Rows of an events file's row groups: a reader of a time window (events, a day in parts) skips the groups
+#: outside it by their statistics. In one group, a 333,000-event file was read whole for an hour of it.
+EVENTS_ROW_GROUP = 65_536
+
+
 def write_events(root: Path, events: pa.Table, batch_id: str, *, first_number: int = 0,
                  loose: Looseness | None = None) -> list[Path]:
     """Write events of a batch, one file per event date (each with its summary); return the files written.
@@ -205,7 +210,7 @@ def write_events(root: Path, events: pa.Table, batch_id: str, *, first_number: i
         part = events.filter(pa.compute.equal(events.column("event_date"), date))
         part = part.drop_columns(["event_date"])
         path = root / "events" / f"event_date={date}" / f"part-{batch_id}-{number}.parquet"
-        write_table(path, part)
+        write_table(path, part, row_group_rows=EVENTS_ROW_GROUP)
         # Its classes beside it: analyze reads these instead of millions of events.
         write_table(summary_path(root, path), summarize_file(root, path, loose))
         written.append(path)
