@@ -134,6 +134,24 @@ class Catalogue:
                 )
             object.__setattr__(self, "fingerprint", digest.hexdigest()[:16])
 
+    def __getstate__(self) -> dict[str, object]:
+        """Its fields only: what it builds and keeps (compiled patterns, Aho-Corasick automata) is built again
+        where it is unpickled (a worker of a cluster ingest), and some of it cannot be pickled.
+
+        Examples
+        --------
+        >>> import pickle
+        >>> catalogue = load_catalogue()
+        >>> _ = catalogue.literals  # an automaton, built and kept
+        >>> pickle.loads(pickle.dumps(catalogue)).fingerprint == catalogue.fingerprint
+        True
+        """
+        return {"signatures": self.signatures, "fingerprint": self.fingerprint}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
     @cached_property
     def by_id(self) -> dict[str, Signature]:
         """Signatures keyed by id."""

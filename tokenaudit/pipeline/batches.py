@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,7 @@ from ..tokens.decode import load_fingerprint_key
 from ..tokens.realms import parse_domains_cfg, realms_frame
 from ..tokens.sightings import aggregate_tokens, sightings_in_document, tokens_table
 from .chunk import ChunkContext, ChunkResult, process_chunk
+from .progress import Progress
 
 BLOCK_BYTES = 8 * 1024 * 1024
 #: Events wait in memory until this many have come, then go to the batch's files: memory stays
@@ -73,8 +75,8 @@ COMPACT_REQUESTS = 100_000
 class _EventWriter:
     """Writes a batch's events in pieces, numbering the files across pieces."""
 
-    def __init__(self, root: Path, batch_id: str, loose: Looseness) -> None:
-        self.root, self.batch_id, self.files, self.loose = root, batch_id, 0, loose
+    def __init__(self, root: Path, batch_id: str, loose: Looseness, *, first_number: int = 0) -> None:
+        self.root, self.batch_id, self.files, self.loose = root, batch_id, first_number, loose
 
     def write(self, tables: list[pa.Table]) -> list[Path]:
         if not tables:
@@ -130,50 +132,6 @@ class IngestReport:
         return [report for report in self.sources if report.status in ("failed", "partial")]
 
 
-@dataclass(frozen=True)
-class Progress:
-    """A progress update of an ingest: which source of how many, and how far into it and into all.
-
-    Bytes are counted as they are on disk: a compressed file's progress is in
-    compressed bytes, so ``bytes_read`` never passes ``size``. A display (the
-    command line's progress bar) is built from these; the library prints nothing.
-
-    Attributes
-    ----------
-    source
-        The source being read, as reports name it.
-    bytes_read
-        Bytes of it read so far.
-    size
-        Its size on disk; ``None`` for standard input.
-    file_number, file_count
-        Which source this is (from 1), of how many.
-    bytes_before
-        The sizes of the sources before this one, read or passed over.
-    total_size
-        The size of all sources; ``None`` when one is standard input.
-
-    Examples
-    --------
-    >>> update = Progress("syslog.1.gz", 300, 1_000, file_number=2, file_count=3, bytes_before=500, total_size=2_000)
-    >>> update.total_read, f"{update.total_read / update.total_size:.0%}"
-    (800, '40%')
-    """
-
-    source: str
-    bytes_read: int
-    size: int | None
-    file_number: int = 1
-    file_count: int = 1
-    bytes_before: int = 0
-    total_size: int | None = None
-
-    @property
-    def total_read(self) -> int:
-        """Bytes of all sources read or passed over so far."""
-        return self.bytes_before + self.bytes_read
-
-
 def _progress_of_source(progress: Callable[[Progress], None] | None, sources: list[Source],
                         number: int) -> Callable[[Progress], None] | None:
     """``progress``, with the updates of the ``number``-th source (from 1) placed among all ``sources``."""
@@ -207,6 +165,7 @@ def ingest(
     progress: Callable[[Progress], None] | None = None,
     fingerprint_key: bytes | None = None,
     jobs: int | None = None,
+    client: Any = None,
 ) -> IngestReport:
     """Read logs and configuration into the dataset, adding only what is new.
 
@@ -230,6 +189,10 @@ def ingest(
     fingerprint_key
         Key of the tokens' keyed fingerprints; read from (or created at)
         :func:`tokenaudit.tokens.decode.default_key_path` by default.
+    client
+        A Dask ``distributed.Client``: each source becomes a task on its cluster
+        (:mod:`tokenaudit.pipeline.distributed`); the workers must see the sources and
+        the dataset at the same paths. ``progress`` then reports each source as it ends.
 
     Returns
     -------
@@ -264,7 +227,7 @@ def ingest(
         report = IngestReport(dataset, new_batch_id())
         with writer_lock(dataset):
             try:
-                _ingest_locked(report, sources, formats, forced, zone, catalogue, progress, key, jobs)
+                _ingest_locked(report, sources, formats, forced, zone, catalogue, progress, key, jobs, client)
             except OSError:
                 discard_quietly(dataset)  # this batch's files, which no manifest names yet
                 raise
@@ -275,7 +238,7 @@ def ingest(
 
 def _ingest_locked(report: IngestReport, sources: list[Source], formats: dict[str, LogFormat], forced: LogFormat | None,
                    zone: str, catalogue: Catalogue, progress: Callable[[Progress], None] | None, key: bytes,
-                   jobs: int) -> None:
+                   jobs: int, client: Any = None) -> None:
     """Read every source into one batch and commit it; the caller holds the writer lock."""
     dataset, batch_id = report.dataset, report.batch_id
     # Alone now: whatever uncommitted files there are, a killed ingest left them.
@@ -289,7 +252,21 @@ def _ingest_locked(report: IngestReport, sources: list[Source], formats: dict[st
     realm_frames: list[pd.DataFrame] = []
     token_frames: list[pd.DataFrame] = []
     request_frames: list[pd.DataFrame] = []
-    for number, source in enumerate(sources, 1):
+    if client is not None:  # each source a task on the cluster, which writes its own events
+        from .distributed import remove_leftovers, run_sources
+
+        outcomes: list[SourceOutcome] = run_sources(
+            client, run_source, sources, progress, name=batch_id,
+            shared=(formats, catalogue), rest=(forced, zone, batch_id, known, key, dataset))
+        remove_leftovers(dataset, batch_id, [path for outcome in outcomes for path in outcome.written])
+        for outcome in outcomes:
+            report.sources.append(outcome.report)
+            if outcome.manifest_row is not None:
+                manifest_rows.append({**outcome.manifest_row, "batch_id": batch_id, "ingested_at": ingested_at})
+                realm_frames.extend([outcome.realms] if outcome.realms is not None else [])
+                token_frames.extend(outcome.tokens)
+                request_frames.extend(outcome.requests)
+    for number, source in enumerate(sources if client is None else [], 1):
         source_progress = _progress_of_source(progress, sources, number)
         if source_progress is not None:
             source_progress(Progress(source.display_name, 0, source.size))
@@ -318,6 +295,39 @@ def _ingest_locked(report: IngestReport, sources: list[Source], formats: dict[st
         if request_frames:
             write_requests(dataset, pd.concat(request_frames, ignore_index=True), batch_id)
         commit_batch(dataset, pd.DataFrame(manifest_rows), batch_id)
+
+
+#: Part numbers a source's events files may use on a cluster: source ``n`` numbers its files from ``n`` times this.
+PARTS_PER_SOURCE = 1_000_000
+
+
+@dataclass
+class SourceOutcome:
+    """What a task of a cluster ingest sends back: everything of its source but the events, which it wrote."""
+
+    report: SourceReport
+    manifest_row: dict[str, object] | None
+    realms: pd.DataFrame | None
+    tokens: list[pd.DataFrame] = field(default_factory=list)
+    requests: list[pd.DataFrame] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+
+def run_source(source: Source, number: int, formats: dict[str, LogFormat], catalogue: Catalogue,
+               forced: LogFormat | None, timezone: str, batch_id: str, known: dict[str, dict[str, object]],
+               key: bytes, dataset: Path) -> SourceOutcome:
+    """Ingest the ``number``-th source into ``batch_id`` of ``dataset`` (uncommitted), on whatever process runs it.
+
+    Its events files are numbered from ``number * PARTS_PER_SOURCE``: a retry writes the same names.
+    """
+    writer = _EventWriter(dataset, batch_id, Looseness.of(catalogue), first_number=number * PARTS_PER_SOURCE)
+    run = _SourceRun(source, formats, forced, timezone, catalogue, batch_id, known, None, key, 1, writer)
+    report = run.execute()
+    if run.manifest_row is None:  # failed: what it wrote before is no part of the batch
+        remove_events(dataset, run.written)
+        return SourceOutcome(report, None, None)
+    written = run.written + writer.write(run.events)
+    return SourceOutcome(report, run.manifest_row, run.realms, run.tokens, run.requests, written)
 
 
 def _process_block(block: bytes, fmt: LogFormat, catalogue: Catalogue, context: ChunkContext) -> ChunkResult:

@@ -1,0 +1,109 @@
+"""Ingest on a Dask cluster: each source a task on a worker, one batch committed by the caller.
+
+A task (:func:`tokenaudit.pipeline.batches.run_source`) runs the same per-source ingest as
+one machine does (detection, resumption, :func:`~tokenaudit.pipeline.chunk.process_chunk`
+over its blocks) and writes its events into the batch's files itself, under part numbers of
+its own; it sends back the rest
+(the line accounting, the manifest row, realms, tokens and request counts), which the
+caller commits as one batch, with its manifest, once every task is in. A task that fails
+or whose worker dies is run again by Dask (``retries``); a retry writes the same part
+numbers, and the caller deletes any part that no final task names, so nothing is
+counted twice. Workers must see the sources and the dataset at the same paths (one
+machine, or a shared file system).
+
+Sources of one run are matched against the streams of earlier runs only (on one machine,
+also against those of the same run read before them): a run that holds a log and, under
+another name, a copy of it reads both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..sources.readers import Source
+from ..store.dataset import remove_events
+from ..store.layout import batch_files, batch_of
+from .progress import Progress
+
+#: How often Dask runs a task again after it failed or its worker died.
+RETRIES = 2
+
+
+def run_sources(client: Any, task: Callable[..., Any], sources: list[Source],
+                progress: Callable[[Progress], None] | None = None, *, name: str, shared: Sequence[object] = (),
+                rest: Sequence[object] = ()) -> list[Any]:
+    """Run ``task(source, number, *shared, *rest)`` for every source on the cluster of ``client``, in source order.
+
+    ``name`` (the batch id) names the tasks: Dask runs a task of a known name only once.
+
+    ``shared`` (the formats, the catalogue: large) is sent once to each worker, not once a task.
+    ``progress`` hears of each source as its task ends.
+
+    Raises
+    ------
+    InputError
+        If a source is standard input: it cannot travel.
+    """
+    from distributed import as_completed
+
+    if any(source.is_stdin for source in sources):
+        raise InputError("standard input cannot be read on a cluster", hint="save it to a file the workers can read")
+    sent = client.scatter(list(shared), broadcast=True) if shared else []
+    futures = [client.submit(task, source, number, *sent, *rest, pure=False, retries=RETRIES,
+                             key=f"tokenaudit-ingest-{name}-{number}") for number, source in enumerate(sources)]
+    done, done_bytes = 0, 0
+    total = sum(source.size or 0 for source in sources)
+    for future in as_completed(futures):  # a source at a time, as each task ends, in whatever order
+        source = sources[futures.index(future)]
+        done += 1
+        if progress is not None:
+            progress(Progress(source.display_name, source.size or 0, source.size, file_number=done,
+                              file_count=len(sources), bytes_before=done_bytes, total_size=total))
+        done_bytes += source.size or 0
+    outcomes: list[Any] = client.gather(futures)
+    return outcomes
+
+
+def remove_leftovers(dataset: Path, batch_id: str, written: list[Path]) -> None:
+    """Delete the batch's events files that are not ``written`` (by the final tasks): an attempt before a retry
+    left them."""
+    kept = {path.resolve() for path in written}
+    stale = [path for path in batch_files(dataset, "events")
+             if batch_of(path) == batch_id and path.resolve() not in kept]
+    remove_events(dataset, stale)
+
+
+@contextmanager
+def cluster_client(address: str) -> Iterator[Any]:
+    """A Dask client of the scheduler at ``address``, or of a new local cluster for ``local:N`` (N worker processes).
+
+    Leaving the context closes the client, and the local cluster with it.
+
+    Raises
+    ------
+    InputError
+        If Dask is not installed, ``local:N`` has no number of workers, or the scheduler cannot be reached.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("Dask is not installed", hint="pip install 'tokenaudit[dask]'") from None
+    if address.startswith("local:"):
+        count = address.removeprefix("local:")
+        if not (count.isascii() and count.isdigit() and int(count) > 0):
+            raise InputError(f"{address!r}: local:N needs a number of workers", hint="--dask local:2")
+        cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None)
+        with cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}",
+                         hint="start one (dask scheduler), or use --dask local:N for workers on this machine") from None
+    with client:
+        yield client
