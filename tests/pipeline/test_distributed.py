@@ -115,3 +115,41 @@ def test_the_command_line_ingests_on_a_local_cluster(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["totals"]["events"] > 0
     alone = ta.ingest([str(SAMPLE_LOGS / "syslog_rfc3164")], tmp_path / "alone", timezone="UTC", fingerprint_key=KEY)
     assert len(ta.read_events(tmp_path / "ds")) == alone.totals.events > 0
+
+
+def _dying_once(source: object, number: int, *args: object) -> object:
+    """The ingest task, but the first attempt of source 0 writes a part and kills its worker process."""
+    import os
+
+    dataset, batch_id = Path(str(args[-1])), str(args[4])
+    marker = dataset / f".attempted-{number}"
+    if number == 0 and not marker.exists():
+        marker.touch()
+        day = dataset / "events" / "event_date=2026-11-21"
+        day.mkdir(parents=True, exist_ok=True)
+        stray = sorted((SAMPLE_LOGS.parent / "tests").glob("*.py"))  # anything: it must not survive
+        (day / f"part-{batch_id}-{number * batches.PARTS_PER_SOURCE + 99}.parquet").write_bytes(
+            stray[0].read_bytes())
+        os._exit(1)  # the worker dies in the middle of the task
+    return batches.run_source(source, number, *args)  # type: ignore[arg-type]
+
+
+def test_a_task_whose_worker_dies_is_run_again_and_nothing_is_counted_twice(client: object, tmp_path: Path) -> None:
+    from tokenaudit.sources.readers import expand_inputs
+    from tokenaudit.store.dataset import open_for_writing
+
+    root = tmp_path / "ds"
+    open_for_writing(root)
+    sources = expand_inputs([str(SAMPLE_LOGS / "syslog_rfc3164"), str(SAMPLE_LOGS / "combined_access")])
+    catalogue, formats = ta.load_catalogue(), ta.load_formats()
+    batch = "20261205T000000-killed00"
+    outcomes = distributed.run_sources(client, _dying_once, sources, name=batch, shared=(formats, catalogue),
+                                       rest=(None, "UTC", batch, {}, KEY, root))
+    assert (root / ".attempted-0").exists()  # the first attempt ran, and died
+    written = [path for outcome in outcomes for path in outcome.written]
+    leftovers = [p for p in (root / "events").rglob("*.parquet") if p not in written]
+    assert leftovers  # what the dead attempt left
+    distributed.remove_leftovers(root, batch, written)
+    assert sorted((root / "events").rglob("*.parquet")) == sorted(written)
+    alone = ta.ingest([str(s.path) for s in sources], tmp_path / "alone", timezone="UTC", fingerprint_key=KEY)
+    assert sum(outcome.report.account.events for outcome in outcomes) == alone.totals.events > 0
