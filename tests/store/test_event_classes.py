@@ -199,23 +199,29 @@ def test_summaries_give_what_the_events_files_give(overlapping: Path, tmp_path: 
                                   ta.failure_groups(without, realms, tokens=tokens, parties=parties))
 
 
-def test_classes_come_from_the_summaries_and_a_file_is_read_only_to_expand_its_classes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One ingest: a file per event date, in time order. (Files whose times overlap are read to merge them.)"""
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The events files read event by event (not through their summaries), as they are read."""
     from tokenaudit.store import event_classes
 
-    dataset = tmp_path / "dataset"
-    _ingest(SAMPLE_LOGS, "--dataset", dataset)
-
-    opened: list[Path] = []
+    paths: list[Path] = []
     real = event_classes._file_classes
 
     def counting(root: Path, path: Path, low: int | None, high: int | None, loose: object = None) -> object:
-        opened.append(path)
+        paths.append(path)
         return real(root, path, low, high, loose)
 
     monkeypatch.setattr(event_classes, "_file_classes", counting)
+    return paths
+
+
+def test_classes_come_from_the_summaries_and_a_file_is_read_only_to_expand_its_classes(
+    tmp_path: Path, opened: list[Path]
+) -> None:
+    """One ingest: a file per event date, in time order. (Files whose times overlap are read to merge them.)"""
+    dataset = tmp_path / "dataset"
+    _ingest(SAMPLE_LOGS, "--dataset", dataset)
+    opened.clear()  # ingest read its files to summarize them
     collapsed = ta.read_event_classes(dataset)
     assert opened == []  # no events file was read
     files = sorted((dataset / "events").rglob("*.parquet"))
@@ -288,20 +294,11 @@ def test_a_failure_pairs_with_a_refusal_of_any_of_its_events_addresses(tmp_path:
     assert ta.group_accounting(groups).paired_refusals == 1
 
 
-def test_a_summary_serves_only_readers_of_its_own_looseness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_summary_serves_only_readers_of_its_own_looseness(tmp_path: Path, opened: list[Path]) -> None:
     """Ingest writes loose summaries; a reader asking for strict classes reads the events files instead."""
-    from tokenaudit.store import event_classes
-
     dataset = tmp_path / "dataset"
     _ingest(SAMPLE_LOGS, "--dataset", dataset)
-    opened: list[Path] = []
-    real = event_classes._file_classes
-
-    def counting(root: Path, path: Path, low: int | None, high: int | None, loose: object = None) -> object:
-        opened.append(path)
-        return real(root, path, low, high, loose)
-
-    monkeypatch.setattr(event_classes, "_file_classes", counting)
+    opened.clear()  # ingest read its files to summarize them
     ta.read_event_classes(dataset)
     assert opened == []
     strict = ta.read_event_classes(dataset, loose=None)
