@@ -394,7 +394,7 @@ def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_
     from tokenaudit.catalogue.matching import load_catalogue
     from tokenaudit.schema import EVENT_SCHEMA
     from tokenaudit.store.dataset import commit_batch, new_batch_id, open_for_writing, write_events
-    from tokenaudit.store.event_classes import Looseness
+    from tokenaudit.store.looseness import Looseness
 
     started = time.perf_counter()
     template = template_events(root.parent / "analyze-sample.log")

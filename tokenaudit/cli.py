@@ -425,8 +425,9 @@ def analyze_command(
     from .catalogue.matching import load_catalogue
     from .render.tables import render_groups
     from .store.dataset import default_dataset_path, read_realms, read_tokens
-    from .store.event_classes import Looseness, read_event_classes
+    from .store.event_classes import read_event_classes
     from .store.layout import committed_batches
+    from .store.looseness import Looseness
     from .tokens.relying_parties import load_relying_parties
 
     if details != "all" and not (details.isascii() and details.isdigit()):

@@ -251,7 +251,7 @@ def test_a_summary_that_no_longer_describes_its_file_is_not_used(overlapping: Pa
 
 def test_loose_classes_leave_addresses_and_messages_out_and_give_each_event_its_own(overlapping: Path) -> None:
     """Failures differing only in client address, pid or message fall into one class; expanded, each is itself."""
-    from tokenaudit.store.event_classes import Looseness
+    from tokenaudit.store.looseness import Looseness
 
     events = ta.read_events(overlapping)
     strict = ta.read_event_classes(overlapping, loose=None)
@@ -266,7 +266,7 @@ def test_loose_classes_leave_addresses_and_messages_out_and_give_each_event_its_
 
 def test_events_of_another_catalogue_keep_every_column_in_their_key(overlapping: Path) -> None:
     """They are matched again from their own message, so their classes are the strict ones."""
-    from tokenaudit.store.event_classes import Looseness
+    from tokenaudit.store.looseness import Looseness
 
     other = Looseness("0123456789abcdef", Looseness.of(ta.load_catalogue()).key_column)
     strict = ta.read_event_classes(overlapping, loose=None)

@@ -20,8 +20,9 @@ import pyarrow.compute as pc
 from ..catalogue.matching import Catalogue, load_catalogue
 from ..errors import InputError
 from ..store.dataset import read_realms, read_requests, read_tokens
-from ..store.event_classes import Looseness, read_event_classes
+from ..store.event_classes import read_event_classes
 from ..store.layout import committed_batches
+from ..store.looseness import Looseness
 from ..tokens.decode import load_fingerprint_key
 from ..tokens.diagnose import diagnose_tokens
 from ..tokens.relying_parties import RelyingParty, relying_party_from_realm

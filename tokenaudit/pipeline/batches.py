@@ -56,7 +56,7 @@ from ..store.dataset import (
     write_tokens,
     writer_lock,
 )
-from ..store.event_classes import Looseness
+from ..store.looseness import Looseness
 from ..tokens.decode import load_fingerprint_key
 from ..tokens.realms import parse_domains_cfg, realms_frame
 from ..tokens.sightings import aggregate_tokens, sightings_in_document, tokens_table

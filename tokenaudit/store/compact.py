@@ -28,8 +28,8 @@ import pyarrow as pa
 from ..catalogue.matching import load_catalogue
 from ..schema import EVENT_SCHEMA, MANIFEST_SCHEMA, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
 from .dataset import commit_batch, discard_uncommitted, write_events, writer_lock
-from .event_classes import Looseness
 from .layout import batch_files, batch_of, committed_batches, read_file, require_dataset, write_table
+from .looseness import Looseness
 
 #: Size a merged batch grows to at most; batches under a quarter of it count as small.
 DEFAULT_TARGET_BYTES = 128 << 20

@@ -60,7 +60,7 @@ from ..schema import (
 )
 from ..tokens.sightings import aggregate_tokens
 from ..version import __version__
-from .event_classes import Looseness, summarize_file, summary_path
+from .event_classes import summarize_file, summary_path
 from .layout import (
     BATCH_TABLES,
     META_FILE,
@@ -76,6 +76,7 @@ from .layout import (
     require_dataset,
     write_table,
 )
+from .looseness import Looseness
 
 
 def default_dataset_path() -> Path:

@@ -11,6 +11,12 @@ position of its first row. Per-row times stay available, so the steps that pair
 single events (a refusal with its daemon line, a follow-up with its lead, a
 failure with a captured token) run on the rows of the few classes they concern.
 
+Real failures differ event by event in a few columns grouping never reads: the
+client address, the pid, the expiry times, and the message that holds them. A
+:class:`Looseness` lets a failure of the current catalogue leave those out of its
+class (:data:`LOOSE_COLUMNS`): the class holds its first event's values, and
+:meth:`EventClasses.rows` gives each event its own, read from the file.
+
 Ingest writes each events file's classes beside it (:func:`summarize_file`, in
 ``event_classes/``); reading those summaries, a few thousand rows a file, replaces
 reading the events, and a file's events are read only to expand one of its classes.
@@ -18,10 +24,9 @@ reading the events, and a file's events are read only to expand one of its class
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import deque
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +38,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..catalogue.matching import Catalogue
-from ..causes.definitions import load_causes
 from ..errors import DatasetError
 from ..schema import EVENT_SCHEMA
 from .layout import check_file_version, committed_files, damaged_error, in_window
+from .looseness import LOOSE_COLUMNS, Looseness, first_present, loose_rows
 
 #: Columns that never matter to analysis: batch bookkeeping, and a message's full length.
 _UNUSED = ("event_date", "stream_id", "batch_id", "message_length")
@@ -46,53 +50,6 @@ _PER_ROW = ("ts", "line_no", "source_file")
 #: Columns of a class, in schema order.
 CLASS_COLUMNS = tuple(n for n in EVENT_SCHEMA.names if n not in _UNUSED and n not in _PER_ROW)
 _STRINGS = tuple(n for n in CLASS_COLUMNS if EVENT_SCHEMA.field(n).type == pa.string())
-#: Columns that vary event by event and that grouping never reads: where :class:`Looseness` allows,
-#: a class leaves them out of its key, holds its first event's value, and gives each event its own
-#: when expanded. ``message`` is left out only where the group key is a captured value.
-LOOSE_COLUMNS = ("pid", "client_addr", "expired_at", "current_time", "message")
-
-
-@dataclass(frozen=True)
-class Looseness:
-    """Which classes may leave the :data:`LOOSE_COLUMNS` out of their key, for one catalogue.
-
-    Only failures classified with that catalogue (``catalogue`` equal to its fingerprint,
-    ``event_kind`` ``auth_failure``) collapse this way: an event of another catalogue is
-    matched again from its own message, so it keeps every column in its key, and an HTTP
-    refusal keeps its client address (it is paired by address). A failure leaves its
-    message out only where it holds the value its group is keyed by (the column of its
-    signature's cause, else ``detail``): analysis reads the message only where that is missing.
-
-    Examples
-    --------
-    >>> from tokenaudit.catalogue.matching import load_catalogue
-    >>> loose = Looseness.of(load_catalogue())
-    >>> loose.key_column["openidconnect.untrusted_audience"], loose.key_column.get("no.such.signature", "detail")
-    ('audience', 'detail')
-    >>> len(loose.digest)
-    16
-    """
-
-    fingerprint: str
-    #: signature id -> the column its cause groups by (``detail`` for the signatures not named)
-    key_column: Mapping[str, str]
-
-    @classmethod
-    def of(cls, catalogue: Catalogue) -> Looseness:
-        """The looseness for events classified with ``catalogue``."""
-        causes = load_causes()
-        columns = {}
-        for signature in catalogue.signatures:
-            cause = causes.get(signature.cause or "")
-            if signature.kind == "cause" and cause is not None and cause.key_field not in (None, "detail"):
-                columns[signature.id] = str(cause.key_field)
-        return cls(catalogue.fingerprint, columns)
-
-    @property
-    def digest(self) -> str:
-        """What a summary written with this looseness records, to be used only with the same one."""
-        text = "\0".join([self.fingerprint, *LOOSE_COLUMNS, *(f"{k}={v}" for k, v in sorted(self.key_column.items()))])
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 #: Per event of a file: line number, source file, and its own value of each loose column it was read with.
@@ -640,46 +597,6 @@ class _FileClasses:
         return lambda: (local, ts, details)
 
 
-def _loose_rows(loose: Looseness | None, count: int, plan: dict[str, object],
-                per_column: dict[str, tuple[np.ndarray, Any]]) -> dict[str, np.ndarray]:
-    """Per loose column, which rows of a file leave it out of their key (see :class:`Looseness`).
-
-    Columns the file holds one value of are in it too: classes of other files that read them merge
-    with these only if both left them out.
-    """
-    if loose is None:
-        return {}
-
-    def per_row(name: str, test: Callable[[object], object]) -> np.ndarray:
-        """``test`` of each row's value of string column ``name`` (tested once per distinct value)."""
-        if name in per_column:
-            indices, dictionary = per_column[name]
-            table = np.array([test(v) for v in (*dictionary.to_pylist(), None)])  # the null index is last
-            return np.asarray(table[indices])
-        how = plan.get(name)
-        return np.full(count, test(how[0] if isinstance(how, tuple) else None))
-
-    fresh = (per_row("catalogue", lambda v: v == loose.fingerprint).astype(bool)
-             & per_row("event_kind", lambda v: v == "auth_failure").astype(bool))
-    keys = sorted({*loose.key_column.values(), "detail"} & set(_STRINGS))
-    key_of = per_row("signature", lambda v: keys.index(loose.key_column.get(str(v), "detail"))
-                     if loose.key_column.get(str(v), "detail") in keys else -1).astype(np.int64)
-    holds_key = per_row("detail", lambda v: v is not None).astype(bool)
-    for number, name in enumerate(keys):
-        rows = key_of == number
-        if rows.any():
-            holds_key[rows] |= per_row(name, lambda v: v is not None).astype(bool)[rows]
-    return {name: fresh & holds_key if name == "message" else fresh for name in LOOSE_COLUMNS}
-
-
-def _first_present(indices: np.ndarray, missing: int, local: np.ndarray, classes: int) -> np.ndarray:
-    """Per class, the index of the first of its rows whose value is present (``missing``: none is)."""
-    present = np.flatnonzero(indices != missing)
-    first = np.full(classes, -1, dtype=np.int64)
-    first[local[present][::-1]] = present[::-1]  # repeated classes: the last assignment (the first row) wins
-    return np.where(first >= 0, indices[np.maximum(first, 0)], missing)
-
-
 def _file_classes(root: Path, path: Path, low: int | None, high: int | None,
                   loose: Looseness | None = None) -> _FileClasses | None:
     try:
@@ -728,12 +645,12 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None,
             per_column[name] = _indices(table[name])
         else:
             continue
-    loose_rows = _loose_rows(loose, count, plan, per_column)
+    left_out = loose_rows(loose, count, plan, per_column)
     for name, (indices, dictionary) in per_column.items():
         # A string column's indices run to the dictionary's length (null): one more than its values.
         width = len(dictionary) + (0 if name == "status" else 1)
-        if name in loose_rows:  # a loose row's key holds one more value, "left out", in its place
-            indices, width = np.where(loose_rows[name], width, indices), width + 1
+        if name in left_out:  # a loose row's key holds one more value, "left out", in its place
+            indices, width = np.where(left_out[name], width, indices), width + 1
         if width > 1:
             key, span = _combine(key, span, indices, width)
     local = pd.factorize(key)[0].astype(np.int32)  # classes of one file: fewer than its rows
@@ -744,13 +661,13 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None,
     stats = np.column_stack([np.bincount(local, minlength=classes), first, ts[first], last_ts])
     values = {name: (indices[first], dictionary) for name, (indices, dictionary) in per_column.items()}
     loose_bits = np.zeros(classes, dtype=np.int64)
-    for name, rows in loose_rows.items():
+    for name, rows in left_out.items():
         loose_bits |= rows[first].astype(np.int64) << LOOSE_COLUMNS.index(name)
         if name in per_column:
             indices, dictionary = per_column[name]
-            values[name] = (_first_present(indices, len(dictionary), local, classes), dictionary)
+            values[name] = (first_present(indices, len(dictionary), local, classes), dictionary)
     return _FileClasses(plan, local, first, ts, keep, order, values, stats, path, loose_bits=loose_bits,
-                        loose_columns=tuple(name for name in loose_rows if name in per_column))
+                        loose_columns=tuple(name for name in left_out if name in per_column))
 
 
 #: The dataset folder of the files' summaries: one per events file, at the same relative path.
