@@ -890,6 +890,14 @@ def compact_command(
         ReportFormat,
         typer.Option("--format", "-f", help="text, or json for scripts."),
     ] = ReportFormat.text,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh/--no-refresh",
+            help="Also rewrite the batches holding events classified with another catalogue (after an upgrade), "
+                 "matched again with the built-in one, so that analysis need not match them on every run.",
+        ),
+    ] = True,
     _output: Annotated[Optional[str], _renamed("--output", "-o", new="--format/-f")] = None,  # noqa: UP045
 ) -> None:
     """Merge the many small batches frequent ingests leave into a few large ones, so that reading stays fast.
@@ -905,6 +913,17 @@ def compact_command(
     from .store.dataset import default_dataset_path
 
     with cli_errors():
-        report = compact(dataset or default_dataset_path(), target_bytes=target_mb << 20)
+        renewal = None
+        if refresh:
+            from functools import partial
+
+            from .analysis.refresh import refreshed_events
+            from .catalogue.matching import load_catalogue
+            from .store.compact import Refresh
+            from .store.looseness import Looseness
+
+            catalogue = load_catalogue()
+            renewal = Refresh(Looseness.of(catalogue), partial(refreshed_events, catalogue=catalogue))
+        report = compact(dataset or default_dataset_path(), target_bytes=target_mb << 20, refresh=renewal)
     typer.echo(json.dumps(report.to_dict(), indent=2) if output_format is ReportFormat.json
                else render_compact_report(report))

@@ -175,7 +175,7 @@ def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.Dat
     frame = events.copy()
     stale = (frame["catalogue"] != catalogue.fingerprint) & frame["event_kind"].isin(["auth_failure", "suspicious"])
     if stale.any():
-        frame = _rematch(frame, stale.to_numpy(), catalogue)
+        frame = rematch(frame, stale.to_numpy(), catalogue)
     formats = load_formats()
     cause_of = {s.id: (s.cause if s.kind == "cause" else "unclassified") for s in catalogue.signatures}
     alternatives_of = {s.id: ",".join(s.alternatives) for s in catalogue.signatures}
@@ -193,7 +193,13 @@ def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.Dat
     return frame.assign(cause=causes, alternatives=alternatives, software=software)
 
 
-def _rematch(frame: pd.DataFrame, stale: np.ndarray, catalogue: Catalogue) -> pd.DataFrame:
+def rematch(frame: pd.DataFrame, stale: np.ndarray, catalogue: Catalogue) -> pd.DataFrame:
+    """A copy of ``frame`` whose ``stale`` rows are matched again from their message with ``catalogue``.
+
+    Their signature, envelope, tier, confidence, identity, suspicion and captured values are the
+    new match's (a client address or user the match does not capture stays); their kind becomes
+    ``suspicious`` or ``auth_failure`` by what the match says of the line's writer.
+    """
     formats = load_formats()
     frame = frame.copy()
     for fmt_name in pd.unique(frame.loc[stale, "format"]):

@@ -17,7 +17,8 @@ def render_compact_report(report: CompactReport) -> str:
     merged_into = report.batches_after - (report.batches_before - report.batches_merged)
     if not report.batches_merged:
         return f"{report.dataset}: {report.batches_before} batches; nothing to merge"
+    refreshed = f"; {report.refreshed:,} of them matched again with the current catalogue" if report.refreshed else ""
     return (f"{report.dataset}: {report.batches_before} batches -> {report.batches_after}; "
             f"merged {report.batches_merged} batches ({report.files_merged} files, {report.bytes_before / 1e3:,.1f} kB)"
             f" into {merged_into} ({report.files_written} files, {report.bytes_after / 1e3:,.1f} kB),"
-            f" {report.rows:,} events")
+            f" {report.rows:,} events{refreshed}")

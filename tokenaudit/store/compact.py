@@ -8,6 +8,11 @@ leaves some 8,600 batches a month, and every reader opens all their files:
 to ``target_bytes``, keeping every manifest row (so the next ingest still
 knows which sources and offsets were read) and the ``event_date`` partitions.
 
+Given a :class:`Refresh`, it also rewrites every batch that holds events classified
+with another catalogue, matching them again as it goes, so that analysis reads them
+as classes of the current catalogue (loose, :mod:`tokenaudit.store.looseness`)
+instead of matching millions of messages again on every run.
+
 It is safe against ``kill -9`` at any point, and against ingests and readers
 running at the same time (see :mod:`tokenaudit.store.dataset`): under the writer
 lock it writes the merged batch's files, then commits it by the rename of its
@@ -19,11 +24,12 @@ if this one was killed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..catalogue.matching import load_catalogue
 from ..schema import EVENT_SCHEMA, MANIFEST_SCHEMA, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
@@ -61,6 +67,8 @@ class CompactReport:
         Size on disk of the merged batches, and of the batches replacing them.
     files_removed
         Files deleted: those of the merged batches, and any a killed writer left.
+    refreshed
+        Events of another catalogue matched again (:class:`Refresh`).
     """
 
     dataset: Path
@@ -73,13 +81,37 @@ class CompactReport:
     bytes_before: int
     bytes_after: int
     files_removed: int
+    refreshed: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """The report as JSON-ready values (the dataset as a string)."""
         return {**asdict(self), "dataset": str(self.dataset)}
 
 
-def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES) -> CompactReport:
+#: Event kinds analysis matches again when they were classified with another catalogue.
+_MATCHED_KINDS = ("auth_failure", "suspicious")
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """How compaction brings events classified with another catalogue up to date.
+
+    Attributes
+    ----------
+    loose
+        The current catalogue's looseness: its fingerprint tells stale events, and the rewritten
+        files' summaries are made with it.
+    events
+        Matches the stale events of a table of events again (the same schema back), as analysis
+        would (:func:`tokenaudit.analysis.refresh.refreshed_events`).
+    """
+
+    loose: Looseness
+    events: Callable[[pa.Table], pa.Table]
+
+
+def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES,
+            refresh: Refresh | None = None) -> CompactReport:
     """Merge runs of consecutive small batches of ``dataset`` into batches of up to ``target_bytes``.
 
     Waits for the writer lock (a running ingest), then first deletes what a
@@ -94,6 +126,8 @@ def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES) ->
     target_bytes
         Largest size on disk of a merged batch; batches of under a quarter of
         it are small and merged (default 128 MiB).
+    refresh
+        Also rewrite every batch that holds events of another catalogue, matching them again.
 
     Returns
     -------
@@ -124,9 +158,15 @@ def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES) ->
         files = _files_of(root, batches)
         sizes = {batch: _size(files[batch]) for batch in batches}
         runs = plan_merges(batches, sizes, target_bytes=target_bytes)
+        stale = 0
+        if refresh is not None:  # a batch of stale events is rewritten, alone if no run holds it
+            counts = {batch: _stale_events(root, files[batch], refresh.loose.fingerprint) for batch in batches}
+            in_runs = {batch for run in runs for batch in run}
+            runs += [[batch] for batch in batches if counts[batch] and batch not in in_runs]
+            stale = sum(counts[batch] for run in runs for batch in run)
         merged, rows = [], 0
         for run in runs:
-            batch_id, count = _merge(root, run, files)
+            batch_id, count = _merge(root, run, files, refresh)
             merged.append(batch_id)
             rows += count
             removed += len(discard_uncommitted(root))  # retire the run's files now: disk holds one copy
@@ -137,7 +177,7 @@ def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES) ->
         dataset=root, batches_before=len(batches), batches_after=len(after), batches_merged=len(retired),
         files_merged=sum(len(files[b]) for b in retired), files_written=sum(len(written[b]) for b in merged),
         rows=rows, bytes_before=sum(sizes[b] for b in retired), bytes_after=sum(_size(written[b]) for b in merged),
-        files_removed=removed,
+        files_removed=removed, refreshed=stale,
     )
 
 
@@ -206,11 +246,23 @@ def _with_batch(table: pa.Table, batch_id: str) -> pa.Table:
     return table.set_column(index, table.schema.field(index), pa.repeat(pa.scalar(batch_id), table.num_rows))
 
 
-def _merge(root: Path, run: list[str], files: dict[str, list[Path]]) -> tuple[str, int]:
+def _stale_events(root: Path, paths: list[Path], fingerprint: str) -> int:
+    """How many events of a batch's events files analysis would match again (classified with another catalogue)."""
+    count = 0
+    for path in paths:
+        if path.parent.parent.name != "events":
+            continue
+        table = read_file(root, path, pa.schema([EVENT_SCHEMA.field("catalogue"), EVENT_SCHEMA.field("event_kind")]))
+        other = pc.fill_null(pc.not_equal(table["catalogue"], fingerprint), True)
+        count += pc.sum(pc.and_(other, pc.is_in(table["event_kind"], pa.array(_MATCHED_KINDS)))).as_py() or 0
+    return int(count)
+
+
+def _merge(root: Path, run: list[str], files: dict[str, list[Path]], refresh: Refresh | None) -> tuple[str, int]:
     """Write the run's rows as one new batch and commit it, retiring the run; returns its id and events."""
     batch_id = merged_id(run[0])
     paths = [path for batch in run for path in files[batch]]
-    rows = _merge_events(root, [p for p in paths if p.parent.parent.name == "events"], batch_id)
+    rows = _merge_events(root, [p for p in paths if p.parent.parent.name == "events"], batch_id, refresh)
     for table, schema in _TABLES.items():
         mine = [p for p in paths if p.parent.name == table]
         if mine:
@@ -221,16 +273,19 @@ def _merge(root: Path, run: list[str], files: dict[str, list[Path]]) -> tuple[st
     return batch_id, rows
 
 
-def _merge_events(root: Path, paths: list[Path], batch_id: str) -> int:
+def _merge_events(root: Path, paths: list[Path], batch_id: str, refresh: Refresh | None) -> int:
     """Write the events of ``paths`` as one file per day (with its summary), in their order; return their count."""
     by_day: dict[str, list[Path]] = {}
     for path in sorted(paths):  # readers' order: by day, then batch
         by_day.setdefault(path.parent.name.removeprefix("event_date="), []).append(path)
     number = rows = 0
-    loose = Looseness.of(load_catalogue())  # the summaries analyze reads with the built-in catalogue
+    # The summaries as analyze reads them: with the refreshing catalogue, else the built-in one.
+    loose = refresh.loose if refresh is not None else Looseness.of(load_catalogue())
     for day, day_paths in by_day.items():
         events = pa.concat_tables([read_file(root, p, _EVENT_FILE_SCHEMA) for p in day_paths])
         events = _with_batch(events, batch_id).append_column("event_date", pa.repeat(pa.scalar(day), events.num_rows))
+        if refresh is not None:
+            events = refresh.events(events)
         for start in range(0, events.num_rows, MAX_FILE_ROWS):
             number += len(write_events(root, events.slice(start, MAX_FILE_ROWS), batch_id, first_number=number,
                                        loose=loose))
