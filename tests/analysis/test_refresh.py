@@ -47,7 +47,9 @@ def _groups(root: Path) -> pd.DataFrame:
     return ta.failure_groups(ta.read_event_classes(root), ta.read_realms(root), tokens=ta.read_tokens(root))
 
 
-def test_compaction_matches_stale_events_again_and_analysis_answers_the_same(current: Path, tmp_path: Path) -> None:
+def test_compaction_matches_stale_events_again_and_analysis_answers_the_same(
+    current: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tokenaudit.store import event_classes
 
     root = _of_another_catalogue(current, tmp_path / "ds")
@@ -64,11 +66,8 @@ def test_compaction_matches_stale_events_again_and_analysis_answers_the_same(cur
     pd.testing.assert_frame_equal(_groups(root), _groups(current))
     opened: list[Path] = []
     real = event_classes._file_classes
-    event_classes._file_classes = lambda *a: (opened.append(a[1]), real(*a))[1]  # type: ignore[assignment]
-    try:
-        ta.read_event_classes(root)
-    finally:
-        event_classes._file_classes = real
+    monkeypatch.setattr(event_classes, "_file_classes", lambda *a: (opened.append(a[1]), real(*a))[1])
+    ta.read_event_classes(root)
     assert opened == []  # the rewritten summaries serve the current catalogue
     again = compact(root, refresh=Refresh(Looseness.of(catalogue), partial(refreshed_events, catalogue=catalogue)))
     assert again.refreshed == 0 and again.batches_merged == 0
