@@ -40,6 +40,10 @@ EVENT_FIELDS = (
     "tfa_type",
 )
 
+#: Event kinds the catalogue decides: an event of these stored with another catalogue is matched again
+#: from its message (by analysis, and once for good by compaction).
+MATCHED_KINDS = ("auth_failure", "suspicious")
+
 #: The dataset format's version, written into every file and the dataset's tokenaudit.json.
 SCHEMA_VERSION = 1
 #: The key of a Parquet file's metadata that holds SCHEMA_VERSION.

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..catalogue.matching import Catalogue
-from ..schema import EVENT_SCHEMA
+from ..schema import EVENT_SCHEMA, MATCHED_KINDS
 from ..store.layout import committed_files, damaged_error, in_window
 from .failures import classify
 
@@ -32,8 +32,6 @@ from .failures import classify
 CAUSE_COLUMNS = ("event_kind", "signature", "envelope", "format", "catalogue")
 #: What an event of another catalogue is matched again from.
 REMATCH_COLUMNS = ("message", "process", "writer")
-#: Event kinds classify matches again when their catalogue is not the current one.
-_MATCHED_KINDS = ("auth_failure", "suspicious")
 
 
 @dataclass(frozen=True)
@@ -141,7 +139,7 @@ def _file_causes(root: Path, path: Path, catalogue: Catalogue, since: pd.Timesta
     catalogues, kinds = columns["catalogue"], columns["event_kind"]
     fresh = np.append(pc.equal(catalogues[1], catalogue.fingerprint).fill_null(False).to_numpy(zero_copy_only=False),
                       False)
-    matched = np.append(pc.is_in(kinds[1], pa.array(_MATCHED_KINDS)).fill_null(False).to_numpy(zero_copy_only=False),
+    matched = np.append(pc.is_in(kinds[1], pa.array(MATCHED_KINDS)).fill_null(False).to_numpy(zero_copy_only=False),
                         False)
     stale = ~fresh[catalogues[0]] & matched[kinds[0]]
     if stale.any():  # their message decides: read it, for them only (null for the others)

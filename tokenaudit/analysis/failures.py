@@ -24,7 +24,7 @@ from ..common.masking import EXAMPLE_WIDTH, mask_messages, shorten
 from ..formats.parsing import load_formats
 from ..models import CauseDefinition
 from ..pipeline.chunk import match_failures, route_of
-from ..schema import EVENT_FIELDS
+from ..schema import EVENT_FIELDS, MATCHED_KINDS
 from ..store.event_classes import EventClasses, classes_of_frame
 from ..tokens.correlate import refine_with_tokens
 from ..tokens.relying_parties import RelyingParty, relying_party_from_realm
@@ -173,9 +173,9 @@ def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.Dat
     """
     catalogue = catalogue or load_catalogue()
     frame = events.copy()
-    stale = (frame["catalogue"] != catalogue.fingerprint) & frame["event_kind"].isin(["auth_failure", "suspicious"])
+    stale = stale_events(frame, catalogue)
     if stale.any():
-        frame = rematch(frame, stale.to_numpy(), catalogue)
+        frame = rematch(frame, stale, catalogue)
     formats = load_formats()
     cause_of = {s.id: (s.cause if s.kind == "cause" else "unclassified") for s in catalogue.signatures}
     alternatives_of = {s.id: ",".join(s.alternatives) for s in catalogue.signatures}
@@ -191,6 +191,19 @@ def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.Dat
     by_format = frame["format"].map({name: fmt.software for name, fmt in formats.items()}).fillna("")
     software = owner.map(software_of).fillna(by_format)
     return frame.assign(cause=causes, alternatives=alternatives, software=software)
+
+
+def stale_events(events: pd.DataFrame, catalogue: Catalogue) -> np.ndarray:
+    """Which events were classified with another catalogue than ``catalogue``, and are matched again (a boolean each).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"catalogue": ["old", "new", "old"], "event_kind": ["auth_failure"] * 2 + ["http_denied"]})
+    >>> stale_events(frame, Catalogue((), fingerprint="new")).tolist()
+    [True, False, False]
+    """
+    other = (events["catalogue"] != catalogue.fingerprint) & events["event_kind"].isin(MATCHED_KINDS)
+    return np.asarray(other.to_numpy(dtype=bool))
 
 
 def rematch(frame: pd.DataFrame, stale: np.ndarray, catalogue: Catalogue) -> pd.DataFrame:

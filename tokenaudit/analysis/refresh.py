@@ -11,10 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ..catalogue.matching import Catalogue
-from .failures import rematch
-
-#: Event kinds classify matches again when their catalogue is not the current one.
-MATCHED_KINDS = ("auth_failure", "suspicious")
+from .failures import rematch, stale_events
 
 
 def refreshed_events(events: pa.Table, catalogue: Catalogue) -> pa.Table:
@@ -37,7 +34,7 @@ def refreshed_events(events: pa.Table, catalogue: Catalogue) -> pa.Table:
     ('openidconnect.untrusted_audience', '377572587972067335', True)
     """
     frame = events.to_pandas()
-    stale = ((frame["catalogue"] != catalogue.fingerprint) & frame["event_kind"].isin(MATCHED_KINDS)).to_numpy(bool)
+    stale = stale_events(frame, catalogue)
     if not stale.any():
         return events
     frame = rematch(frame, stale, catalogue)

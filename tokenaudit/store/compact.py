@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..catalogue.matching import load_catalogue
-from ..schema import EVENT_SCHEMA, MANIFEST_SCHEMA, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
+from ..schema import EVENT_SCHEMA, MANIFEST_SCHEMA, MATCHED_KINDS, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
 from .dataset import commit_batch, discard_uncommitted, write_events, writer_lock
 from .layout import batch_files, batch_of, committed_batches, read_file, require_dataset, write_table
 from .looseness import Looseness
@@ -86,10 +86,6 @@ class CompactReport:
     def to_dict(self) -> dict[str, object]:
         """The report as JSON-ready values (the dataset as a string)."""
         return {**asdict(self), "dataset": str(self.dataset)}
-
-
-#: Event kinds analysis matches again when they were classified with another catalogue.
-_MATCHED_KINDS = ("auth_failure", "suspicious")
 
 
 @dataclass(frozen=True)
@@ -254,7 +250,7 @@ def _stale_events(root: Path, paths: list[Path], fingerprint: str) -> int:
             continue
         table = read_file(root, path, pa.schema([EVENT_SCHEMA.field("catalogue"), EVENT_SCHEMA.field("event_kind")]))
         other = pc.fill_null(pc.not_equal(table["catalogue"], fingerprint), True)
-        count += pc.sum(pc.and_(other, pc.is_in(table["event_kind"], pa.array(_MATCHED_KINDS)))).as_py() or 0
+        count += pc.sum(pc.and_(other, pc.is_in(table["event_kind"], pa.array(MATCHED_KINDS)))).as_py() or 0
     return int(count)
 
 
