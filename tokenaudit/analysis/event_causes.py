@@ -10,10 +10,7 @@ which is read only for them. Memory holds one file at a time.
 
 from __future__ import annotations
 
-import os
-from collections import deque
 from collections.abc import Collection, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..catalogue.matching import Catalogue
+from ..common.threads import ordered_map
 from ..schema import EVENT_SCHEMA, MATCHED_KINDS
 from ..store.layout import committed_files, damaged_error, in_window
 from .failures import classify
@@ -82,20 +80,9 @@ def iter_event_causes(
         The events of one file, in the file's order.
     """
     files = in_window(committed_files(root, "events", batches), since, until)
-    # Files are read on threads (Parquet and Arrow release the GIL), at most a few ahead, in order.
-    workers = min(4, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future[FileCauses | None]] = deque()
-        for path in files:
-            pending.append(pool.submit(_file_causes, root, path, catalogue, since, until, columns))
-            if len(pending) > workers:
-                found = pending.popleft().result()
-                if found is not None:
-                    yield found
-        while pending:
-            found = pending.popleft().result()
-            if found is not None:
-                yield found
+    for found in ordered_map(lambda path: _file_causes(root, path, catalogue, since, until, columns), files):
+        if found is not None:
+            yield found
 
 
 def _read(root: Path, path: Path, names: tuple[str, ...], *, encoded: bool) -> pa.Table:

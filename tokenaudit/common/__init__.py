@@ -1,6 +1,6 @@
 """Helpers every stage uses: tokenaudit's own files, its TOML data, times, and the masking of secrets.
 
-Modules: ``datafiles``, ``files``, ``masking``, ``timestamps``. The names below are what the other
+Modules: ``datafiles``, ``files``, ``masking``, ``threads``, ``timestamps``. The names below are what the other
 stages use; each is imported on first use (:mod:`tokenaudit._lazy`).
 """
 

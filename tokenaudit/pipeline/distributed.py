@@ -57,8 +57,9 @@ def run_sources(client: Any, task: Callable[..., Any], sources: list[Source],
                              key=f"tokenaudit-ingest-{name}-{number}") for number, source in enumerate(sources)]
     done, done_bytes = 0, 0
     total = sum(source.size or 0 for source in sources)
+    number_of = {future.key: number for number, future in enumerate(futures)}
     for future in as_completed(futures):  # a source at a time, as each task ends, in whatever order
-        source = sources[futures.index(future)]
+        source = sources[number_of[future.key]]
         done += 1
         if progress is not None:
             progress(Progress(source.display_name, source.size or 0, source.size, file_number=done,

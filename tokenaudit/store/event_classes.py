@@ -24,10 +24,7 @@ reading the events, and a file's events are read only to expand one of its class
 
 from __future__ import annotations
 
-import os
-from collections import deque
-from collections.abc import Callable, Collection, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..common.threads import ordered_map
 from ..errors import DatasetError
 from ..schema import EVENT_SCHEMA
 from .layout import check_file_version, committed_files, damaged_error, in_window
@@ -446,41 +444,38 @@ def read_event_classes(
     loose_values: dict[str, list[_LooseValues]] = {name: [] for name in LOOSE_COLUMNS}
     offset = 0  # classes of the files before
     position = 0  # events of the files before
-    # Files are read and collapsed in parallel (Arrow and numpy release the GIL); codes are
-    # made global afterwards, in file order, so the result does not depend on the threads.
-    workers = min(4, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        read = _in_order(pool, lambda f: _summary_or_file_classes(root, f, low, high, loose), files, 2 * workers)
-        for found in read:
-            if found is None:
-                continue
-            plan: list[tuple[int, np.ndarray] | int] = []
-            bits = found.loose_bits if found.loose_bits is not None else np.zeros(len(found.first), dtype=np.int64)
-            for name in _COLUMNS:
-                how = found.plan.get(name)
-                if loose is not None and name in LOOSE_COLUMNS:
-                    plan.append(_strict_part(codes[name], found, name, bits, loose_values[name]))
-                elif name in found.values:
-                    picked, dictionary = found.values[name]
-                    if name == "status":
-                        status = np.array([-1 if v is None else v for v in dictionary], dtype=np.int64)
-                        plan.append(status[picked])
-                    else:
-                        # A null's index is the dictionary's length: it codes as -1.
-                        plan.append((codes[name].add(dictionary), picked))
-                elif isinstance(how, tuple):  # one value throughout the file
-                    constant = codes[name].add(pa.array([how[0]], pa.string()))
-                    plan.append((constant, np.zeros(len(found.first), np.int64)))
+    # Files are read and collapsed on threads (Arrow and numpy release the GIL), a few ahead; codes
+    # are made global afterwards, in file order, so the result does not depend on the threads.
+    for found in ordered_map(lambda f: _summary_or_file_classes(root, f, low, high, loose), files):
+        if found is None:
+            continue
+        plan: list[tuple[int, np.ndarray] | int] = []
+        bits = found.loose_bits if found.loose_bits is not None else np.zeros(len(found.first), dtype=np.int64)
+        for name in _COLUMNS:
+            how = found.plan.get(name)
+            if loose is not None and name in LOOSE_COLUMNS:
+                plan.append(_strict_part(codes[name], found, name, bits, loose_values[name]))
+            elif name in found.values:
+                picked, dictionary = found.values[name]
+                if name == "status":
+                    status = np.array([-1 if v is None else v for v in dictionary], dtype=np.int64)
+                    plan.append(status[picked])
                 else:
-                    plan.append(-1)
-            plans.append(plan)
-            sizes.append(len(found.first))
-            found.stats[:, 1] += position
-            local_stats.append(found.stats)
-            local_bits.append(bits)
-            parts.append(_Part(position, offset, len(found.first), found.span, found.row_loader()))
-            offset += len(found.first)
-            position += int(found.stats[:, 0].sum())
+                    # A null's index is the dictionary's length: it codes as -1.
+                    plan.append((codes[name].add(dictionary), picked))
+            elif isinstance(how, tuple):  # one value throughout the file
+                constant = codes[name].add(pa.array([how[0]], pa.string()))
+                plan.append((constant, np.zeros(len(found.first), np.int64)))
+            else:
+                plan.append(-1)
+        plans.append(plan)
+        sizes.append(len(found.first))
+        found.stats[:, 1] += position
+        local_stats.append(found.stats)
+        local_bits.append(bits)
+        parts.append(_Part(position, offset, len(found.first), found.span, found.row_loader()))
+        offset += len(found.first)
+        position += int(found.stats[:, 0].sum())
     for coded in codes.values():
         coded.assign()
 
@@ -488,18 +483,6 @@ def read_event_classes(
         return _global_codes(codes, plans, sizes, j, _COLUMNS[j], chosen)
 
     return _collapse(codes, parts, column, local_stats, local_bits, loose_values, loose.fingerprint if loose else "")
-
-
-def _in_order(pool: ThreadPoolExecutor, work: Callable[[Path], _FileClasses | None], files: list[Path],
-              ahead: int) -> Iterator[_FileClasses | None]:
-    """``pool.map(work, files)`` with at most ``ahead`` files read before their turn: each holds a file's classes."""
-    pending: deque[Future[_FileClasses | None]] = deque()
-    for path in files:
-        pending.append(pool.submit(work, path))
-        if len(pending) >= ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def _strict_part(codes: _Codes, found: _FileClasses, name: str, bits: np.ndarray,
