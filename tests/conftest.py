@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -51,3 +52,16 @@ def dataset_of(events: pa.Table, root: Path) -> Path:
         "lines_parsed": rows, "lines_skipped": 0, "lines_rejected": 0, "events": rows,
     }]), batch_id)
     return root
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[object]:
+    """A Dask client of a local cluster of two worker processes on 127.0.0.1, started once for the whole run.
+
+    Tests that use it skip where ``distributed`` is not installed (it is in the dev extra).
+    """
+    pytest.importorskip("distributed")
+    from tokenaudit.pipeline.distributed import cluster_client
+
+    with cluster_client("local:2") as client:
+        yield client

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -401,6 +402,24 @@ def test_analyze_counts_every_stored_event_or_says_where_it_went(ingested: Inges
     assert numbers["suspicious"] == sum(g["count"] for g in groups if g["cause"] == "suspicious_line") == 1
     assert numbers["failures"] + numbers["suspicious"] == sum(g["count"] for g in groups)
     assert numbers["groups"] == sum(1 for g in groups if g["cause"] != "suspicious_line")
+
+
+def test_analyze_and_report_on_a_dask_cluster_print_what_they_print_alone(ingested: Ingested,
+                                                                          dask_client: Any) -> None:
+    address = dask_client.scheduler.address
+    for command in (["analyze", "--format", "json"],
+                    ["report", "--format", "json", "--since", "2026-11-20", "--until", "2026-11-24"]):
+        alone = invoke(*command, "--dataset", ingested.dataset)
+        spread = invoke(*command, "--dataset", ingested.dataset, "--dask", address)
+        assert alone.exit_code == spread.exit_code == 0, explain(spread)
+        assert len(alone.stdout) > 1000 and spread.stdout == alone.stdout
+
+
+def test_an_unreachable_dask_scheduler_is_an_error_with_a_hint(ingested: Ingested) -> None:
+    pytest.importorskip("distributed")
+    result = invoke("analyze", "--dataset", ingested.dataset, "--dask", "tcp://127.0.0.1:9")
+    assert result.exit_code == 1 and "cannot reach the Dask scheduler" in result.stderr
+    assert "hint:" in result.stderr and "Traceback" not in result.output
 
 
 def test_analyze_json(ingested: Ingested) -> None:

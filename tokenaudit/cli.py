@@ -119,10 +119,31 @@ SignaturesOption = Annotated[
     Optional[list[Path]],  # noqa: UP045
     typer.Option("--signatures", help="Extra signature file(s) to use, besides the built-in ones (repeatable)."),
 ]
+ReadOnClusterOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--dask", metavar="ADDRESS|local:N",
+        help="Read the dataset's files as tasks on a Dask cluster: a scheduler's address (tcp://host:8786), or "
+             "local:N for N worker processes here; the result is the same. Workers must see the dataset at the "
+             "same path. Needs pip install 'tokenaudit[dask]'.",
+    ),
+]
 OutputFileOption = Annotated[
     Optional[Path],  # noqa: UP045
     typer.Option("--output", "-o", help="Write to this file instead of standard output."),
 ]
+
+
+@contextmanager
+def _cluster(address: str | None) -> Iterator[Any]:
+    """A Dask client for ``--dask ADDRESS|local:N``, closed on leaving; ``None`` without the option."""
+    if address is None:
+        yield None
+        return
+    from .pipeline.distributed import cluster_client
+
+    with cluster_client(address) as client:
+        yield client
 
 
 def _renamed(*old: str, new: str) -> Any:
@@ -312,11 +333,7 @@ def ingest_command(
 
     with cli_errors(), ExitStack() as stack:
         catalogue = load_catalogue(signatures or [])
-        client = None
-        if dask is not None:
-            from .pipeline.distributed import cluster_client
-
-            client = stack.enter_context(cluster_client(dask))
+        client = stack.enter_context(_cluster(dask))
         console = _progress_console() if not quiet else None
         with _progress_bar(console) as progress:
             report = ingest(paths, dataset or default_dataset_path(), format_name=input_format,
@@ -413,6 +430,7 @@ def analyze_command(
         str,
         typer.Option("--details", metavar="N|all", help="How many groups the table shows in full after its summary."),
     ] = "3",
+    dask: ReadOnClusterOption = None,
 ) -> None:
     """Group failures by cause, relying party and offending value, with the fix for each.
 
@@ -432,12 +450,13 @@ def analyze_command(
 
     if details != "all" and not (details.isascii() and details.isdigit()):
         raise typer.BadParameter(f"{details!r} is neither a number nor all", param_hint="--details")
-    with cli_errors():
+    with cli_errors(), _cluster(dask) as client:
         root = dataset or default_dataset_path()
         batches = committed_batches(root)  # one snapshot of events, realms and tokens
         start, end = _window(since, until)
         catalogue = load_catalogue(signatures or [])
-        events = read_event_classes(root, since=start, until=end, batches=batches, loose=Looseness.of(catalogue))
+        events = read_event_classes(root, since=start, until=end, batches=batches, loose=Looseness.of(catalogue),
+                                    client=client)
         parties = load_relying_parties(config) if config else {}
         groups = failure_groups(events, read_realms(root, batches=batches), catalogue=catalogue,
                                 tokens=read_tokens(root, batches=batches), parties=parties)
@@ -641,6 +660,7 @@ def report_command(
                  "for a wider audience.",
         ),
     ] = False,
+    dask: ReadOnClusterOption = None,
     _out: Annotated[Optional[str], _renamed("--out", new="--output/-o")] = None,  # noqa: UP045
 ) -> None:
     """Report a period: security findings, what changed against the period before, top causes and fixes.
@@ -661,12 +681,12 @@ def report_command(
     from .store.dataset import default_dataset_path
     from .tokens.relying_parties import load_relying_parties
 
-    with cli_errors():
+    with cli_errors(), _cluster(dask) as client:
         root = dataset or default_dataset_path()
         start, end = _window(since, until)
         report = build_report(root, since=cast(pd.Timestamp, start), until=end,
                               parties=load_relying_parties(config) if config else None,
-                              catalogue=load_catalogue(signatures or []), pseudonymize=pseudonymize)
+                              catalogue=load_catalogue(signatures or []), pseudonymize=pseudonymize, client=client)
         text = render_report(report, fmt=output_format.value)
         if out is not None:
             write_text(out, text)

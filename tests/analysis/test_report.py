@@ -210,3 +210,13 @@ def test_the_html_report_names_the_groups_it_shows_and_lists_the_rest(whole: Rep
     assert min(float(h) for _, h in bars) >= MIN_BAR_HEIGHT
     assert len({x for x, _ in bars}) == int((whole.timeline.sum(axis=1) > 0).sum())  # one bar per non-empty week
     assert "week starting (Monday)" in text and '<ul class="legend">' in text
+
+
+@pytest.mark.parametrize("pseudonymize", [False, True])
+def test_a_report_read_on_a_cluster_is_the_report_read_here(dataset: Path, dask_client: object,
+                                                            pseudonymize: bool) -> None:
+    period = {"since": DAY - pd.Timedelta(days=2), "until": DAY + pd.Timedelta(days=1)}
+    here = build_report(dataset, **period, pseudonymize=pseudonymize, key=b"k" * 32)
+    spread = build_report(dataset, **period, pseudonymize=pseudonymize, key=b"k" * 32, client=dask_client)
+    assert here.totals["events"] > 50
+    assert render_report(spread, fmt="json") == render_report(here, fmt="json")

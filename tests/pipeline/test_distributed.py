@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -22,10 +21,9 @@ KEY = b"d" * 32
 RUN_COLUMNS = ["batch_id", "stream_id", "ingested_at"]
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[object]:
-    with distributed.cluster_client("local:2") as client:
-        yield client
+@pytest.fixture
+def client(dask_client: object) -> object:
+    return dask_client
 
 
 def _events(root: Path) -> pd.DataFrame:

@@ -305,3 +305,11 @@ def test_a_summary_serves_only_readers_of_its_own_looseness(tmp_path: Path, open
     assert sorted(opened) == sorted((dataset / "events").rglob("*.parquet"))
     assert len(strict.classes) == len(ta.read_events(dataset)[list(CLASS_COLUMNS)].astype(object)
                                        .fillna("<null>").drop_duplicates())
+
+
+def test_classes_read_on_a_cluster_are_those_read_on_threads(overlapping: Path, dask_client: object) -> None:
+    here = ta.read_event_classes(overlapping)
+    spread = ta.read_event_classes(overlapping, client=dask_client)
+    pd.testing.assert_frame_equal(spread.classes, here.classes)
+    # Each event's own values are read from its file on demand, by the caller, as on threads.
+    pd.testing.assert_frame_equal(_all_rows(spread), _all_rows(here))

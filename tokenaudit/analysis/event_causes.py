@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,7 @@ def iter_event_causes(
     until: pd.Timestamp | None = None,
     batches: Collection[str] | None = None,
     columns: tuple[str, ...] = (),
+    client: Any = None,
 ) -> Iterator[FileCauses]:
     """Per events file with events in ``[since, until)``: their times and causes, and ``columns``.
 
@@ -73,6 +75,9 @@ def iter_event_causes(
         The committed batches to read (a snapshot, :func:`tokenaudit.committed_batches`).
     columns
         Other columns to give, each event's value (an Arrow array).
+    client
+        A ``distributed.Client``: each file is read as a task on its cluster; the files still
+        come in order.
 
     Yields
     ------
@@ -80,7 +85,8 @@ def iter_event_causes(
         The events of one file, in the file's order.
     """
     files = in_window(committed_files(root, "events", batches), since, until)
-    for found in ordered_map(lambda path: _file_causes(root, path, catalogue, since, until, columns), files):
+    for found in ordered_map(lambda path: _file_causes(root, path, catalogue, since, until, columns), files,
+                             client=client):
         if found is not None:
             yield found
 

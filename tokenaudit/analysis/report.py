@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -270,6 +271,7 @@ def build_report(
     catalogue: Catalogue | None = None,
     pseudonymize: bool = False,
     key: bytes | None = None,
+    client: Any = None,
 ) -> Report:
     """Build the report of ``[since, until)`` and compare it with the period of the same length before.
 
@@ -290,6 +292,9 @@ def build_report(
     key
         The pseudonym key; by default the fingerprint key
         (:func:`tokenaudit.load_fingerprint_key`), so pseudonyms agree across reports.
+    client
+        A ``distributed.Client``: the dataset's files are read as tasks on its cluster (whose
+        workers see the dataset at the same path); the report is the same as without.
 
     Returns
     -------
@@ -312,10 +317,10 @@ def build_report(
     parties = {**known, **(parties or {})}
     # Both periods as classes of events (as analyze reads them), classified once per class.
     loose = Looseness.of(catalogue)
-    collapsed = read_event_classes(root, since=since, until=until, batches=batches, loose=loose)
+    collapsed = read_event_classes(root, since=since, until=until, batches=batches, loose=loose, client=client)
     current = classify(collapsed.classes, catalogue)
     previous = classify(read_event_classes(root, since=previous_since, until=since, batches=batches,
-                                           loose=loose).classes, catalogue)
+                                           loose=loose, client=client).classes, catalogue)
     tokens = all_tokens = read_tokens(root, batches=batches)
     if not tokens.empty:
         seen = tokens["last_seen"].fillna(tokens["first_seen"])
@@ -331,7 +336,7 @@ def build_report(
     pool = pa.default_memory_pool()
     pool.release_unused()  # what reading the classes took and gave back: each phase then starts from what is held
     for found in iter_event_causes(root, catalogue, since=since, until=until, batches=batches,
-                                   columns=IDENTITY_COLUMNS if pseudonymize else ("client_addr",)):
+                                   columns=IDENTITY_COLUMNS if pseudonymize else ("client_addr",), client=client):
         events.add(found)
     pool.release_unused()
     guessing = events.guessing(GUESSING_THRESHOLD)
@@ -362,7 +367,7 @@ def build_report(
         return report
     before = _PeriodEvents(bins, identities=True)
     for found in iter_event_causes(root, catalogue, since=previous_since, until=since, batches=batches,
-                                   columns=IDENTITY_COLUMNS):
+                                   columns=IDENTITY_COLUMNS, client=client):
         before.add(found)
     seen_names = identity_values(events.identities()) | identity_values(before.identities(), all_tokens)
     return _pseudonymized(report, Pseudonymizer(key or load_fingerprint_key(), frozenset(seen_names)))

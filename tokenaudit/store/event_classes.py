@@ -392,6 +392,7 @@ def read_event_classes(
     until: pd.Timestamp | None = None,
     batches: Collection[str] | None = None,
     loose: Looseness | Literal["builtin"] | None = "builtin",
+    client: Any = None,
 ) -> EventClasses:
     """Read the events of committed batches as classes of identical rows.
 
@@ -409,6 +410,10 @@ def read_event_classes(
         it): a class then holds its first event's client address and message, and
         :meth:`EventClasses.rows` gives each event its own. Millions of failures that differ only
         in those become a few thousand classes. ``None`` keeps every column in the key.
+    client
+        A ``distributed.Client``: the files are read and collapsed as tasks on its cluster (whose
+        workers see the dataset at the same path), and merged here, in the same order as on
+        threads, so the classes are the same.
 
     Returns
     -------
@@ -446,7 +451,8 @@ def read_event_classes(
     position = 0  # events of the files before
     # Files are read and collapsed on threads (Arrow and numpy release the GIL), a few ahead; codes
     # are made global afterwards, in file order, so the result does not depend on the threads.
-    for found in ordered_map(lambda f: _summary_or_file_classes(root, f, low, high, loose), files):
+    for found in ordered_map(lambda f: _summary_or_file_classes(root, f, low, high, loose), files,
+                             client=client):
         if found is None:
             continue
         plan: list[tuple[int, np.ndarray] | int] = []
