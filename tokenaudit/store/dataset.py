@@ -41,7 +41,9 @@ import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -49,7 +51,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from ..common.files import data_dir, is_temporary, replacing
-from ..errors import DatasetError
+from ..errors import DatasetError, InputError
 from ..schema import (
     EVENT_SCHEMA,
     MANIFEST_SCHEMA,
@@ -402,7 +404,8 @@ def read_events(
     until: pd.Timestamp | None = None,
     columns: list[str] | None = None,
     batches: Collection[str] | None = None,
-) -> pd.DataFrame:
+    engine: Literal["pandas", "dask"] = "pandas",
+) -> Any:
     """Read failure events of committed batches, filters pushed down to Parquet.
 
     Parameters
@@ -415,11 +418,18 @@ def read_events(
         Columns to read; all of ``EVENT_SCHEMA`` by default.
     batches
         Read only these batches (a snapshot from :func:`committed_batches`); all committed ones by default.
+    engine
+        ``"pandas"``: one DataFrame. ``"dask"``: a Dask DataFrame of one partition per events
+        file (per day and batch), each read as the pandas engine reads it, sorted by time within
+        the partition; nothing is read until it is computed. It runs on the current Dask
+        scheduler (a ``distributed.Client``'s cluster when one is active), whose workers must see
+        the dataset at the same path. Needs ``pip install 'tokenaudit[dask]'``.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per event, ``ts`` as ``datetime64[us, UTC]``, sorted by time.
+    pandas.DataFrame or dask.dataframe.DataFrame
+        One row per event, ``ts`` as ``datetime64[us, UTC]``, sorted by time (the Dask frame:
+        within each partition).
 
     Raises
     ------
@@ -427,12 +437,35 @@ def read_events(
         If there is no dataset at ``root`` or a file of it is damaged.
     SchemaMismatchError
         If the dataset or a file of it was written by a newer version.
+    InputError
+        If ``engine`` is not known, or is ``"dask"`` and Dask is not installed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp()) / "dataset"
+    >>> open_for_writing(root)
+    >>> read_events(root, columns=["ts", "signature"]).columns.tolist()
+    ['ts', 'signature']
     """
     root = Path(root)
     wanted = list(EVENT_SCHEMA.names) if columns is None else list(columns)
     files = committed_files(root, "events", batches)
+    if engine == "dask":
+        from .dask_frames import dask_frame
+
+        return dask_frame(partial(_read_events_files, root, wanted=wanted, since=since, until=until), files,
+                          _events_frame(EVENT_SCHEMA.empty_table(), wanted))
+    if engine != "pandas":
+        raise InputError(f"{engine!r} is no engine of read_events", hint='engine="pandas" or engine="dask"')
+    return _read_events_files(root, files, wanted=wanted, since=since, until=until)
+
+
+def _read_events_files(root: Path, files: list[Path], *, wanted: list[str], since: pd.Timestamp | None,
+                       until: pd.Timestamp | None) -> pd.DataFrame:
+    """The events of ``files`` in ``[since, until)``, as :func:`read_events` gives them."""
     if not files:
-        return EVENT_SCHEMA.empty_table().select(wanted).to_pandas()
+        return _events_frame(EVENT_SCHEMA.empty_table(), wanted)
     events_dir = root / "events"
     condition = ds.scalar(True)
     if since is not None:
@@ -456,13 +489,19 @@ def read_events(
         table = dataset.to_table(columns=list(dict.fromkeys([*wanted, "ts"])), filter=condition)
     except (pa.ArrowException, OSError) as exc:
         raise damaged_error(root, current, exc) from None
+    return _events_frame(table, wanted)
+
+
+def _events_frame(table: pa.Table, wanted: list[str]) -> pd.DataFrame:
+    """Events as pandas, with the reader's dtypes, sorted by time."""
     frame = table.to_pandas()
     if "status" in frame.columns:
         frame["status"] = frame["status"].astype("Int32")
     if "line_no" in frame.columns:
         frame["line_no"] = frame["line_no"].astype("int64")
-    frame = frame.sort_values(["ts"], kind="stable").reset_index(drop=True)
-    return frame[wanted]
+    if "ts" in frame.columns:
+        frame = frame.sort_values(["ts"], kind="stable")
+    return frame.reset_index(drop=True)[wanted]
 
 
 def read_realms(root: str | Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
