@@ -289,3 +289,17 @@ def test_report_days_need_the_analyze_dataset(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit):
         _load("run").main(["--formats", "--report-days", "7"])
     assert "--report-days times report over the analyze dataset" in capsys.readouterr().err
+
+
+def test_the_fleet_scaling_splits_each_run_into_the_coordinators_and_the_tasks_time(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    fleet = _load("fleet")
+    assert fleet.main(["--files", "3", "--lines", str(LINES), "--scaling", "1", "--runs", "1",
+                       "--keep", str(tmp_path)]) == 0
+    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| local:1")]
+    assert len(rows) == 1
+    cells = [cell.strip() for cell in rows[0]]
+    before, span, after = (float(cells[i]) for i in (5, 6, 7))
+    assert float(cells[2]) >= before + span + after - 0.05 > 0  # the phases add up to no more than the run
+    assert cells[-1] == "yes" and int(cells[-2].replace(",", "")) > 0
