@@ -151,3 +151,26 @@ def test_a_task_whose_worker_dies_is_run_again_and_nothing_is_counted_twice(clie
     assert sorted((root / "events").rglob("*.parquet")) == sorted(written)
     alone = ta.ingest([str(s.path) for s in sources], tmp_path / "alone", timezone="UTC", fingerprint_key=KEY)
     assert sum(outcome.report.account.events for outcome in outcomes) == alone.totals.events > 0
+
+
+def test_a_large_source_is_parsed_by_the_whole_cluster_and_gives_what_one_machine_gives(
+        client: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from distributed import get_task_stream
+
+    text = (SAMPLE_LOGS / "syslog_rfc3164" / "pve1-syslog.log").read_bytes()
+    log = tmp_path / "big.log"
+    log.write_bytes(text * (20 * 2**20 // len(text) + 1))  # about 20 MB: three blocks
+    monkeypatch.setattr(distributed, "SPREAD_BYTES", 2**20)
+    alone = ta.ingest([str(log)], tmp_path / "alone", timezone="UTC", fingerprint_key=KEY)
+    with get_task_stream(client) as stream:  # type: ignore[arg-type]
+        spread = ta.ingest([str(log)], tmp_path / "spread", timezone="UTC", fingerprint_key=KEY, client=client)
+    blocks = [task for task in stream.data if str(task["key"]).startswith("process_block")]
+    assert len(blocks) >= 3 and len({task["worker"] for task in blocks}) == 2  # both workers parsed blocks
+    assert spread.sources[0].account == alone.sources[0].account and alone.totals.events > 1000
+    pd.testing.assert_frame_equal(_events(tmp_path / "spread"), _events(tmp_path / "alone"))
+    pd.testing.assert_frame_equal(_manifest(tmp_path / "spread"), _manifest(tmp_path / "alone"))
+    # and the next run reads only what was added
+    with log.open("ab") as handle:
+        handle.write(text)
+    again = ta.ingest([str(log)], tmp_path / "spread", timezone="UTC", fingerprint_key=KEY, client=client)
+    assert again.sources[0].account.read == text.count(b"\n")

@@ -16,9 +16,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ import pyarrow as pa
 from ..catalogue.matching import Catalogue, load_catalogue
 from ..common.timestamps import check_timezone, local_timezone_name
 from ..errors import FormatError, InputError, storage_error
-from ..formats.parsing import detect_format, get_format, lines_array, load_formats, split_lines
+from ..formats.parsing import detect_format, get_format, load_formats, split_lines
 from ..models import LineAccount, LogFormat
 from ..sources.readers import (
     HEAD_BYTES,
@@ -60,7 +61,7 @@ from ..store.looseness import Looseness
 from ..tokens.decode import load_fingerprint_key
 from ..tokens.realms import parse_domains_cfg, realms_frame
 from ..tokens.sightings import aggregate_tokens, sightings_in_document, tokens_table
-from .chunk import ChunkContext, ChunkResult, process_chunk
+from .chunk import ChunkContext, ChunkResult, process_block
 from .progress import Progress
 
 BLOCK_BYTES = 8 * 1024 * 1024
@@ -253,12 +254,12 @@ def _ingest_locked(report: IngestReport, sources: list[Source], formats: dict[st
     token_frames: list[pd.DataFrame] = []
     request_frames: list[pd.DataFrame] = []
     if client is not None:  # each source a task on the cluster, which writes its own events
-        from .distributed import remove_leftovers, run_sources
+        from . import distributed
 
-        outcomes: list[SourceOutcome] = run_sources(
-            client, run_source, sources, progress, name=batch_id,
-            shared=(formats, catalogue), rest=(forced, zone, batch_id, known, key, dataset))
-        remove_leftovers(dataset, batch_id, [path for outcome in outcomes for path in outcome.written])
+        outcomes: list[SourceOutcome] = distributed.run_sources(
+            client, run_source, sources, progress, name=batch_id, shared=(formats, catalogue),
+            rest=(forced, zone, batch_id, known, key, dataset, distributed.SPREAD_BYTES))
+        distributed.remove_leftovers(dataset, batch_id, [path for outcome in outcomes for path in outcome.written])
         for outcome in outcomes:
             report.sources.append(outcome.report)
             if outcome.manifest_row is not None:
@@ -315,14 +316,22 @@ class SourceOutcome:
 
 def run_source(source: Source, number: int, formats: dict[str, LogFormat], catalogue: Catalogue,
                forced: LogFormat | None, timezone: str, batch_id: str, known: dict[str, dict[str, object]],
-               key: bytes, dataset: Path) -> SourceOutcome:
+               key: bytes, dataset: Path, spread_bytes: int | None = None) -> SourceOutcome:
     """Ingest the ``number``-th source into ``batch_id`` of ``dataset`` (uncommitted), on whatever process runs it.
 
     Its events files are numbered from ``number * PARTS_PER_SOURCE``: a retry writes the same names.
+    A source of ``spread_bytes`` or more (by default :data:`~tokenaudit.pipeline.distributed.SPREAD_BYTES`),
+    read on a cluster's worker, has its blocks parsed as tasks of their own on the whole cluster
+    (:func:`~tokenaudit.pipeline.distributed.spread_blocks`); this task reads the file, numbers the
+    lines and collects the results in order, so the outcome is the same.
     """
+    from .distributed import SPREAD_BYTES, spread_blocks
+
     writer = _EventWriter(dataset, batch_id, Looseness.of(catalogue), first_number=number * PARTS_PER_SOURCE)
-    run = _SourceRun(source, formats, forced, timezone, catalogue, batch_id, known, None, key, 1, writer)
-    report = run.execute()
+    large = not source.is_stdin and (source.size or 0) >= (SPREAD_BYTES if spread_bytes is None else spread_bytes)
+    with spread_blocks(catalogue) if large else nullcontext(None) as blocks:
+        run = _SourceRun(source, formats, forced, timezone, catalogue, batch_id, known, None, key, 1, writer, blocks)
+        report = run.execute()
     if run.manifest_row is None:  # failed: what it wrote before is no part of the batch
         remove_events(dataset, run.written)
         return SourceOutcome(report, None, None)
@@ -330,8 +339,28 @@ def run_source(source: Source, number: int, formats: dict[str, LogFormat], catal
     return SourceOutcome(report, run.manifest_row, run.realms, run.tokens, run.requests, written)
 
 
-def _process_block(block: bytes, fmt: LogFormat, catalogue: Catalogue, context: ChunkContext) -> ChunkResult:
-    return process_chunk(lines_array(block), fmt, catalogue, context)
+class _PendingResult(Protocol):
+    def result(self) -> ChunkResult: ...
+
+
+class BlockRunner(Protocol):
+    """Where a source's blocks are parsed: ``submit`` one, and how many may be in flight (``capacity``)."""
+
+    capacity: int
+
+    def submit(self, block: bytes, fmt: LogFormat, context: ChunkContext) -> _PendingResult: ...
+
+
+@dataclass
+class _ThreadBlocks:
+    """A source's blocks on this process's threads (``--jobs``)."""
+
+    threads: ThreadPoolExecutor
+    catalogue: Catalogue
+    capacity: int
+
+    def submit(self, block: bytes, fmt: LogFormat, context: ChunkContext) -> Future[ChunkResult]:
+        return self.threads.submit(process_block, block, fmt, self.catalogue, context)
 
 
 def line_count(block: bytes) -> int:
@@ -369,9 +398,11 @@ class _SourceRun:
         key: bytes,
         jobs: int = 1,
         writer: _EventWriter | None = None,
+        blocks: BlockRunner | None = None,
     ) -> None:
         self.jobs = jobs
         self.writer = writer
+        self.blocks = blocks
         self.written: list[Path] = []  # events files this source wrote before its end
         self.source = source
         self.key = key
@@ -496,8 +527,9 @@ class _SourceRun:
         # Blocks run on ``jobs`` threads: the Arrow kernels, most of a block's time, release the
         # GIL, and threads cost nothing to start (a process pool cost about a second, see parallel.py).
         # At most ``jobs`` blocks are in flight, and results are collected in file order.
-        threads = ThreadPoolExecutor(max_workers=self.jobs) if self.jobs > 1 else None
-        pending: deque[tuple[Future[ChunkResult], int]] = deque()
+        threads = ThreadPoolExecutor(max_workers=self.jobs) if self.jobs > 1 and self.blocks is None else None
+        blocks = self.blocks or (_ThreadBlocks(threads, self.catalogue, self.jobs) if threads is not None else None)
+        pending: deque[tuple[_PendingResult, int]] = deque()
         try:
             for block in iter_line_blocks(stream, block_size=BLOCK_BYTES, keep_partial=keep_partial):
                 self._remember_tail(block)
@@ -510,13 +542,12 @@ class _SourceRun:
                     batch_id=self.batch_id,
                     fingerprint_key=self.key,
                 )
-                if threads is None:
-                    self._collect(_process_block(block, fmt, self.catalogue, context))
+                if blocks is None:
+                    self._collect(process_block(block, fmt, self.catalogue, context))
                     self._report_progress(stream.bytes_in)
                 else:
-                    pending.append((threads.submit(_process_block, block, fmt, self.catalogue, context),
-                                    stream.bytes_in))
-                    while len(pending) >= self.jobs:
+                    pending.append((blocks.submit(block, fmt, context), stream.bytes_in))
+                    while len(pending) >= blocks.capacity:
                         self._collect_next(pending)
                 next_line += line_count(block)
             while pending:
@@ -527,7 +558,7 @@ class _SourceRun:
         if stream.held_back:
             self.report.note = "the last line has no newline yet: it is read once complete"
 
-    def _collect_next(self, pending: deque[tuple[Future[ChunkResult], int]]) -> None:
+    def _collect_next(self, pending: deque[tuple[_PendingResult, int]]) -> None:
         future, bytes_in = pending.popleft()
         self._collect(future.result())
         self._report_progress(bytes_in)

@@ -20,7 +20,7 @@ from ..catalogue.matching import Catalogue, match_messages
 from ..catalogue.user_text import load_user_text, mask_user_text, searchable_rows, unescape_strings
 from ..common.masking import cap_texts, redact_tokens
 from ..common.timestamps import parse_timestamps
-from ..formats.parsing import parse_chunk
+from ..formats.parsing import lines_array, parse_chunk
 from ..models import LineAccount, LogFormat
 from ..regex.prefilter import search_marker
 from ..schema import EVENT_FIELDS, EVENT_SCHEMA
@@ -139,6 +139,23 @@ def process_chunk(
     if requests is None:
         return ChunkResult(events, account, tokens)
     return ChunkResult(events, account, tokens, requests)
+
+
+def process_block(block: bytes, fmt: LogFormat, catalogue: Catalogue, context: ChunkContext) -> ChunkResult:
+    """:func:`process_chunk` of a block of whole lines as read from a file (split as ingest splits them).
+
+    Examples
+    --------
+    >>> from tokenaudit.catalogue.matching import load_catalogue
+    >>> from tokenaudit.formats.parsing import get_format
+    >>> result = process_block(
+    ...     b"Nov 22 10:00:00 pve1 pvedaemon[1]: authentication failure; rhost=::ffff:192.0.2.1 "
+    ...     b"user=root@pam msg=Authentication failure\\n",
+    ...     get_format("syslog_rfc3164"), load_catalogue(), ChunkContext("syslog"))
+    >>> result.account.read, result.events.num_rows
+    (1, 1)
+    """
+    return process_chunk(lines_array(block), fmt, catalogue, context)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ numbers, and the caller deletes any part that no final task names, so nothing is
 counted twice. Workers must see the sources and the dataset at the same paths (one
 machine, or a shared file system).
 
+A source of :data:`SPREAD_BYTES` or more is not left to its one task: that task reads the file,
+numbers its lines and sends each block, as a task of its own, to the whole cluster
+(:func:`spread_blocks`), then collects the results in the file's order, so one large file is
+parsed by every worker and gives what one machine gives.
+
 Sources of one run are matched against the streams of earlier runs only (on one machine,
 also against those of the same run read before them): a run that holds a log and, under
 another name, a copy of it reads both.
@@ -27,10 +32,47 @@ from ..errors import InputError
 from ..sources.readers import Source
 from ..store.dataset import remove_events
 from ..store.layout import batch_files, batch_of
+from .chunk import process_block
 from .progress import Progress
 
 #: How often Dask runs a task again after it failed or its worker died.
 RETRIES = 2
+#: A source this large has its blocks parsed on the whole cluster, not by its own task alone.
+SPREAD_BYTES = 64 * 1024 * 1024
+
+
+class _ClusterBlocks:
+    """A source's blocks as tasks on the cluster, the catalogue sent to each worker once."""
+
+    def __init__(self, client: Any, catalogue: object) -> None:
+        self.client = client
+        [self.catalogue] = client.scatter([catalogue], broadcast=True, hash=False)
+        self.capacity = 2 * max(1, sum(client.nthreads().values()))
+
+    def submit(self, block: bytes, fmt: object, context: object) -> Any:
+        return self.client.submit(process_block, block, fmt, self.catalogue, context, pure=False, retries=RETRIES)
+
+
+@contextmanager
+def spread_blocks(catalogue: object) -> Iterator[_ClusterBlocks | None]:
+    """Where the blocks of a large source go when its task runs on a cluster's worker: the whole cluster.
+
+    Yields ``None`` outside a worker (the caller then parses the blocks itself). The task leaves
+    its worker's thread pool while it waits for its blocks (``worker_client``), so the blocks may
+    run on its own worker too.
+    """
+    try:
+        from distributed import get_worker, worker_client
+    except ImportError:
+        yield None
+        return
+    try:
+        get_worker()
+    except ValueError:  # not in a worker's task
+        yield None
+        return
+    with worker_client() as client:
+        yield _ClusterBlocks(client, catalogue)
 
 
 def run_sources(client: Any, task: Callable[..., Any], sources: list[Source],
