@@ -1,0 +1,47 @@
+"""Which entry explains a line that holds the words of two causes, and lines that must stay unexplained."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenaudit import why
+
+
+@pytest.mark.parametrize(
+    ("message", "cause", "signature"),
+    [
+        # fosite's precise sentence about the secret wins over the RFC 6749 sentence before it and an outer wrapper
+        ('{"error":"invalid_client","error_description":"Client authentication failed (e.g., unknown client, no '
+         'client authentication included, or unsupported authentication method). The provided client secret did '
+         'not match the registered client secret."}', "credentials_invalid", "phrase.invalid_client_credentials"),
+        ('level=error msg="no access token found: The provided client secret did not match the registered client '
+         'secret"', "credentials_invalid", "phrase.invalid_client_credentials"),
+        # the membership is the reason, not Grafana's user-info call around it
+        ("login.OAuthLogin(get info from github): user not a member of one of the required organizations",
+         "account_rejected", "grafana.group_membership_missing"),
+        # Nimbus's no-matching-key text wins over an outer refresh wrapper
+        ("Failed to refresh expired token: Signed JWT rejected: Another algorithm expected, or no matching key(s) "
+         "found", "unknown_signing_key", "spring_security.no_matching_key"),
+        # Envoy's status strings, returned as the 401 body, are found without the debug line's prefix
+        ("Jwks doesn't have key to match kid or alg from Jwt", "unknown_signing_key", "envoy.debug_no_matching_key"),
+        ("Jwt authentication completed with: Jwt verification fails", "signature_invalid",
+         "envoy.debug_verification_fails"),
+    ],
+)
+def test_the_precise_words_win(message: str, cause: str, signature: str) -> None:
+    [answer] = why(message)
+    assert (answer.cause, answer.signature) == (cause, signature)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # one provider's result, which requires_any / allow_missing_or_failed may tolerate (span envoy_provider_verdict)
+        "[2024-08-05 08:54:42.206][28][warning][jwt] [source/extensions/filters/http/jwt_authn/authenticator.cc:374] "
+        "firebase_jwt: JWT token verification completed with: Jwks remote fetch is failed",
+        "firebase_jwt: JWT token verification completed with: Jwt is expired",
+    ],
+)
+def test_lines_that_report_no_refusal_stay_unexplained(message: str) -> None:
+    [answer] = why(message)
+    assert answer.cause is None
