@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from ..errors import InputError
 from ..sources.readers import Source
 from ..store.dataset import remove_events
 from ..store.layout import batch_files, batch_of
+from ..store.location import DatasetLocation
 from .progress import Progress
 
 #: How often Dask runs a task again after it failed or its worker died.
@@ -69,12 +70,15 @@ def run_sources(client: Any, task: Callable[..., Any], sources: list[Source],
     return outcomes
 
 
-def remove_leftovers(dataset: Path, batch_id: str, written: list[Path]) -> None:
+def remove_leftovers(dataset: DatasetLocation, batch_id: str, written: list[PurePath]) -> None:
     """Delete the batch's events files that are not ``written`` (by the final tasks): an attempt before a retry
     left them."""
-    kept = {path.resolve() for path in written}
+    def resolved(path: PurePath) -> PurePath:
+        return path.resolve() if isinstance(path, Path) else path
+
+    kept = {resolved(path) for path in written}
     stale = [path for path in batch_files(dataset, "events")
-             if batch_of(path) == batch_id and path.resolve() not in kept]
+             if batch_of(path) == batch_id and resolved(path) not in kept]
     remove_events(dataset, stale)
 
 

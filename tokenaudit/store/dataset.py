@@ -106,7 +106,7 @@ from .layout import (
     unreachable_error,
     write_table,
 )
-from .location import DatasetLocation, Root, locate
+from .location import DatasetLocation, Root, is_url, locate
 from .looseness import Looseness
 
 #: How old the newest file of an uncommitted batch on an object store must be before a writer deletes the batch:
@@ -128,6 +128,27 @@ def default_dataset_path() -> Path:
     if env := os.environ.get("TOKENAUDIT_DATASET"):
         return Path(env)
     return data_dir() / "dataset"
+
+
+def dataset_root(given: str | Path | None = None) -> Path | str:
+    """The dataset a user named: ``given``, else ``$TOKENAUDIT_DATASET``, else :func:`default_dataset_path`.
+
+    A URL of an object store (``s3://bucket/prefix``) is kept as it is, a ``file://`` URL or a path becomes a
+    :class:`~pathlib.Path`.
+
+    Examples
+    --------
+    >>> dataset_root("s3://bucket/ds"), dataset_root("file:///srv/ds"), dataset_root("ds")
+    ('s3://bucket/ds', PosixPath('/srv/ds'), PosixPath('ds'))
+    """
+    if given is None:
+        env = os.environ.get("TOKENAUDIT_DATASET")
+        if not env or not is_url(env):
+            return default_dataset_path()
+        given = env
+    if isinstance(given, str) and is_url(given):
+        return given.rstrip("/")
+    return Path(locate(given).root)
 
 
 def new_batch_id() -> str:
@@ -247,7 +268,7 @@ def discard_uncommitted(root: Root, *, now: Callable[[], datetime] | None = None
     committed = set(committed_batches(root))
     retired = [p for p in batch_files(root, "manifest") if batch_of(p) not in committed]
     for path in retired:
-        path.unlink(missing_ok=True)
+        location.delete(path)
     doomed = retired + [p for p in root.rglob(".*.tmp") if p.is_file()]
     doomed += [p for p in batch_files(root, "events") if batch_of(p) not in committed]
     doomed += [p for p in batch_files(root, "event_classes") if batch_of(p) not in committed]

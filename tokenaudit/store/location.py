@@ -139,7 +139,7 @@ class DatasetLocation:
         """When the file ``path`` was last written (UTC)."""
         if self.fs is None:
             return datetime.fromtimestamp(Path(path).stat().st_mtime, UTC)
-        stamp = self.fs.modified(str(path))
+        stamp: datetime = self.fs.modified(str(path))
         return stamp.astimezone(UTC) if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
     def delete(self, path: PurePath) -> None:
@@ -232,6 +232,18 @@ class DatasetLocation:
         return pq.read_table(str(path), filesystem=self.arrow_fs, **options)
 
 
+def is_url(text: str) -> bool:
+    """Whether ``text`` names a dataset by an fsspec URL other than a local one (``file://``).
+
+    Examples
+    --------
+    >>> is_url("s3://bucket/ds"), is_url("file:///srv/ds"), is_url("/srv/ds")
+    (True, False, False)
+    """
+    protocol, separator, _ = text.partition("://")
+    return bool(separator) and protocol not in ("file", "local")
+
+
 def locate(dataset: Root, **storage_options: Any) -> DatasetLocation:
     """The :class:`DatasetLocation` of a dataset root: a path, a ``file://`` URL, or another fsspec URL.
 
@@ -266,7 +278,7 @@ def locate(dataset: Root, **storage_options: Any) -> DatasetLocation:
     if protocol == "file" or protocol == "local":
         return DatasetLocation(Path(rest))
     try:
-        import fsspec.core
+        import fsspec.core  # type: ignore[import-untyped]
 
         fs, path = fsspec.core.url_to_fs(text, **storage_options)
     except ImportError as exc:
