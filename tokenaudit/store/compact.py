@@ -19,13 +19,21 @@ lock it writes the merged batch's files, then commits it by the rename of its
 manifest, which names the batches it supersedes; that one rename retires them.
 Their files are deleted afterwards (manifest first), or by the next writer
 if this one was killed.
+
+On an object store, where there is no writer lock, it holds the ``compact``
+lease instead (:mod:`tokenaudit.store.lease`, a conditional PUT): a second
+compaction at the same time, from any site, stops with a clear error rather
+than supersede the same batches again. Ingests go on meanwhile: they write
+batches of their own, which this compaction does not see.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
 import pyarrow as pa
@@ -35,6 +43,7 @@ from ..catalogue.matching import load_catalogue
 from ..schema import EVENT_SCHEMA, MANIFEST_SCHEMA, MATCHED_KINDS, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
 from .dataset import commit_batch, discard_uncommitted, write_events, writer_lock
 from .layout import batch_files, batch_of, committed_batches, read_file, require_dataset, write_table
+from .lease import Lease, check_held, holding
 from .location import DatasetLocation, Root, locate
 from .looseness import Looseness
 
@@ -108,7 +117,7 @@ class Refresh:
 
 
 def compact(dataset: Root, *, target_bytes: int = DEFAULT_TARGET_BYTES,
-            refresh: Refresh | None = None) -> CompactReport:
+            refresh: Refresh | None = None, now: Callable[[], datetime] | None = None) -> CompactReport:
     """Merge runs of consecutive small batches of ``dataset`` into batches of up to ``target_bytes``.
 
     Waits for the writer lock (a running ingest), then first deletes what a
@@ -125,6 +134,8 @@ def compact(dataset: Root, *, target_bytes: int = DEFAULT_TARGET_BYTES,
         it are small and merged (default 128 MiB).
     refresh
         Also rewrite every batch that holds events of another catalogue, matching them again.
+    now
+        The clock (UTC) of the lease and of the grace period on an object store; the system's by default.
 
     Returns
     -------
@@ -134,7 +145,8 @@ def compact(dataset: Root, *, target_bytes: int = DEFAULT_TARGET_BYTES,
     Raises
     ------
     DatasetError
-        If there is no dataset at ``dataset`` or a file of it is damaged.
+        If there is no dataset at ``dataset`` or a file of it is damaged; on an object store, if another
+        compaction holds the lease.
     SchemaMismatchError
         If the dataset or a file of it was written by a newer version.
 
@@ -149,8 +161,9 @@ def compact(dataset: Root, *, target_bytes: int = DEFAULT_TARGET_BYTES,
     """
     root = locate(dataset)
     require_dataset(root)
-    with writer_lock(root):
-        removed = len(discard_uncommitted(root))  # a killed compaction's or ingest's leftovers
+    clock = now or (lambda: datetime.now(UTC))
+    with writer_lock(root), _exclusive(root, clock) as lease:
+        removed = len(discard_uncommitted(root, now=clock))  # a killed compaction's or ingest's leftovers
         batches = committed_batches(root)
         files = _files_of(root, batches)
         sizes = {batch: _size(root, files[batch]) for batch in batches}
@@ -163,10 +176,12 @@ def compact(dataset: Root, *, target_bytes: int = DEFAULT_TARGET_BYTES,
             stale = sum(counts[batch] for run in runs for batch in run)
         merged, rows = [], 0
         for run in runs:
+            if lease is not None:
+                check_held(root, lease, now=clock())
             batch_id, count = _merge(root, run, files, refresh)
             merged.append(batch_id)
             rows += count
-            removed += len(discard_uncommitted(root))  # retire the run's files now: disk holds one copy
+            removed += len(discard_uncommitted(root, now=clock))  # retire the run's files now: disk holds one copy
         after = committed_batches(root)
         written = _files_of(root, merged)
     retired = [batch for run in runs for batch in run]
@@ -176,6 +191,16 @@ def compact(dataset: Root, *, target_bytes: int = DEFAULT_TARGET_BYTES,
         rows=rows, bytes_before=sum(sizes[b] for b in retired),
         bytes_after=sum(_size(root, written[b]) for b in merged), files_removed=removed, refreshed=stale,
     )
+
+
+@contextmanager
+def _exclusive(root: DatasetLocation, clock: Callable[[], datetime]) -> Iterator[Lease | None]:
+    """On an object store, hold the ``compact`` lease while the block runs (a local folder has its writer lock)."""
+    if root.is_local:
+        yield None
+        return
+    with holding(root, "compact", now=clock) as lease:
+        yield lease
 
 
 def plan_merges(batches: Sequence[str], sizes: dict[str, int], *, target_bytes: int) -> list[list[str]]:
