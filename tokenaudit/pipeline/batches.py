@@ -56,8 +56,7 @@ from ..store.dataset import (
     write_tokens,
     writer_lock,
 )
-from ..store.layout import unreachable_error
-from ..store.location import DatasetLocation, Root, locate
+from ..store.location import DatasetLocation, Root, locate, unreachable_error
 from ..store.looseness import Looseness
 from ..tokens.decode import load_fingerprint_key
 from ..tokens.realms import parse_domains_cfg, realms_frame

@@ -103,10 +103,9 @@ from .layout import (
     damaged_error,
     read_file,
     require_dataset,
-    unreachable_error,
     write_table,
 )
-from .location import DatasetLocation, Root, is_url, locate
+from .location import DatasetLocation, Root, is_url, locate, unreachable_error
 from .looseness import Looseness
 
 #: How old the newest file of an uncommitted batch on an object store must be before a writer deletes the batch:

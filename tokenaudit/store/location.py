@@ -36,6 +36,8 @@ True
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -51,6 +53,21 @@ if TYPE_CHECKING:
 
 #: What the store's readers and writers accept as a dataset root.
 Root: TypeAlias = "str | Path | DatasetLocation"
+#: Packages whose own exceptions (not ``OSError``) say that an object store could not be reached or refused:
+#: botocore's ``EndpointConnectionError`` and ``NoCredentialsError``, aiohttp's connection errors.
+_CLIENT_PACKAGES = ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "gcsfs", "adlfs")
+
+
+def unreachable_error(location: object, exc: BaseException) -> DatasetError:
+    """The error for a dataset on an object store that cannot be reached: no bucket, no access, no server."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, PermissionError) or "credential" in type(exc).__name__.lower():
+        hint = "check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws) and their rights"
+    elif isinstance(exc, FileNotFoundError):
+        hint = "check the bucket's name, or create the bucket first"
+    else:
+        hint = "check the URL, the endpoint (AWS_ENDPOINT_URL) and the network"
+    return DatasetError(f"{location}: cannot be reached ({reason})", hint=hint)
 
 
 class DatasetLocation:
@@ -98,6 +115,20 @@ class DatasetLocation:
     def __getstate__(self) -> dict[str, object]:  # the Arrow wrapper is made again where it is needed
         return {**self.__dict__, "_arrow_fs": None}
 
+    @contextmanager
+    def _store(self) -> Iterator[None]:
+        """Turn what the object store's client raises, but for a missing or existing file, into a DatasetError."""
+        try:
+            yield
+        except (FileNotFoundError, FileExistsError):
+            raise
+        except OSError as exc:
+            raise unreachable_error(self, exc) from None
+        except Exception as exc:
+            if type(exc).__module__.partition(".")[0] in _CLIENT_PACKAGES:
+                raise unreachable_error(self, exc) from None
+            raise
+
     def display(self, path: PurePath) -> str:
         """``path`` as a user would name it: a local path, or a URL under the root's.
 
@@ -120,26 +151,33 @@ class DatasetLocation:
         """The files under ``folder`` (relative to the root) matching ``pattern``, sorted."""
         if self.fs is None:
             return sorted((Path(self.root) / folder).glob(pattern))
-        found = self.fs.glob(f"{self.root}/{folder}/{pattern}")
+        try:
+            with self._store():
+                found = self.fs.glob(f"{self.root}/{folder}/{pattern}")
+        except FileNotFoundError:  # no bucket: as a folder that does not exist, nothing is there
+            return []
         return sorted(PurePosixPath(name) for name in found)
 
     def exists(self, path: PurePath) -> bool:
         """Whether the file ``path`` exists."""
         if self.fs is None:
             return Path(path).exists()
-        return bool(self.fs.exists(str(path)))
+        with self._store():
+            return bool(self.fs.exists(str(path)))
 
     def size(self, path: PurePath) -> int:
         """The size of the file ``path`` in bytes."""
         if self.fs is None:
             return Path(path).stat().st_size
-        return int(self.fs.size(str(path)))
+        with self._store():
+            return int(self.fs.size(str(path)))
 
     def modified(self, path: PurePath) -> datetime:
         """When the file ``path`` was last written (UTC)."""
         if self.fs is None:
             return datetime.fromtimestamp(Path(path).stat().st_mtime, UTC)
-        stamp: datetime = self.fs.modified(str(path))
+        with self._store():
+            stamp: datetime = self.fs.modified(str(path))
         return stamp.astimezone(UTC) if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
     def delete(self, path: PurePath) -> None:
@@ -148,7 +186,8 @@ class DatasetLocation:
             Path(path).unlink(missing_ok=True)
             return
         try:
-            self.fs.rm_file(str(path))
+            with self._store():
+                self.fs.rm_file(str(path))
         except FileNotFoundError:
             pass
 
@@ -158,7 +197,8 @@ class DatasetLocation:
         """The content of the file ``path``."""
         if self.fs is None:
             return Path(path).read_bytes()
-        return bytes(self.fs.cat_file(str(path)))
+        with self._store():
+            return bytes(self.fs.cat_file(str(path)))
 
     def write_bytes(self, path: PurePath, data: bytes) -> None:
         """Write ``data`` as the file ``path``, whole: readers see the old content or the new one, never a part."""
@@ -166,7 +206,8 @@ class DatasetLocation:
             with replacing(Path(path)) as temporary:
                 temporary.write_bytes(data)
             return
-        self.fs.pipe_file(str(path), data)
+        with self._store():
+            self.fs.pipe_file(str(path), data)
 
     def create(self, path: PurePath, data: bytes) -> bool:
         """Create the file ``path`` holding ``data`` unless it exists; return whether this call created it.
@@ -182,7 +223,8 @@ class DatasetLocation:
         if self.fs is None:
             return create_once(Path(path), data)
         try:
-            self.fs.pipe_file(str(path), data, mode="create")
+            with self._store():
+                self.fs.pipe_file(str(path), data, mode="create")
         except FileExistsError:
             return False
         except (NotImplementedError, TypeError, ValueError):
@@ -198,7 +240,8 @@ class DatasetLocation:
             return
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, **options)
-        self.fs.pipe_file(str(path), sink.getvalue().to_pybytes())
+        with self._store():
+            self.fs.pipe_file(str(path), sink.getvalue().to_pybytes())
 
     # -- Arrow --------------------------------------------------------------------------------
 
