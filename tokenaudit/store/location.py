@@ -321,7 +321,7 @@ def locate(dataset: Root, **storage_options: Any) -> DatasetLocation:
     if protocol == "file" or protocol == "local":
         return DatasetLocation(Path(rest))
     try:
-        import fsspec.core  # type: ignore[import-untyped]
+        import fsspec.core
 
         fs, path = fsspec.core.url_to_fs(text, **storage_options)
     except ImportError as exc:
