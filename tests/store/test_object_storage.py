@@ -245,3 +245,19 @@ def test_no_credentials_is_one_error_and_hint(bucket: str, monkeypatch: pytest.M
     result = CliRunner().invoke(app, ["analyze", "--dataset", f"s3://{bucket}/ds"])
     assert result.exit_code == 1, result.output
     assert "credentials" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_cluster_ingest_into_s3_equals_one_machines(bucket: str, logs: dict[str, Path], tmp_path: Path) -> None:
+    pytest.importorskip("distributed", reason="Dask is not installed (pip install -e '.[dev]')")
+    from tokenaudit.pipeline.distributed import cluster_client
+
+    url, files = f"s3://{bucket}/ds", [str(path) for path in logs.values()]
+    with cluster_client("local:2") as client:  # its workers inherit the environment: the same server and keys
+        spread = ingest(files, url, timezone="UTC", client=client)
+    alone = ingest(files, tmp_path / "alone", timezone="UTC")
+    assert [(s.source, s.status, s.account) for s in spread.sources] == \
+        [(s.source, s.status, s.account) for s in alone.sources]
+    events = [read_events(where).drop(columns=["batch_id", "stream_id"])
+              .sort_values(["source_file", "line_no"], kind="stable").reset_index(drop=True)
+              for where in (url, tmp_path / "alone")]
+    pd.testing.assert_frame_equal(events[0], events[1])
