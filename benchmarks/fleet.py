@@ -84,7 +84,7 @@ def _scaling(files: list[Path], dataset: Path, workers: list[int], runs: int,
         from distributed import Client, LocalCluster
 
         started = time.perf_counter()
-        with LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+        with LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
                 Client(cluster) as client:
             start = time.perf_counter() - started
             timed = [one(client) for _ in range(runs)]

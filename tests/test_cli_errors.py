@@ -202,7 +202,7 @@ def test_a_failed_write_is_one_error_and_hint_and_the_dataset_stays_as_it_was(
         Path(str(where)).write_bytes(b"PAR1 half a file")  # a write that got part of the way
         raise raised
 
-    monkeypatch.setattr("tokenaudit.store.dataset.pq.write_table", fail)
+    monkeypatch.setattr("tokenaudit.store.location.pq.write_table", fail)
     result = CliRunner().invoke(app, ["ingest", str(other), "-d", str(dataset)])
     assert result.exit_code == 6, result.output
     error, hint_line = _two_lines(result)

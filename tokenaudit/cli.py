@@ -101,9 +101,10 @@ signatures_app = typer.Typer(help="List and check signatures (the catalogue of v
 app.add_typer(signatures_app, name="signatures")
 
 DatasetOption = Annotated[
-    Optional[Path],  # noqa: UP045 - typer needs Optional here
+    Optional[str],  # noqa: UP045 - typer needs Optional here
     typer.Option("--dataset", "-d",
-                 help="Dataset folder \\[default: $TOKENAUDIT_DATASET or ~/.local/share/tokenaudit/dataset]."),
+                 help="Dataset folder, or a URL such as s3://bucket/prefix "
+                      "\\[default: $TOKENAUDIT_DATASET or ~/.local/share/tokenaudit/dataset]."),
 ]
 SinceOption = Annotated[
     Optional[str],  # noqa: UP045
@@ -329,14 +330,14 @@ def ingest_command(
     from .catalogue.matching import load_catalogue
     from .pipeline.batches import ingest
     from .render.tables import ingest_report_to_dict, render_ingest_report
-    from .store.dataset import default_dataset_path
+    from .store.dataset import dataset_root
 
     with cli_errors(), ExitStack() as stack:
         catalogue = load_catalogue(signatures or [])
         client = stack.enter_context(_cluster(dask))
         console = _progress_console() if not quiet else None
         with _progress_bar(console) as progress:
-            report = ingest(paths, dataset or default_dataset_path(), format_name=input_format,
+            report = ingest(paths, dataset_root(dataset), format_name=input_format,
                             timezone=timezone, catalogue=catalogue, progress=progress, jobs=jobs, client=client)
     if output_format == "json":
         typer.echo(json.dumps(ingest_report_to_dict(report), indent=2))
@@ -404,7 +405,8 @@ def _window(since: str | None, until: str | None) -> tuple[pd.Timestamp | None, 
     return time_window(since, until)
 
 
-def _read_window(root: Path, since: str | None, until: str | None, batches: list[str] | None = None) -> pd.DataFrame:
+def _read_window(root: Path | str, since: str | None, until: str | None,
+                 batches: list[str] | None = None) -> pd.DataFrame:
     from .store.dataset import read_events
 
     start, end = _window(since, until)
@@ -442,7 +444,7 @@ def analyze_command(
     from .analysis.failures import failure_groups
     from .catalogue.matching import load_catalogue
     from .render.tables import render_groups
-    from .store.dataset import default_dataset_path, read_realms, read_tokens
+    from .store.dataset import dataset_root, read_realms, read_tokens
     from .store.event_classes import read_event_classes
     from .store.layout import committed_batches
     from .store.looseness import Looseness
@@ -451,7 +453,7 @@ def analyze_command(
     if details != "all" and not (details.isascii() and details.isdigit()):
         raise typer.BadParameter(f"{details!r} is neither a number nor all", param_hint="--details")
     with cli_errors(), _cluster(dask) as client:
-        root = dataset or default_dataset_path()
+        root = dataset_root(dataset)
         batches = committed_batches(root)  # one snapshot of events, realms and tokens
         start, end = _window(since, until)
         catalogue = load_catalogue(signatures or [])
@@ -482,7 +484,7 @@ def why_command(
     ] = ReportFormat.text,
     signatures: SignaturesOption = None,
     dataset: Annotated[
-        Optional[Path],  # noqa: UP045
+        Optional[str],  # noqa: UP045
         typer.Option(
             "--dataset", "-d", help="A dataset whose realms (domains.cfg) fill in the fixes; none is read otherwise."
         ),
@@ -500,7 +502,7 @@ def why_command(
     from .analysis.answers import why
     from .catalogue.matching import load_catalogue
     from .render.answers import render_answers
-    from .store.dataset import read_realms
+    from .store.dataset import dataset_root, read_realms
 
     with cli_errors():
         if not messages or messages == ["-"]:
@@ -510,7 +512,7 @@ def why_command(
         if not text.strip():
             raise InputError("no message given", hint="paste it as an argument in single quotes, or pipe it: "
                                                       "pbpaste | tokenaudit why -")
-        realms = read_realms(dataset) if dataset is not None else None
+        realms = read_realms(dataset_root(dataset)) if dataset is not None else None
         answers = why(text, catalogue=load_catalogue(signatures or []), realms=realms)
     if output_format is ReportFormat.json:
         typer.echo(json.dumps([answer.to_dict() for answer in answers], indent=2, ensure_ascii=False))
@@ -539,21 +541,22 @@ def events_command(
     from .analysis.failures import paired_events
     from .catalogue.matching import load_catalogue
     from .render.tables import render_events
-    from .store.dataset import default_dataset_path
+    from .store.dataset import dataset_root
 
     with cli_errors():
+        root = dataset_root(dataset)
         start, end = _window(since, until)
         catalogue = load_catalogue(signatures or [])
         columns: list[str] | None = None
         # A day at a time: memory holds a day's events, never the dataset's.
-        for day in iter_paired_events(dataset or default_dataset_path(), since=start, until=end, catalogue=catalogue):
+        for day in iter_paired_events(root, since=start, until=end, catalogue=catalogue):
             text = render_events(day if columns is None else day.reindex(columns=columns), fmt=output_format.value)
             if columns is not None and output_format is EventFormat.csv:
                 text = text.partition("\n")[2]  # the header was written with the first day
             columns = columns or list(day.columns)
             typer.echo(text, nl=False)
         if columns is None and output_format is EventFormat.csv:  # no event: the header alone
-            empty = paired_events(_read_window(dataset or default_dataset_path(), since, until), catalogue)
+            empty = paired_events(_read_window(root, since, until), catalogue)
             typer.echo(render_events(empty, fmt="csv"), nl=False)
 
 
@@ -678,11 +681,11 @@ def report_command(
     from .analysis.report import build_report
     from .catalogue.matching import load_catalogue
     from .render.report import render_report
-    from .store.dataset import default_dataset_path
+    from .store.dataset import dataset_root
     from .tokens.relying_parties import load_relying_parties
 
     with cli_errors(), _cluster(dask) as client:
-        root = dataset or default_dataset_path()
+        root = dataset_root(dataset)
         start, end = _window(since, until)
         report = build_report(root, since=cast(pd.Timestamp, start), until=end,
                               parties=load_relying_parties(config) if config else None,
@@ -723,12 +726,13 @@ def schedule_command(
     Example: tokenaudit schedule /var/log/syslog /etc/pve/domains.cfg --print systemd --reports /srv/reports
     """
     from .analysis.schedule import crontab_line, nightly_command, systemd_units
-    from .store.dataset import default_dataset_path
+    from .store.dataset import dataset_root
 
     with cli_errors():
         if not re.fullmatch(r"(?:[01]?\d|2[0-3]):[0-5]\d", at):
             raise InputError(f"--at {at!r} is not a time of day", hint="use HH:MM, such as 02:15")
-        command = nightly_command(paths, dataset=(dataset or default_dataset_path()).absolute(),
+        root = dataset_root(dataset)
+        command = nightly_command(paths, dataset=root.absolute() if isinstance(root, Path) else root,
                                   reports=reports.absolute(), keep=keep)
     typer.echo(crontab_line(command, at=at) if print_kind is ScheduleKind.cron else systemd_units(command, at=at))
 
@@ -834,16 +838,16 @@ def _moment(text: str) -> pd.Timestamp:
     return stamp
 
 
-def _relying_party(name: str | None, config: Path | None, dataset: Path | None) -> RelyingParty:
-    from .store.dataset import default_dataset_path, read_realms
+def _relying_party(name: str | None, config: Path | None, dataset: str | None) -> RelyingParty:
+    from .store.dataset import dataset_root, read_realms
     from .tokens.relying_parties import RelyingParty, load_relying_parties, relying_party_from_realm
 
     parties: dict[str, RelyingParty] = {}
     config = config or (Path("tokenaudit.toml") if Path("tokenaudit.toml").is_file() else None)
     if config is not None:
         parties.update(load_relying_parties(config))
-    root = dataset or default_dataset_path()
-    if name is not None and name not in parties and root.exists():
+    root = dataset_root(dataset)
+    if name is not None and name not in parties and (isinstance(root, str) or root.exists()):
         for realm in read_realms(root).to_dict("records"):
             if realm["type"] == "openid":
                 parties.setdefault(realm["realm"], relying_party_from_realm(realm))
@@ -930,7 +934,7 @@ def compact_command(
     """
     from .render.compaction import render_compact_report
     from .store.compact import compact
-    from .store.dataset import default_dataset_path
+    from .store.dataset import dataset_root
 
     with cli_errors():
         renewal = None
@@ -944,6 +948,6 @@ def compact_command(
 
             catalogue = load_catalogue()
             renewal = Refresh(Looseness.of(catalogue), partial(refreshed_events, catalogue=catalogue))
-        report = compact(dataset or default_dataset_path(), target_bytes=target_mb << 20, refresh=renewal)
+        report = compact(dataset_root(dataset), target_bytes=target_mb << 20, refresh=renewal)
     typer.echo(json.dumps(report.to_dict(), indent=2) if output_format is ReportFormat.json
                else render_compact_report(report))

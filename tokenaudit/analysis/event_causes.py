@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ..catalogue.matching import Catalogue
 from ..common.threads import ordered_map
 from ..schema import EVENT_SCHEMA, MATCHED_KINDS
 from ..store.layout import committed_files, damaged_error, in_window
+from ..store.location import DatasetLocation, Root, locate
 from .failures import classify
 
 #: The columns that decide the cause of an event classified with the current catalogue.
@@ -52,7 +52,7 @@ class FileCauses:
 
 
 def iter_event_causes(
-    root: Path,
+    root: Root,
     catalogue: Catalogue,
     *,
     since: pd.Timestamp | None = None,
@@ -84,6 +84,7 @@ def iter_event_causes(
     FileCauses
         The events of one file, in the file's order.
     """
+    root = locate(root)
     files = in_window(committed_files(root, "events", batches), since, until)
     for found in ordered_map(lambda path: _file_causes(root, path, catalogue, since, until, columns), files,
                              client=client):
@@ -91,10 +92,10 @@ def iter_event_causes(
             yield found
 
 
-def _read(root: Path, path: Path, names: tuple[str, ...], *, encoded: bool) -> pa.Table:
+def _read(root: DatasetLocation, path: PurePath, names: tuple[str, ...], *, encoded: bool) -> pa.Table:
     """Columns of one events file (``encoded``: strings as dictionaries); a column it lacks reads as null."""
     try:
-        parquet = pq.ParquetFile(path, read_dictionary=[n for n in names if n != "ts"] if encoded else None)
+        parquet = root.parquet_file(path, read_dictionary=[n for n in names if n != "ts"] if encoded else None)
         present = [name for name in names if name in parquet.schema_arrow.names]
         table = parquet.read(columns=present, use_threads=False)
     except (pa.ArrowException, OSError) as exc:
@@ -114,7 +115,7 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     return array.indices.fill_null(len(values)).to_numpy().astype(np.int64), values
 
 
-def _file_causes(root: Path, path: Path, catalogue: Catalogue, since: pd.Timestamp | None,
+def _file_causes(root: DatasetLocation, path: PurePath, catalogue: Catalogue, since: pd.Timestamp | None,
                  until: pd.Timestamp | None, wanted: tuple[str, ...]) -> FileCauses | None:
     table = _read(root, path, ("ts", *CAUSE_COLUMNS, *(n for n in wanted if n not in CAUSE_COLUMNS)), encoded=True)
     ts = np.ascontiguousarray(table["ts"].cast(pa.timestamp("us", tz="UTC")).to_numpy()).view("int64")

@@ -11,15 +11,14 @@ than :data:`SLICE_EVENTS` events (as its files' row counts say).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..catalogue.matching import Catalogue, load_catalogue
 from ..store.dataset import read_events
 from ..store.layout import committed_batches, committed_files, damaged_error
+from ..store.location import DatasetLocation, Root, locate
 from .failures import FOLLOW_WINDOW, PAIR_WINDOW, paired_events
 
 #: The seconds read on each side of a slice: the widest pairing window.
@@ -29,7 +28,7 @@ SLICE_EVENTS = 100_000
 
 
 def iter_paired_events(
-    root: str | Path,
+    root: Root,
     *,
     since: pd.Timestamp | None = None,
     until: pd.Timestamp | None = None,
@@ -46,7 +45,7 @@ def iter_paired_events(
     DatasetError
         If there is no dataset at ``root`` or a file of it is damaged.
     """
-    root = Path(root)
+    root = locate(root)
     batches = committed_batches(root)  # one snapshot for every day
     catalogue = catalogue or load_catalogue()
     for first, last in _slices(root, batches):
@@ -61,13 +60,13 @@ def iter_paired_events(
             yield frame[inside].reset_index(drop=True)
 
 
-def _slices(root: Path, batches: list[str]) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+def _slices(root: DatasetLocation, batches: list[str]) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     """The slices of time that hold events of ``batches``: their days (partition folders), each cut in equal
     parts of at most about :data:`SLICE_EVENTS` events (by the row counts of its files)."""
     events: dict[str, int] = {}
     for path in committed_files(root, "events", batches):
         try:
-            rows = pq.ParquetFile(path).metadata.num_rows
+            rows = root.read_metadata(path).num_rows
         except (pa.ArrowException, OSError) as exc:
             raise damaged_error(root, path, exc) from None
         events[path.parent.name] = events.get(path.parent.name, 0) + rows

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ from ..errors import InputError
 from ..store.dataset import read_realms, read_requests, read_tokens
 from ..store.event_classes import read_event_classes
 from ..store.layout import committed_batches
+from ..store.location import Root, locate
 from ..store.looseness import Looseness
 from ..tokens.decode import load_fingerprint_key
 from ..tokens.diagnose import diagnose_tokens
@@ -263,7 +263,7 @@ def _security(causes: pd.Series, guessing: pd.Series, tokens: pd.DataFrame, part
 
 
 def build_report(
-    root: Path,
+    root: Root,
     *,
     since: pd.Timestamp,
     until: pd.Timestamp | None = None,
@@ -311,6 +311,7 @@ def build_report(
         raise InputError(f"the period ends ({until.isoformat()}) before it starts ({since.isoformat()})",
                          hint="--until must be after --since")
     previous_since = since - (until - since)
+    root = locate(root)
     batches = committed_batches(root)  # one snapshot for every table, even while an ingest commits
     realms = read_realms(root, batches=batches)
     known = {r["realm"]: relying_party_from_realm(r) for r in realms.to_dict("records") if r.get("type") == "openid"}

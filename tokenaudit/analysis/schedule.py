@@ -12,7 +12,7 @@ import shlex
 from pathlib import Path
 
 
-def nightly_command(paths: list[str], *, dataset: Path, reports: Path, keep: int, executable: str = "tokenaudit",
+def nightly_command(paths: list[str], *, dataset: Path | str, reports: Path, keep: int, executable: str = "tokenaudit",
                     report_format: str = "html") -> str:
     """The shell command a nightly job runs: ingest, compact, report of the last 24 h, prune old reports.
 

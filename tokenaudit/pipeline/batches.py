@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Protocol
 
 import numpy as np
@@ -57,6 +57,7 @@ from ..store.dataset import (
     write_tokens,
     writer_lock,
 )
+from ..store.location import DatasetLocation, Root, locate, unreachable_error
 from ..store.looseness import Looseness
 from ..tokens.decode import load_fingerprint_key
 from ..tokens.realms import parse_domains_cfg, realms_frame
@@ -76,10 +77,10 @@ COMPACT_REQUESTS = 100_000
 class _EventWriter:
     """Writes a batch's events in pieces, numbering the files across pieces."""
 
-    def __init__(self, root: Path, batch_id: str, loose: Looseness, *, first_number: int = 0) -> None:
+    def __init__(self, root: DatasetLocation, batch_id: str, loose: Looseness, *, first_number: int = 0) -> None:
         self.root, self.batch_id, self.files, self.loose = root, batch_id, first_number, loose
 
-    def write(self, tables: list[pa.Table]) -> list[Path]:
+    def write(self, tables: list[pa.Table]) -> list[PurePath]:
         if not tables:
             return []
         written = write_events(self.root, pa.concat_tables(tables), self.batch_id, first_number=self.files,
@@ -108,9 +109,12 @@ class SourceReport:
 
 @dataclass
 class IngestReport:
-    """The outcome of one ingest run: a report per source and the batch written."""
+    """The outcome of one ingest run: a report per source and the batch written.
 
-    dataset: Path
+    ``dataset`` is the folder's :class:`~pathlib.Path`, or the URL of a dataset on an object store.
+    """
+
+    dataset: Path | str
     batch_id: str
     sources: list[SourceReport] = field(default_factory=list)
 
@@ -158,7 +162,7 @@ def default_jobs() -> int:
 
 def ingest(
     paths: list[str],
-    dataset: str | Path,
+    dataset: Root,
     *,
     format_name: str | None = None,
     timezone: str | None = None,
@@ -175,7 +179,8 @@ def ingest(
     paths
         Files, folders (read recursively), glob patterns, or ``-`` for standard input.
     dataset
-        The dataset folder; created if missing.
+        The dataset folder, or an fsspec URL (``s3://bucket/prefix``, :mod:`tokenaudit.store.location`); created
+        if missing.
     format_name
         Force this format for every source instead of detecting it.
     timezone
@@ -221,27 +226,47 @@ def ingest(
     catalogue = catalogue or load_catalogue()
     sources = expand_inputs(paths)
     key = fingerprint_key or load_fingerprint_key()
-    dataset = Path(dataset)
+    location = locate(dataset)
     jobs = jobs if jobs is not None else default_jobs()
     try:
-        open_for_writing(dataset)
-        report = IngestReport(dataset, new_batch_id())
-        with writer_lock(dataset):
+        open_for_writing(location)
+        report = IngestReport(location.given, new_batch_id())
+        with writer_lock(location):
             try:
-                _ingest_locked(report, sources, formats, forced, zone, catalogue, progress, key, jobs, client)
+                _ingest_locked(location, report, sources, formats, forced, zone, catalogue, progress, key, jobs,
+                               client)
             except OSError:
-                discard_quietly(dataset)  # this batch's files, which no manifest names yet
+                if location.is_local:
+                    discard_quietly(location)  # this batch's files, which no manifest names yet
+                else:  # no lock: other sites' batches are in progress; this one's go, the rest wait their grace
+                    _discard_batch_quietly(location, report.batch_id)
                 raise
     except OSError as exc:  # the dataset could not be written: read-only, no permission, a full disk
-        raise storage_error(exc, dataset) from None
+        if not location.is_local:  # no bucket, no access, no server
+            raise unreachable_error(location, exc) from None
+        raise storage_error(exc, location) from None
     return report
 
 
-def _ingest_locked(report: IngestReport, sources: list[Source], formats: dict[str, LogFormat], forced: LogFormat | None,
+def _discard_batch_quietly(location: DatasetLocation, batch_id: str) -> None:
+    """Delete the files of the uncommitted batch ``batch_id`` as far as the store lets it (a failed ingest's)."""
+    from ..store.layout import batch_files, batch_of
+
+    try:
+        for table in ("events", "event_classes", "tokens", "requests", "realms"):
+            for path in batch_files(location, table):
+                if batch_of(path) == batch_id:
+                    location.delete(path)
+    except OSError:
+        pass
+
+
+def _ingest_locked(dataset: DatasetLocation, report: IngestReport, sources: list[Source],
+                   formats: dict[str, LogFormat], forced: LogFormat | None,
                    zone: str, catalogue: Catalogue, progress: Callable[[Progress], None] | None, key: bytes,
                    jobs: int, client: Any = None) -> None:
     """Read every source into one batch and commit it; the caller holds the writer lock."""
-    dataset, batch_id = report.dataset, report.batch_id
+    batch_id = report.batch_id
     # Alone now: whatever uncommitted files there are, a killed ingest left them.
     discard_uncommitted(dataset)
     verify_dataset(dataset)
@@ -311,12 +336,12 @@ class SourceOutcome:
     realms: pd.DataFrame | None
     tokens: list[pd.DataFrame] = field(default_factory=list)
     requests: list[pd.DataFrame] = field(default_factory=list)
-    written: list[Path] = field(default_factory=list)
+    written: list[PurePath] = field(default_factory=list)
 
 
 def run_source(source: Source, number: int, formats: dict[str, LogFormat], catalogue: Catalogue,
                forced: LogFormat | None, timezone: str, batch_id: str, known: dict[str, dict[str, object]],
-               key: bytes, dataset: Path, spread_bytes: int | None = None) -> SourceOutcome:
+               key: bytes, dataset: DatasetLocation, spread_bytes: int | None = None) -> SourceOutcome:
     """Ingest the ``number``-th source into ``batch_id`` of ``dataset`` (uncommitted), on whatever process runs it.
 
     Its events files are numbered from ``number * PARTS_PER_SOURCE``: a retry writes the same names.
@@ -403,7 +428,7 @@ class _SourceRun:
         self.jobs = jobs
         self.writer = writer
         self.blocks = blocks
-        self.written: list[Path] = []  # events files this source wrote before its end
+        self.written: list[PurePath] = []  # events files this source wrote before its end
         self.source = source
         self.key = key
         self.tokens: list[pd.DataFrame] = []

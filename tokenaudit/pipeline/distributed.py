@@ -25,13 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from ..errors import InputError
 from ..sources.readers import Source
 from ..store.dataset import remove_events
 from ..store.layout import batch_files, batch_of
+from ..store.location import DatasetLocation
 from .chunk import process_block
 from .progress import Progress
 
@@ -111,12 +112,15 @@ def run_sources(client: Any, task: Callable[..., Any], sources: list[Source],
     return outcomes
 
 
-def remove_leftovers(dataset: Path, batch_id: str, written: list[Path]) -> None:
+def remove_leftovers(dataset: DatasetLocation, batch_id: str, written: list[PurePath]) -> None:
     """Delete the batch's events files that are not ``written`` (by the final tasks): an attempt before a retry
     left them."""
-    kept = {path.resolve() for path in written}
+    def resolved(path: PurePath) -> PurePath:
+        return path.resolve() if isinstance(path, Path) else path
+
+    kept = {resolved(path) for path in written}
     stale = [path for path in batch_files(dataset, "events")
-             if batch_of(path) == batch_id and path.resolve() not in kept]
+             if batch_of(path) == batch_id and resolved(path) not in kept]
     remove_events(dataset, stale)
 
 
@@ -139,7 +143,8 @@ def cluster_client(address: str) -> Iterator[Any]:
         count = address.removeprefix("local:")
         if not (count.isascii() and count.isdigit() and int(count) > 0):
             raise InputError(f"{address!r}: local:N needs a number of workers", hint="--dask local:2")
-        cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None)
+        # Its web server on a free port: the default one (8787) may be another cluster's.
+        cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=":0")
         with cluster, Client(cluster) as client:
             yield client
         return

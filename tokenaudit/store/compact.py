@@ -19,14 +19,22 @@ lock it writes the merged batch's files, then commits it by the rename of its
 manifest, which names the batches it supersedes; that one rename retires them.
 Their files are deleted afterwards (manifest first), or by the next writer
 if this one was killed.
+
+On an object store, where there is no writer lock, it holds the ``compact``
+lease instead (:mod:`tokenaudit.store.lease`, a conditional PUT): a second
+compaction at the same time, from any site, stops with a clear error rather
+than supersede the same batches again. Ingests go on meanwhile: they write
+batches of their own, which this compaction does not see.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from datetime import UTC, datetime
+from pathlib import Path, PurePath
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,6 +43,8 @@ from ..catalogue.matching import load_catalogue
 from ..schema import EVENT_SCHEMA, MANIFEST_SCHEMA, MATCHED_KINDS, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
 from .dataset import commit_batch, discard_uncommitted, write_events, writer_lock
 from .layout import batch_files, batch_of, committed_batches, read_file, require_dataset, write_table
+from .lease import Lease, check_held, holding
+from .location import DatasetLocation, Root, locate
 from .looseness import Looseness
 
 #: Size a merged batch grows to at most; batches under a quarter of it count as small.
@@ -71,7 +81,7 @@ class CompactReport:
         Events of another catalogue matched again (:class:`Refresh`).
     """
 
-    dataset: Path
+    dataset: Path | str
     batches_before: int
     batches_after: int
     batches_merged: int
@@ -106,8 +116,8 @@ class Refresh:
     events: Callable[[pa.Table], pa.Table]
 
 
-def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES,
-            refresh: Refresh | None = None) -> CompactReport:
+def compact(dataset: Root, *, target_bytes: int = DEFAULT_TARGET_BYTES,
+            refresh: Refresh | None = None, now: Callable[[], datetime] | None = None) -> CompactReport:
     """Merge runs of consecutive small batches of ``dataset`` into batches of up to ``target_bytes``.
 
     Waits for the writer lock (a running ingest), then first deletes what a
@@ -124,6 +134,8 @@ def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES,
         it are small and merged (default 128 MiB).
     refresh
         Also rewrite every batch that holds events of another catalogue, matching them again.
+    now
+        The clock (UTC) of the lease and of the grace period on an object store; the system's by default.
 
     Returns
     -------
@@ -133,7 +145,8 @@ def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES,
     Raises
     ------
     DatasetError
-        If there is no dataset at ``dataset`` or a file of it is damaged.
+        If there is no dataset at ``dataset`` or a file of it is damaged; on an object store, if another
+        compaction holds the lease.
     SchemaMismatchError
         If the dataset or a file of it was written by a newer version.
 
@@ -146,13 +159,14 @@ def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES,
     >>> compact(root).batches_merged
     0
     """
-    root = Path(dataset)
+    root = locate(dataset)
     require_dataset(root)
-    with writer_lock(root):
-        removed = len(discard_uncommitted(root))  # a killed compaction's or ingest's leftovers
+    clock = now or (lambda: datetime.now(UTC))
+    with writer_lock(root), _exclusive(root, clock) as lease:
+        removed = len(discard_uncommitted(root, now=clock))  # a killed compaction's or ingest's leftovers
         batches = committed_batches(root)
         files = _files_of(root, batches)
-        sizes = {batch: _size(files[batch]) for batch in batches}
+        sizes = {batch: _size(root, files[batch]) for batch in batches}
         runs = plan_merges(batches, sizes, target_bytes=target_bytes)
         stale = 0
         if refresh is not None:  # a batch of stale events is rewritten, alone if no run holds it
@@ -162,19 +176,31 @@ def compact(dataset: str | Path, *, target_bytes: int = DEFAULT_TARGET_BYTES,
             stale = sum(counts[batch] for run in runs for batch in run)
         merged, rows = [], 0
         for run in runs:
+            if lease is not None:
+                check_held(root, lease, now=clock())
             batch_id, count = _merge(root, run, files, refresh)
             merged.append(batch_id)
             rows += count
-            removed += len(discard_uncommitted(root))  # retire the run's files now: disk holds one copy
+            removed += len(discard_uncommitted(root, now=clock))  # retire the run's files now: disk holds one copy
         after = committed_batches(root)
         written = _files_of(root, merged)
     retired = [batch for run in runs for batch in run]
     return CompactReport(
-        dataset=root, batches_before=len(batches), batches_after=len(after), batches_merged=len(retired),
+        dataset=root.given, batches_before=len(batches), batches_after=len(after), batches_merged=len(retired),
         files_merged=sum(len(files[b]) for b in retired), files_written=sum(len(written[b]) for b in merged),
-        rows=rows, bytes_before=sum(sizes[b] for b in retired), bytes_after=sum(_size(written[b]) for b in merged),
-        files_removed=removed, refreshed=stale,
+        rows=rows, bytes_before=sum(sizes[b] for b in retired),
+        bytes_after=sum(_size(root, written[b]) for b in merged), files_removed=removed, refreshed=stale,
     )
+
+
+@contextmanager
+def _exclusive(root: DatasetLocation, clock: Callable[[], datetime]) -> Iterator[Lease | None]:
+    """On an object store, hold the ``compact`` lease while the block runs (a local folder has its writer lock)."""
+    if root.is_local:
+        yield None
+        return
+    with holding(root, "compact", now=clock) as lease:
+        yield lease
 
 
 def plan_merges(batches: Sequence[str], sizes: dict[str, int], *, target_bytes: int) -> list[list[str]]:
@@ -207,9 +233,9 @@ def plan_merges(batches: Sequence[str], sizes: dict[str, int], *, target_bytes: 
     return runs
 
 
-def _files_of(root: Path, batches: Sequence[str]) -> dict[str, list[Path]]:
+def _files_of(root: DatasetLocation, batches: Sequence[str]) -> dict[str, list[PurePath]]:
     """Every file of each batch, table by table, in the order readers list them."""
-    found: dict[str, list[Path]] = {batch: [] for batch in batches}
+    found: dict[str, list[PurePath]] = {batch: [] for batch in batches}
     for table in _FILE_TABLES:
         for path in batch_files(root, table):
             if (batch := batch_of(path)) in found:
@@ -217,8 +243,8 @@ def _files_of(root: Path, batches: Sequence[str]) -> dict[str, list[Path]]:
     return found
 
 
-def _size(paths: list[Path]) -> int:
-    return sum(path.stat().st_size for path in paths)
+def _size(root: DatasetLocation, paths: list[PurePath]) -> int:
+    return sum(root.size(path) for path in paths)
 
 
 def merged_id(first: str) -> str:
@@ -242,7 +268,7 @@ def _with_batch(table: pa.Table, batch_id: str) -> pa.Table:
     return table.set_column(index, table.schema.field(index), pa.repeat(pa.scalar(batch_id), table.num_rows))
 
 
-def _stale_events(root: Path, paths: list[Path], fingerprint: str) -> int:
+def _stale_events(root: DatasetLocation, paths: list[PurePath], fingerprint: str) -> int:
     """How many events of a batch's events files analysis would match again (classified with another catalogue)."""
     count = 0
     for path in paths:
@@ -254,7 +280,8 @@ def _stale_events(root: Path, paths: list[Path], fingerprint: str) -> int:
     return int(count)
 
 
-def _merge(root: Path, run: list[str], files: dict[str, list[Path]], refresh: Refresh | None) -> tuple[str, int]:
+def _merge(root: DatasetLocation, run: list[str], files: dict[str, list[PurePath]],
+           refresh: Refresh | None) -> tuple[str, int]:
     """Write the run's rows as one new batch and commit it, retiring the run; returns its id and events."""
     batch_id = merged_id(run[0])
     paths = [path for batch in run for path in files[batch]]
@@ -263,15 +290,15 @@ def _merge(root: Path, run: list[str], files: dict[str, list[Path]], refresh: Re
         mine = [p for p in paths if p.parent.name == table]
         if mine:
             merged = pa.concat_tables([read_file(root, p, schema) for p in mine])
-            write_table(root / table / f"batch-{batch_id}.parquet", _with_batch(merged, batch_id))
+            write_table(root, root.root / table / f"batch-{batch_id}.parquet", _with_batch(merged, batch_id))
     manifest = pa.concat_tables([read_file(root, p, MANIFEST_SCHEMA) for p in paths if p.parent.name == "manifest"])
     commit_batch(root, _with_batch(manifest, batch_id), batch_id, supersedes=run)  # the switch
     return batch_id, rows
 
 
-def _merge_events(root: Path, paths: list[Path], batch_id: str, refresh: Refresh | None) -> int:
+def _merge_events(root: DatasetLocation, paths: list[PurePath], batch_id: str, refresh: Refresh | None) -> int:
     """Write the events of ``paths`` as one file per day (with its summary), in their order; return their count."""
-    by_day: dict[str, list[Path]] = {}
+    by_day: dict[str, list[PurePath]] = {}
     for path in sorted(paths):  # readers' order: by day, then batch
         by_day.setdefault(path.parent.name.removeprefix("event_date="), []).append(path)
     number = rows = 0

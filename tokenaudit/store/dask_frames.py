@@ -8,7 +8,7 @@ dtypes, as the pandas one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 import pandas as pd
@@ -16,7 +16,8 @@ import pandas as pd
 from ..errors import InputError
 
 
-def dask_frame(read: Callable[[list[Path]], pd.DataFrame], files: list[Path], meta: pd.DataFrame) -> Any:
+def dask_frame(read: Callable[[list[PurePath]], pd.DataFrame], files: list[PurePath],
+               meta: pd.DataFrame) -> Any:
     """A Dask DataFrame of ``read([file])`` for each of ``files`` (``meta``, empty, when there is none).
 
     Raises
@@ -26,7 +27,7 @@ def dask_frame(read: Callable[[list[Path]], pd.DataFrame], files: list[Path], me
 
     Examples
     --------
-    >>> frame = dask_frame(lambda files: pd.DataFrame({"n": [len(files)]}), [Path("a"), Path("b")],
+    >>> frame = dask_frame(lambda files: pd.DataFrame({"n": [len(files)]}), [PurePath("a"), PurePath("b")],
     ...                    pd.DataFrame({"n": pd.Series([], dtype="int64")}))
     >>> frame.npartitions, int(frame["n"].sum().compute())
     (2, 2)
@@ -43,5 +44,5 @@ def dask_frame(read: Callable[[list[Path]], pd.DataFrame], files: list[Path], me
         return dd.from_map(_one_file, files, read=read, meta=meta, enforce_metadata=False)
 
 
-def _one_file(path: Path, read: Callable[[list[Path]], pd.DataFrame]) -> pd.DataFrame:
+def _one_file(path: PurePath, read: Callable[[list[PurePath]], pd.DataFrame]) -> pd.DataFrame:
     return read([path])

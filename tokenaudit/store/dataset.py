@@ -16,6 +16,36 @@ under it, an ingest first discards what a crashed one left (temporary files,
 files of uncommitted batches). Every Parquet file carries the schema version
 in its metadata: a reader refuses a file, or a dataset, newer than itself.
 
+On an object store (``s3://bucket/prefix`` and the other fsspec URLs,
+:mod:`tokenaudit.store.location`) there is no rename and no ``fcntl`` lock. The
+protocol holds without them:
+
+- *Commit without rename.* Every file is written whole under its final name by
+  one PUT, which the store makes visible all at once or not at all (a
+  multipart upload too: the object appears when it completes). Names are never
+  reused: a batch id holds the UTC time and 32 random bits. So a file is either
+  absent or complete, and the manifest, written last, still decides whether a
+  batch exists: readers never open a file of a batch without one.
+- *Two sites writing at once.* Each ingest writes only its own batch's names,
+  so two of them never touch the same file; both commit. ``tokenaudit.json``
+  is created by a conditional PUT (``If-None-Match: *``): of two first ingests
+  one creates it, the other reads it. What the incremental ingest has read
+  already comes from the committed manifests when it starts: two sites
+  ingesting *different* sources both land in full; two ingesting the *same*
+  source at the same time each read it (neither sees the other's manifest
+  yet), and its events are stored twice. Give each source to one site.
+- *Leftovers.* Without the writer lock, a batch with no manifest may be
+  another site's ingest in progress, not a crashed one. :func:`discard_uncommitted`
+  therefore removes an uncommitted batch's files only once the newest of them is
+  older than :data:`GRACE_PERIOD` (6 hours); until then readers ignore them. The
+  file times come from the store, so clocks of the sites do not matter, and a
+  compaction's merged batch (whose id takes an older batch's time) is judged by
+  its files too. An ingest that spends more than 6 hours without writing a file
+  of its batch could lose it: a file is written every 50,000 events, and
+  every 6 hours is far longer than any source takes between two.
+- *Compaction* holds a lease (:mod:`tokenaudit.store.lease`) created by a
+  conditional PUT, so two compactions never supersede the same batches.
+
 A reader that reads several tables takes one snapshot, ``batches =
 committed_batches(root)``, and passes it to each reader, so that all of them
 see the same batches even while an ingest commits another one.
@@ -38,19 +68,18 @@ import fcntl
 import json
 import os
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
-from ..common.files import data_dir, is_temporary, replacing
+from ..common.files import data_dir, is_temporary
 from ..errors import DatasetError, InputError
 from ..schema import (
     EVENT_SCHEMA,
@@ -78,7 +107,12 @@ from .layout import (
     require_dataset,
     write_table,
 )
+from .location import DatasetLocation, Root, is_url, locate, unreachable_error
 from .looseness import Looseness
+
+#: How old the newest file of an uncommitted batch on an object store must be before a writer deletes the batch:
+#: younger, it may be another site's ingest in progress (there is no lock to tell). See the module docstring.
+GRACE_PERIOD = timedelta(hours=6)
 
 
 def default_dataset_path() -> Path:
@@ -97,6 +131,27 @@ def default_dataset_path() -> Path:
     return data_dir() / "dataset"
 
 
+def dataset_root(given: str | Path | None = None) -> Path | str:
+    """The dataset a user named: ``given``, else ``$TOKENAUDIT_DATASET``, else :func:`default_dataset_path`.
+
+    A URL of an object store (``s3://bucket/prefix``) is kept as it is, a ``file://`` URL or a path becomes a
+    :class:`~pathlib.Path`.
+
+    Examples
+    --------
+    >>> dataset_root("s3://bucket/ds"), dataset_root("file:///srv/ds"), dataset_root("ds")
+    ('s3://bucket/ds', PosixPath('/srv/ds'), PosixPath('ds'))
+    """
+    if given is None:
+        env = os.environ.get("TOKENAUDIT_DATASET")
+        if not env or not is_url(env):
+            return default_dataset_path()
+        given = env
+    if isinstance(given, str) and is_url(given):
+        return given.rstrip("/")
+    return Path(locate(given).root)
+
+
 def new_batch_id() -> str:
     """A sortable, unique batch id: UTC time plus randomness."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -107,12 +162,17 @@ def _is_leftover(name: str) -> bool:
     return name == ".lock" or is_temporary(name)
 
 
-def open_for_writing(root: Path) -> None:
+def open_for_writing(root: Root) -> None:
     """Create the dataset folder if needed (owner-only permissions) and check its version.
 
     Safe to call from several processes at once, and after one was killed
-    while creating the dataset.
+    while creating the dataset; on an object store, from several sites at once.
     """
+    location = locate(root)
+    if not location.is_local:
+        _open_object_store(location)
+        return
+    root = Path(location.root)
     if root.exists() and not root.is_dir():
         raise DatasetError(f"{root}: is a file, not a dataset folder",
                            hint="choose an empty or new folder for --dataset")
@@ -131,15 +191,37 @@ def open_for_writing(root: Path) -> None:
         with writer_lock(root):  # two first ingests: one creates, the other finds it
             if not meta.exists():
                 info = {"schema_version": SCHEMA_VERSION, "created_by": f"tokenaudit {__version__}"}
-                with replacing(meta) as temporary:
-                    temporary.write_bytes(json.dumps(info).encode())
+                location.write_bytes(meta, json.dumps(info).encode())
     check_version(root)
 
 
+def _open_object_store(location: DatasetLocation) -> None:
+    """Create ``tokenaudit.json`` under an object store's prefix unless it exists (a conditional PUT), and check it."""
+    meta = location.root / META_FILE
+    info = {"schema_version": SCHEMA_VERSION, "created_by": f"tokenaudit {__version__}"}
+    try:
+        if not location.exists(meta):
+            if location.glob("manifest", "batch-*.parquet") or location.glob("events", "*"):
+                raise DatasetError(f"{location}: holds files but is no tokenaudit dataset",
+                                   hint="choose an empty or new prefix for --dataset")
+            location.create(meta, json.dumps(info).encode())  # of two sites, one creates it; both read it
+    except OSError as exc:
+        raise unreachable_error(location, exc) from None
+    check_version(location)
+
+
 @contextmanager
-def writer_lock(root: Path) -> Iterator[None]:
-    """Hold the dataset's exclusive writer lock (waits for another ingest to finish)."""
-    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+def writer_lock(root: Root) -> Iterator[None]:
+    """Hold the dataset's exclusive writer lock (waits for another ingest to finish).
+
+    An object store has none: there the block runs unlocked, and the protocol does without
+    (see the module docstring).
+    """
+    location = locate(root)
+    if not location.is_local:
+        yield
+        return
+    fd = os.open(Path(location.root) / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -148,7 +230,7 @@ def writer_lock(root: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def discard_quietly(root: Path) -> None:
+def discard_quietly(root: Root) -> None:
     """Remove what a failed write of this process left (:func:`discard_uncommitted`), as far as the file system lets it.
 
     Called under the writer lock after a write failed: on a full disk removing files works, on a read-only one there
@@ -160,7 +242,7 @@ def discard_quietly(root: Path) -> None:
         pass
 
 
-def discard_uncommitted(root: Path) -> list[Path]:
+def discard_uncommitted(root: Root, *, now: Callable[[], datetime] | None = None) -> list[PurePath]:
     """Delete what crashed writers left: temporary files, files of batches with no manifest,
     and batches a compaction retired.
 
@@ -170,22 +252,62 @@ def discard_uncommitted(root: Path) -> list[Path]:
     batch then finds its manifest gone and says so, rather than reading what
     is left of its files.
 
+    On an object store, where there is no lock, a batch with no manifest is
+    deleted only once the newest of its files is older than :data:`GRACE_PERIOD`
+    by ``now`` (the current time by default): a younger one may be another
+    site's ingest in progress.
+
     Returns
     -------
-    list of Path
+    list of PurePath
         The files deleted.
     """
+    location = locate(root)
+    if not location.is_local:
+        return _discard_on_object_store(location, now or (lambda: datetime.now(UTC)))
+    root = Path(location.root)
     committed = set(committed_batches(root))
     retired = [p for p in batch_files(root, "manifest") if batch_of(p) not in committed]
     for path in retired:
-        path.unlink(missing_ok=True)
+        location.delete(path)
     doomed = retired + [p for p in root.rglob(".*.tmp") if p.is_file()]
     doomed += [p for p in batch_files(root, "events") if batch_of(p) not in committed]
     doomed += [p for p in batch_files(root, "event_classes") if batch_of(p) not in committed]
     for table in BATCH_TABLES:
         doomed += [p for p in batch_files(root, table) if batch_of(p) not in committed]
     for path in doomed:
-        path.unlink(missing_ok=True)
+        location.delete(path)
+    return doomed
+
+
+def _discard_on_object_store(location: DatasetLocation, now: Callable[[], datetime]) -> list[PurePath]:
+    """:func:`discard_uncommitted` where other sites may be writing: retired batches, and uncommitted batches whose
+    newest file is older than :data:`GRACE_PERIOD`."""
+    manifests = batch_files(location, "manifest")
+    committed = set(committed_batches(location))
+    retired = [p for p in manifests if batch_of(p) not in committed]
+    for path in retired:  # superseded by a committed compaction: no reader takes them in a new snapshot
+        location.delete(path)
+    with_manifest = {batch_of(p) for p in manifests}
+    others: dict[str, list[PurePath]] = {}
+    for table in ("events", "event_classes", *BATCH_TABLES):
+        for path in batch_files(location, table):
+            if batch_of(path) not in committed:
+                others.setdefault(batch_of(path), []).append(path)
+    cutoff = now() - GRACE_PERIOD
+    doomed = list(retired)
+    for batch, paths in others.items():
+        if batch in with_manifest:  # retired: its manifest is deleted already
+            doomed += paths
+            continue
+        try:
+            newest = max(location.modified(path) for path in paths)
+        except FileNotFoundError:  # deleted meanwhile by another site
+            continue
+        if newest < cutoff:
+            doomed += paths
+    for path in doomed[len(retired):]:
+        location.delete(path)
     return doomed
 
 
@@ -194,8 +316,8 @@ def discard_uncommitted(root: Path) -> list[Path]:
 EVENTS_ROW_GROUP = 65_536
 
 
-def write_events(root: Path, events: pa.Table, batch_id: str, *, first_number: int = 0,
-                 loose: Looseness | None = None) -> list[Path]:
+def write_events(root: Root, events: pa.Table, batch_id: str, *, first_number: int = 0,
+                 loose: Looseness | None = None) -> list[PurePath]:
     """Write events of a batch, one file per event date (each with its summary); return the files written.
 
     A batch may be written in several calls (an ingest writes its events as they
@@ -206,37 +328,39 @@ def write_events(root: Path, events: pa.Table, batch_id: str, *, first_number: i
     """
     if events.num_rows == 0:
         return []
+    root = locate(root)
     events = events.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
     dates = pa.compute.unique(events.column("event_date")).to_pylist()
     written = []
     for number, date in enumerate(sorted(dates), start=first_number):
         part = events.filter(pa.compute.equal(events.column("event_date"), date))
         part = part.drop_columns(["event_date"])
-        path = root / "events" / f"event_date={date}" / f"part-{batch_id}-{number}.parquet"
-        write_table(path, part, row_group_rows=EVENTS_ROW_GROUP)
+        path = root.root / "events" / f"event_date={date}" / f"part-{batch_id}-{number}.parquet"
+        write_table(root, path, part, row_group_rows=EVENTS_ROW_GROUP)
         # Its classes beside it: analyze reads these instead of millions of events.
-        write_table(summary_path(root, path), summarize_file(root, path, loose))
+        write_table(root, summary_path(root, path), summarize_file(root, path, loose))
         written.append(path)
     return written
 
 
-def remove_events(root: Path, paths: list[Path]) -> None:
+def remove_events(root: Root, paths: list[PurePath]) -> None:
     """Delete events files (and their summaries) of a batch not yet committed."""
+    location = locate(root)
     for path in paths:
-        summary_path(root, path).unlink(missing_ok=True)
-        path.unlink(missing_ok=True)
+        location.delete(summary_path(location, path))
+        location.delete(path)
 
 
-def write_realms(root: Path, realms: pd.DataFrame, batch_id: str, ingested_at: pd.Timestamp) -> None:
+def write_realms(root: Root, realms: pd.DataFrame, batch_id: str, ingested_at: pd.Timestamp) -> None:
     """Write the relying parties read by a batch."""
     if realms.empty:
         return
     frame = realms.assign(batch_id=batch_id, ingested_at=ingested_at)
     table = pa.Table.from_pandas(frame, schema=REALM_SCHEMA, preserve_index=False)
-    write_table(root / "realms" / f"batch-{batch_id}.parquet", table)
+    write_table(root, locate(root).root / "realms" / f"batch-{batch_id}.parquet", table)
 
 
-def write_tokens(root: Path, tokens: pd.DataFrame, batch_id: str) -> None:
+def write_tokens(root: Root, tokens: pd.DataFrame, batch_id: str) -> None:
     """Write the tokens a batch saw (decoded claims and fingerprints only)."""
     if tokens.empty:
         return
@@ -245,7 +369,7 @@ def write_tokens(root: Path, tokens: pd.DataFrame, batch_id: str) -> None:
         frame[column] = frame[column].map(
             lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
     table = pa.Table.from_pandas(frame[TOKEN_SCHEMA.names], schema=TOKEN_SCHEMA, preserve_index=False)
-    write_table(root / "tokens" / f"batch-{batch_id}.parquet", table)
+    write_table(root, locate(root).root / "tokens" / f"batch-{batch_id}.parquet", table)
 
 
 def sum_requests(requests: pd.DataFrame) -> pd.DataFrame:
@@ -254,16 +378,16 @@ def sum_requests(requests: pd.DataFrame) -> pd.DataFrame:
     return requests.groupby(keys, dropna=False)["count"].sum().reset_index()
 
 
-def write_requests(root: Path, requests: pd.DataFrame, batch_id: str) -> None:
+def write_requests(root: Root, requests: pd.DataFrame, batch_id: str) -> None:
     """Write a batch's request counts."""
     if requests.empty:
         return
     frame = sum_requests(requests).assign(batch_id=batch_id)
     table = pa.Table.from_pandas(frame[REQUEST_SCHEMA.names], schema=REQUEST_SCHEMA, preserve_index=False)
-    write_table(root / "requests" / f"batch-{batch_id}.parquet", table)
+    write_table(root, locate(root).root / "requests" / f"batch-{batch_id}.parquet", table)
 
 
-def read_requests(root: str | Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
+def read_requests(root: Root, *, batches: Collection[str] | None = None) -> pd.DataFrame:
     """Read request counts of committed batches, summed per hour, format, host, route and status.
 
     Parameters
@@ -285,7 +409,7 @@ def read_requests(root: str | Path, *, batches: Collection[str] | None = None) -
     SchemaMismatchError
         If the dataset or a file of it was written by a newer version.
     """
-    root = Path(root)
+    root = locate(root)
     files = committed_files(root, "requests", batches)
     columns = ["hour", "format", "host", "route", "status", "count"]
     if not files:
@@ -296,7 +420,7 @@ def read_requests(root: str | Path, *, batches: Collection[str] | None = None) -
 
 
 
-def read_tokens(root: str | Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
+def read_tokens(root: Root, *, batches: Collection[str] | None = None) -> pd.DataFrame:
     """Read the tokens of committed batches, one row per fingerprint (sightings merged).
 
     Parameters
@@ -320,14 +444,14 @@ def read_tokens(root: str | Path, *, batches: Collection[str] | None = None) -> 
     SchemaMismatchError
         If the dataset or a file of it was written by a newer version.
     """
-    root = Path(root)
+    root = locate(root)
     files = committed_files(root, "tokens", batches)
     frames = [read_file(root, f, TOKEN_SCHEMA).to_pandas().drop(columns="batch_id") for f in files]
     return aggregate_tokens(frames)
 
 
 
-def commit_batch(root: Path, manifest: pd.DataFrame | pa.Table, batch_id: str, *,
+def commit_batch(root: Root, manifest: pd.DataFrame | pa.Table, batch_id: str, *,
                  supersedes: Collection[str] = ()) -> None:
     """Write the batch's manifest: from now on its events and realms are part of the dataset.
 
@@ -340,10 +464,10 @@ def commit_batch(root: Path, manifest: pd.DataFrame | pa.Table, batch_id: str, *
         table = pa.Table.from_pandas(manifest, schema=MANIFEST_SCHEMA, preserve_index=False)
     if supersedes:
         table = table.replace_schema_metadata({SUPERSEDES_KEY: json.dumps(sorted(supersedes)).encode()})
-    write_table(root / "manifest" / f"batch-{batch_id}.parquet", table)
+    write_table(root, locate(root).root / "manifest" / f"batch-{batch_id}.parquet", table)
 
 
-def read_manifest(root: str | Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
+def read_manifest(root: Root, *, batches: Collection[str] | None = None) -> pd.DataFrame:
     """Read every committed manifest row (one per source and batch).
 
     Parameters
@@ -365,7 +489,7 @@ def read_manifest(root: str | Path, *, batches: Collection[str] | None = None) -
     SchemaMismatchError
         If the dataset or a manifest file was written by a newer version.
     """
-    root = Path(root)
+    root = locate(root)
     files = committed_files(root, "manifest", batches)
     if not files:
         return MANIFEST_SCHEMA.empty_table().to_pandas()
@@ -373,7 +497,7 @@ def read_manifest(root: str | Path, *, batches: Collection[str] | None = None) -
     return table.to_pandas().sort_values("ingested_at", kind="stable").reset_index(drop=True)
 
 
-def verify_dataset(root: str | Path) -> None:
+def verify_dataset(root: Root) -> None:
     """Check that every file of every committed batch opens and is of a version this tokenaudit reads.
 
     Reads the Parquet footers only: about a millisecond a file.
@@ -385,20 +509,20 @@ def verify_dataset(root: str | Path) -> None:
     SchemaMismatchError
         If the dataset or a file was written by a newer version.
     """
-    root = Path(root)
+    root = locate(root)
     require_dataset(root)
     committed = set(committed_batches(root))
     for table in ("events", *BATCH_TABLES):  # committed_batches checked the manifests
         for path in batch_files(root, table):
             if batch_of(path) in committed:
                 try:
-                    check_file_version(path, pq.read_metadata(path).metadata)
+                    check_file_version(path, root.read_metadata(path).metadata)
                 except (pa.ArrowException, OSError) as exc:
                     raise damaged_error(root, path, exc) from None
 
 
 def read_events(
-    root: str | Path,
+    root: Root,
     *,
     since: pd.Timestamp | None = None,
     until: pd.Timestamp | None = None,
@@ -422,8 +546,8 @@ def read_events(
         ``"pandas"``: one DataFrame. ``"dask"``: a Dask DataFrame of one partition per events
         file (per day and batch), each read as the pandas engine reads it, sorted by time within
         the partition; nothing is read until it is computed. It runs on the current Dask
-        scheduler (a ``distributed.Client``'s cluster when one is active), whose workers must see
-        the dataset at the same path. Needs ``pip install 'tokenaudit[dask]'``.
+        scheduler (a ``distributed.Client``'s cluster when one is active), whose workers must reach
+        the dataset at the same path or URL. Needs ``pip install 'tokenaudit[dask]'``.
 
     Returns
     -------
@@ -448,7 +572,7 @@ def read_events(
     >>> read_events(root, columns=["ts", "signature"]).columns.tolist()
     ['ts', 'signature']
     """
-    root = Path(root)
+    root = locate(root)
     wanted = list(EVENT_SCHEMA.names) if columns is None else list(columns)
     files = committed_files(root, "events", batches)
     if engine == "dask":
@@ -461,12 +585,12 @@ def read_events(
     return _read_events_files(root, files, wanted=wanted, since=since, until=until)
 
 
-def _read_events_files(root: Path, files: list[Path], *, wanted: list[str], since: pd.Timestamp | None,
+def _read_events_files(root: DatasetLocation, files: list[PurePath], *, wanted: list[str], since: pd.Timestamp | None,
                        until: pd.Timestamp | None) -> pd.DataFrame:
     """The events of ``files`` in ``[since, until)``, as :func:`read_events` gives them."""
     if not files:
         return _events_frame(EVENT_SCHEMA.empty_table(), wanted)
-    events_dir = root / "events"
+    events_dir = root.root / "events"
     condition = ds.scalar(True)
     if since is not None:
         condition &= ds.field("ts") >= pa.scalar(since.to_pydatetime(), pa.timestamp("us", tz="UTC"))
@@ -478,12 +602,13 @@ def _read_events_files(root: Path, files: list[Path], *, wanted: list[str], sinc
         dataset = ds.dataset(
             [str(f) for f in files],
             format="parquet",
+            filesystem=root.arrow_fs,
             partitioning=ds.partitioning(pa.schema([("event_date", pa.string())]), flavor="hive"),
             partition_base_dir=str(events_dir),
             schema=EVENT_SCHEMA,
         )
         for fragment in dataset.get_fragments():
-            current = Path(fragment.path)
+            current = type(events_dir)(fragment.path)
             check_file_version(current, fragment.physical_schema.metadata)
         current = events_dir
         table = dataset.to_table(columns=list(dict.fromkeys([*wanted, "ts"])), filter=condition)
@@ -504,7 +629,7 @@ def _events_frame(table: pa.Table, wanted: list[str]) -> pd.DataFrame:
     return frame.reset_index(drop=True)[wanted]
 
 
-def read_realms(root: str | Path, *, batches: Collection[str] | None = None) -> pd.DataFrame:
+def read_realms(root: Root, *, batches: Collection[str] | None = None) -> pd.DataFrame:
     """Read the relying parties of committed batches; the latest definition of each realm wins.
 
     Parameters
@@ -521,7 +646,7 @@ def read_realms(root: str | Path, *, batches: Collection[str] | None = None) -> 
     SchemaMismatchError
         If the dataset or a file of it was written by a newer version.
     """
-    root = Path(root)
+    root = locate(root)
     files = committed_files(root, "realms", batches)
     if not files:
         return REALM_SCHEMA.empty_table().to_pandas()

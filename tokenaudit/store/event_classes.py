@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any, Literal
 
 import numpy as np
@@ -39,6 +39,7 @@ from ..common.threads import ordered_map
 from ..errors import DatasetError
 from ..schema import EVENT_SCHEMA
 from .layout import check_file_version, committed_files, damaged_error, in_window
+from .location import DatasetLocation, Root, locate
 from .looseness import LOOSE_COLUMNS, Looseness, first_present, loose_rows
 
 #: Columns that never matter to analysis: batch bookkeeping, and a message's full length.
@@ -310,13 +311,13 @@ class _LooseValues:
         return (self.values() if callable(self.values) else self.values).cast(pa.string())
 
 
-def _summary_column(where: Path, name: str) -> Callable[[], pa.Array]:
+def _summary_column(root: DatasetLocation, where: PurePath, name: str) -> Callable[[], pa.Array]:
     """A reader of one column of a summary, a value per class."""
     def read() -> pa.Array:
         try:
-            return pq.read_table(where, columns=[name]).column(name).combine_chunks()
+            return root.read_table(where, columns=[name]).column(name).combine_chunks()
         except (pa.ArrowException, OSError) as exc:  # deleted or damaged since it was read
-            raise damaged_error(where.parents[2], where, exc) from None
+            raise damaged_error(root, where, exc) from None
     return read
 
 
@@ -386,7 +387,7 @@ def _first_of(groups: np.ndarray, count: int) -> np.ndarray:
 
 
 def read_event_classes(
-    root: str | Path,
+    root: Root,
     *,
     since: pd.Timestamp | None = None,
     until: pd.Timestamp | None = None,
@@ -427,7 +428,7 @@ def read_event_classes(
     SchemaMismatchError
         If a file was written by a newer version.
     """
-    root = Path(root)
+    root = locate(root)
     if loose == "builtin":
         from ..catalogue.matching import load_catalogue
 
@@ -510,7 +511,7 @@ def _strict_part(codes: _Codes, found: _FileClasses, name: str, bits: np.ndarray
     missing = len(dictionary)
     if found.summary is not None and name in found.values:  # read again from the summary, a value per class
         where = np.where(left_out & (picked < missing), np.arange(size), size)
-        loose_values.append(_LooseValues(_summary_column(found.summary, name), where, size))
+        loose_values.append(_LooseValues(_summary_column(found.location, found.summary, name), where, size))
     else:
         loose_values.append(_LooseValues(dictionary, np.where(left_out, picked, missing), missing))
     kept = picked[~left_out]
@@ -559,14 +560,15 @@ class _FileClasses:
     order: np.ndarray | None  # time order of the kept events, if not stored so
     values: dict[str, tuple[np.ndarray, Any]]  # per column read: dictionary index of each class, dictionary
     stats: np.ndarray  # per class: count, first event, first time, last time
-    path: Path | None = None
+    location: DatasetLocation
+    path: PurePath | None = None
     loader: Callable[[], _Rows] | None = None  # how a summary's file gives its events, when asked
     #: per class, a bit per :data:`LOOSE_COLUMNS` entry left out of its key (None: none is)
     loose_bits: np.ndarray | None = None
     #: the loose columns its events give when expanded
     loose_columns: tuple[str, ...] = ()
     #: the summary it was read from, if it was
-    summary: Path | None = None
+    summary: PurePath | None = None
 
     @property
     def span(self) -> tuple[int, int]:
@@ -582,19 +584,20 @@ class _FileClasses:
         if self.loader is not None:
             return self.loader
         assert self.local is not None and self.ts is not None and self.path is not None
-        local, ts, details = self.local, self.ts, _details_of(self.path, self.keep, self.order, self.loose_columns)
+        details = _details_of(self.location, self.path, self.keep, self.order, self.loose_columns)
+        local, ts = self.local, self.ts
         return lambda: (local, ts, details)
 
 
-def _file_classes(root: Path, path: Path, low: int | None, high: int | None,
+def _file_classes(root: DatasetLocation, path: PurePath, low: int | None, high: int | None,
                   loose: Looseness | None = None) -> _FileClasses | None:
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = root.parquet_file(path)
         check_file_version(path, parquet.schema_arrow.metadata)
         plan = _plan(parquet.metadata)
         read = [n for n, how in plan.items() if how == "read" and n != "source_file"]
         status = ["status"] if "status" in parquet.schema_arrow.names else []  # older files may lack a column
-        parquet = pq.ParquetFile(path, metadata=parquet.metadata, read_dictionary=read)
+        parquet = root.parquet_file(path, metadata=parquet.metadata, read_dictionary=read)
         table = parquet.read(columns=["ts", *status, *read], use_threads=False)
     except (pa.ArrowException, OSError) as exc:
         raise damaged_error(root, path, exc) from None
@@ -655,7 +658,7 @@ def _file_classes(root: Path, path: Path, low: int | None, high: int | None,
         if name in per_column:
             indices, dictionary = per_column[name]
             values[name] = (first_present(indices, len(dictionary), local, classes), dictionary)
-    return _FileClasses(plan, local, first, ts, keep, order, values, stats, path, loose_bits=loose_bits,
+    return _FileClasses(plan, local, first, ts, keep, order, values, stats, root, path, loose_bits=loose_bits,
                         loose_columns=tuple(name for name in left_out if name in per_column))
 
 
@@ -667,12 +670,13 @@ _LOOSE_SUMMARY_OF = b"tokenaudit_loose_summary_of"
 _SUMMARY_LOOSE = b"tokenaudit_loose"  # the Looseness.digest a summary's classes were made with
 
 
-def summary_path(root: Path, events_path: Path) -> Path:
+def summary_path(root: Root, events_path: PurePath) -> PurePath:
     """Where the summary of the events file ``events_path`` is kept."""
-    return root / SUMMARY_TABLE / events_path.relative_to(root / "events")
+    base = locate(root).root
+    return base / SUMMARY_TABLE / events_path.relative_to(base / "events")
 
 
-def summarize_file(root: Path, path: Path, loose: Looseness | None = None) -> pa.Table:
+def summarize_file(root: Root, path: PurePath, loose: Looseness | None = None) -> pa.Table:
     """One events file as its classes: the class columns, ``count``, ``first_row``, ``first_ts``, ``last_ts``.
 
     Classes are numbered as :func:`read_event_classes` numbers them (by first
@@ -681,6 +685,7 @@ def summarize_file(root: Path, path: Path, loose: Looseness | None = None) -> pa
     :class:`Looseness`, it serves readers that ask for the same one (and has a
     ``loose`` column: the loose columns each class left out of its key).
     """
+    root = locate(root)
     found = _file_classes(root, path, None, None, loose)
     size = len(found.first) if found is not None else 0
     columns: dict[str, pa.Array] = {}
@@ -704,7 +709,7 @@ def summarize_file(root: Path, path: Path, loose: Looseness | None = None) -> pa
     columns["first_ts"] = pa.array(stats[:, 2], pa.int64()).cast(utc)
     columns["last_ts"] = pa.array(stats[:, 3], pa.int64()).cast(utc)
     rows = int(stats[:, 0].sum())
-    described = {_LOOSE_SUMMARY_OF if loose is not None else _SUMMARY_OF: f"{path.stat().st_size} {rows}".encode()}
+    described = {_LOOSE_SUMMARY_OF if loose is not None else _SUMMARY_OF: f"{root.size(path)} {rows}".encode()}
     if loose is not None:
         bits = found.loose_bits if found is not None and found.loose_bits is not None else np.zeros(size, np.int64)
         columns["loose"] = pa.array(bits, pa.int64())
@@ -712,7 +717,7 @@ def summarize_file(root: Path, path: Path, loose: Looseness | None = None) -> pa
     return pa.table(columns).replace_schema_metadata(described)
 
 
-def _summary_or_file_classes(root: Path, path: Path, low: int | None, high: int | None,
+def _summary_or_file_classes(root: DatasetLocation, path: PurePath, low: int | None, high: int | None,
                              loose: Looseness | None) -> _FileClasses | None:
     """The file's classes from its summary where one fits the window and the looseness, else from the file."""
     summary = _read_summary(root, path, loose)
@@ -747,21 +752,23 @@ def _summary_or_file_classes(root: Path, path: Path, low: int | None, high: int 
     def rows() -> _Rows:
         found = _file_classes(root, path, None, None, loose)
         if found is None or len(found.first) != expected:
-            raise DatasetError(f"{summary_path(root, path)}: does not describe {path}",
-                               hint=f"delete {root / SUMMARY_TABLE}: analysis then reads the events files")
+            raise DatasetError(f"{root.display(summary_path(root, path))}: does not describe {root.display(path)}",
+                               hint=f"delete {root.display(root.root / SUMMARY_TABLE)}: analysis then reads the"
+                               " events files")
         return found.rows()
 
     bits = summary["loose"].to_numpy().astype(np.int64) if loose is not None else None
-    return _FileClasses(plan, None, np.arange(expected), None, None, None, values, stats, path, rows, loose_bits=bits,
+    return _FileClasses(plan, None, np.arange(expected), None, None, None, values, stats, root, path, rows,
+                        loose_bits=bits,
                         summary=summary_path(root, path))
 
 
-def _read_summary(root: Path, path: Path, loose: Looseness | None) -> pa.Table | None:
+def _read_summary(root: DatasetLocation, path: PurePath, loose: Looseness | None) -> pa.Table | None:
     """The file's summary, if there is one that describes the file as it is now, made with ``loose``."""
     where = summary_path(root, path)
     try:
         # Strings as their Parquet dictionaries: codes without hashing a string.
-        table = pq.ParquetFile(where, read_dictionary=_STRINGS).read(use_threads=False)
+        table = root.parquet_file(where, read_dictionary=_STRINGS).read(use_threads=False)
         check_file_version(where, table.schema.metadata)
         if any(n not in table.column_names for n in (*_COLUMNS, "count", "first_row", "first_ts", "last_ts")):
             return None
@@ -769,7 +776,7 @@ def _read_summary(root: Path, path: Path, loose: Looseness | None) -> pa.Table |
         if metadata.get(_SUMMARY_LOOSE) != (loose.digest.encode() if loose is not None else None):
             return None  # its classes were made with another looseness (another catalogue, or none)
         size, rows = (int(v) for v in metadata[_LOOSE_SUMMARY_OF if loose is not None else _SUMMARY_OF].split())
-        if size != path.stat().st_size or rows != int(pc.sum(table["count"]).as_py() or 0):
+        if size != root.size(path) or rows != int(pc.sum(table["count"]).as_py() or 0):
             return None
     except (OSError, pa.ArrowException, KeyError, ValueError):
         return None  # none yet (a dataset written before summaries), or damaged: the events file itself
@@ -777,7 +784,8 @@ def _read_summary(root: Path, path: Path, loose: Looseness | None) -> pa.Table |
 
 
 def _details_of(
-    path: Path, keep: np.ndarray | None, order: np.ndarray | None, loose: tuple[str, ...] = ()
+    root: DatasetLocation, path: PurePath, keep: np.ndarray | None, order: np.ndarray | None,
+    loose: tuple[str, ...] = (),
 ) -> Callable[[], _Details]:
     """Read ``line_no``, ``source_file`` and the ``loose`` columns of one file's kept events, in time order."""
 
@@ -785,9 +793,9 @@ def _details_of(
         columns = tuple(name for name in loose if only is None or name in only)
         wanted = pa.schema([EVENT_SCHEMA.field(name) for name in ("line_no", "source_file", *columns)])
         try:
-            table = pq.read_table(path, schema=wanted)  # a column the file lacks reads as null
+            table = root.read_table(path, schema=wanted)  # a column the file lacks reads as null
         except (pa.ArrowException, OSError) as exc:  # gone too, if a compaction retired it since
-            raise damaged_error(path.parents[2], path, exc) from None
+            raise damaged_error(root, path, exc) from None
         if keep is not None:
             table = table.filter(pa.array(keep))
         if order is not None:

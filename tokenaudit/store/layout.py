@@ -4,7 +4,9 @@ The dataset is a folder of Parquet files: ``events/event_date=<day>/part-<batch>
 (with their summaries under ``event_classes/``), and ``batch-<batch>.parquet`` under
 ``manifest/``, ``tokens/``, ``requests/`` and ``realms/``. A batch counts once its manifest
 exists (:func:`committed_batches`). This module is what the readers, the writers
-(:mod:`tokenaudit.store.dataset`), the event classes and compaction share.
+(:mod:`tokenaudit.store.dataset`), the event classes and compaction share. Each function takes the
+dataset root as a path, a URL or a :class:`~tokenaudit.store.location.DatasetLocation`
+(:func:`~tokenaudit.store.location.locate`), and names files as ``PurePath`` objects of that location.
 
 Examples
 --------
@@ -20,15 +22,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..common.files import replacing
 from ..errors import DatasetError, SchemaMismatchError
 from ..schema import SCHEMA_VERSION, VERSION_KEY
+from .location import Root, locate, unreachable_error
 
 META_FILE = "tokenaudit.json"
 #: Manifest metadata: JSON list of the batches a merged batch replaces (see :mod:`tokenaudit.store.compact`).
@@ -36,18 +37,30 @@ SUPERSEDES_KEY = b"tokenaudit_supersedes"
 #: Tables whose files are named ``batch-<batch id>.parquet``.
 BATCH_TABLES = ("tokens", "requests", "realms")
 
-def check_version(root: Path) -> None:
-    if root.exists() and not root.is_dir():
-        raise DatasetError(f"{root}: is a file, not a dataset folder",
-                           hint="point --dataset at a folder written by `tokenaudit ingest`")
-    meta = root / META_FILE
+def check_version(root: Root) -> None:
+    location = locate(root)
+    if location.is_local:
+        folder = Path(location.root)
+        if folder.exists() and not folder.is_dir():
+            raise DatasetError(f"{folder}: is a file, not a dataset folder",
+                               hint="point --dataset at a folder written by `tokenaudit ingest`")
+    meta = location.root / META_FILE
     try:
-        text = meta.read_text(encoding="utf-8")
-    except OSError:
+        text = location.read_bytes(meta).decode("utf-8", errors="replace")
+    except FileNotFoundError as exc:
+        if not location.is_local and "bucket" in str(exc).lower():  # "The specified bucket does not exist"
+            raise unreachable_error(location, exc) from None
         raise DatasetError(
-            f"{root}: not a tokenaudit dataset (no readable {META_FILE})",
+            f"{location}: not a tokenaudit dataset (no readable {META_FILE})",
             hint="point --dataset at a folder written by `tokenaudit ingest`",
         ) from None
+    except OSError as exc:
+        if location.is_local:
+            raise DatasetError(
+                f"{location}: not a tokenaudit dataset (no readable {META_FILE})",
+                hint="point --dataset at a folder written by `tokenaudit ingest`",
+            ) from None
+        raise unreachable_error(location, exc) from None
     try:
         content = json.loads(text)
     except ValueError:
@@ -56,34 +69,37 @@ def check_version(root: Path) -> None:
         version = int(content["schema_version"])
     except (ValueError, KeyError, TypeError):
         raise DatasetError(
-            f"{meta}: damaged ({'no schema_version in it' if isinstance(content, dict) else 'not JSON'})",
+            f"{location.display(meta)}: damaged"
+            f" ({'no schema_version in it' if isinstance(content, dict) else 'not JSON'})",
             hint=f'if the folder is a tokenaudit dataset, write {{"schema_version": {SCHEMA_VERSION}}} into it',
         ) from None
     if version > SCHEMA_VERSION:
         raise SchemaMismatchError(
-            f"{root}: written with schema version {version}; this tokenaudit reads up to {SCHEMA_VERSION}",
+            f"{location}: written with schema version {version}; this tokenaudit reads up to {SCHEMA_VERSION}",
             hint="upgrade tokenaudit",
         )
 
 _DICTIONARY_PAGE = 8 << 20
 
 
-def write_table(path: Path, table: pa.Table, *, row_group_rows: int | None = None) -> None:
-    """Write ``table`` to ``path`` (replacing it whole), with the schema version; ``row_group_rows`` rows a group."""
+def write_table(root: Root, path: PurePath, table: pa.Table, *, row_group_rows: int | None = None) -> None:
+    """Write ``table`` to ``path`` of ``root`` (replacing it whole), with the schema version; ``row_group_rows``
+    rows a group."""
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), VERSION_KEY: str(SCHEMA_VERSION).encode()})
-    with replacing(path) as temporary:
-        # A dictionary page of up to 8 MB (Parquet's default is 1 MB) keeps columns of a few
-        # thousand distinct messages dictionary-encoded throughout: `analyze` then reads them as
-        # codes without hashing every string (message: 38 ms -> 6 ms per 333,000 events).
-        pq.write_table(table, temporary, dictionary_pagesize_limit=_DICTIONARY_PAGE, row_group_size=row_group_rows)
-
-def require_dataset(root: Path) -> None:
-    if not root.exists():
-        raise DatasetError(f"{root}: no such dataset", hint="run `tokenaudit ingest LOGS --dataset DIR` first")
-    check_version(root)
+    # A dictionary page of up to 8 MB (Parquet's default is 1 MB) keeps columns of a few
+    # thousand distinct messages dictionary-encoded throughout: `analyze` then reads them as
+    # codes without hashing every string (message: 38 ms -> 6 ms per 333,000 events).
+    locate(root).write_parquet(path, table, dictionary_pagesize_limit=_DICTIONARY_PAGE, row_group_size=row_group_rows)
 
 
-def batch_of(path: Path) -> str:
+def require_dataset(root: Root) -> None:
+    location = locate(root)
+    if location.is_local and not Path(location.root).exists():
+        raise DatasetError(f"{location}: no such dataset", hint="run `tokenaudit ingest LOGS --dataset DIR` first")
+    check_version(location)
+
+
+def batch_of(path: PurePath) -> str:
     """The batch id in a file name: ``batch-<id>.parquet`` or ``part-<id>-<n>.parquet``."""
     stem = path.name.removesuffix(".parquet")
     if stem.startswith("batch-"):
@@ -91,13 +107,14 @@ def batch_of(path: Path) -> str:
     return stem[len("part-"):].rpartition("-")[0]
 
 
-def batch_files(root: Path, table: str) -> list[Path]:
+def batch_files(root: Root, table: str) -> list[PurePath]:
     pattern = "event_date=*/part-*.parquet" if table in ("events", "event_classes") else "batch-*.parquet"
-    return sorted((root / table).glob(pattern))
+    return locate(root).glob(table, pattern)
 
 
-def committed_files(root: Path, table: str, batches: Collection[str] | None) -> list[Path]:
+def committed_files(root: Root, table: str, batches: Collection[str] | None) -> list[PurePath]:
     """Files of ``table`` that belong to committed batches (or to ``batches``, a snapshot of them)."""
+    root = locate(root)
     require_dataset(root)
     for _attempt in range(_ATTEMPTS):
         wanted = set(committed_batches(root) if batches is None else batches)
@@ -112,7 +129,7 @@ def committed_files(root: Path, table: str, batches: Collection[str] | None) -> 
     raise stale_error(root, gone)
 
 
-def in_window(files: list[Path], since: pd.Timestamp | None, until: pd.Timestamp | None) -> list[Path]:
+def in_window(files: list[PurePath], since: pd.Timestamp | None, until: pd.Timestamp | None) -> list[PurePath]:
     """The events files whose day (their ``event_date=`` folder, a UTC date) can hold times in ``[since, until)``.
 
     Examples
@@ -140,13 +157,13 @@ def in_window(files: list[Path], since: pd.Timestamp | None, until: pd.Timestamp
 _ATTEMPTS = 5
 
 
-def retired(root: Path, batches: Collection[str]) -> list[str]:
+def retired(root: Root, batches: Collection[str]) -> list[str]:
     """Batches of a snapshot whose manifest is gone: a compaction merged and retired them."""
     present = {batch_of(p) for p in batch_files(root, "manifest")}
     return sorted(set(batches) - present)
 
 
-def stale_error(root: Path, gone: list[str]) -> DatasetError:
+def stale_error(root: Root, gone: list[str]) -> DatasetError:
     return DatasetError(
         f"{root}: batch {gone[0]}{f' and {len(gone) - 1} more' if len(gone) > 1 else ''}"
         " of this snapshot were merged by `tokenaudit compact` while being read",
@@ -154,21 +171,22 @@ def stale_error(root: Path, gone: list[str]) -> DatasetError:
     )
 
 
-def damaged_error(root: Path, path: Path, exc: Exception) -> DatasetError:
-    manifest = root / "manifest" / f"batch-{batch_of(path)}.parquet"
-    if path.is_relative_to(root) and not path.exists() and not manifest.exists():
-        return stale_error(root, [batch_of(path)])  # retired by a compaction while being read
+def damaged_error(root: Root, path: PurePath, exc: Exception) -> DatasetError:
+    location = locate(root)
+    manifest = location.root / "manifest" / f"batch-{batch_of(path)}.parquet"
+    if path.is_relative_to(location.root) and not location.exists(path) and not location.exists(manifest):
+        return stale_error(location, [batch_of(path)])  # retired by a compaction while being read
     text = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(exc).strip())
     reason = text.splitlines()[0] if text else type(exc).__name__
     if path == manifest:
         hint = "delete it: the next ingest discards the rest of that batch and reads its sources again"
     else:
-        hint = (f"restore it from a backup, or delete {manifest}: the next ingest then discards"
+        hint = (f"restore it from a backup, or delete {location.display(manifest)}: the next ingest then discards"
                 " that batch and reads its sources again")
-    return DatasetError(f"{path}: damaged ({reason})", hint=hint)
+    return DatasetError(f"{location.display(path)}: damaged ({reason})", hint=hint)
 
 
-def check_file_version(path: Path, metadata: dict[bytes, bytes] | None) -> None:
+def check_file_version(path: PurePath, metadata: dict[bytes, bytes] | None) -> None:
     raw = (metadata or {}).get(VERSION_KEY, b"1")
     try:
         version = int(raw)
@@ -181,15 +199,16 @@ def check_file_version(path: Path, metadata: dict[bytes, bytes] | None) -> None:
         )
 
 
-def read_file(root: Path, path: Path, schema: pa.Schema) -> pa.Table:
+def read_file(root: Root, path: PurePath, schema: pa.Schema) -> pa.Table:
     """One committed Parquet file, checked for its version, or a clear error."""
+    root = locate(root)
     try:
-        check_file_version(path, pq.read_metadata(path).metadata)
-        return pq.read_table(path, schema=schema)
+        check_file_version(path, root.read_metadata(path).metadata)
+        return root.read_table(path, schema=schema)
     except (pa.ArrowException, OSError) as exc:
         raise damaged_error(root, path, exc) from None
 
-def committed_batches(root: str | Path) -> list[str]:
+def committed_batches(root: Root) -> list[str]:
     """Ids of the batches whose manifest exists: a snapshot to pass to the readers.
 
     A batch is committed by the atomic rename of its manifest, after all its
@@ -205,7 +224,7 @@ def committed_batches(root: str | Path) -> list[str]:
     SchemaMismatchError
         If a manifest file was written by a newer version.
     """
-    root = Path(root)
+    root = locate(root)
     for _attempt in range(_ATTEMPTS):
         files = batch_files(root, "manifest")
         superseded: set[str] = set()
@@ -222,15 +241,16 @@ def committed_batches(root: str | Path) -> list[str]:
                        hint="run the command again once `tokenaudit compact` has finished")
 
 
-def superseded_by(root: Path, path: Path) -> list[str]:
+def superseded_by(root: Root, path: PurePath) -> list[str]:
     """The batches a manifest file supersedes (none but for a compaction's), its version checked."""
+    root = locate(root)
     try:
-        metadata = pq.read_metadata(path).metadata
+        metadata = root.read_metadata(path).metadata
         check_file_version(path, metadata)
     except FileNotFoundError:
         raise
     except (pa.ArrowException, OSError) as exc:
-        if not path.exists():
+        if not root.exists(path):
             raise FileNotFoundError(path) from None
         raise damaged_error(root, path, exc) from None
     raw = (metadata or {}).get(SUPERSEDES_KEY)
