@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tokenaudit.catalogue.matching import (
+    StepIndex,
     confidence_of,
     load_catalogue,
     match_messages,
@@ -312,3 +313,21 @@ def test_the_literal_index_answers_as_a_substring_test_does_for_every_signature(
         seen = [t.lower() for t in texts] if fold else texts
         expected = [i for i, t in enumerate(seen) if any(literal in t for literal in signature.prefilter)]
         assert plain.having(signature.prefilter, everywhere, fold=fold).tolist() == expected, signature.id
+
+
+def test_a_chunk_tries_only_the_steps_its_literals_wake_and_finds_what_trying_all_finds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    catalogue = load_catalogue()
+    index = catalogue.step_index("generic_text", generic_search=True)
+    steps = catalogue.steps("generic_text", generic_search=True)
+    assert len(index.always) < len(steps) // 2  # most steps wait for a literal
+    key = next(key for key in index.by_literal if key[1])  # a phrase's literal, in lower case
+    woken = index.possible(lambda masked, fold: [key[2]] if (masked, fold) == key[:2] else [])
+    assert set(index.by_literal[key]) <= set(woken) and len(woken) < len(steps) // 10
+    assert list(woken) == sorted(woken)  # in the catalogue's order: the first match still wins
+    # Every sample of every signature, phrase and keyword in one chunk: the same rows either way.
+    messages = pa.array([sample.message for signature in catalogue.signatures for sample in signature.samples])
+    found = match_messages(messages, catalogue, format_name="generic_text", generic_search=True)
+    monkeypatch.setattr(StepIndex, "possible", lambda self, _found: np.arange(len(steps)))
+    assert match_messages(messages, catalogue, format_name="generic_text", generic_search=True).equals(found)
+    assert found["signature"].null_count < len(messages) // 3  # near misses and other formats' samples give none

@@ -43,7 +43,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -115,6 +115,52 @@ class MatchStep:
     where: str
     #: whether it reads the text with the user's spans masked (and skips programs that echo user input)
     searched: bool
+
+
+@dataclass(frozen=True)
+class StepIndex:
+    """For a list of match steps, which steps a text can match at all, found from the literals it holds.
+
+    A step whose signature has prefilter literals (all of them in the catalogue's
+    :class:`LiteralIndex`) can match only a text holding one of them; the others are tried
+    always. A chunk whose texts hold few literals then tries a few dozen steps, not every one
+    of the catalogue's thousands: on a log of many small files, each a chunk, that loop was
+    most of the time.
+    """
+
+    #: steps tried whatever the texts hold (no prefilter, or a literal the index does not know)
+    always: np.ndarray
+    #: (whether the step reads the masked texts, whether in lower case, literal) -> the steps it wakes
+    by_literal: dict[tuple[bool, bool, str], np.ndarray]
+
+    @classmethod
+    def of(cls, steps: list[MatchStep], index: LiteralIndex) -> StepIndex:
+        always: list[int] = []
+        woken: dict[tuple[bool, bool, str], list[int]] = {}
+        for number, step in enumerate(steps):
+            fold, literals = _folded(step.signature), step.signature.prefilter
+            if not literals or not all(literal in index.known[fold] for literal in literals):
+                always.append(number)
+                continue
+            for literal in literals:
+                woken.setdefault((step.searched, fold, literal), []).append(number)
+        return cls(np.array(always, dtype=np.int64),
+                   {key: np.array(numbers, dtype=np.int64) for key, numbers in woken.items()})
+
+    def possible(self, found: Callable[[bool, bool], Collection[str]]) -> np.ndarray:
+        """The steps, in order, that texts holding ``found(searched, fold)`` literals can match."""
+        parts = [self.always]
+        for searched in (False, True):
+            for fold in (False, True):
+                if not any(key[0] == searched and key[1] == fold for key in self._kinds):
+                    continue
+                parts += [self.by_literal[key] for literal in found(searched, fold)
+                          if (key := (searched, fold, literal)) in self.by_literal]
+        return np.unique(np.concatenate(parts)) if len(parts) > 1 else self.always
+
+    @cached_property
+    def _kinds(self) -> frozenset[tuple[bool, bool]]:
+        return frozenset((searched, fold) for searched, fold, _ in self.by_literal)
 
 
 @dataclass(frozen=True)
@@ -292,6 +338,12 @@ class Catalogue:
             return steps
 
         return list(self._remember(("steps", f"{format_name}\0{generic_search}"), compute))
+
+    def step_index(self, format_name: str, *, generic_search: bool) -> StepIndex:
+        """Which of :meth:`steps` each prefilter literal can wake (computed once per format)."""
+        return self._remember(("step_index", f"{format_name}\0{generic_search}"),  # type: ignore[no-any-return]
+                              lambda: StepIndex.of(self.steps(format_name, generic_search=generic_search),
+                                                   self.literals))
 
     def _remember(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
         memo = self._memo
@@ -809,8 +861,12 @@ def match_messages(
         searched = _Texts(masked, _Plain(masked, catalogue.literals))
     todo = np.arange(n)  # messages no signature has matched yet
     narrowed = searchable is None
+    steps = catalogue.steps(format_name, generic_search=generic_search)
+    # Only the steps whose literals these texts hold, in order: the others would match nothing.
+    possible = catalogue.step_index(format_name, generic_search=generic_search).possible(
+        lambda masked, fold: (searched if masked else written).plain.literals_found(fold))
 
-    for step in catalogue.steps(format_name, generic_search=generic_search):
+    for step in (steps[number] for number in possible):
         if step.searched and not narrowed:  # the searched steps come last; programs that echo input drop out
             todo = todo[np.asarray(searchable, dtype=bool)[todo]]
             narrowed = True
@@ -889,6 +945,8 @@ def _explain(found: _Found, hits: np.ndarray, env: Signature, catalogue: Catalog
     details = pa.array(found.values["detail"][hits], pa.string())
     plain = _Plain(pc.fill_null(details, ""), catalogue.literals)
     for explainer in catalogue.explainers(env):
+        if not plain.may_hold(explainer):
+            continue  # none of its literals is in any detail: it would match nothing
         pending = np.flatnonzero(found.signature[hits] == env.id)
         if len(pending) == 0:
             return
@@ -996,6 +1054,12 @@ class _Plain:
         return reports_failure(self.array)
 
     @cached_property
+    def wrapped(self) -> np.ndarray:
+        """Which texts begin with a known wrapper, found once for every signature tried at the start."""
+        found: np.ndarray = pc.match_substring_regex(self.array, _wrapper_start()).to_numpy(zero_copy_only=False)
+        return found
+
+    @cached_property
     def folded(self) -> list[str]:
         """The texts in lower case."""
         return [text.lower() for text in self.texts]
@@ -1014,6 +1078,18 @@ class _Plain:
         union = holding[0] if len(holding) == 1 else np.unique(np.concatenate(holding))
         selected: np.ndarray = positions[np.isin(positions, union)]
         return selected
+
+    def may_hold(self, signature: Signature) -> bool:
+        """Whether a text may match ``signature``: it has no prefilter, or a text holds one of its literals."""
+        fold, literals = _folded(signature), signature.prefilter
+        if not literals or not all(literal in self.index.known[fold] for literal in literals):
+            return True
+        found = self._literal_rows(fold)
+        return any(literal in found for literal in literals)
+
+    def literals_found(self, fold: bool) -> Collection[str]:
+        """The index's literals that occur in the texts (in lower case with ``fold``)."""
+        return self._literal_rows(fold).keys()
 
     def _literal_rows(self, fold: bool) -> dict[str, np.ndarray]:
         if fold not in self._rows:
@@ -1050,7 +1126,7 @@ def _match(
     # Most texts start with the validator's own words: for them ``^(?:wrappers)*`` can take no
     # wrapper, and the pattern alone, anchored, finds the same match and captures several times
     # faster than with the alternation of every wrapper in front (9 ms instead of 1 for 880 texts).
-    wrapped = pc.match_substring_regex(subset, _wrapper_start()).to_numpy(zero_copy_only=False)
+    wrapped = plain.wrapped[positions]
     if not wrapped.any():
         return _run(subset, positions, f"^(?:{signature.pattern})", signature.fields)
     if wrapped.all():

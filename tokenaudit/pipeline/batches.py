@@ -524,11 +524,16 @@ class _SourceRun:
 
     def _match_stream(self, head: bytes) -> dict[str, object] | None:
         best: dict[str, object] | None = None
+        # One digest per head length, not per known stream: most heads are 64 KiB long, and a run over
+        # thousands of files compares each with every stream before it.
+        digests: dict[int, str] = {}
         for row in self.known.values():
             head_len = int(row["head_len"])  # type: ignore[call-overload]
-            if head_len == 0:
+            if head_len == 0 or len(head) < head_len:
                 continue
-            if len(head) >= head_len and digest(head[:head_len]) == row["head_sha256"]:
+            if head_len not in digests:
+                digests[head_len] = digest(head[:head_len])
+            if digests[head_len] == row["head_sha256"]:
                 if best is None or head_len > int(best["head_len"]):  # type: ignore[call-overload]
                     best = row
         return best
