@@ -273,12 +273,15 @@ def _ingest_locked(dataset: DatasetLocation, report: IngestReport, sources: list
     known = _latest_streams(read_manifest(dataset))
     ingested_at = pd.Timestamp.now(tz="UTC")
     manifest_rows: list[dict[str, object]] = []
-    writer = _EventWriter(dataset, batch_id, Looseness.of(catalogue))
+    # On a cluster, tasks number their own files from their source's number times PARTS_PER_SOURCE: this
+    # process's files come after theirs.
+    writer = _EventWriter(dataset, batch_id, Looseness.of(catalogue),
+                          first_number=len(sources) * PARTS_PER_SOURCE if client is not None else 0)
     event_tables: list[pa.Table] = []  # of sources read to the end, waiting to be written
     realm_frames: list[pd.DataFrame] = []
     token_frames: list[pd.DataFrame] = []
     request_frames: list[pd.DataFrame] = []
-    if client is not None:  # each source a task on the cluster, which writes its own events
+    if client is not None:  # each source a task on the cluster, which writes the events of a large one itself
         from . import distributed
 
         outcomes: list[SourceOutcome] = distributed.run_sources(
@@ -292,6 +295,10 @@ def _ingest_locked(dataset: DatasetLocation, report: IngestReport, sources: list
                 realm_frames.extend([outcome.realms] if outcome.realms is not None else [])
                 token_frames.extend(outcome.tokens)
                 request_frames.extend(outcome.requests)
+                event_tables.extend(outcome.events)
+                if sum(table.num_rows for table in event_tables) >= SPILL_EVENTS:
+                    writer.write(event_tables)
+                    event_tables = []
     for number, source in enumerate(sources if client is None else [], 1):
         source_progress = _progress_of_source(progress, sources, number)
         if source_progress is not None:
@@ -329,7 +336,12 @@ PARTS_PER_SOURCE = 1_000_000
 
 @dataclass
 class SourceOutcome:
-    """What a task of a cluster ingest sends back: everything of its source but the events, which it wrote."""
+    """What a task of a cluster ingest sends back: everything of its source, and its events unless it wrote them.
+
+    A source with fewer than :data:`SPILL_EVENTS` events sends them back (``events``), to be written with
+    other sources' as one machine writes them: thousands of small logs would otherwise leave as many
+    small files in the dataset. A larger one's task writes them (``written``).
+    """
 
     report: SourceReport
     manifest_row: dict[str, object] | None
@@ -337,6 +349,7 @@ class SourceOutcome:
     tokens: list[pd.DataFrame] = field(default_factory=list)
     requests: list[pd.DataFrame] = field(default_factory=list)
     written: list[PurePath] = field(default_factory=list)
+    events: list[pa.Table] = field(default_factory=list)
 
 
 def run_source(source: Source, number: int, formats: dict[str, LogFormat], catalogue: Catalogue,
@@ -360,6 +373,8 @@ def run_source(source: Source, number: int, formats: dict[str, LogFormat], catal
     if run.manifest_row is None:  # failed: what it wrote before is no part of the batch
         remove_events(dataset, run.written)
         return SourceOutcome(report, None, None)
+    if not run.written and sum(table.num_rows for table in run.events) < SPILL_EVENTS:
+        return SourceOutcome(report, run.manifest_row, run.realms, run.tokens, run.requests, events=run.events)
     written = run.written + writer.write(run.events)
     return SourceOutcome(report, run.manifest_row, run.realms, run.tokens, run.requests, written)
 
