@@ -125,8 +125,8 @@ ReadOnClusterOption = Annotated[
     typer.Option(
         "--dask", metavar="ADDRESS|local:N",
         help="Read the dataset's files as tasks on a Dask cluster: a scheduler's address (tcp://host:8786), or "
-             "local:N for N worker processes here; the result is the same. Workers must see the dataset at the "
-             "same path. Needs pip install 'tokenaudit[dask]'.",
+             "local:N for N worker processes here; the result is the same. Workers must reach the dataset at "
+             "the same path or URL. Needs pip install 'tokenaudit[dask]'.",
     ),
 ]
 OutputFileOption = Annotated[
