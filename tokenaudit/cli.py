@@ -13,7 +13,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
@@ -120,14 +120,18 @@ SignaturesOption = Annotated[
     Optional[list[Path]],  # noqa: UP045
     typer.Option("--signatures", help="Extra signature file(s) to use, besides the built-in ones (repeatable)."),
 ]
+def _dask_option(reads: str, reach: str) -> Any:
+    """``--dask ADDRESS|local:N``: ``reads`` what runs as tasks, ``reach`` what the workers must reach."""
+    return typer.Option(
+        "--dask", metavar="ADDRESS|local:N",
+        help=f"Read {reads} as tasks on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for N "
+             f"worker processes here. Workers must reach {reach}. Needs pip install 'tokenaudit[dask]'.",
+    )
+
+
 ReadOnClusterOption = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option(
-        "--dask", metavar="ADDRESS|local:N",
-        help="Read the dataset's files as tasks on a Dask cluster: a scheduler's address (tcp://host:8786), or "
-             "local:N for N worker processes here; the result is the same. Workers must reach the dataset at "
-             "the same path or URL. Needs pip install 'tokenaudit[dask]'.",
-    ),
+    _dask_option("the dataset's files (the result is the same)", "the dataset at the same path or URL"),
 ]
 OutputFileOption = Annotated[
     Optional[Path],  # noqa: UP045
@@ -310,12 +314,7 @@ def ingest_command(
     ] = False,
     dask: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(
-            "--dask", metavar="ADDRESS|local:N",
-            help="Read the sources as tasks on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N "
-                 "for N worker processes here. Workers must see the files and the dataset at the same paths. "
-                 "Needs pip install 'tokenaudit[dask]'.",
-        ),
+        _dask_option("the sources", "the files, and the dataset, at the same paths or URL"),
     ] = None,
     _output: Annotated[Optional[str], _renamed("--output", "-o", new="--format/-f")] = None,  # noqa: UP045
 ) -> None:
@@ -332,9 +331,8 @@ def ingest_command(
     from .render.tables import ingest_report_to_dict, render_ingest_report
     from .store.dataset import dataset_root
 
-    with cli_errors(), ExitStack() as stack:
+    with cli_errors(), _cluster(dask) as client:
         catalogue = load_catalogue(signatures or [])
-        client = stack.enter_context(_cluster(dask))
         console = _progress_console() if not quiet else None
         with _progress_bar(console) as progress:
             report = ingest(paths, dataset_root(dataset), format_name=input_format,
