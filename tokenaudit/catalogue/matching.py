@@ -132,35 +132,30 @@ class StepIndex:
     always: np.ndarray
     #: (whether the step reads the masked texts, whether in lower case, literal) -> the steps it wakes
     by_literal: dict[tuple[bool, bool, str], np.ndarray]
+    #: the (masked, lower case) kinds of text some literal is looked for in
+    kinds: frozenset[tuple[bool, bool]]
 
     @classmethod
     def of(cls, steps: list[MatchStep], index: LiteralIndex) -> StepIndex:
         always: list[int] = []
         woken: dict[tuple[bool, bool, str], list[int]] = {}
         for number, step in enumerate(steps):
-            fold, literals = _folded(step.signature), step.signature.prefilter
-            if not literals or not all(literal in index.known[fold] for literal in literals):
+            if not index.prefilters(step.signature):
                 always.append(number)
                 continue
-            for literal in literals:
-                woken.setdefault((step.searched, fold, literal), []).append(number)
+            for literal in step.signature.prefilter:
+                woken.setdefault((step.searched, _folded(step.signature), literal), []).append(number)
         return cls(np.array(always, dtype=np.int64),
-                   {key: np.array(numbers, dtype=np.int64) for key, numbers in woken.items()})
+                   {key: np.array(numbers, dtype=np.int64) for key, numbers in woken.items()},
+                   frozenset(key[:2] for key in woken))
 
     def possible(self, found: Callable[[bool, bool], Collection[str]]) -> np.ndarray:
         """The steps, in order, that texts holding ``found(searched, fold)`` literals can match."""
         parts = [self.always]
-        for searched in (False, True):
-            for fold in (False, True):
-                if not any(key[0] == searched and key[1] == fold for key in self._kinds):
-                    continue
-                parts += [self.by_literal[key] for literal in found(searched, fold)
-                          if (key := (searched, fold, literal)) in self.by_literal]
-        return np.unique(np.concatenate(parts)) if len(parts) > 1 else self.always
-
-    @cached_property
-    def _kinds(self) -> frozenset[tuple[bool, bool]]:
-        return frozenset((searched, fold) for searched, fold, _ in self.by_literal)
+        for searched, fold in self.kinds:
+            parts += [self.by_literal[key] for literal in found(searched, fold)
+                      if (key := (searched, fold, literal)) in self.by_literal]
+        return np.unique(np.concatenate(parts))
 
 
 @dataclass(frozen=True)
@@ -1008,6 +1003,11 @@ class LiteralIndex:
         self._automata = {False: _automaton(self.exact), True: _automaton(self.folded)}
         self.known = {False: set(self.exact), True: set(self.folded)}
 
+    def prefilters(self, signature: Signature) -> bool:
+        """Whether the index alone tells the texts ``signature`` may match: it has literals, all of them known."""
+        known = self.known[_folded(signature)]
+        return bool(signature.prefilter) and all(literal in known for literal in signature.prefilter)
+
     def rows(self, joined: str, starts: np.ndarray, *, fold: bool) -> dict[str, np.ndarray]:
         """For each literal found in ``joined`` (texts joined by newlines, beginning at ``starts``), its texts."""
         automaton = self._automata[fold]
@@ -1080,12 +1080,11 @@ class _Plain:
         return selected
 
     def may_hold(self, signature: Signature) -> bool:
-        """Whether a text may match ``signature``: it has no prefilter, or a text holds one of its literals."""
-        fold, literals = _folded(signature), signature.prefilter
-        if not literals or not all(literal in self.index.known[fold] for literal in literals):
+        """Whether a text may match ``signature``: the index cannot tell, or a text holds one of its literals."""
+        if not self.index.prefilters(signature):
             return True
-        found = self._literal_rows(fold)
-        return any(literal in found for literal in literals)
+        found = self._literal_rows(_folded(signature))
+        return any(literal in found for literal in signature.prefilter)
 
     def literals_found(self, fold: bool) -> Collection[str]:
         """The index's literals that occur in the texts (in lower case with ``fold``)."""
