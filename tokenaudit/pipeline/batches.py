@@ -43,6 +43,7 @@ from ..sources.readers import (
 )
 from ..store.dataset import (
     commit_batch,
+    discard_batch,
     discard_quietly,
     discard_uncommitted,
     new_batch_id,
@@ -239,26 +240,13 @@ def ingest(
                 if location.is_local:
                     discard_quietly(location)  # this batch's files, which no manifest names yet
                 else:  # no lock: other sites' batches are in progress; this one's go, the rest wait their grace
-                    _discard_batch_quietly(location, report.batch_id)
+                    discard_batch(location, report.batch_id)
                 raise
     except OSError as exc:  # the dataset could not be written: read-only, no permission, a full disk
         if not location.is_local:  # no bucket, no access, no server
             raise unreachable_error(location, exc) from None
         raise storage_error(exc, location) from None
     return report
-
-
-def _discard_batch_quietly(location: DatasetLocation, batch_id: str) -> None:
-    """Delete the files of the uncommitted batch ``batch_id`` as far as the store lets it (a failed ingest's)."""
-    from ..store.layout import batch_files, batch_of
-
-    try:
-        for table in ("events", "event_classes", "tokens", "requests", "realms"):
-            for path in batch_files(location, table):
-                if batch_of(path) == batch_id:
-                    location.delete(path)
-    except OSError:
-        pass
 
 
 def _ingest_locked(dataset: DatasetLocation, report: IngestReport, sources: list[Source],

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 from ..catalogue.matching import load_catalogue
 from ..schema import EVENT_SCHEMA, MANIFEST_SCHEMA, MATCHED_KINDS, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
 from .dataset import commit_batch, discard_uncommitted, write_events, writer_lock
-from .layout import batch_files, batch_of, committed_batches, read_file, require_dataset, write_table
+from .layout import committed_batches, files_by_batch, read_file, require_dataset, write_table
 from .lease import Lease, check_held, holding
 from .location import DatasetLocation, Root, locate
 from .looseness import Looseness
@@ -235,12 +235,8 @@ def plan_merges(batches: Sequence[str], sizes: dict[str, int], *, target_bytes: 
 
 def _files_of(root: DatasetLocation, batches: Sequence[str]) -> dict[str, list[PurePath]]:
     """Every file of each batch, table by table, in the order readers list them."""
-    found: dict[str, list[PurePath]] = {batch: [] for batch in batches}
-    for table in _FILE_TABLES:
-        for path in batch_files(root, table):
-            if (batch := batch_of(path)) in found:
-                found[batch].append(path)
-    return found
+    found = files_by_batch(root, _FILE_TABLES)
+    return {batch: found.get(batch, []) for batch in batches}
 
 
 def _size(root: DatasetLocation, paths: list[PurePath]) -> int:

@@ -103,6 +103,7 @@ from .layout import (
     committed_batches,
     committed_files,
     damaged_error,
+    files_by_batch,
     read_file,
     require_dataset,
     write_table,
@@ -271,10 +272,7 @@ def discard_uncommitted(root: Root, *, now: Callable[[], datetime] | None = None
     for path in retired:
         location.delete(path)
     doomed = retired + [p for p in root.rglob(".*.tmp") if p.is_file()]
-    doomed += [p for p in batch_files(root, "events") if batch_of(p) not in committed]
-    doomed += [p for p in batch_files(root, "event_classes") if batch_of(p) not in committed]
-    for table in BATCH_TABLES:
-        doomed += [p for p in batch_files(root, table) if batch_of(p) not in committed]
+    doomed += [path for batch, paths in files_by_batch(root).items() if batch not in committed for path in paths]
     for path in doomed:
         location.delete(path)
     return doomed
@@ -289,14 +287,11 @@ def _discard_on_object_store(location: DatasetLocation, now: Callable[[], dateti
     for path in retired:  # superseded by a committed compaction: no reader takes them in a new snapshot
         location.delete(path)
     with_manifest = {batch_of(p) for p in manifests}
-    others: dict[str, list[PurePath]] = {}
-    for table in ("events", "event_classes", *BATCH_TABLES):
-        for path in batch_files(location, table):
-            if batch_of(path) not in committed:
-                others.setdefault(batch_of(path), []).append(path)
     cutoff = now() - GRACE_PERIOD
     doomed = list(retired)
-    for batch, paths in others.items():
+    for batch, paths in files_by_batch(location).items():
+        if batch in committed:
+            continue
         if batch in with_manifest:  # retired: its manifest is deleted already
             doomed += paths
             continue
@@ -309,6 +304,20 @@ def _discard_on_object_store(location: DatasetLocation, now: Callable[[], dateti
     for path in doomed[len(retired):]:
         location.delete(path)
     return doomed
+
+
+def discard_batch(root: Root, batch_id: str) -> None:
+    """Delete the files of the uncommitted batch ``batch_id`` (a failed write's), as far as the store lets it.
+
+    Where there is no writer lock (an object store), this is what a failed ingest may delete: other
+    batches without a manifest may be other sites' ingests in progress.
+    """
+    location = locate(root)
+    try:
+        for path in files_by_batch(location).get(batch_id, []):
+            location.delete(path)
+    except OSError:
+        pass
 
 
 #: Rows of an events file's row groups: a reader of a time window (events, a day in parts) skips the groups

@@ -112,6 +112,19 @@ def batch_files(root: Root, table: str) -> list[PurePath]:
     return locate(root).glob(table, pattern)
 
 
+#: Every table of a batch but its manifest.
+DATA_TABLES = ("events", "event_classes", *BATCH_TABLES)
+
+
+def files_by_batch(root: Root, tables: Collection[str] = DATA_TABLES) -> dict[str, list[PurePath]]:
+    """The files of ``tables``, grouped by batch, table by table in the order readers list them."""
+    found: dict[str, list[PurePath]] = {}
+    for table in tables:
+        for path in batch_files(root, table):
+            found.setdefault(batch_of(path), []).append(path)
+    return found
+
+
 def committed_files(root: Root, table: str, batches: Collection[str] | None) -> list[PurePath]:
     """Files of ``table`` that belong to committed batches (or to ``batches``, a snapshot of them)."""
     root = locate(root)
