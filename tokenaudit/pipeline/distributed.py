@@ -2,10 +2,11 @@
 
 A task (:func:`tokenaudit.pipeline.batches.run_source`) runs the same per-source ingest as
 one machine does (detection, resumption, :func:`~tokenaudit.pipeline.chunk.process_chunk`
-over its blocks) and writes its events into the batch's files itself, under part numbers of
-its own; it sends back the rest
-(the line accounting, the manifest row, realms, tokens and request counts), which the
-caller commits as one batch, with its manifest, once every task is in. A task that fails
+over its blocks). A source with many events has them written by its task into the batch's
+files, under part numbers of its own; a small one sends them back, to be written with the
+others'. Every task sends back the rest (the line accounting, the manifest row, realms,
+tokens and request counts), which the caller commits as one batch, with its manifest, once
+every task is in. A task that fails
 or whose worker dies is run again by Dask (``retries``); a retry writes the same part
 numbers, and the caller deletes any part that no final task names, so nothing is
 counted twice. Workers must see the sources and the dataset at the same paths (one

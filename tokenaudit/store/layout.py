@@ -47,20 +47,15 @@ def check_version(root: Root) -> None:
     meta = location.root / META_FILE
     try:
         text = location.read_bytes(meta).decode("utf-8", errors="replace")
-    except FileNotFoundError as exc:
-        if not location.is_local and "bucket" in str(exc).lower():  # "The specified bucket does not exist"
+    except OSError as exc:
+        # On an object store, anything but a missing file ("The specified bucket does not exist" is one) is the store's.
+        missing = isinstance(exc, FileNotFoundError) and "bucket" not in str(exc).lower()
+        if not location.is_local and not missing:
             raise unreachable_error(location, exc) from None
         raise DatasetError(
             f"{location}: not a tokenaudit dataset (no readable {META_FILE})",
             hint="point --dataset at a folder written by `tokenaudit ingest`",
         ) from None
-    except OSError as exc:
-        if location.is_local:
-            raise DatasetError(
-                f"{location}: not a tokenaudit dataset (no readable {META_FILE})",
-                hint="point --dataset at a folder written by `tokenaudit ingest`",
-            ) from None
-        raise unreachable_error(location, exc) from None
     try:
         content = json.loads(text)
     except ValueError:
