@@ -36,7 +36,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import SEED, generate  # noqa: E402
+from generate import SEED, generate, truth_path  # noqa: E402
+
+
+def _fleet_log(path: Path, lines: int, seed: int) -> dict[str, object]:
+    """Generate one log of the fleet, or take it as it is where ``--keep`` kept the same one from an earlier run."""
+    kept = truth_path(path)
+    if path.exists() and kept.exists():
+        truth: dict[str, object] = json.loads(kept.read_text(encoding="utf-8"))
+        if truth.get("lines") == lines and truth.get("seed") == seed and path.stat().st_size == truth.get("file_bytes"):
+            return truth
+    return generate("proxmox_syslog", lines, path, seed=seed)
 
 
 def _ingest(files: list[Path], dataset: Path, extra: list[str], env: dict[str, str]) -> tuple[float, dict[str, object]]:
@@ -119,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=250_000, help="lines per log [250,000]")
     parser.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster [2]")
     parser.add_argument("--runs", type=int, default=3, help="runs of each; the median is reported [3]")
-    parser.add_argument("--keep", type=Path, help="write the files and datasets here and keep them")
+    parser.add_argument("--keep", type=Path,
+                        help="write the files and datasets here and keep them; logs kept by an earlier run with the "
+                             "same --lines are used again")
     parser.add_argument("--scaling", type=int, nargs="+", metavar="N",
                         help="time in this process with these worker counts, phase by phase (see above)")
     args = parser.parse_args(argv)
@@ -131,11 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         files, expected, size = [], 0, 0
         for number in range(args.files):
             path = workdir / f"pve{number:03d}.log"
-            truth = generate("proxmox_syslog", args.lines, path, seed=SEED + number)
+            truth = _fleet_log(path, args.lines, SEED + number)
             files.append(path)
             expected += int(truth["failures"])  # type: ignore[call-overload]
             size += path.stat().st_size
-            print(f"  fleet: {number + 1}/{args.files} logs", file=sys.stderr, flush=True)
+            if (number + 1) % 100 == 0 or number + 1 == args.files:
+                print(f"  fleet: {number + 1}/{args.files} logs", file=sys.stderr, flush=True)
         for path in files:  # into the page cache, for both
             path.read_bytes()
         if args.scaling:

@@ -303,3 +303,16 @@ def test_the_fleet_scaling_splits_each_run_into_the_coordinators_and_the_tasks_t
     before, span, after = (float(cells[i]) for i in (5, 6, 7))
     assert float(cells[2]) >= before + span + after - 0.05 > 0  # the phases add up to no more than the run
     assert cells[-1] == "yes" and int(cells[-2].replace(",", "")) > 0
+
+
+def test_the_fleet_takes_logs_kept_by_an_earlier_run_and_remakes_any_that_differ(tmp_path: Path) -> None:
+    fleet = _load("fleet")
+    log = tmp_path / "pve000.log"
+    first = fleet._fleet_log(log, 50, 7)
+    made = log.stat().st_mtime_ns
+    assert fleet._fleet_log(log, 50, 7) == first and log.stat().st_mtime_ns == made  # taken as it is
+    other = fleet._fleet_log(log, 60, 7)  # another size: made again
+    assert other["lines"] == 60 and len(log.read_text().splitlines()) == 60
+    with log.open("a") as out:  # a log cut short or grown since: made again
+        out.write("extra\n")
+    assert fleet._fleet_log(log, 60, 7) == other and len(log.read_text().splitlines()) == 60
