@@ -41,10 +41,10 @@ def scores() -> dict[str, object]:
     return evaluate.run()
 
 
-@pytest.mark.parametrize("name", ["real", "validators", "negative", "fresh", "fresh2", "fresh3", "fresh4"])
+@pytest.mark.parametrize("name", ["real", "validators", "negative", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"])
 def test_every_record_is_well_formed(name: str) -> None:
     records = evaluate.load_set(name)
-    assert len(records) >= {"real": 300, "fresh": 135, "fresh2": 155, "fresh3": 150, "fresh4": 145}.get(name, 200)
+    assert len(records) >= {"real": 300, "fresh": 135, "fresh2": 155, "fresh3": 150, "fresh4": 145, "fresh5": 155}.get(name, 200)
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids))
     for record in records:
