@@ -68,7 +68,7 @@ import fcntl
 import json
 import os
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -94,6 +94,7 @@ from ..version import __version__
 from .event_classes import summarize_file, summary_path
 from .layout import (
     BATCH_TABLES,
+    LEADS_KEY,
     META_FILE,
     SUPERSEDES_KEY,
     batch_files,
@@ -461,18 +462,25 @@ def read_tokens(root: Root, *, batches: Collection[str] | None = None) -> pd.Dat
 
 
 def commit_batch(root: Root, manifest: pd.DataFrame | pa.Table, batch_id: str, *,
-                 supersedes: Collection[str] = ()) -> None:
+                 supersedes: Collection[str] = (), leads: Sequence[str | None] | None = None) -> None:
     """Write the batch's manifest: from now on its events and realms are part of the dataset.
 
     With ``supersedes`` (a compaction's merged batch), the same atomic rename
-    retires those batches: readers see either them or this one.
+    retires those batches: readers see either them or this one. ``leads``, one
+    per row, are the digests of the sources' first lines, which tell another
+    site's commit that it read the same source (:mod:`tokenaudit.store.conflicts`).
     """
     if isinstance(manifest, pa.Table):
         table = manifest.select(MANIFEST_SCHEMA.names).cast(MANIFEST_SCHEMA)
     else:
         table = pa.Table.from_pandas(manifest, schema=MANIFEST_SCHEMA, preserve_index=False)
+    metadata = {}
     if supersedes:
-        table = table.replace_schema_metadata({SUPERSEDES_KEY: json.dumps(sorted(supersedes)).encode()})
+        metadata[SUPERSEDES_KEY] = json.dumps(sorted(supersedes)).encode()
+    if leads is not None:
+        metadata[LEADS_KEY] = json.dumps(list(leads)).encode()
+    if metadata:
+        table = table.replace_schema_metadata(metadata)
     write_table(root, locate(root).root / "manifest" / f"batch-{batch_id}.parquet", table)
 
 
