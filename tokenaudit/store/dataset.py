@@ -27,13 +27,18 @@ protocol holds without them:
   absent or complete, and the manifest, written last, still decides whether a
   batch exists: readers never open a file of a batch without one.
 - *Two sites writing at once.* Each ingest writes only its own batch's names,
-  so two of them never touch the same file; both commit. ``tokenaudit.json``
-  is created by a conditional PUT (``If-None-Match: *``): of two first ingests
-  one creates it, the other reads it. What the incremental ingest has read
-  already comes from the committed manifests when it starts: two sites
-  ingesting *different* sources both land in full; two ingesting the *same*
-  source at the same time each read it (neither sees the other's manifest
-  yet), and its events are stored twice. Give each source to one site.
+  so two of them never touch the same file. ``tokenaudit.json`` is created by
+  a conditional PUT (``If-None-Match: *``): of two first ingests one creates
+  it, the other reads it. What the incremental ingest has read already comes
+  from the committed manifests when it starts: two sites ingesting *different*
+  sources both land in full. Two ingesting the *same* source at the same time
+  each read it (neither sees the other's manifest yet), but only the first to
+  commit stores it: each commit, under a short lease, first reads the
+  manifests committed since its snapshot, and one that read a line of the same
+  stream makes it discard its batch and run once more from the new state
+  (:mod:`tokenaudit.store.conflicts`). Each line is then counted once; a
+  conflict met again on that second run is an error, whose hint says to give
+  each source to one site.
 - *Leftovers.* Without the writer lock, a batch with no manifest may be
   another site's ingest in progress, not a crashed one. :func:`discard_uncommitted`
   therefore removes an uncommitted batch's files only once the newest of them is
@@ -44,7 +49,9 @@ protocol holds without them:
   of its batch could lose it: a file is written every 50,000 events, and
   every 6 hours is far longer than any source takes between two.
 - *Compaction* holds a lease (:mod:`tokenaudit.store.lease`) created by a
-  conditional PUT, so two compactions never supersede the same batches.
+  conditional PUT, so two compactions never supersede the same batches. Its
+  merged batch holds the rows of batches it retires, which the commit check
+  of an ingest tells from new ones by their content.
 
 A reader that reads several tables takes one snapshot, ``batches =
 committed_batches(root)``, and passes it to each reader, so that all of them
