@@ -309,7 +309,7 @@ def test_two_sites_ingesting_the_same_sources_at_once_count_each_line_once(
     lines = {path: len(Path(path).read_bytes().splitlines()) for path in files}
     assert manifest.groupby("source_file")["lines_read"].sum().to_dict() == lines  # each line once
     location = locate(url)
-    assert {batch for batch in map(batch_of, batch_files(location, "events"))} == set(committed_batches(url))
+    assert set(map(batch_of, batch_files(location, "events"))) == set(committed_batches(url))
     assert not location.exists(location.root / "commit.lease")
 
 
