@@ -7,8 +7,11 @@ The race of two threads against a real S3 server, and the cluster path, are in `
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +21,14 @@ from typer.testing import CliRunner
 
 from tests.conftest import SAMPLE_LOGS
 from tokenaudit.cli import app
-from tokenaudit.errors import IngestConflictError
+from tokenaudit.errors import IngestConflictError, LeaseBusyError
 from tokenaudit.pipeline import batches
 from tokenaudit.pipeline.batches import ingest
 from tokenaudit.store import conflicts
-from tokenaudit.store.conflicts import COMMIT_LEASE, StreamRead, lead_digest, overlapping
-from tokenaudit.store.dataset import read_events, read_manifest
+from tokenaudit.store.conflicts import COMMIT_LEASE, COMMIT_LEASE_PERIOD, StreamRead, lead_digest, overlapping
+from tokenaudit.store.dataset import open_for_writing, read_events, read_manifest
 from tokenaudit.store.layout import committed_files, files_by_batch
+from tokenaudit.store.lease import acquire, release
 from tokenaudit.store.location import locate
 
 FULL = 65_536
@@ -207,3 +211,37 @@ def test_rows_committed_before_the_snapshot_are_no_conflict_even_merged_anew(url
     conflicts.commit_batch(url, merged, "20990101T000000-00000000")
     assert conflicts.reads_since(url, set(seen["batch_id"]), seen, own="mine") == []
     assert len(conflicts.reads_since(url, set(), pd.DataFrame(columns=seen.columns), own="mine")) == 2
+
+
+def test_a_commit_waits_for_another_sites_commit_lease(url: str, log: Path) -> None:
+    location = locate(url)
+    open_for_writing(location)
+    held = acquire(location, COMMIT_LEASE, period=COMMIT_LEASE_PERIOD)  # another site, committing
+    timer = threading.Timer(0.5, release, (location, held))
+    timer.start()
+    started = time.monotonic()
+    report = ingest([str(log)], url, timezone="UTC")
+    timer.join()
+    assert time.monotonic() - started >= 0.5
+    assert [source.status for source in report.sources] == ["ingested"] and len(read_manifest(url)) == 1
+
+
+def test_a_commit_lease_held_too_long_is_an_error_and_the_batch_is_deleted(url: str, log: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    location = locate(url)
+    open_for_writing(location)
+    acquire(location, COMMIT_LEASE, period=COMMIT_LEASE_PERIOD)  # another site's, which does not give it back
+    monkeypatch.setattr(conflicts, "COMMIT_WAIT", timedelta(seconds=0.3))
+    with pytest.raises(LeaseBusyError, match="another commit is running") as caught:
+        ingest([str(log)], url, timezone="UTC")
+    assert caught.value.hint is not None and "run the ingest again" in caught.value.hint
+    assert files_by_batch(location) == {} and read_manifest(url).empty
+
+
+def test_a_killed_sites_commit_lease_is_taken_over_once_expired(url: str, log: Path) -> None:
+    location = locate(url)
+    open_for_writing(location)
+    acquire(location, COMMIT_LEASE, period=timedelta(seconds=0.3))  # a site killed while it held the lease
+    report = ingest([str(log)], url, timezone="UTC")
+    assert [source.status for source in report.sources] == ["ingested"]
+    assert not location.exists(location.root / f"{COMMIT_LEASE}.lease")
