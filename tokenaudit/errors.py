@@ -79,6 +79,44 @@ class DatasetError(TokenAuditError):
     """Raised when a dataset is missing, locked or unreadable."""
 
 
+class LeaseBusyError(DatasetError):
+    """Raised when another site holds a lease of a dataset on an object store (:mod:`tokenaudit.store.lease`)."""
+
+
+class IngestConflictError(DatasetError):
+    """Raised when another site committed lines of the same sources that an ingest had read too.
+
+    Parameters
+    ----------
+    dataset
+        The dataset, as a user names it.
+    sources
+        The sources whose lines the other site committed first.
+    retried
+        Whether the ingest had already been run again once from the other site's state.
+
+    Examples
+    --------
+    >>> err = IngestConflictError("s3://logs/ds", ["syslog", "auth.log", "app.log"], retried=True)
+    >>> str(err).partition(": ")[2].partition("; ")[0]
+    'another site committed lines of syslog and 2 more sources that this ingest read too, again after a retry'
+    >>> err.hint.split(";")[0]
+    'another site is ingesting the same sources into this dataset'
+    """
+
+    def __init__(self, dataset: object, sources: list[str], *, retried: bool = False) -> None:
+        self.dataset, self.sources, self.retried = str(dataset), list(sources), retried
+        more = len(self.sources) - 1
+        named = (self.sources[0] if self.sources else "a source") + (
+            f" and {more} more source{'s' if more > 1 else ''}" if more > 0 else "")
+        super().__init__(
+            f"{self.dataset}: another site committed lines of {named} that this ingest read too"
+            f"{', again after a retry' if retried else ''}; nothing of this ingest was committed",
+            hint="another site is ingesting the same sources into this dataset; run one ingest per source, "
+                 "or run again",
+        )
+
+
 class SchemaMismatchError(DatasetError):
     """Raised when a dataset was written with a schema this version cannot read."""
 

@@ -38,7 +38,7 @@ from tokenaudit.store.dataset import (  # noqa: E402
     read_manifest,
     write_events,
 )
-from tokenaudit.store.layout import batch_files, committed_batches  # noqa: E402
+from tokenaudit.store.layout import batch_files, batch_of, committed_batches  # noqa: E402
 from tokenaudit.store.lease import LEASE_PERIOD, acquire  # noqa: E402
 from tokenaudit.store.location import DatasetLocation, locate  # noqa: E402
 
@@ -261,3 +261,79 @@ def test_a_cluster_ingest_into_s3_equals_one_machines(bucket: str, logs: dict[st
               .sort_values(["source_file", "line_no"], kind="stable").reset_index(drop=True)
               for where in (url, tmp_path / "alone")]
     pd.testing.assert_frame_equal(events[0], events[1])
+
+
+def _meet_before_commit(monkeypatch: pytest.MonkeyPatch, sites: int) -> None:
+    """Make each of ``sites`` threads wait, at its first commit, for the others to reach theirs: every one has then
+    taken its snapshot and read its sources before any commits, the race two sites starting together may run."""
+    from tokenaudit.pipeline import batches
+
+    real, met, meeting = batches.commit_ingest, set(), threading.Barrier(sites, timeout=120)
+
+    def commit(*args: object, **kwargs: object) -> None:
+        if threading.get_ident() not in met:
+            met.add(threading.get_ident())
+            meeting.wait()
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batches, "commit_ingest", commit)
+
+
+def test_two_sites_ingesting_the_same_sources_at_once_count_each_line_once(
+        bucket: str, logs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, local, files = f"s3://{bucket}/ds", tmp_path / "alone", [str(path) for path in logs.values()]
+    invoke("ingest", *files, "--dataset", local, "--timezone", "UTC", "-q")
+    _meet_before_commit(monkeypatch, 2)
+    reports, failures = [], []
+
+    def site() -> None:
+        try:
+            reports.append(ingest(files, url, timezone="UTC", jobs=1))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=site) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    # One site committed; the other found that at its commit, discarded its batch and read again: nothing new.
+    retried = [report for report in reports if report.retried_after_conflict]
+    assert len(retried) == 1 and sorted(retried[0].retried_after_conflict) == sorted(files)
+    assert {source.status for source in retried[0].sources} == {"unchanged"}
+    assert len(committed_batches(url)) == 1 and _events(url) == _events(local) > 0
+    analyzed = invoke("analyze", "--dataset", url, "--since", "3650d", "-f", "json")
+    assert json.loads(analyzed) == json.loads(invoke("analyze", "--dataset", local, "--since", "3650d", "-f", "json"))
+    manifest = read_manifest(url)
+    lines = {path: len(Path(path).read_bytes().splitlines()) for path in files}
+    assert manifest.groupby("source_file")["lines_read"].sum().to_dict() == lines  # each line once
+    location = locate(url)
+    assert set(map(batch_of, batch_files(location, "events"))) == set(committed_batches(url))
+    assert not location.exists(location.root / "commit.lease")
+
+
+def test_a_cluster_ingest_meeting_another_sites_commit_reads_again_on_the_cluster(
+        bucket: str, logs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("distributed", reason="Dask is not installed (pip install -e '.[dev]')")
+    from tokenaudit.pipeline import batches
+    from tokenaudit.pipeline.distributed import cluster_client
+
+    url, files = f"s3://{bucket}/ds", [str(path) for path in logs.values()]
+    real, waiting = batches.commit_ingest, [True]
+
+    def commit(*args: object, **kwargs: object) -> None:
+        if waiting:  # another site, on one machine, commits three of the sources meanwhile
+            waiting.clear()
+            ingest(files[:3], url, timezone="UTC")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batches, "commit_ingest", commit)
+    with cluster_client("local:2") as client:
+        report = ingest(files, url, timezone="UTC", client=client)
+    assert report.retried_after_conflict == files[:3]
+    assert [source.status for source in report.sources] == ["unchanged"] * 3 + ["ingested"] * 2
+    alone = ingest(files, tmp_path / "alone", timezone="UTC")
+    assert len(committed_batches(url)) == 2 and _events(url) == _events(tmp_path / "alone") > 0
+    manifest = read_manifest(url)
+    assert sorted(manifest["source_file"]) == sorted(files) and manifest["lines_read"].sum() == alone.totals.read

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from ..catalogue.matching import Catalogue, load_catalogue
 from ..common.timestamps import check_timezone, local_timezone_name
-from ..errors import FormatError, InputError, storage_error
+from ..errors import DatasetError, FormatError, IngestConflictError, InputError, storage_error
 from ..formats.parsing import detect_format, get_format, load_formats, split_lines
 from ..models import LineAccount, LogFormat
 from ..sources.readers import (
@@ -41,8 +41,8 @@ from ..sources.readers import (
     iter_line_blocks,
     open_source,
 )
+from ..store.conflicts import LEAD_FIELD, commit_ingest, lead_digest
 from ..store.dataset import (
-    commit_batch,
     discard_batch,
     discard_quietly,
     discard_uncommitted,
@@ -113,11 +113,15 @@ class IngestReport:
     """The outcome of one ingest run: a report per source and the batch written.
 
     ``dataset`` is the folder's :class:`~pathlib.Path`, or the URL of a dataset on an object store.
+    ``retried_after_conflict`` names the sources of which another site committed lines while this run
+    read them too (a dataset on an object store, :mod:`tokenaudit.store.conflicts`): the run then
+    discarded what it had read and ran once more from that site's state; empty if it did not.
     """
 
     dataset: Path | str
     batch_id: str
     sources: list[SourceReport] = field(default_factory=list)
+    retried_after_conflict: list[str] = field(default_factory=list)
 
     @property
     def totals(self) -> LineAccount:
@@ -215,6 +219,9 @@ def ingest(
         If ``format_name`` is unknown.
     DatasetError
         If the dataset cannot be created, or a file of it is damaged.
+    IngestConflictError
+        If, on an object store, another site committed lines of the same sources that this ingest read, and did
+        again while it ran once more from that site's state: nothing of this ingest was committed.
     StorageError
         If the dataset cannot be written (a read-only file system, no permission, a full disk); it is left as it
         was.
@@ -231,17 +238,29 @@ def ingest(
     jobs = jobs if jobs is not None else default_jobs()
     try:
         open_for_writing(location)
-        report = IngestReport(location.given, new_batch_id())
         with writer_lock(location):
-            try:
-                _ingest_locked(location, report, sources, formats, forced, zone, catalogue, progress, key, jobs,
-                               client)
-            except OSError:
-                if location.is_local:
-                    discard_quietly(location)  # this batch's files, which no manifest names yet
-                else:  # no lock: other sites' batches are in progress; this one's go, the rest wait their grace
+            retried: list[str] = []
+            while True:
+                report = IngestReport(location.given, new_batch_id(), retried_after_conflict=retried)
+                try:
+                    _ingest_locked(location, report, sources, formats, forced, zone, catalogue, progress, key, jobs,
+                                   client)
+                    break
+                except IngestConflictError as conflict:  # another site committed lines this run read: none of it
                     discard_batch(location, report.batch_id)
-                raise
+                    if retried:
+                        raise IngestConflictError(location, conflict.sources, retried=True) from None
+                    retried = conflict.sources  # once more, from that site's state
+                except OSError:
+                    if location.is_local:
+                        discard_quietly(location)  # this batch's files, which no manifest names yet
+                    else:  # no lock: other sites' batches are in progress; this one's go, the rest wait their grace
+                        discard_batch(location, report.batch_id)
+                    raise
+                except DatasetError:  # on an object store, a commit that could not be made (the lease)
+                    if not location.is_local:
+                        discard_batch(location, report.batch_id)
+                    raise
     except OSError as exc:  # the dataset could not be written: read-only, no permission, a full disk
         if not location.is_local:  # no bucket, no access, no server
             raise unreachable_error(location, exc) from None
@@ -258,7 +277,9 @@ def _ingest_locked(dataset: DatasetLocation, report: IngestReport, sources: list
     # Alone now: whatever uncommitted files there are, a killed ingest left them.
     discard_uncommitted(dataset)
     verify_dataset(dataset)
-    known = _latest_streams(read_manifest(dataset))
+    seen = read_manifest(dataset)  # the snapshot this batch reads from; its commit checks what came since
+    snapshot = set(seen["batch_id"])
+    known = _latest_streams(seen)
     ingested_at = pd.Timestamp.now(tz="UTC")
     manifest_rows: list[dict[str, object]] = []
     # On a cluster, tasks number their own files from their source's number times PARTS_PER_SOURCE: this
@@ -315,7 +336,7 @@ def _ingest_locked(dataset: DatasetLocation, report: IngestReport, sources: list
         write_tokens(dataset, aggregate_tokens(token_frames), batch_id)
         if request_frames:
             write_requests(dataset, pd.concat(request_frames, ignore_index=True), batch_id)
-        commit_batch(dataset, pd.DataFrame(manifest_rows), batch_id)
+        commit_ingest(dataset, pd.DataFrame(manifest_rows), batch_id, snapshot=snapshot, seen=seen)
 
 
 #: Part numbers a source's events files may use on a cluster: source ``n`` numbers its files from ``n`` times this.
@@ -657,6 +678,7 @@ class _SourceRun:
             "compressed": stream.compressed,
             "head_len": head_len,
             "head_sha256": digest(self._head[:head_len]),
+            LEAD_FIELD: lead_digest(self._head[:head_len]),
             "tail_sha256": digest(tail[-TAIL_BYTES:]),
             "offset_bytes": offset,
             "lines_total": lines_total,

@@ -10,7 +10,10 @@ every task is in. A task that fails
 or whose worker dies is run again by Dask (``retries``); a retry writes the same part
 numbers, and the caller deletes any part that no final task names, so nothing is
 counted twice. Workers must see the sources and the dataset at the same paths (one
-machine, or a shared file system).
+machine, or a shared file system). The caller's commit is one machine's
+(:func:`~tokenaudit.store.conflicts.commit_ingest`): on an object store, a batch of another
+site that read the same lines meanwhile makes the whole run go again, tasks and all, under
+a new batch id.
 
 A source of :data:`SPREAD_BYTES` or more is not left to its one task: that task reads the file,
 numbers its lines and sends each block, as a task of its own, to the whole cluster

@@ -489,6 +489,10 @@ def render_ingest_report(report: IngestReport) -> str:
                 lines.append(f"    {label} {count}: {reason}")
         if source.note:
             lines.append(f"    note: {source.note}")
+    if report.retried_after_conflict:
+        named = ", ".join(report.retried_after_conflict)
+        lines.append(f"note: another site committed lines of {named} while this ingest read them too: "
+                     "it read again from what that site committed, and counts each line once")
     total = report.totals
     partial = len(report.incomplete) - len(report.failed)
     lines.append(
@@ -515,6 +519,7 @@ def ingest_report_to_dict(report: IngestReport) -> dict[str, Any]:
         "sources": [{"source": s.source, "status": s.status, "format": s.format, "note": s.note,
                      "resumed_after_line": s.resumed_after_line, **account(s.account)} for s in report.sources],
         "totals": account(report.totals),
+        "retried_after_conflict": list(report.retried_after_conflict),
     }
 
 

@@ -1,7 +1,7 @@
 """The Parquet dataset: its layout, the append-only commit protocol, readers, event classes and compaction.
 
-Modules: ``compact``, ``dataset``, ``event_classes``, ``layout``. The names below are what the other
-stages use; each is imported on first use (:mod:`tokenaudit._lazy`).
+Modules: ``compact``, ``conflicts``, ``dataset``, ``event_classes``, ``layout``, ``lease``, ``location``. The
+names below are what the other stages use; each is imported on first use (:mod:`tokenaudit._lazy`).
 """
 
 from typing import TYPE_CHECKING

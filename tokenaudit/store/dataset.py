@@ -27,13 +27,18 @@ protocol holds without them:
   absent or complete, and the manifest, written last, still decides whether a
   batch exists: readers never open a file of a batch without one.
 - *Two sites writing at once.* Each ingest writes only its own batch's names,
-  so two of them never touch the same file; both commit. ``tokenaudit.json``
-  is created by a conditional PUT (``If-None-Match: *``): of two first ingests
-  one creates it, the other reads it. What the incremental ingest has read
-  already comes from the committed manifests when it starts: two sites
-  ingesting *different* sources both land in full; two ingesting the *same*
-  source at the same time each read it (neither sees the other's manifest
-  yet), and its events are stored twice. Give each source to one site.
+  so two of them never touch the same file. ``tokenaudit.json`` is created by
+  a conditional PUT (``If-None-Match: *``): of two first ingests one creates
+  it, the other reads it. What the incremental ingest has read already comes
+  from the committed manifests when it starts: two sites ingesting *different*
+  sources both land in full. Two ingesting the *same* source at the same time
+  each read it (neither sees the other's manifest yet), but only the first to
+  commit stores it: each commit, under a short lease, first reads the
+  manifests committed since its snapshot, and one that read a line of the same
+  stream makes it discard its batch and run once more from the new state
+  (:mod:`tokenaudit.store.conflicts`). Each line is then counted once; a
+  conflict met again on that second run is an error, whose hint says to give
+  each source to one site.
 - *Leftovers.* Without the writer lock, a batch with no manifest may be
   another site's ingest in progress, not a crashed one. :func:`discard_uncommitted`
   therefore removes an uncommitted batch's files only once the newest of them is
@@ -44,7 +49,9 @@ protocol holds without them:
   of its batch could lose it: a file is written every 50,000 events, and
   every 6 hours is far longer than any source takes between two.
 - *Compaction* holds a lease (:mod:`tokenaudit.store.lease`) created by a
-  conditional PUT, so two compactions never supersede the same batches.
+  conditional PUT, so two compactions never supersede the same batches. Its
+  merged batch holds the rows of batches it retires, which the commit check
+  of an ingest tells from new ones by their content.
 
 A reader that reads several tables takes one snapshot, ``batches =
 committed_batches(root)``, and passes it to each reader, so that all of them
@@ -68,7 +75,7 @@ import fcntl
 import json
 import os
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -94,6 +101,7 @@ from ..version import __version__
 from .event_classes import summarize_file, summary_path
 from .layout import (
     BATCH_TABLES,
+    LEADS_KEY,
     META_FILE,
     SUPERSEDES_KEY,
     batch_files,
@@ -461,18 +469,25 @@ def read_tokens(root: Root, *, batches: Collection[str] | None = None) -> pd.Dat
 
 
 def commit_batch(root: Root, manifest: pd.DataFrame | pa.Table, batch_id: str, *,
-                 supersedes: Collection[str] = ()) -> None:
+                 supersedes: Collection[str] = (), leads: Sequence[str | None] | None = None) -> None:
     """Write the batch's manifest: from now on its events and realms are part of the dataset.
 
     With ``supersedes`` (a compaction's merged batch), the same atomic rename
-    retires those batches: readers see either them or this one.
+    retires those batches: readers see either them or this one. ``leads``, one
+    per row, are the digests of the sources' first lines, which tell another
+    site's commit that it read the same source (:mod:`tokenaudit.store.conflicts`).
     """
     if isinstance(manifest, pa.Table):
         table = manifest.select(MANIFEST_SCHEMA.names).cast(MANIFEST_SCHEMA)
     else:
         table = pa.Table.from_pandas(manifest, schema=MANIFEST_SCHEMA, preserve_index=False)
+    metadata = {}
     if supersedes:
-        table = table.replace_schema_metadata({SUPERSEDES_KEY: json.dumps(sorted(supersedes)).encode()})
+        metadata[SUPERSEDES_KEY] = json.dumps(sorted(supersedes)).encode()
+    if leads is not None:
+        metadata[LEADS_KEY] = json.dumps(list(leads)).encode()
+    if metadata:
+        table = table.replace_schema_metadata(metadata)
     write_table(root, locate(root).root / "manifest" / f"batch-{batch_id}.parquet", table)
 
 

@@ -34,6 +34,9 @@ from .location import Root, locate, unreachable_error
 META_FILE = "tokenaudit.json"
 #: Manifest metadata: JSON list of the batches a merged batch replaces (see :mod:`tokenaudit.store.compact`).
 SUPERSEDES_KEY = b"tokenaudit_supersedes"
+#: Manifest metadata: JSON list, a row's each, of the digest of its source's first line (see
+#: :mod:`tokenaudit.store.conflicts`); absent from manifests of older versions and of compactions.
+LEADS_KEY = b"tokenaudit_leads"
 #: Tables whose files are named ``batch-<batch id>.parquet``.
 BATCH_TABLES = ("tokens", "requests", "realms")
 

@@ -2,13 +2,15 @@
 
 A local dataset has its ``fcntl`` writer lock. An object store has none, and two sites compacting the same
 dataset at once would each merge the same batches and supersede them twice (the events would then be read
-twice). So a compaction there first takes the lease ``compact.lease`` under the dataset's prefix:
+twice). So a compaction there first takes the lease ``compact.lease`` under the dataset's prefix, and an ingest,
+just before it commits, the short lease ``commit.lease`` (:mod:`tokenaudit.store.conflicts`, with a period of
+minutes: a commit takes seconds):
 
 - It *creates* the lease object by a conditional PUT (``If-None-Match: *``; S3 and S3-compatible stores answer
   ``412 Precondition Failed`` if it exists). Of two sites at once exactly one succeeds; the other gets a
-  :class:`~tokenaudit.errors.DatasetError` naming the holder and when its lease ends.
+  :class:`~tokenaudit.errors.LeaseBusyError` naming the holder and when its lease ends.
 - The lease holds its holder (host and process), a random ``nonce`` and when it expires
-  (:data:`LEASE_PERIOD`). The holder deletes it when it is done.
+  (:data:`LEASE_PERIOD`, or the ``period`` its taker gives). The holder deletes it when it is done.
 - A holder that was killed leaves its lease behind. Once expired, another site takes it over: it first
   creates ``leases/taken-<nonce>`` by a conditional PUT, which only one site can do for that lease, then
   deletes the expired lease and creates its own. A site too slow to win that marker gives up; one that
@@ -45,7 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ..errors import DatasetError
+from ..errors import DatasetError, LeaseBusyError
 from .location import DatasetLocation
 
 #: How long a lease lasts: a compaction of a month of batches takes minutes; 6 hours is far beyond any.
@@ -78,8 +80,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _busy(location: DatasetLocation, current: Lease) -> DatasetError:
-    return DatasetError(
+def _busy(location: DatasetLocation, current: Lease) -> LeaseBusyError:
+    return LeaseBusyError(
         f"{location}: another {current.name} is running ({current.holder}), busy until "
         f"{current.expires_at.isoformat()}",
         hint=f"run `tokenaudit {current.name}` again once it has finished",
@@ -92,8 +94,10 @@ def acquire(location: DatasetLocation, name: str, *, now: datetime | None = None
 
     Raises
     ------
-    DatasetError
+    LeaseBusyError
         If another holder's lease has not expired, or another site took over an expired one first.
+    DatasetError
+        If the lease object is damaged.
     """
     now = now or _now()
     path = location.root / f"{name}.lease"
@@ -108,7 +112,7 @@ def acquire(location: DatasetLocation, name: str, *, now: datetime | None = None
             continue
         except (ValueError, KeyError, TypeError):
             raise DatasetError(f"{location.display(path)}: damaged",
-                               hint="if no compaction is running, delete it") from None
+                               hint=f"if no {name} is running, delete it") from None
         if current.expires_at > now:
             raise _busy(location, current)
         # Expired: its holder was killed. Only one site wins the marker of this lease, and replaces it.
