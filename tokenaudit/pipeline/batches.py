@@ -280,16 +280,11 @@ def _ingest_locked(dataset: DatasetLocation, report: IngestReport, sources: list
     seen = read_manifest(dataset)  # the snapshot this batch reads from; its commit checks what came since
     snapshot = set(seen["batch_id"])
     known = _latest_streams(seen)
-    ingested_at = pd.Timestamp.now(tz="UTC")
-    manifest_rows: list[dict[str, object]] = []
     # On a cluster, tasks number their own files from their source's number times PARTS_PER_SOURCE: this
     # process's files come after theirs.
     writer = _EventWriter(dataset, batch_id, Looseness.of(catalogue),
                           first_number=len(sources) * PARTS_PER_SOURCE if client is not None else 0)
-    event_tables: list[pa.Table] = []  # of sources read to the end, waiting to be written
-    realm_frames: list[pd.DataFrame] = []
-    token_frames: list[pd.DataFrame] = []
-    request_frames: list[pd.DataFrame] = []
+    parts = _BatchParts(writer, pd.Timestamp.now(tz="UTC"))
     if client is not None:  # each source a task on the cluster, which writes the events of a large one itself
         from . import distributed
 
@@ -300,43 +295,64 @@ def _ingest_locked(dataset: DatasetLocation, report: IngestReport, sources: list
         for outcome in outcomes:
             report.sources.append(outcome.report)
             if outcome.manifest_row is not None:
-                manifest_rows.append({**outcome.manifest_row, "batch_id": batch_id, "ingested_at": ingested_at})
-                realm_frames.extend([outcome.realms] if outcome.realms is not None else [])
-                token_frames.extend(outcome.tokens)
-                request_frames.extend(outcome.requests)
-                event_tables.extend(outcome.events)
-                if sum(table.num_rows for table in event_tables) >= SPILL_EVENTS:
-                    writer.write(event_tables)
-                    event_tables = []
+                parts.add(outcome.manifest_row, outcome.events, outcome.realms, outcome.tokens, outcome.requests)
     for number, source in enumerate(sources if client is None else [], 1):
         source_progress = _progress_of_source(progress, sources, number)
         if source_progress is not None:
             source_progress(Progress(source.display_name, 0, source.size))
         run = _SourceRun(source, formats, forced, zone, catalogue, batch_id, known, source_progress, key, jobs, writer)
-        source_report = run.execute()
-        report.sources.append(source_report)
+        report.sources.append(run.execute())
         if run.manifest_row is not None:
-            row = {**run.manifest_row, "batch_id": batch_id, "ingested_at": ingested_at}
-            manifest_rows.append(row)
-            known[row["stream_id"]] = row
-            event_tables.extend(run.events)
-            if sum(table.num_rows for table in event_tables) >= SPILL_EVENTS:
-                writer.write(event_tables)
-                event_tables = []
-            if run.realms is not None:
-                realm_frames.append(run.realms)
-            token_frames.extend(run.tokens)
-            request_frames.extend(run.requests)
+            row = parts.add(run.manifest_row, run.events, run.realms, run.tokens, run.requests)
+            known[str(row["stream_id"])] = row  # a later source of this run may be the same stream, read on
         else:  # failed: the events it wrote before it failed are no part of the batch
             remove_events(dataset, run.written)
-    if manifest_rows:
-        writer.write(event_tables)
-        if realm_frames:
-            write_realms(dataset, pd.concat(realm_frames, ignore_index=True), batch_id, ingested_at)
-        write_tokens(dataset, aggregate_tokens(token_frames), batch_id)
-        if request_frames:
-            write_requests(dataset, pd.concat(request_frames, ignore_index=True), batch_id)
-        commit_ingest(dataset, pd.DataFrame(manifest_rows), batch_id, snapshot=snapshot, seen=seen)
+    if parts.manifest_rows:
+        parts.write_rest()
+        commit_ingest(dataset, pd.DataFrame(parts.manifest_rows), batch_id, snapshot=snapshot, seen=seen)
+
+
+@dataclass
+class _BatchParts:
+    """What the sources of one batch read, gathered until its commit, however they were read (here or on a cluster).
+
+    Events are written as soon as :data:`SPILL_EVENTS` wait, so memory stays bounded; the rest (realms, token
+    sightings, request counts) is a row or so per source and block, written once by :meth:`write_rest`.
+    """
+
+    writer: _EventWriter
+    ingested_at: pd.Timestamp
+    manifest_rows: list[dict[str, object]] = field(default_factory=list)
+    events: list[pa.Table] = field(default_factory=list)
+    realms: list[pd.DataFrame] = field(default_factory=list)
+    tokens: list[pd.DataFrame] = field(default_factory=list)
+    requests: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(self, manifest_row: dict[str, object], events: list[pa.Table], realms: pd.DataFrame | None,
+            tokens: list[pd.DataFrame], requests: list[pd.DataFrame]) -> dict[str, object]:
+        """Take a source read to its end; its manifest row, as the batch will commit it, is returned."""
+        row = {**manifest_row, "batch_id": self.writer.batch_id, "ingested_at": self.ingested_at}
+        self.manifest_rows.append(row)
+        self.events.extend(events)
+        if sum(table.num_rows for table in self.events) >= SPILL_EVENTS:
+            self.writer.write(self.events)
+            self.events = []
+        if realms is not None:
+            self.realms.append(realms)
+        self.tokens.extend(tokens)
+        self.requests.extend(requests)
+        return row
+
+    def write_rest(self) -> None:
+        """Write what still waits: the last events, the realms, the token sightings and the request counts."""
+        dataset, batch_id = self.writer.root, self.writer.batch_id
+        self.writer.write(self.events)
+        self.events = []
+        if self.realms:
+            write_realms(dataset, pd.concat(self.realms, ignore_index=True), batch_id, self.ingested_at)
+        write_tokens(dataset, aggregate_tokens(self.tokens), batch_id)
+        if self.requests:
+            write_requests(dataset, pd.concat(self.requests, ignore_index=True), batch_id)
 
 
 #: Part numbers a source's events files may use on a cluster: source ``n`` numbers its files from ``n`` times this.
