@@ -189,3 +189,16 @@ def test_a_huge_failure_line_is_stored_capped_and_shown_short(tmp_path: Path) ->
         result = runner.invoke(app, [*args, "--dataset", str(dataset)])
         assert result.exit_code == 0, result.output
         assert len(result.output) < 40_000, (args, len(result.output))
+
+
+def test_a_cause_keyed_by_a_value_its_message_lacks_is_keyed_by_the_messages_template() -> None:
+    # Keycloak's refused client secret: credentials_invalid is keyed by the user, and the event names none
+    event = ("2024-10-08 20:15:47,489 WARN  [org.keycloak.events] (executor-thread-57) type=\"CODE_TO_TOKEN_ERROR\", "
+             "realmId=\"{uuid}\", realmName=\"main\", clientId=\"nextcloud\", userId=\"null\", ipAddress=\"{ip}\", "
+             "error=\"invalid_client_credentials\", grant_type=\"authorization_code\"")
+    lines = [event.format(uuid="15b3a838-647e-4f17-9a00-7116f39e0b62", ip="172.18.0.7"),
+             event.format(uuid="9c1d2e3f-0000-4f17-9a00-7116f39e0b62", ip="10.1.2.3")]
+    events = process_chunk(lines, load_formats()["generic_text"], load_catalogue(), ChunkContext("k.log")).events
+    [group] = ta.failure_groups(events.to_pandas()).to_dict("records")
+    assert (group["cause"], group["count"]) == ("credentials_invalid", 2)
+    assert 'realmId="<UUID>"' in group["key"] and 'ipAddress="<IP>"' in group["key"]

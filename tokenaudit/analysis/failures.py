@@ -511,11 +511,12 @@ def _with_group_keys(frame: pd.DataFrame, causes: Mapping[str, CauseDefinition])
     keys = pd.Series(pd.NA, index=frame.index, dtype="string")
     for field in pd.unique(key_fields):
         chosen = (key_fields == field).to_numpy()
-        if field in frame.columns:
+        if field in frame.columns and field != "detail":
             keys[chosen] = frame.loc[chosen, field].astype("string")
+    # A cause keyed by a value its message did not capture (a refused client, with no user) falls back on the text.
+    by_text = keys.isna().to_numpy() & (frame["event_kind"] != "http_denied").to_numpy()
     keys = keys.fillna(frame["detail"].astype("string")).fillna(frame["message"].astype("string")).fillna("")
     frame = frame.assign(key=keys)
-    by_text = (key_fields == "detail").to_numpy() & (frame["event_kind"] != "http_denied").to_numpy()
     if by_text.any():
         templates = mask_messages(pa.array(frame.loc[by_text, "key"].astype(str).tolist(), pa.string()))
         frame.loc[by_text, "key"] = templates.to_pylist()
