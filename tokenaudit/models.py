@@ -111,6 +111,9 @@ class Signature:
     deprecated: bool = False
     path: str = ""
     tier: Literal["signature", "phrase", "keyword"] = "signature"
+    #: The situation the text establishes, which picks one of its cause's fixes (``client_secret``: the secret of a
+    #: *client* was refused, not a user's password); empty for the cause's default.
+    fix_variant: str = ""
 
 
 @dataclass(frozen=True)

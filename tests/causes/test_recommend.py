@@ -63,6 +63,8 @@ def situation(cause: str, software: str, variant: str, drop: str | None = None,
         group["event_kind"] = "http_denied"
     elif variant == "already_trusted":
         realm["audiences"] = f"{realm.get('audiences', '')},{group.get('audience', '')}"
+    elif variant != "default":  # a situation the group's signature names (a refused client secret)
+        group["fix_variant"] = variant
     if drop is not None:
         group.pop(drop, None)
         realm.pop(drop.removeprefix("realm."), None)

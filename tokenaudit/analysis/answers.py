@@ -22,7 +22,7 @@ from ..common.masking import redact_tokens
 from ..formats.parsing import detect_format, load_formats
 from ..pipeline.chunk import ChunkContext, process_chunk
 from ..schema import EVENT_FIELDS
-from .failures import attribute_relying_party, classify
+from .failures import attribute_relying_party, classify, fix_variant_of
 
 #: Lines that continue the message before them (a stack trace, an error chain on the next line).
 _CONTINUATION = ("\t", " ", "Caused by: ")
@@ -144,6 +144,7 @@ def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.Data
     group: dict[str, Any] = {key: value for key, value in row.items() if isinstance(value, str)}
     group.update(relying_party=row.get("relying_party") if isinstance(row.get("relying_party"), str) else None,
                  event_kind=row.get("event_kind"), host=None)
+    group["fix_variant"] = fix_variant_of(catalogue, group)
     realm_rows = {r["realm"]: r for r in realms.to_dict("records")} if not realms.empty else {}
     realm = realm_rows.get(group["relying_party"])
     explanation, fix = recommend(group, realm)

@@ -193,6 +193,26 @@ def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.Dat
     return frame.assign(cause=causes, alternatives=alternatives, software=software)
 
 
+def fix_variant_of(catalogue: Catalogue, group: Mapping[str, object]) -> str | None:
+    """The fix the signature of a failure group calls for (:attr:`~tokenaudit.models.Signature.fix_variant`), if any.
+
+    A line that contradicts its writer (``suspicious_line``) calls for none.
+
+    Examples
+    --------
+    >>> fix_variant_of(load_catalogue(), {"cause": "credentials_invalid",
+    ...                                   "signature": "keycloak.event_invalid_client_credentials"})
+    'client_secret'
+    >>> fix_variant_of(load_catalogue(), {"cause": "credentials_invalid",
+    ...                                   "signature": "keycloak.event_invalid_user_credentials"}) is None
+    True
+    """
+    signature = catalogue.by_id.get(str(group.get("signature")))
+    if signature is None or not signature.fix_variant or group.get("cause") != signature.cause:
+        return None
+    return signature.fix_variant
+
+
 def stale_events(events: pd.DataFrame, catalogue: Catalogue) -> np.ndarray:
     """Which events were classified with another catalogue than ``catalogue``, and are matched again (a boolean each).
 
@@ -465,7 +485,7 @@ def failure_groups(
         empty.attrs["accounting"] = _accounting(empty, **pairing)
         return empty
     frame = _with_group_keys(frame, causes)
-    result = _ranked(pd.DataFrame(_group_rows(frame, realms, causes), columns=list(GROUP_COLUMNS)))
+    result = _ranked(pd.DataFrame(_group_rows(frame, realms, causes, catalogue), columns=list(GROUP_COLUMNS)))
     result.attrs["accounting"] = _accounting(result, **pairing)
     return result
 
@@ -527,8 +547,8 @@ def _with_group_keys(frame: pd.DataFrame, causes: Mapping[str, CauseDefinition])
     return frame
 
 
-def _group_rows(frame: pd.DataFrame, realms: pd.DataFrame, causes: Mapping[str, CauseDefinition]
-                ) -> list[dict[str, object]]:
+def _group_rows(frame: pd.DataFrame, realms: pd.DataFrame, causes: Mapping[str, CauseDefinition],
+                catalogue: Catalogue) -> list[dict[str, object]]:
     """One row a group of cause, relying party, key and software: counts, times, evidence and the fix."""
     grouped = frame.groupby(["cause", "relying_party_", "key", "software"], sort=False, dropna=False)
     summary = grouped.agg(count=("count", "sum"), first_seen=("first_ts", "min"), last_seen=("last_ts", "max"))
@@ -556,6 +576,7 @@ def _group_rows(frame: pd.DataFrame, realms: pd.DataFrame, causes: Mapping[str, 
         group["confidence"] = base["confidence"]
         group["identity"] = base["identity"]
         group["confirmed"] = _token_confirms(grouped_tokens.get(group_key), base["cause"])
+        group["fix_variant"] = fix_variant_of(catalogue, group)
         realm = realm_rows.get(group["relying_party"])
         explanation, recommendation = recommend(group, realm)
         rows.append(

@@ -100,6 +100,7 @@ _SIGNATURE_KEYS = {
         "source",
         "sample",
         "deprecated",
+        "fix_variant",
     ),
 }
 _SAMPLE_KEYS = {"required": ("message",), "optional": ("match", "expect", "why")}
@@ -466,6 +467,7 @@ def _signature_from_toml(
         prefilter=required_literals(pattern),
         deprecated=bool(data.get("deprecated", False)),
         path=path,
+        fix_variant=str(data.get("fix_variant", "")),
     )
 
 
@@ -613,7 +615,7 @@ def read_signature_file(path: Path) -> list[Signature]:
 
 
 _PHRASE_KEYS = {"required": ("id", "cause", "title", "pattern", "source", "sample"),
-                "optional": ("alternatives", "fields", "applies_to")}
+                "optional": ("alternatives", "fields", "applies_to", "fix_variant")}
 _PHRASE_SAMPLE_KEYS = {"required": ("message",), "optional": ("software", "source", "match", "expect", "why")}
 
 
@@ -694,7 +696,7 @@ def _read_words(path: Path, tier: Literal["phrase", "keyword"]) -> list[Signatur
             cause=str(entry["cause"]), source=str(entry["source"]), software="",
             alternatives=tuple(entry.get("alternatives", ())), search=True,
             applies_to=tuple(entry.get("applies_to", ("*",))), fields=fields, samples=tuple(samples),
-            prefilter=prefilter, path=str(path), tier=tier,
+            prefilter=prefilter, path=str(path), tier=tier, fix_variant=str(entry.get("fix_variant", "")),
         ))
     return entries
 

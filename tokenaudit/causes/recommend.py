@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..common.masking import shorten
 from ..common.timestamps import duration_text
+from ..models import CauseDefinition
 from .definitions import load_causes
 
 _TEMPLATE = re.compile(r"\[\[|\]\]|\[|\]|\{([a-z_]+)(?:\|([^{}]*))?\}")
@@ -434,14 +435,7 @@ def template_values(group: Mapping[str, object], realm: Mapping[str, object] | N
     )
     values["skew_note"] = skew_note(group.get("expired_at"), group.get("current_time"))
     alternatives = [a for a in str(group.get("alternatives") or "").split(",") if a in causes]
-    values["ambiguity_note"] = (
-        "The message is the same for "
-        + ", ".join(causes[a].title.lower() for a in [cause.id, *alternatives])
-        + ": the validator does not log which, so tokenaudit does not guess. A captured token "
-        "(`tokenaudit explain`) or the JWKS tells them apart."
-        if alternatives
-        else ""
-    )
+    values["ambiguity_note"] = ambiguity_note([causes[a] for a in [cause.id, *alternatives]]) if alternatives else ""
     values["token_type_note"] = token_type_note(group.get("token_type"))
     values["evidence_note"] = evidence_note(group)
     values["confirm_audience"] = confirm_audience(audience, realm) if audience else None
@@ -451,9 +445,43 @@ def template_values(group: Mapping[str, object], realm: Mapping[str, object] | N
     return values
 
 
+def ambiguity_note(candidates: list[CauseDefinition]) -> str:
+    """What to say when a message cannot tell ``candidates`` (the answer first) apart, and what would.
+
+    A captured token or the JWKS decides between token causes; between others (a refused secret or a
+    misconfigured client), the IdP's own log of the request, or the relying party's settings, decides.
+
+    Examples
+    --------
+    >>> from tokenaudit.causes.definitions import load_causes
+    >>> causes = load_causes()
+    >>> note = ambiguity_note([causes["signature_invalid"], causes["unknown_signing_key"]])
+    >>> note.split(". ")[0]
+    'The message is the same for these causes: signature not verified; unknown signing key'
+    >>> "A captured token (`tokenaudit explain`) or the JWKS tells them apart." in note
+    True
+    >>> "The IdP's own log of the request" in ambiguity_note([causes["credentials_invalid"], causes["config_error"]])
+    True
+    """
+    titles = [_in_sentence(candidate.title) for candidate in candidates]
+    named = "; ".join(titles)  # titles may hold "and" or "or" themselves
+    if all(candidate.group == "token" for candidate in candidates):
+        return (f"The message is the same for these causes: {named}. The validator does not log which, so tokenaudit "
+                "does not guess. A captured token (`tokenaudit explain`) or the JWKS tells them apart.")
+    return (f"The message is the same for these causes: {named}. The software does not log which, so tokenaudit does "
+            "not guess. The IdP's own log of the request, or the relying party's settings compared with the IdP's "
+            "application, tells them apart.")
+
+
+def _in_sentence(title: str) -> str:
+    """A cause's title inside a sentence: its first letter in lower case, unless its first word is a name (IdP)."""
+    first = title.split(" ", 1)[0]
+    return title if any(c.isupper() for c in first[1:]) else title[:1].lower() + title[1:]
+
+
 def fix_variant(group: Mapping[str, object], realm: Mapping[str, object] | None = None) -> str:
-    """Which of a cause's fixes the situation calls for: ``default``, ``unpaired_refusal``, ``already_trusted``
-    or ``unconfirmed``.
+    """Which of a cause's fixes the situation calls for: ``default``, ``unpaired_refusal``, ``already_trusted``,
+    ``unconfirmed``, or the one the group's signature names (``fix_variant``, such as ``client_secret``).
 
     Examples
     --------
@@ -461,6 +489,8 @@ def fix_variant(group: Mapping[str, object], realm: Mapping[str, object] | None 
     'unpaired_refusal'
     >>> fix_variant({"cause": "untrusted_extra_audience", "audience": "a"}, {"audiences": "a"})
     'already_trusted'
+    >>> fix_variant({"cause": "credentials_invalid", "fix_variant": "client_secret"})
+    'client_secret'
     """
     realm = realm or {}
     audience = group.get("audience")
@@ -471,7 +501,7 @@ def fix_variant(group: Mapping[str, object], realm: Mapping[str, object] | None 
         return "already_trusted"
     if not ready_fix(group, realm):
         return "unconfirmed"
-    return "default"
+    return str(group["fix_variant"]) if known(group.get("fix_variant")) else "default"
 
 
 def recommend(group: Mapping[str, object], realm: Mapping[str, object] | None = None) -> tuple[str, str]:
