@@ -12,8 +12,9 @@ import logging
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +29,7 @@ moto_server = pytest.importorskip("moto.server", reason="moto[server] is not ins
 
 from tokenaudit.cli import app  # noqa: E402 - after the skips
 from tokenaudit.errors import DatasetError  # noqa: E402
-from tokenaudit.pipeline.batches import ingest  # noqa: E402
+from tokenaudit.pipeline.batches import IngestReport, ingest  # noqa: E402
 from tokenaudit.store.compact import compact  # noqa: E402
 from tokenaudit.store.dataset import (  # noqa: E402
     GRACE_PERIOD,
@@ -131,24 +132,35 @@ def test_two_sites_ingesting_at_once_both_land_in_full(bucket: str, logs: dict[s
         ingest(half, tmp_path / f"alone-{number}", timezone="UTC")
         alone.append(_events(tmp_path / f"alone-{number}"))
     start = threading.Barrier(2)
-    failures: list[BaseException] = []
 
-    def site(files: list[str]) -> None:
+    def site(files: list[str]) -> object:
         start.wait()  # both create the dataset (tokenaudit.json) at once, then write their batches
-        try:
-            ingest(files, url, timezone="UTC", jobs=1)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
+        return ingest(files, url, timezone="UTC", jobs=1)
 
-    threads = [threading.Thread(target=site, args=(half,)) for half in halves]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, failures = _at_once([partial(site, half) for half in halves])
     assert not failures, failures
     assert len(committed_batches(url)) == 2
     events = read_events(url, columns=["source_file", "line_no"])
     assert len(events) == sum(alone) and not events.duplicated().any()
+
+
+def _at_once(sites: list[Callable[[], object]]) -> tuple[list[object], list[BaseException]]:
+    """Run each site on a thread of its own, all at once; what they returned, and what they raised."""
+    results: list[object] = []
+    failures: list[BaseException] = []
+
+    def run(site: Callable[[], object]) -> None:
+        try:
+            results.append(site())
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(site,)) for site in sites]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, failures
 
 
 def _crashed_batch(location: DatasetLocation, events: pa.Table) -> str:
@@ -206,19 +218,7 @@ def test_compaction_holds_a_lease(bucket: str, logs: dict[str, Path]) -> None:
 
 def test_first_ingests_at_once_create_one_dataset(bucket: str) -> None:
     url = f"s3://{bucket}/fresh"
-    errors: list[BaseException] = []
-
-    def create() -> None:
-        try:
-            open_for_writing(url)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=create) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = _at_once([lambda: open_for_writing(url)] * 4)
     assert not errors
     meta = json.loads(locate(url).read_bytes(locate(url).root / "tokenaudit.json"))
     assert meta["schema_version"] >= 1
@@ -284,19 +284,8 @@ def test_two_sites_ingesting_the_same_sources_at_once_count_each_line_once(
     url, local, files = f"s3://{bucket}/ds", tmp_path / "alone", [str(path) for path in logs.values()]
     invoke("ingest", *files, "--dataset", local, "--timezone", "UTC", "-q")
     _meet_before_commit(monkeypatch, 2)
-    reports, failures = [], []
-
-    def site() -> None:
-        try:
-            reports.append(ingest(files, url, timezone="UTC", jobs=1))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=site) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, failures = _at_once([lambda: ingest(files, url, timezone="UTC", jobs=1)] * 2)
+    reports = [report for report in results if isinstance(report, IngestReport)]
     assert not failures, failures
     # One site committed; the other found that at its commit, discarded its batch and read again: nothing new.
     retried = [report for report in reports if report.retried_after_conflict]
