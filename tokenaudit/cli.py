@@ -120,6 +120,8 @@ SignaturesOption = Annotated[
     Optional[list[Path]],  # noqa: UP045
     typer.Option("--signatures", help="Extra signature file(s) to use, besides the built-in ones (repeatable)."),
 ]
+
+
 def _dask_option(reads: str, reach: str) -> Any:
     """``--dask ADDRESS|local:N``: ``reads`` what runs as tasks, ``reach`` what the workers must reach."""
     return typer.Option(

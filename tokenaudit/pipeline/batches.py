@@ -251,15 +251,11 @@ def ingest(
                     if retried:
                         raise IngestConflictError(location, conflict.sources, retried=True) from None
                     retried = conflict.sources  # once more, from that site's state
-                except OSError:
-                    if location.is_local:
+                except (OSError, DatasetError) as exc:  # a write, or on an object store a commit, that failed
+                    if not location.is_local:  # no lock: other sites' batches are in progress; this one's go
+                        discard_batch(location, report.batch_id)
+                    elif isinstance(exc, OSError):
                         discard_quietly(location)  # this batch's files, which no manifest names yet
-                    else:  # no lock: other sites' batches are in progress; this one's go, the rest wait their grace
-                        discard_batch(location, report.batch_id)
-                    raise
-                except DatasetError:  # on an object store, a commit that could not be made (the lease)
-                    if not location.is_local:
-                        discard_batch(location, report.batch_id)
                     raise
     except OSError as exc:  # the dataset could not be written: read-only, no permission, a full disk
         if not location.is_local:  # no bucket, no access, no server

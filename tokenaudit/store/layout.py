@@ -219,6 +219,7 @@ def read_file(root: Root, path: PurePath, schema: pa.Schema) -> pa.Table:
     except (pa.ArrowException, OSError) as exc:
         raise damaged_error(root, path, exc) from None
 
+
 def committed_batches(root: Root) -> list[str]:
     """Ids of the batches whose manifest exists: a snapshot to pass to the readers.
 
