@@ -99,7 +99,9 @@ def run_sources(client: Any, task: Callable[..., Any], sources: list[Source],
 
     if any(source.is_stdin for source in sources):
         raise InputError("standard input cannot be read on a cluster", hint="save it to a file the workers can read")
-    sent = client.scatter(list(shared), broadcast=True) if shared else []
+    # Fresh copies on every worker (hash=False): a hashed key that an earlier run left on one worker only would be
+    # reused as it is, and lost with that worker.
+    sent = client.scatter(list(shared), broadcast=True, hash=False) if shared else []
     futures = [client.submit(task, source, number, *sent, *rest, pure=False, retries=RETRIES,
                              key=f"tokenaudit-ingest-{name}-{number}") for number, source in enumerate(sources)]
     done, done_bytes = 0, 0
