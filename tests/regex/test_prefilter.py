@@ -15,6 +15,16 @@ def test_a_short_shared_literal_is_spelled_out_through_the_groups_that_follow() 
     assert issuer == ("invalid issu", "invalid token issu")  # spelled until every literal is selective (12)
 
 
+def test_an_alternative_without_a_selective_literal_is_spelled_on_into_what_follows_the_branch() -> None:
+    # ' state' alone made every kernel "entered forwarding state" line of a Proxmox syslog a candidate
+    pattern = r'(?:unable to verify authorization request|no \\?"[^"\s\\]*\\?") state\b'
+    assert required_literals(pattern) == ("unable to verify authorization request", '" state')
+    assert not any(literal in "vmbr0: port 2(tap100i0) entered forwarding state"
+                   for literal in required_literals(pattern))
+    # an alternative selective on its own keeps its literal
+    assert set(required_literals(r"(?:Token has expired|Bad) token\b")) == {"Bad token", "Token has expired"}
+
+
 def test_every_signature_sample_holds_one_of_its_literals() -> None:
     """A prefilter may let too much through, never too little."""
     missing = []

@@ -235,11 +235,14 @@ def match_failures(
     >>> rows[0]["signature"], rows[1]["signature"], rows[1]["confidence"]
     (None, 'openidconnect.untrusted_audience', 'high')
     """
-    search_texts = unescape_strings(mask_user_text(messages)) if fmt.generic_search else None
     echo_programs = echo_programs if echo_programs is not None else load_user_text().echo_programs
     searchable = searchable_rows(processes, len(messages), echo_programs)
     if writers is not None and writers.null_count < len(writers):
         searchable &= searchable_rows(writers, len(messages), echo_programs)
+    # Only what may be searched is masked (an sshd line of a busy syslog is never searched at all).
+    search_texts = unescape_strings(mask_user_text(
+        messages if searchable.all() else pc.if_else(pa.array(searchable), messages, pa.scalar(None, messages.type))
+    )) if fmt.generic_search else None
     matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search,
                              search_texts=search_texts, searchable=searchable)
     if fmt.fallback:

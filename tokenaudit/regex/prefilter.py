@@ -102,23 +102,40 @@ def _alternatives(items: list[tuple[Any, Any]]) -> tuple[str, ...]:
     best = max(runs, key=len)
     if len(best) >= _MIN_LITERAL:
         candidates.append((best,))
-    for op, arg in items:
-        if op is syntax.SUBPATTERN and not _folds(arg):
+    for position, (op, arg) in enumerate(items):
+        alternatives = _branches(op, arg)
+        if alternatives is not None:
+            # A branch whose alternative holds no literal of its own may still be spelled on into what
+            # follows it (``(?:no "[^"]*"|…) state`` holds ``" state``, not only `` state``).
+            rest = items[position + 1:]
+            branches = [_spelled_on(branch, rest) for branch in alternatives]
+            if all(branches):
+                candidates.append(tuple(literal for branch in branches for literal in branch))
+        elif op is syntax.SUBPATTERN and not _folds(arg):
             inner = _alternatives(list(arg[-1]))
             if inner:
                 candidates.append(inner)
-        elif op is syntax.BRANCH:
-            branches = [_alternatives(list(branch)) for branch in arg[1]]
-            if all(branches):
-                candidates.append(tuple(literal for branch in branches for literal in branch))
     spelled = _spelled_out(items)
     if spelled and min(map(len, spelled)) >= _MIN_LITERAL:
         candidates.append(spelled)
+    return _most_selective(candidates)
+
+
+def _most_selective(candidates: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The candidate set of literals a text passes for nothing least often; ``()`` for none."""
     if not candidates:
         return ()
     # The shortest literal decides how often a text passes for nothing, up to the length from which a
     # literal is rare anyway; then fewer literals are cheaper.
     return max(candidates, key=lambda found: (min(min(map(len, found)), _SELECTIVE), -len(found)))
+
+
+def _spelled_on(branch: list[tuple[Any, Any]], rest: list[tuple[Any, Any]]) -> tuple[str, ...]:
+    """The literals of one alternative of a branch, spelled on into what follows the branch where that is better."""
+    own = _alternatives(branch)
+    if not rest or (own and min(map(len, own)) >= _SELECTIVE):
+        return own
+    return _most_selective([found for found in (own, _alternatives(branch + rest)) if found])
 
 
 #: From this length a literal is rare enough in log text; a longer one filters no better.
@@ -127,6 +144,16 @@ _SELECTIVE = 12
 _MAX_SPELLINGS = 32
 #: Largest character class spelled out (``[_-]``, ``[SE]``).
 _MAX_CLASS = 4
+
+
+def _branches(op: Any, arg: Any) -> list[list[tuple[Any, Any]]] | None:
+    """The alternatives of a branch, or of a group holding nothing but one; ``None`` for anything else."""
+    if op is syntax.SUBPATTERN and not _folds(arg):
+        inner = list(arg[-1])
+        return _branches(*inner[0]) if len(inner) == 1 else None
+    if op is syntax.BRANCH:
+        return [list(branch) for branch in arg[1]]
+    return None
 
 
 def _folds(group: Any) -> bool:
