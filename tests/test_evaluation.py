@@ -41,10 +41,12 @@ def scores() -> dict[str, object]:
     return evaluate.run()
 
 
-@pytest.mark.parametrize("name", ["real", "validators", "negative", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"])
+@pytest.mark.parametrize("name", ["real", "validators", "negative", "fresh", "fresh2", "fresh3", "fresh4", "fresh5",
+                                  "fresh6"])
 def test_every_record_is_well_formed(name: str) -> None:
     records = evaluate.load_set(name)
-    least = {"real": 300, "fresh": 135, "fresh2": 155, "fresh3": 150, "fresh4": 145, "fresh5": 155}
+    least = {"real": 300, "fresh": 135, "fresh2": 155, "fresh3": 150, "fresh4": 145, "fresh5": 155,
+             "fresh6": 135}
     assert len(records) >= least.get(name, 200)
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids))
@@ -113,6 +115,7 @@ def test_recall_and_precision_stay_above_their_floors(scores: dict[str, object])
     assert head["fresh3"]["right"] >= FLOORS["fresh3_right"]
     assert head["fresh4"]["right"] >= FLOORS["fresh4_right"]
     assert head["fresh5"]["right"] >= FLOORS["fresh5_right"]
+    assert head["fresh6"]["right"] >= FLOORS["fresh6_right"]
 
 
 def test_nothing_user_written_or_accepted_gets_a_ready_trust_widening_fix(scores: dict[str, object]) -> None:
@@ -126,6 +129,7 @@ def test_nothing_user_written_or_accepted_gets_a_ready_trust_widening_fix(scores
     # one of fresh5's: oauth2-proxy's "cookie \"_oauth2_proxy\" not present" on a first visit, which its labeller calls
     # no failure while accepting missing_token, the answer (fresh3 holds the same words as a real failure)
     assert head["fresh5"]["negatives_with_token_event"] <= 1
+    assert head["fresh6"]["negatives_with_token_event"] == 0
 
 
 def test_the_evaluation_runs_as_a_script(scores: dict[str, object], capsys: pytest.CaptureFixture[str],
@@ -140,7 +144,7 @@ def test_the_evaluation_runs_as_a_script(scores: dict[str, object], capsys: pyte
 
 
 #: A little under today's figures (real 72 %, validators 92 % exact and 98 % named, held out 69 %, 58 %, 58 %, 70 %,
-#: 47 %).
+#: 47 %, 59 %).
 FLOORS = {"real_right": 0.69, "validators_exact": 0.90, "validators_named": 0.96, "fresh_right": 0.66,
           "fresh2_right": 0.55, "fresh3_right": 0.55, "fresh4_right": 0.66, "fresh5_right": 0.45,
-          "negative_token_events": 0}
+          "fresh6_right": 0.56, "negative_token_events": 0}
