@@ -157,8 +157,32 @@ def test_runner_prints_a_checked_table(tmp_path: Path) -> None:
     assert by_tool["tokenaudit"][-1] == "yes"
     assert all(row[-1] == "yes" for row in body)
     assert "Python 3." in done.stdout and "pyarrow" in done.stdout
-    assert "that of the baseline parsing every line" in done.stdout
+    assert "the speed of the baseline parsing every line (target ≥ 2×" in done.stdout
+    assert "the floor (target ≤ 10×" in done.stdout
     assert (tmp_path / "work" / "proxmox_syslog.log.truth.json").exists()
+
+
+def _timed(name: str, *seconds: float, peak: int = 300_000_000) -> run.Tool:
+    tool = run.Tool(name, [], {})
+    tool.runs = [run.Measurement(wall_s=s, peak_rss=peak, returncode=0, stdout="", stderr="") for s in seconds]
+    return tool
+
+
+def test_targets_are_issue_16s_by_format_and_gzip_is_judged_against_the_plain_file() -> None:
+    nginx = {"format": "nginx", "gzip": False}
+    lines = run.target_lines([
+        ("nginx", nginx, [_timed("floor", 1.0), _timed("baseline", 5.0), _timed("baseline, every line", 9.0),
+                          _timed("tokenaudit", 3.9, 4.0, 4.1)]),
+        ("nginx.gz", {**nginx, "gzip": True}, [_timed("floor", 2.0), _timed("zcat | wc -l", 2.0),
+                                               _timed("tokenaudit", 5.3, peak=600_000_000)]),
+        ("proxmox_syslog", {"format": "proxmox_syslog", "gzip": False},
+         [_timed("floor", 0.1), _timed("baseline", 1.0), _timed("tokenaudit", 1.1)]),
+    ], None)
+    assert lines[0] == ("- nginx: ingest 4.00× the floor (target ≤ 4×: met); 2.25× the speed of the baseline parsing "
+                        "every line (target ≥ 2×: met)")
+    assert lines[2] == "- nginx.gz: ingest 1.32× the plain file's (target ≤ 1.3×: missed)"  # 5.3 / 4.0
+    assert lines[3] == "- nginx.gz: ingest peak RSS 600.0 MB (target ≤ 512 MB: missed)"
+    assert lines[4].startswith("- proxmox_syslog: ingest 11.0× the floor (target ≤ 10×: missed); 0.91× the speed")
 
 
 def test_runner_skips_formats_tokenaudit_does_not_know(
