@@ -107,7 +107,7 @@ def _alternatives(items: list[tuple[Any, Any]]) -> tuple[str, ...]:
         if alternatives is not None:
             # A branch whose alternative holds no literal of its own may still be spelled on into what
             # follows it (``(?:no "[^"]*"|…) state`` holds ``" state``, not only `` state``).
-            rest = items[position + 1:]
+            rest = _literal_prefix(items[position + 1:])
             branches = [_spelled_on(branch, rest) for branch in alternatives]
             if all(branches):
                 candidates.append(tuple(literal for branch in branches for literal in branch))
@@ -144,6 +144,14 @@ _SELECTIVE = 12
 _MAX_SPELLINGS = 32
 #: Largest character class spelled out (``[_-]``, ``[SE]``).
 _MAX_CLASS = 4
+
+
+def _literal_prefix(items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """The items at the start of ``items`` that each match a few literal strings (what a branch can be spelled on into)."""
+    for position, (op, arg) in enumerate(items):
+        if _literal_options(op, arg) is None:
+            return items[:position]
+    return items
 
 
 def _branches(op: Any, arg: Any) -> list[list[tuple[Any, Any]]] | None:
