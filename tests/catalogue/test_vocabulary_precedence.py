@@ -16,6 +16,20 @@ from tokenaudit import why
          'not match the registered client secret."}', "credentials_invalid", "phrase.invalid_client_credentials"),
         ('level=error msg="no access token found: The provided client secret did not match the registered client '
          'secret"', "credentials_invalid", "phrase.invalid_client_credentials"),
+        # Authelia's log of the same two sentences: its secret signature wins over its outer invalid_client one
+        ('level=error msg="Access Request failed with error: Client authentication failed (e.g., unknown client, no '
+         'client authentication included, or unsupported authentication method). The provided client secret did not '
+         'match the registered client secret." method=POST path=/api/oidc/token', "credentials_invalid",
+         "authelia.oidc_client_secret_mismatch"),
+        # Google's description wins over the client library's invalid_grant shape before it
+        ('oauth2: "invalid_grant" "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable '
+         'timeframe. Check your iat and exp values in the JWT claim."', "not_yet_valid", "google_oauth.jwt_timeframe"),
+        # the RFC 6749 description names a grant (code or refresh token), so it wins over the bare invalid_grant code
+        ('{:error=>:invalid_grant, :error_description=>"The provided authorization grant is invalid, expired, revoked, '
+         'does not match the redirection URI used in the authorization request, or was issued to another client."}',
+         "login_state", "phrase.rfc6749_invalid_grant_description"),
+        # Keycloak's refresh answer is an inactive token
+        ("Error: invalid_grant: Token is not active", "token_inactive", "keycloak.token_not_active"),
         # the membership is the reason, not Grafana's user-info call around it
         ("login.OAuthLogin(get info from github): user not a member of one of the required organizations",
          "account_rejected", "grafana.group_membership_missing"),
