@@ -43,6 +43,8 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "sigarray.toml").write_text(SIG_HEAD.format(name="sigarray") + "signature = 4\n")
     (root / "sigregex.toml").write_text(SIG_HEAD.format(name="sigregex") + '[[signature]]\nid = "sigregex.x"\n'
                                         'title = "t"\ncause = "expired"\npattern = "^a($"\nsource = "s"\n')
+    (root / "sigescape.toml").write_text(SIG_HEAD.format(name="sigescape") + '[[signature]]\nid = "sigescape.x"\n'
+                                         "title = 't'\ncause = 'expired'\npattern = 'gone\\z'\nsource = 's'\n")
     (root / "domains.cfg").write_text("openid: zitadel\n\tissuer-url https://auth.example.com\n}}} broken {{{\n")
     shutil.copy(SAMPLE_LOGS / "syslog_rfc3164" / "pve1-syslog.log", root / "pve1.log")
     ta.ingest([str(root / "pve1.log")], root / "ds", timezone="Europe/Berlin", fingerprint_key=b"k" * 32)
@@ -112,6 +114,8 @@ CASES = [
     (["signatures", "list", "--signatures", "{p}/sigkeys.toml"], 1, "missing key(s): source"),
     (["signatures", "check", "--signatures", "{p}/sigarray.toml"], 1, "signature must be an array of tables"),
     (["ingest", "{p}/pve1.log", "-d", "{p}/new", "--signatures", "{p}/sigregex.toml"], 1, "does not compile"),
+    # RE2 takes \z, Python's parser (on which the checks walk) does not: a message, not a traceback
+    (["why", "token gone", "--signatures", "{p}/sigescape.toml"], 1, "the catalogue's checks cannot read it"),
     (["analyze", "-d", "{p}/ds", "--signatures", "{p}/rp-binary.toml"], 1, "not UTF-8"),
     (["events", "-d", "{p}/ds", "--signatures", "{p}/rp-binary.toml"], 1, "not UTF-8"),
     (["report", "-d", "{p}/ds", "--signatures", "{p}/rp-binary.toml"], 1, "not UTF-8"),

@@ -408,7 +408,7 @@ def _signature_from_toml(
         )
     pattern = str(data["pattern"])
     if problem := validate_regex(pattern):
-        raise CatalogueError(f"pattern does not compile in RE2: {problem}", path=path, signature_id=sid)
+        raise CatalogueError(f"pattern is not a usable regex: {problem}", path=path, signature_id=sid)
     search = bool(data.get("search", False))
     _check_anchoring(pattern, search=search, path=path, signature_id=sid)
     if backtracking := lint_pattern(pattern):
@@ -533,7 +533,7 @@ def read_wrappers(path: Path) -> tuple[Wrapper, ...]:
             return CatalogueError(message, path=str(path), signature_id=wid, hint=ANCHOR_HINT)
 
         if problem := validate_regex(pattern):
-            raise fail(f"wrapper does not compile in RE2: {problem}")
+            raise fail(f"wrapper is not a usable regex: {problem}")
         if backtracking := lint_pattern(pattern):
             raise CatalogueError(f"wrapper could backtrack catastrophically: {backtracking[0]}", path=str(path),
                                  signature_id=wid, hint=BACKTRACKING_HINT)
@@ -666,7 +666,7 @@ def _read_words(path: Path, tier: Literal["phrase", "keyword"]) -> list[Signatur
             raise CatalogueError(f"a {tier} id is {tier}.<snake_case>", path=str(path), signature_id=pid)
         pattern = f"(?i:{body})"
         if problem := validate_regex(pattern):
-            raise CatalogueError(f"pattern does not compile in RE2: {problem}", path=str(path), signature_id=pid)
+            raise CatalogueError(f"pattern is not a usable regex: {problem}", path=str(path), signature_id=pid)
         _check_anchoring(body, search=True, path=str(path), signature_id=pid)
         if backtracking := lint_pattern(body):
             raise CatalogueError(f"pattern could backtrack catastrophically: {backtracking[0]}", path=str(path),

@@ -72,7 +72,7 @@ def read_user_text(path: Path) -> UserText:
                    where=str(entry.get("id", "?")))
         sid, pattern = str(entry["id"]), str(entry["pattern"])
         if problem := validate_regex(pattern):
-            raise CatalogueError(f"span does not compile in RE2: {problem}", path=str(path), signature_id=sid)
+            raise CatalogueError(f"span is not a usable regex: {problem}", path=str(path), signature_id=sid)
         if problems := lint_pattern(pattern):
             raise CatalogueError(f"span could backtrack catastrophically: {problems[0]}", path=str(path),
                                  signature_id=sid, hint=BACKTRACKING_HINT)
@@ -93,7 +93,7 @@ def _read_failure_cue(entry: dict[str, object], path: Path) -> str:
     check_keys(entry, required=("pattern", "source", "sample"), optional=(), path=str(path), where="failure_cue")
     pattern = str(entry["pattern"])
     if problem := validate_regex(pattern):
-        raise CatalogueError(f"failure_cue does not compile in RE2: {problem}", path=str(path))
+        raise CatalogueError(f"failure_cue is not a usable regex: {problem}", path=str(path))
     for sample in entry["sample"]:  # type: ignore[attr-defined]
         got = bool(pc.match_substring_regex(pa.array([sample["prefix"]], pa.string()), pattern)[0].as_py())
         if got != bool(sample["match"]):

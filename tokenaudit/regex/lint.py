@@ -62,7 +62,11 @@ BACKTRACKING_HINT = (
 
 
 def validate_regex(pattern: str) -> str | None:
-    """Return why RE2 rejects ``pattern``, or ``None`` if it compiles.
+    """Return why ``pattern`` cannot be used, or ``None`` if it can.
+
+    It must compile in RE2, which matches it, and be read by Python's regex
+    parser, on which the checks of a catalogue entry (anchoring, backtracking,
+    prefilter literals) walk: RE2 takes a few escapes Python does not (``\\z``).
 
     Examples
     --------
@@ -70,11 +74,18 @@ def validate_regex(pattern: str) -> str | None:
     True
     >>> validate_regex("(") is not None
     True
+    >>> print(validate_regex(r"gone\\z").split(": write")[0])
+    RE2 compiles it, but the catalogue's checks cannot read it (Python's regex parser: bad escape \\z at position 4)
     """
     try:
         pc.match_substring_regex(pa.array([""], pa.string()), pattern)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        return str(exc)
+        return f"RE2 does not compile it: {exc}"
+    try:
+        syntax.parse(pattern)
+    except (re.error, ValueError, OverflowError, RecursionError) as exc:
+        return (f"RE2 compiles it, but the catalogue's checks cannot read it (Python's regex parser: {exc}): "
+                "write it in the syntax both read ($ rather than \\z, for one)")
     return None
 
 

@@ -147,7 +147,7 @@ _MAX_CLASS = 4
 
 
 def _literal_prefix(items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
-    """The items at the start of ``items`` that each match a few literal strings (what a branch can be spelled on into)."""
+    """The items at the start of ``items`` that each match a few literal strings (what a branch is spelled on into)."""
     for position, (op, arg) in enumerate(items):
         if _literal_options(op, arg) is None:
             return items[:position]
