@@ -856,3 +856,30 @@ def test_signatures_option_is_read_by_every_command_that_matches(ingested: Inges
     result = invoke(*command, "--dataset", ingested.dataset, "--signatures", bad)
     assert result.exit_code == 1, explain(result)
     assert "bad.toml" in result.stderr and "not UTF-8" in result.stderr
+
+
+_POOL_AFTER_A_COMMAND = """
+import sys
+from tokenaudit.cli import main
+sys.argv = ["tokenaudit", "why", "Invalid audiences: `123` is not a trusted audience", "-f", "json"]
+try:
+    main()
+except SystemExit:
+    pass
+import pyarrow
+print(pyarrow.default_memory_pool().backend_name, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "system"), ("mimalloc", "mimalloc")])
+def test_the_command_line_has_arrow_use_the_system_allocator_unless_the_user_chose_one(
+    chosen: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mimalloc kept freed blocks: an ingest's peak memory grew with the file (20M syslog lines: 508 -> 377 MB)."""
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    if chosen is not None:
+        monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", chosen)
+    done = subprocess.run([sys.executable, "-c", _POOL_AFTER_A_COMMAND], capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert json.loads(done.stdout)[0]["cause"] == "untrusted_extra_audience"
+    assert done.stderr.strip().splitlines()[-1] == expected

@@ -10,6 +10,7 @@ inputs could not be read; 5 ``why`` recognised no failure in some message.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -897,7 +898,23 @@ def signatures_try(
 
 def main() -> None:
     """Entry point of the console script."""
+    prefer_system_allocator()
     app()
+
+
+def prefer_system_allocator() -> None:
+    """Have Arrow allocate with the C library's allocator in this process (and the workers it starts).
+
+    Arrow's default, mimalloc, keeps freed blocks for reuse: an ingest's peak
+    resident memory grew with the file although Arrow held 30-95 MB at any
+    moment. Measured on the same files (wall time equal or lower): 20,000,000
+    Proxmox syslog lines 508 -> 377 MB, 5,000,000 nginx lines 386 -> 333 MB,
+    1,000,000 journal lines 362 -> 332 MB. Set before Arrow is first used,
+    through the variable Arrow reads, so a user's own
+    ``ARROW_DEFAULT_MEMORY_POOL`` still wins; a notebook importing the library
+    keeps Arrow's default.
+    """
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
 @app.command("compact")
