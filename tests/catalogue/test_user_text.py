@@ -68,6 +68,9 @@ def test_a_failure_cue_that_misses_its_own_sample_is_refused(tmp_path: Path) -> 
     ("2025-12-04 10:01:52 WARN app: search failed: Token is expired", True),
     ('{"level":"info","msg":"request","error":"Token is expired"}', True),  # an error-like key reports it
     ('{"msg": "Token is expired"}', True),  # only structure before it
+    ('{"messages":["Token has expired"],"reason":"token_expired"}', True),  # a list of messages (tymon/jwt-auth)
+    ('{"message": ["Token is expired"]}', True),
+    ('{"messages": ["search query: Token is expired"]}', False),  # words before it, and none reports a failure
     ("Token is expired", True),
 ])
 def test_a_clause_counts_only_after_a_failure_cue(line: str, found: bool) -> None:

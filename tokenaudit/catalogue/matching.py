@@ -1147,10 +1147,11 @@ def _match(
 ERROR_KEY = (r"""(?:\b(?:err|error|errors|exception|reason|error_description|cause)=["']?"""
              r"""|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*")""")
 
-#: A start of a message that is structure, not words: braces, quotes, one neutral key (``{"msg": "``), or one
+#: A start of a message that is structure, not words: braces, quotes, one neutral key (``{"msg": "``, a list of
+#: messages ``{"messages": ["``), or one
 #: word of the software's own framing (``IDX10223: ``, ``[openid-connect] ``, ``oidc_proto_jwt_verify: ``).
-NEUTRAL_START = (r"""[\s{\[("'`]*(?:(?:msg|message|detail|reason|description|error_description|title|text)"""
-                 r"""["']?\s*[:=]\s*["'`\[]?\s*|[^\s\]]{1,60}?(?:\(\))?(?:: |\] )["'`(\[]?)?""")
+NEUTRAL_START = (r"""[\s{\[("'`]*(?:(?:msg|messages?|detail|reason|description|error_description|title|text)"""
+                 r"""["']?\s*[:=]\s*\[?\s*["'`]?\s*|[^\s\]]{1,60}?(?:\(\))?(?:: |\] )["'`(\[]?)?""")
 
 
 @cache
