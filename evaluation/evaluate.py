@@ -29,7 +29,7 @@ text, nor the other way round):
   suggested; its misses were read on 2026-12-05 (no longer out of sample);
 - ``fresh6/lines.jsonl``: the sixth held-out round, gathered on 2026-12-05 the
   same way, measured before and after the vocabulary that fresh5's misses
-  suggested; never read;
+  suggested; its misses were read on 2026-12-05 (no longer out of sample);
 - ``fresh7/lines.jsonl``: the seventh held-out round, gathered on 2026-12-05 the
   same way after that vocabulary was written, for the next round to be
   measured on; never read.
@@ -64,7 +64,7 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh3": "third round: gathered after the keyword tier, measured, then read",
             "fresh4": "fourth round: gathered after the third was read, measured, then read",
             "fresh5": "fifth round: gathered after the fourth was read, measured, then read",
-            "fresh6": "held out, sixth round: gathered after the fifth was read, never read",
+            "fresh6": "sixth round: gathered after the fifth was read, measured, then read",
             "fresh7": "held out, seventh round: gathered after the sixth round's words were written, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 
