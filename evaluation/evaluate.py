@@ -31,8 +31,8 @@ text, nor the other way round):
   same way, measured before and after the vocabulary that fresh5's misses
   suggested; its misses were read on 2026-12-05 (no longer out of sample);
 - ``fresh7/lines.jsonl``: the seventh held-out round, gathered on 2026-12-05 the
-  same way after that vocabulary was written, for the next round to be
-  measured on; never read.
+  same way after that vocabulary was written, measured before and after the
+  vocabulary that fresh6's misses suggested; never read.
 
 Every line goes through :func:`tokenaudit.analysis.answers`, the classifier ``analyze``
 uses. Run ``python evaluation/evaluate.py`` for the tables (``--json`` for
