@@ -55,8 +55,7 @@ from tokenaudit.causes.recommend import WIDENS_TRUST
 HERE = Path(__file__).resolve().parent
 SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negative": "negative/lines.jsonl",
         "fresh": "fresh/lines.jsonl", "fresh2": "fresh2/lines.jsonl", "fresh3": "fresh3/lines.jsonl",
-        "fresh4": "fresh4/lines.jsonl", "fresh5": "fresh5/lines.jsonl",
-        "fresh6": "fresh6/lines.jsonl",
+        "fresh4": "fresh4/lines.jsonl", "fresh5": "fresh5/lines.jsonl", "fresh6": "fresh6/lines.jsonl",
         "fresh7": "fresh7/lines.jsonl"}
 #: The held-out sets, each with the words of its row in the table.
 HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, then read",
