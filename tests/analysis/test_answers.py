@@ -76,6 +76,7 @@ def test_a_message_with_nothing_to_say_is_not_recognised() -> None:
     [answer] = why("2025-01-07 10:00:00 INFO app: user alice logged in")
     assert answer.cause is None
     assert "no failure recognised" in render_answers([answer])
+    assert answer.to_dict()["ready_fix"] is False  # no fix at all, so none ready to apply
 
 
 def test_continuation_lines_belong_to_the_message_before() -> None:

@@ -39,6 +39,9 @@ class Answer:
     cause's common words (``phrase``) or a subject and a verdict anywhere in a
     failure (``keyword``) recognised it. ``values`` are what the
     message carries (the offending audience, the issuer found, …).
+    ``ready_fix`` says whether ``fix`` may be applied as printed; a fix that
+    widens trust on weak evidence asks for confirmation first, and a message
+    with no cause has no fix, ready or not.
     """
 
     message: str
@@ -53,7 +56,7 @@ class Answer:
     values: dict[str, str] = field(default_factory=dict)
     explanation: str = ""
     fix: str = ""
-    ready_fix: bool = True
+    ready_fix: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (``cause`` is ``null`` when none was recognised)."""
