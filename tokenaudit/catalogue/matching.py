@@ -64,6 +64,7 @@ from ..regex import prefilter
 from ..regex.lint import BACKTRACKING_HINT, can_match_space, lint_pattern, starts_with_wildcard, validate_regex
 from ..regex.prefilter import marker_regex, required_literals
 from ..schema import EVENT_FIELDS
+from .word_classes import expand_word_classes, read_word_classes
 
 #: This package's TOML files.
 DATA_DIR = package_data("tokenaudit.catalogue")
@@ -656,11 +657,13 @@ def read_keyword_file(path: Path) -> list[Signature]:
 def _read_words(path: Path, tier: Literal["phrase", "keyword"]) -> list[Signature]:
     """Read a file of library-agnostic words for causes: phrases or keywords (``tier``)."""
     data = read_toml(path)
-    check_keys(data, required=("family", "source", tier), optional=(), path=str(path))
+    check_keys(data, required=("family", "source", tier), optional=("words",), path=str(path))
+    words = read_word_classes(data.get("words", {}), path)
     entries = []
     for entry in data[tier]:
         check_keys(entry, **_PHRASE_KEYS, path=str(path), where=str(entry.get("id", "?")))
-        pid, body = str(entry["id"]), str(entry["pattern"])
+        pid = str(entry["id"])
+        body = expand_word_classes(str(entry["pattern"]), words, path=str(path), signature_id=pid)
         name = pid.removeprefix(f"{tier}.")
         if name == pid or not name.replace("_", "a").isalnum():
             raise CatalogueError(f"a {tier} id is {tier}.<snake_case>", path=str(path), signature_id=pid)
