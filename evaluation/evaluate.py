@@ -71,6 +71,9 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh7": "seventh round: gathered after the sixth round's words were written, measured, then read",
             "fresh8": "held out, eighth round: gathered before the seventh was read, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
+#: An expert's reading of read held-out sets, line by line: does the line's text alone name its cause
+#: (``text``), narrow it to a few (``guess``), or say nothing of it (``none``)? (``ceiling/README.md``)
+READABLE = "ceiling/*.jsonl"
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,24 @@ def summary(scores: dict[str, Scores]) -> dict[str, object]:
     }
 
 
+def readable(scores: dict[str, Scores]) -> dict[str, dict[str, int]]:
+    """Per set an expert read: failure lines whose text alone names the cause, and how many tokenaudit gets right.
+
+    The ceiling of any reader of the text: a line that says only ``Login unsuccessful`` or ``GET /callback 500``
+    cannot be answered, whatever the catalogue holds.
+    """
+    judged = {str(r["id"]): str(r["judgement"]) for path in sorted(HERE.glob(READABLE))
+              for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+    found: dict[str, dict[str, int]] = {}
+    for name, score in scores.items():
+        failures = [o for o in score.outcomes if o.expected is not None and str(o.record["id"]) in judged]
+        if failures:
+            said = [o for o in failures if judged[str(o.record["id"])] == "text"]
+            found[name] = {"failures": len(failures), "text_names_cause": len(said),
+                           "right_of_those": sum(o.right for o in said)}
+    return found
+
+
 def _pct(value: object) -> str:
     return "" if value is None else f"{100 * float(value):.0f} %"  # type: ignore[arg-type]
 
@@ -219,6 +240,13 @@ def markdown(scores: dict[str, Scores]) -> str:
                                                                                  strict=True))
         + ".",
         "",
+        "Failure lines whose text alone names their cause, as an expert read them (`evaluation/ceiling/`): "
+        + "; ".join(f"{n['text_names_cause']} of {n['failures']} in {name} "
+                    f"({_pct(n['text_names_cause'] / n['failures'])}), tokenaudit right on {n['right_of_those']} "
+                    f"of them ({_pct(n['right_of_those'] / n['text_names_cause'])})"
+                    for name, n in readable(scores).items())
+        + ".",
+        "",
         "| cause | lines | recall | recall, alternatives named | answers | precision |",
         "|---|---|---|---|---|---|",
     ]
@@ -242,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     scores = run()
     if args.json:
         everything = [o for s in scores.values() for o in s.outcomes]
-        print(json.dumps({"summary": summary(scores), "per_cause": per_cause(everything)}, indent=2))
+        print(json.dumps({"summary": summary(scores), "per_cause": per_cause(everything),
+                          "readable": readable(scores)}, indent=2))
     else:
         print(markdown(scores))
     if args.misses:

@@ -91,6 +91,18 @@ def test_held_out_rounds_share_no_thread_with_each_other_or_the_other_sets() -> 
         assert not sources[name] & others, sorted(sources[name] & others)[:5]
 
 
+def test_the_expert_reading_judges_each_failure_line_of_its_sets_once() -> None:
+    """``evaluation/ceiling/``: every failure line of a judged set has one judgement, of three kinds."""
+    judged = [json.loads(line) for path in sorted((ROOT / "evaluation").glob(evaluate.READABLE))
+              for line in path.read_text(encoding="utf-8").splitlines()]
+    ids = [str(r["id"]) for r in judged]
+    assert len(ids) == len(set(ids)) >= 300
+    assert {r["judgement"] for r in judged} == {"text", "guess", "none"}
+    sets = {i.rsplit("-", 1)[0] for i in ids}
+    failures = {str(r["id"]) for name in sets for r in evaluate.load_set(name) if r["expected"] is not None}
+    assert set(ids) == failures
+
+
 def test_the_table_counts_each_line_once(scores: dict[str, object]) -> None:
     head = evaluate.summary(scores)
     assert head["real"]["lines"] == len(evaluate.load_set("real"))
