@@ -36,7 +36,10 @@ text, nor the other way round):
   (no longer out of sample);
 - ``fresh8/lines.jsonl``: the eighth held-out round, gathered on 2026-12-05 the
   same way before fresh7 was read, measured before and after the vocabulary
-  that fresh7's misses suggested; never read.
+  that fresh7's misses suggested; never read;
+- ``fresh9/lines.jsonl``: the ninth held-out round, gathered on 2026-12-05 the
+  same way while that vocabulary was written, for the round after it; never
+  read.
 
 Every line goes through :func:`tokenaudit.analysis.answers`, the classifier ``analyze``
 uses. Run ``python evaluation/evaluate.py`` for the tables (``--json`` for
@@ -60,7 +63,8 @@ HERE = Path(__file__).resolve().parent
 SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negative": "negative/lines.jsonl",
         "fresh": "fresh/lines.jsonl", "fresh2": "fresh2/lines.jsonl", "fresh3": "fresh3/lines.jsonl",
         "fresh4": "fresh4/lines.jsonl", "fresh5": "fresh5/lines.jsonl", "fresh6": "fresh6/lines.jsonl",
-        "fresh7": "fresh7/lines.jsonl", "fresh8": "fresh8/lines.jsonl"}
+        "fresh7": "fresh7/lines.jsonl", "fresh8": "fresh8/lines.jsonl",
+        "fresh9": "fresh9/lines.jsonl"}
 #: The held-out sets, each with the words of its row in the table.
 HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, then read",
             "fresh2": "second round: gathered before the keyword tier, measured after it, then read",
@@ -69,7 +73,8 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh5": "fifth round: gathered after the fourth was read, measured, then read",
             "fresh6": "sixth round: gathered after the fifth was read, measured, then read",
             "fresh7": "seventh round: gathered after the sixth round's words were written, measured, then read",
-            "fresh8": "held out, eighth round: gathered before the seventh was read, never read"}
+            "fresh8": "held out, eighth round: gathered before the seventh was read, never read",
+            "fresh9": "held out, ninth round: gathered while the eighth round was written, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 #: An expert's reading of read held-out sets, line by line: does the line's text alone name its cause
 #: (``text``), narrow it to a few (``guess``), or say nothing of it (``none``)? (``ceiling/README.md``)
