@@ -36,10 +36,11 @@ text, nor the other way round):
   (no longer out of sample);
 - ``fresh8/lines.jsonl``: the eighth held-out round, gathered on 2026-12-05 the
   same way before fresh7 was read, measured before and after the vocabulary
-  that fresh7's misses suggested; never read;
+  that fresh7's misses suggested; its misses were read on 2026-12-05 (no
+  longer out of sample);
 - ``fresh9/lines.jsonl``: the ninth held-out round, gathered on 2026-12-05 the
-  same way while that vocabulary was written, for the round after it; never
-  read.
+  same way while that vocabulary was written, measured before and after it and
+  after the round that fresh8's misses suggested; never read.
 
 Every line goes through :func:`tokenaudit.analysis.answers`, the classifier ``analyze``
 uses. Run ``python evaluation/evaluate.py`` for the tables (``--json`` for
@@ -73,7 +74,7 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh5": "fifth round: gathered after the fourth was read, measured, then read",
             "fresh6": "sixth round: gathered after the fifth was read, measured, then read",
             "fresh7": "seventh round: gathered after the sixth round's words were written, measured, then read",
-            "fresh8": "held out, eighth round: gathered before the seventh was read, never read",
+            "fresh8": "eighth round: gathered before the seventh was read, measured, then read",
             "fresh9": "held out, ninth round: gathered while the eighth round was written, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 #: An expert's reading of read held-out sets, line by line: does the line's text alone name its cause
