@@ -79,6 +79,15 @@ def test_a_message_with_nothing_to_say_is_not_recognised() -> None:
     assert answer.to_dict()["ready_fix"] is False  # no fix at all, so none ready to apply
 
 
+def test_the_token_endpoint_answer_a_go_client_relays_on_the_next_line_decides() -> None:
+    """golang.org/x/oauth2 writes the endpoint's answer on a line of its own: it is part of the message."""
+    text = ("level=error msg=\"login failed: exchanging code: oauth2: cannot fetch token: 401 Unauthorized\n"
+            'Response: {"error":"invalid_client","error_description":"Invalid client secret"}')
+    [answer] = why(text)
+    assert answer.cause == "credentials_invalid"
+    assert "config_error" in answer.alternatives
+
+
 def test_continuation_lines_belong_to_the_message_before() -> None:
     text = ("org.springframework.security.oauth2.server.resource.InvalidBearerTokenException: An error occurred\n"
             "Caused by: org.springframework.security.oauth2.jwt.JwtValidationException: "

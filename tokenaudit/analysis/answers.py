@@ -8,6 +8,7 @@ with what ``analyze`` would say of it. Nothing is stored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +25,6 @@ from ..pipeline.chunk import ChunkContext, process_chunk
 from ..schema import EVENT_FIELDS
 from .failures import attribute_relying_party, classify, fix_variant_of
 
-#: Lines that continue the message before them (a stack trace, an error chain on the next line).
-_CONTINUATION = ("\t", " ", "Caused by: ")
 
 
 @dataclass(frozen=True)
@@ -72,16 +71,23 @@ class Answer:
 def split_messages(text: str) -> list[str]:
     """Split pasted text into messages: one a line, continuation lines joined to the line before.
 
+    A line continues the one before it where the ``generic_text`` format says
+    so (``continuation`` of its data file): indented, ``Caused by:``, the
+    ``Response: {…}`` of a Go OAuth2 client; ``ingest`` joins the same lines.
+
     Examples
     --------
     >>> split_messages("a\\n\\nb: boom\\nCaused by: x: Token is expired\\n\\tat y.z()\\n")
     ['a', 'b: boom Caused by: x: Token is expired at y.z()']
+    >>> split_messages('oauth2: cannot fetch token: 401 Unauthorized\\nResponse: {"error":"invalid_client"}')
+    ['oauth2: cannot fetch token: 401 Unauthorized Response: {"error":"invalid_client"}']
     """
+    continues = re.compile(load_formats()["generic_text"].continuation or "(?!)")
     messages: list[str] = []
     for line in text.splitlines():
         if not line.strip():
             continue
-        if messages and line.startswith(_CONTINUATION):
+        if messages and continues.match(line):
             messages[-1] += " " + line.strip()
         else:
             messages.append(line.rstrip())
