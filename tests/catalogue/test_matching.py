@@ -264,6 +264,7 @@ source = "s"
     ("phrase.wrong", "issuer is invalid", "keyword.<snake_case>"),
     ("keyword.issuer", r"issuer (?P<found_issuer>\S+) is invalid", "captures no value"),
     ("keyword.issuer", r"(?:is|a)\b", "no literal that every match holds"),
+    ("keyword.issuer", "Issuer is invalid", "not lower case"),  # looked for in folded text: never tried
 ])
 def test_a_keyword_file_that_breaks_a_rule_is_refused(tmp_path: Path, keyword_id: str, pattern: str,
                                                      problem: str) -> None:

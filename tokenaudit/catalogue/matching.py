@@ -683,6 +683,10 @@ def _read_words(path: Path, tier: Literal["phrase", "keyword"]) -> list[Signatur
         if not prefilter:
             raise CatalogueError("no literal that every match holds: each line would be a candidate", path=str(path),
                                  signature_id=pid, hint="name the subject word in full in every branch")
+        if any(literal != literal.lower() for literal in prefilter):
+            raise CatalogueError(f"the literals {list(prefilter)} are not lower case: they are looked for in the "
+                                 "text folded to lower case, so this pattern would never be tried",
+                                 path=str(path), signature_id=pid, hint="write the pattern in lower case")
         if tier == "keyword" and groups:
             raise CatalogueError("a keyword captures no value (a word found anywhere vouches for none): "
                                  f"drop the named groups {sorted(groups)}", path=str(path), signature_id=pid)
