@@ -26,7 +26,6 @@ from ..schema import EVENT_FIELDS
 from .failures import attribute_relying_party, classify, fix_variant_of
 
 
-
 @dataclass(frozen=True)
 class Answer:
     """What tokenaudit makes of one pasted message.
