@@ -77,7 +77,7 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh8": "eighth round: gathered before the seventh was read, measured, then read",
             "fresh9": "held out, ninth round: gathered while the eighth round was written, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
-#: An expert's reading of read held-out sets, line by line: does the line's text alone name its cause
+#: An expert's reading of held-out sets, line by line: does the line's text alone name its cause
 #: (``text``), narrow it to a few (``guess``), or say nothing of it (``none``)? (``ceiling/README.md``)
 READABLE = "ceiling/*.jsonl"
 
