@@ -495,8 +495,9 @@ def why_command(
 
     For each message: the cause, the causes the same words could also mean,
     how sure tokenaudit is, the explanation and the fix. Lines that continue
-    a message (indented, `Caused by:`) belong to it. Exit code 5 when some
-    message holds no failure tokenaudit recognises.
+    a message (indented, `Caused by:`, a Go OAuth2 client's `Response: {…}`)
+    belong to it. Exit code 5 when some message holds no failure tokenaudit
+    recognises.
 
     Example: tokenaudit why 'msg=Failed to verify ID token: Invalid audiences: `3775…` is not a trusted audience'
     """
