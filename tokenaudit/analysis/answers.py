@@ -8,7 +8,6 @@ with what ``analyze`` would say of it. Nothing is stored.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +19,7 @@ from ..catalogue.matching import Catalogue, load_catalogue
 from ..causes.definitions import load_causes
 from ..causes.recommend import ready_fix, recommend
 from ..common.masking import redact_tokens
-from ..formats.parsing import detect_format, load_formats
+from ..formats.parsing import detect_format, join_continuation_lines, load_formats
 from ..pipeline.chunk import ChunkContext, process_chunk
 from ..schema import EVENT_FIELDS
 from .failures import attribute_relying_party, classify, fix_variant_of
@@ -81,16 +80,8 @@ def split_messages(text: str) -> list[str]:
     >>> split_messages('oauth2: cannot fetch token: 401 Unauthorized\\nResponse: {"error":"invalid_client"}')
     ['oauth2: cannot fetch token: 401 Unauthorized Response: {"error":"invalid_client"}']
     """
-    continues = re.compile(load_formats()["generic_text"].continuation or "(?!)")
-    messages: list[str] = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        if messages and continues.match(line):
-            messages[-1] += " " + line.strip()
-        else:
-            messages.append(line.rstrip())
-    return messages
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    return join_continuation_lines(lines, load_formats()["generic_text"])
 
 
 def why(

@@ -658,6 +658,25 @@ def _join_continuations(
     return pa.array(texts, pa.string()), shaped, pa.array(is_cont & (owner >= 0))
 
 
+def join_continuation_lines(lines: list[str], fmt: LogFormat) -> list[str]:
+    """The records of ``lines``: each line with the continuation lines of ``fmt`` joined to it, as ingest joins them.
+
+    Examples
+    --------
+    >>> join_continuation_lines(["b: boom", "Caused by: x: Token is expired", "\\tat y.z()"],
+    ...                         load_formats()["generic_text"])
+    ['b: boom Caused by: x: Token is expired at y.z()']
+    """
+    array = pa.array(lines, pa.string())
+    if not fmt.continuation or len(array) < 2:
+        return lines
+    kept = pa.array(np.ones(len(array), dtype=bool))
+    joined, _, continued = _join_continuations(array, array, kept, fmt.continuation)
+    if continued is None:
+        return lines
+    return [text for text, follows in zip(joined.to_pylist(), continued.to_pylist(), strict=True) if not follows]
+
+
 def _count(mask: pa.Array) -> int:
     return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
 
