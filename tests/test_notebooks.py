@@ -174,9 +174,10 @@ def test_morning_after_compares_the_two_windows(run: Run) -> None:
     notebook = run(MORNING)
     window = shown(notebook, "window")
     assert re.search(
-        # 61: the line a local user wrote with `logger -t pvedaemon` is kept as a suspicious line, and a
-        # keyword recognises one more sample line of this window
-        r"^this window\s+2026-11-21 17:00:00\+00:00\s+2026-11-22 17:00:00\+00:00\s+61\b",
+        # 62: the line a local user wrote with `logger -t pvedaemon` is kept as a suspicious line, a
+        # keyword recognises one more sample line of this window, and generic_text's sample log holds a
+        # two-line x/oauth2 failure (one event)
+        r"^this window\s+2026-11-21 17:00:00\+00:00\s+2026-11-22 17:00:00\+00:00\s+62\b",
         window,
         re.M,
     ), window
