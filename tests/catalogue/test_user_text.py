@@ -7,7 +7,13 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from tokenaudit.catalogue.user_text import load_user_text, mask_user_text, read_user_text, searchable_rows
+from tokenaudit.catalogue.user_text import (
+    load_user_text,
+    mask_user_text,
+    read_user_text,
+    searchable_rows,
+    unescape_strings,
+)
 from tokenaudit.errors import CatalogueError
 
 
@@ -71,9 +77,27 @@ def test_a_failure_cue_that_misses_its_own_sample_is_refused(tmp_path: Path) -> 
     ('{"messages":["Token has expired"],"reason":"token_expired"}', True),  # a list of messages (tymon/jwt-auth)
     ('{"message": ["Token is expired"]}', True),
     ('{"messages": ["search query: Token is expired"]}', False),  # words before it, and none reports a failure
+    ("<oauth><error_description>Token is expired</error_description>", True),  # an XML element of an error
+    ("<oauth><user_query>Token is expired</user_query>", False),
+    ("500 Token is expired", True),  # the HTTP status a web framework writes first
+    ("500 search query: Token is expired", False),
     ("Token is expired", True),
 ])
 def test_a_clause_counts_only_after_a_failure_cue(line: str, found: bool) -> None:
     from tokenaudit import why
 
     assert (why(line)[0].cause == "expired") is found
+
+
+def test_an_error_page_reads_as_its_software_wrote_it() -> None:
+    """HTML's escapes are undone for searching (Express's error page), after the user's text is masked."""
+    from tokenaudit import why
+
+    page = "<pre>InvalidTokenError: Unexpected &#39;aud&#39; value<br> &nbsp; &nbsp;at /srv/api/index.js:300:19</pre>"
+    assert unescape_strings(pa.array([page])).to_pylist() == [
+        "<pre>InvalidTokenError: Unexpected 'aud' value\n    at /srv/api/index.js:300:19</pre>"]
+    assert why(page)[0].cause == "client_id_missing"
+    echoed = "WARN app: search query: Unexpected &#39;aud&#39; value"  # a user's words, escaped or not, stay masked
+    assert unescape_strings(mask_user_text(pa.array([echoed]))).to_pylist() == ["WARN app: search query: …"]
+    assert why(echoed)[0].cause is None
+    assert unescape_strings(pa.array(["a &amp;lt; b"])).to_pylist() == ["a &lt; b"]  # undone once, not twice

@@ -1150,15 +1150,17 @@ def _match(
     return hits[order], captures
 
 
-#: A key whose value is an error: the key itself reports a failure (``error="…"``, ``"exception": "…"``).
+#: A key whose value is an error: the key itself reports a failure (``error="…"``, ``"exception": "…"``, an XML
+#: element such as Spring Security OAuth's ``<error_description>…``).
 ERROR_KEY = (r"""(?:\b(?:err|error|errors|exception|reason|error_description|cause)=["']?"""
-             r"""|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*")""")
+             r'|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*"'
+             r"""|<(?:error|exception|reason|error_description|cause)>)""")
 
 #: A start of a message that is structure, not words: braces, quotes, one neutral key (``{"msg": "``, a list of
-#: messages ``{"messages": ["``), or one
-#: word of the software's own framing (``IDX10223: ``, ``[openid-connect] ``, ``oidc_proto_jwt_verify: ``).
+#: messages ``{"messages": ["``), one word of the software's own framing (``IDX10223: ``, ``[openid-connect] ``,
+#: ``oidc_proto_jwt_verify: ``), or the HTTP status a web framework writes before its error (``500 state mismatch``).
 NEUTRAL_START = (r"""[\s{\[("'`]*(?:(?:msg|messages?|detail|reason|description|error_description|title|text)"""
-                 r"""["']?\s*[:=]\s*\[?\s*["'`]?\s*|[^\s\]]{1,60}?(?:\(\))?(?:: |\] )["'`(\[]?)?""")
+                 r"""["']?\s*[:=]\s*\[?\s*["'`]?\s*|[^\s\]]{1,60}?(?:\(\))?(?:: |\] )["'`(\[]?|[1-5]\d\d )?""")
 
 
 @cache

@@ -124,19 +124,34 @@ def mask_user_text(messages: pa.Array, rules: UserText | None = None) -> pa.Arra
     return masked
 
 
+#: HTML's escapes as an error page writes a message (Express's default error handler: ``<pre>InvalidTokenError:
+#: Unexpected &#39;aud&#39; value<br> &nbsp; &nbsp;at …``), each with the text it stands for; ``&amp;`` last.
+HTML_ESCAPES = (("<br>", "\n"), ("<br/>", "\n"), ("<br />", "\n"), ("&nbsp;", " "), ("&#39;", "'"), ("&#x27;", "'"),
+                ("&apos;", "'"), ("&#34;", '"'), ("&quot;", '"'), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+_HTML_ESCAPE = "|".join(escape for escape, _ in HTML_ESCAPES)  # none of them holds a character special to a regex
+
+
 def unescape_strings(texts: pa.Array) -> pa.Array:
-    """Texts with the escapes of a JSON or logfmt string undone (``\\"`` and ``\\n``), for searching.
+    """Texts with the escapes of a JSON or logfmt string and of HTML undone, for searching.
 
     A validator's message logged as a string value (``error="missing required key \\"aud\\" among claims"``,
-    ``"exc_info": "Traceback …\\njose.exceptions.JWTError: …"``) reads as the validator wrote it. Applied after
-    :func:`mask_user_text`, which needs the quotes as the line has them.
+    ``"exc_info": "Traceback …\\njose.exceptions.JWTError: …"``) reads as the validator wrote it, and so does
+    one an error page wrote in HTML (:data:`HTML_ESCAPES`). Applied after :func:`mask_user_text`, which needs
+    the quotes as the line has them, so text a user wrote is masked before any escape of it is undone. HTML is
+    undone only in a chunk that holds one of its escapes.
 
     Examples
     --------
     >>> unescape_strings(pa.array(['error="missing key \\\\"aud\\\\" among claims"'])).to_pylist()
     ['error="missing key "aud" among claims"']
+    >>> unescape_strings(pa.array(["<pre>InvalidTokenError: Unexpected &#39;aud&#39; value<br> &nbsp;at"])).to_pylist()
+    ["<pre>InvalidTokenError: Unexpected 'aud' value\\n  at"]
     """
-    return pc.replace_substring(pc.replace_substring(texts, '\\"', '"'), "\\n", "\n")
+    texts = pc.replace_substring(pc.replace_substring(texts, '\\"', '"'), "\\n", "\n")
+    if pc.any(pc.match_substring_regex(texts, _HTML_ESCAPE)).as_py():
+        for escape, text in HTML_ESCAPES:
+            texts = pc.replace_substring(texts, escape, text)
+    return texts
 
 
 def searchable_rows(processes: pa.Array | None, n: int, echo_programs: Iterable[str] | None = None) -> np.ndarray:
