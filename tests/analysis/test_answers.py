@@ -88,6 +88,20 @@ def test_the_token_endpoint_answer_a_go_client_relays_on_the_next_line_decides()
     assert "config_error" in answer.alternatives
 
 
+def test_the_text_under_a_next_auth_header_decides_not_the_header() -> None:
+    """next-auth 4 and Auth.js write an error over two lines; the header alone is only a weak last word."""
+    text = ("[next-auth][error][OAUTH_CALLBACK_ERROR] \n"
+            "https://next-auth.js.org/errors#oauth_callback_error JWT not active yet, now 1635241857, nbf 1635241858 {")
+    [answer] = why(text)
+    assert answer.cause == "not_yet_valid"
+    text = ("[auth][error] CallbackRouteError: Read more at https://errors.authjs.dev#callbackrouteerror\n"
+            '[auth][cause]: OperationProcessingError: unexpected JWT "aud" (audience) claim value')
+    [answer] = why(text)
+    assert answer.cause == "client_id_missing"
+    [header] = why("[next-auth][error][OAUTH_CALLBACK_ERROR]")  # nothing follows: the weak last word
+    assert header.cause == "login_state" and header.alternatives
+
+
 def test_continuation_lines_belong_to_the_message_before() -> None:
     text = ("org.springframework.security.oauth2.server.resource.InvalidBearerTokenException: An error occurred\n"
             "Caused by: org.springframework.security.oauth2.jwt.JwtValidationException: "
