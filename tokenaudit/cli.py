@@ -496,8 +496,8 @@ def why_command(
     For each message: the cause, the causes the same words could also mean,
     how sure tokenaudit is, the explanation and the fix. Lines that continue
     a message (indented, `Caused by:`, a Go OAuth2 client's `Response: {…}`,
-    next-auth's `https://next-auth.js.org/errors#…` line) belong to it. Exit code 5 when some message holds no failure tokenaudit
-    recognises.
+    next-auth's `https://next-auth.js.org/errors#…` line) belong to it. Exit
+    code 5 when some message holds no failure tokenaudit recognises.
 
     Example: tokenaudit why 'msg=Failed to verify ID token: Invalid audiences: `3775…` is not a trusted audience'
     """
