@@ -80,6 +80,8 @@ def test_a_failure_cue_that_misses_its_own_sample_is_refused(tmp_path: Path) -> 
     ("<oauth><error_description>Token is expired</error_description>", True),  # an XML element of an error
     ("<oauth><user_query>Token is expired</user_query>", False),
     ("500 Token is expired", True),  # the HTTP status a web framework writes first
+    ('{"reqId":"a1","level":2,"app":"api","message":"Token is expired"', True),  # a cut JSON line's message field
+    ('{"reqId":"a1","level":0,"user_note":"Token is expired"}', False),  # any other field holds no message
     ("500 search query: Token is expired", False),
     ("Token is expired", True),
 ])

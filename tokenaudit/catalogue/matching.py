@@ -1151,10 +1151,14 @@ def _match(
 
 
 #: A key whose value is an error: the key itself reports a failure (``error="…"``, ``"exception": "…"``, an XML
-#: element such as Spring Security OAuth's ``<error_description>…``).
+#: element such as Spring Security OAuth's ``<error_description>…``); or a JSON line's message field, which starts
+#: the software's message wherever it stands in the line.
 ERROR_KEY = (r"""(?:\b(?:err|error|errors|exception|reason|error_description|cause)=["']?"""
              r'|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*"'
-             r"""|<(?:error|exception|reason|error_description|cause)>)""")
+             r"""|<(?:error|exception|reason|error_description|cause)>"""
+             # a logger's message field inside a JSON line no format parsed (a pasted, cut or nested record): its
+             # value starts the software's message, as the message of a parsed JSON log does
+             r"""|"(?:msg|message)"\s*:\s*")""")
 
 #: A start of a message that is structure, not words: braces, quotes, one neutral key (``{"msg": "``, a list of
 #: messages ``{"messages": ["``), one word of the software's own framing (``IDX10223: ``, ``[openid-connect] ``,
