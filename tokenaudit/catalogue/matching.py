@@ -1151,14 +1151,14 @@ def _match(
 
 
 #: A key whose value is an error: the key itself reports a failure (``error="…"``, ``"exception": "…"``, an XML
-#: element such as Spring Security OAuth's ``<error_description>…``); or a JSON line's message field, which starts
-#: the software's message wherever it stands in the line.
+#: element such as Spring Security OAuth's ``<error_description>…``).
 ERROR_KEY = (r"""(?:\b(?:err|error|errors|exception|reason|error_description|cause)=["']?"""
              r'|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*"'
-             r"""|<(?:error|exception|reason|error_description|cause)>"""
-             # a logger's message field inside a JSON line no format parsed (a pasted, cut or nested record): its
-             # value starts the software's message, as the message of a parsed JSON log does
-             r"""|"(?:msg|message)"\s*:\s*")""")
+             r"""|<(?:error|exception|reason|error_description|cause)>)""")
+
+#: A logger's message field inside a JSON line no format parsed (a pasted, cut or nested record): its value starts
+#: the software's message wherever it stands in the line, as the message of a parsed JSON log does.
+MESSAGE_FIELD = r'"(?:msg|message)"\s*:\s*"'
 
 #: A start of a message that is structure, not words: braces, quotes, one neutral key (``{"msg": "``, a list of
 #: messages ``{"messages": ["``), one word of the software's own framing (``IDX10223: ``, ``[openid-connect] ``,
@@ -1176,8 +1176,10 @@ def clause_pattern(pattern: str) -> str:
     a level such as ERROR or WARN, words such as "failed" or "invalid"): an
     application that logs a user's search or echo in words of its own reports
     none. The value of an error-like key (``error=``, ``"exception": "``)
-    counts as well: the key reports the failure. One RE2 pattern finds the
-    first clause that both follows a cue and starts the signature's text.
+    counts as well: the key reports the failure; so does a JSON line's
+    message field (``"message": "``), the start of the software's own
+    message. One RE2 pattern finds the first clause that both follows a cue
+    and starts the signature's text.
 
     Examples
     --------
@@ -1188,7 +1190,8 @@ def clause_pattern(pattern: str) -> str:
     from .user_text import load_user_text
 
     cue = load_user_text().failure_cue
-    return (f"^(?:(?s:.*?)(?:{cue})(?s:.*?){CLAUSE_START}|(?s:.*?){ERROR_KEY}|{_wrapper_chain()}|{NEUTRAL_START})?"
+    return (f"^(?:(?s:.*?)(?:{cue})(?s:.*?){CLAUSE_START}|(?s:.*?)(?:{ERROR_KEY}|{MESSAGE_FIELD})|{_wrapper_chain()}"
+            f"|{NEUTRAL_START})?"
             f"(?:{pattern})")
 
 
