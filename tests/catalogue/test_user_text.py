@@ -103,3 +103,5 @@ def test_an_error_page_reads_as_its_software_wrote_it() -> None:
     assert unescape_strings(mask_user_text(pa.array([echoed]))).to_pylist() == ["WARN app: search query: …"]
     assert why(echoed)[0].cause is None
     assert unescape_strings(pa.array(["a &amp;lt; b"])).to_pylist() == ["a &lt; b"]  # undone once, not twice
+    chunked = pa.chunked_array([["x &lt;y", None], ["plain & text", "&#39;z&#39;"]])  # only the rows holding one
+    assert unescape_strings(chunked).to_pylist() == ["x <y", None, "plain & text", "'z'"]

@@ -71,7 +71,8 @@ def split_messages(text: str) -> list[str]:
 
     A line continues the one before it where the ``generic_text`` format says
     so (``continuation`` of its data file): indented, ``Caused by:``, the
-    ``Response: {…}`` of a Go OAuth2 client; ``ingest`` joins the same lines.
+    ``Response: {…}`` of a Go OAuth2 client, the second line of a next-auth
+    error; ``ingest`` joins the same lines.
 
     Examples
     --------

@@ -138,7 +138,7 @@ def unescape_strings(texts: pa.Array) -> pa.Array:
     ``"exc_info": "Traceback …\\njose.exceptions.JWTError: …"``) reads as the validator wrote it, and so does
     one an error page wrote in HTML (:data:`HTML_ESCAPES`). Applied after :func:`mask_user_text`, which needs
     the quotes as the line has them, so text a user wrote is masked before any escape of it is undone. HTML is
-    undone only in a chunk that holds one of its escapes.
+    undone only in the texts that hold one of its escapes (one literal pass over the chunk finds them).
 
     Examples
     --------
@@ -148,10 +148,15 @@ def unescape_strings(texts: pa.Array) -> pa.Array:
     ["<pre>InvalidTokenError: Unexpected 'aud' value\\n  at"]
     """
     texts = pc.replace_substring(pc.replace_substring(texts, '\\"', '"'), "\\n", "\n")
-    if pc.any(pc.match_substring_regex(texts, _HTML_ESCAPE)).as_py():
-        for escape, text in HTML_ESCAPES:
-            texts = pc.replace_substring(texts, escape, text)
-    return texts
+    holding = pc.fill_null(pc.match_substring_regex(texts, _HTML_ESCAPE), False)
+    if not pc.any(holding).as_py():
+        return texts
+    if isinstance(texts, pa.ChunkedArray):  # replace_with_mask takes one array
+        texts, holding = texts.combine_chunks(), holding.combine_chunks()
+    pages = pc.filter(texts, holding)
+    for escape, text in HTML_ESCAPES:
+        pages = pc.replace_substring(pages, escape, text)
+    return pc.replace_with_mask(texts, holding, pages)
 
 
 def searchable_rows(processes: pa.Array | None, n: int, echo_programs: Iterable[str] | None = None) -> np.ndarray:
