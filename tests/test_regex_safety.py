@@ -149,15 +149,20 @@ def _result(fmt_name: str, lines: list[str]) -> pd.DataFrame:
                          ids=[f"{t[0]}:{i}" for i, t in enumerate(TEMPLATES)])
 def test_user_text_imitating_any_signature_sample_gives_no_signature_event(fmt_name, template, encode) -> None:
     baseline, _ = _result(fmt_name, [template.format(x=encode("alice"))])
-    assert baseline["signature"].isna().all(), "the template itself must give no signature event"
+    # The software's own words may report a failure (Keycloak's error="client_not_found"): the user's text may
+    # not change what is found.
+    own = set(baseline["signature"].dropna())
+    assert len(own) <= 1
     lines = [template.format(x=encode(text)) for text in INJECTIONS]
     events, account = _result(fmt_name, lines)
     # Not vacuous: the lines are read as lines of the format, not rejected.
     assert account.parsed >= 0.9 * len(lines), account.rejected_reasons
-    forged = events.dropna(subset=["signature"])
+    forged = events[events["signature"].notna() & ~events["signature"].isin(own)]
     assert forged.empty, forged[["line_no", "signature", "message"]].head().to_string()
-    # An HTTP refusal stays a refusal (the status is the server's), whatever the user wrote.
-    assert len(events) == len(baseline) * len(lines)
+    if own:  # the software's own failure is still found where the user's text left the line whole
+        assert len(events) >= 0.9 * len(lines)
+    else:  # an HTTP refusal stays a refusal (the status is the server's), whatever the user wrote
+        assert len(events) == len(baseline) * len(lines)
 
 
 #: pvedaemon's own failure lines, with the login name the user typed in ``user=`` (and repeated in ``msg=``).

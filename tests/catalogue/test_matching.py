@@ -236,6 +236,35 @@ def test_a_keyword_is_not_found_in_masked_user_text() -> None:
     assert rows[0]["signature"] is None
 
 
+def test_a_keyword_is_found_in_an_identifier_read_as_words() -> None:
+    """An enum, an error type or an error code packs a keyword's words: they are read again, split."""
+    rows = _keyword_rows("   0: InvalidIssuer", "ERROR jwt_auth_bad_iss", "INVALID_CUSTOM_TOKEN : AUDIENCE_MISMATCH")
+    assert [row["signature"] for row in rows] == [
+        "keyword.issuer_rejected", "keyword.issuer_rejected", "keyword.audience_rejected"]
+    assert {row["confidence"] for row in rows} == {"low"}
+
+
+def test_a_long_value_between_a_keyword_s_words_is_read_as_one_word() -> None:
+    kid = "paPifw94MwpwDx3Wcs-Xz6mbULZSLAW3AQKrXQjPxYk"
+    [row] = _keyword_rows(f"AuthSdkError: The key id, {kid}, was not found in the server's keys")
+    assert row["signature"] == "keyword.kid_unknown" and row["kid"] is None  # a keyword captures no value
+
+
+def test_the_words_reading_comes_last_and_still_needs_a_failure() -> None:
+    rows = _keyword_rows("ERROR auth: Invalid audience, see InvalidIssuer", "INFO cache: ExpiredTokenCleanup done",
+                         "DEBUG cache AccessTokenExpiredHandler registered")
+    assert rows[0]["signature"] == "phrase.invalid_audience"  # the text as written decides first
+    assert [row["signature"] for row in rows[1:]] == [None, None]
+
+
+def test_the_words_reading_does_not_search_masked_user_text_or_echoing_programs() -> None:
+    texts = pa.array(["ERROR search for: InvalidIssuer", "ERROR sshd: Invalid user InvalidIssuer from 10.0.0.1"])
+    masked = pa.array([f"ERROR search for: {MASK}", "ERROR sshd: Invalid user InvalidIssuer from 10.0.0.1"])
+    rows = match_messages(texts, load_catalogue(), format_name="generic_text", generic_search=True,
+                          search_texts=masked, searchable=np.array([True, False])).to_pylist()
+    assert [row["signature"] for row in rows] == [None, None]
+
+
 def test_keywords_are_read_with_the_phrase_rules() -> None:
     keywords = load_catalogue().keywords("generic_text")
     assert len(keywords) >= 4

@@ -32,7 +32,9 @@ found (``tier``: signature, phrase or keyword) and how far it can be trusted
 ``data/keywords.toml``: a pair of words that states a cause ("aud ... invalid",
 "password ... incorrect") anywhere in a message that reports a failure
 (:func:`reports_failure`), for the applications that say it in words of
-their own. What keeps a user's text from
+their own; a message nothing matched is read once more for them with its
+identifiers split into words and its long values shortened
+(:mod:`tokenaudit.catalogue.wording`). What keeps a user's text from
 making an event is not the position but the field: user-controlled parts
 of a message are masked before the search (the formats' ``user_text``),
 and programs that echo user input are never searched (``searchable``).
@@ -322,7 +324,8 @@ class Catalogue:
         ``generic_search``, tier-1 texts at the start (or after wrappers), tier-1
         texts at any clause, and last the phrases at any clause, on the text with
         the user's spans masked, and after them the keywords anywhere in a
-        message that reports a failure.
+        message that reports a failure. (:func:`match_messages` then reads the
+        messages none of these matched once more for the keywords, as words.)
         """
         def compute() -> list[MatchStep]:
             steps = [MatchStep(s, "whole", searched=False)
@@ -887,10 +890,44 @@ def match_messages(
             if len(hits):
                 _explain(found, hits, step.signature, catalogue)
 
+    if generic_search and len(todo):
+        if not narrowed:
+            todo = todo[np.asarray(searchable, dtype=bool)[todo]]
+        _match_keywords_in_words(found, todo, searched.array, catalogue, format_name)
+
     columns = {"envelope": pa.array(found.envelope, pa.string()), "signature": pa.array(found.signature, pa.string()),
                "tier": pa.array(found.tier, pa.string()), "confidence": pa.array(found.confidence, pa.string())}
     columns.update({name: pa.array(found.values[name], pa.string()) for name in EVENT_FIELDS})
     return pa.table(columns)
+
+
+def _match_keywords_in_words(found: _Found, todo: np.ndarray, searched: pa.Array, catalogue: Catalogue,
+                             format_name: str) -> None:
+    """Look for the keywords once more in the ``todo`` messages read as words (:func:`.wording.as_words`).
+
+    Only messages the rewriting changes are read again: an identifier split
+    (``InvalidIssuer``) or a long value shortened. A keyword captures no value,
+    so a finding shows nothing of the rewritten text.
+    """
+    from .wording import as_words
+
+    subset = searched.take(pa.array(todo, pa.int64()))
+    worded = as_words(subset)
+    changed = np.flatnonzero(pc.fill_null(pc.not_equal(worded, subset), False).to_numpy(zero_copy_only=False))
+    if len(changed) == 0:
+        return
+    rows, texts = todo[changed], worded.take(pa.array(changed, pa.int64()))
+    plain = _Plain(texts, catalogue.literals)
+    pending = np.arange(len(rows))
+    for keyword in catalogue.keywords(format_name):
+        if not plain.may_hold(keyword):
+            continue
+        hits, captures = _match(texts, pending, keyword, plain, "within")
+        if len(hits):
+            found.put(rows[hits], keyword, captures, "within")
+            pending = _settle(pending, hits)
+            if len(pending) == 0:
+                return
 
 
 def confidence_of(signature: Signature, where: str) -> str:
