@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tokenaudit.catalogue.matching import (
+    Catalogue,
     StepIndex,
     confidence_of,
     load_catalogue,
@@ -236,9 +237,17 @@ def test_a_keyword_is_not_found_in_masked_user_text() -> None:
     assert rows[0]["signature"] is None
 
 
+def _keywords_only(*messages: str) -> list[dict[str, object]]:
+    """Rows of ``messages`` matched by the keywords alone: the signatures of a later round cannot take them."""
+    keywords = Catalogue(tuple(s for s in load_catalogue().signatures if s.tier == "keyword"))
+    rows: list[dict[str, object]] = match_messages(pa.array(list(messages), pa.string()), keywords,
+                                                   format_name="generic_text", generic_search=True).to_pylist()
+    return rows
+
+
 def test_a_keyword_is_found_in_an_identifier_read_as_words() -> None:
     """An enum, an error type or an error code packs a keyword's words: they are read again, split."""
-    rows = _keyword_rows("   0: InvalidIssuer", "ERROR jwt_auth_bad_iss", "INVALID_CUSTOM_TOKEN : AUDIENCE_MISMATCH")
+    rows = _keywords_only("   0: InvalidIssuer", "ERROR jwt_auth_bad_iss", "INVALID_CUSTOM_TOKEN : AUDIENCE_MISMATCH")
     assert [row["signature"] for row in rows] == [
         "keyword.issuer_rejected", "keyword.issuer_rejected", "keyword.audience_rejected"]
     assert {row["confidence"] for row in rows} == {"low"}
@@ -246,8 +255,10 @@ def test_a_keyword_is_found_in_an_identifier_read_as_words() -> None:
 
 def test_a_long_value_between_a_keyword_s_words_is_read_as_one_word() -> None:
     kid = "paPifw94MwpwDx3Wcs-Xz6mbULZSLAW3AQKrXQjPxYk"
-    [row] = _keyword_rows(f"AuthSdkError: The key id, {kid}, was not found in the server's keys")
-    assert row["signature"] == "keyword.kid_unknown" and row["kid"] is None  # a keyword captures no value
+    [row, short] = _keywords_only(f"AuthSdkError: The key id, {kid}, was not found in the server's keys",
+                                  "AuthSdkError: The key id, k1, was not found in the server's keys")
+    assert row["signature"] == short["signature"] == "keyword.kid_unknown"
+    assert row["kid"] is None  # a keyword captures no value
 
 
 def test_the_words_reading_comes_last_and_still_needs_a_failure() -> None:
