@@ -18,6 +18,7 @@ from tokenaudit.catalogue.matching import (
     StepIndex,
     confidence_of,
     load_catalogue,
+    load_wrappers,
     match_messages,
     read_keyword_file,
     read_signature_file,
@@ -191,6 +192,39 @@ def test_phrases_follow_the_signatures_and_name_no_software() -> None:
     phrases = [s for s in catalogue.signatures if s.tier == "phrase"]
     assert all(p.software == "" and p.search and p.family == "phrase" for p in phrases)
     assert all(p.pattern.startswith("(?i:") for p in phrases)
+
+
+#: The logger headers of data/wrappers.toml: what a logging library writes before every message.
+LOGGER_HEADERS = ("python_basic_format", "uvicorn_level", "python_dashes", "dotnet_console", "serilog_short",
+                  "env_logger", "spring_boot", "logback_default", "jboss_log", "monolog", "ruby_logger", "gunicorn",
+                  "tab_separated", "envoy_log", "tornado_log", "elasticsearch_log", "log4j_location")
+
+
+@pytest.mark.parametrize("header", [s for w in load_wrappers() if w.id in LOGGER_HEADERS for s in w.samples])
+def test_a_logger_header_starts_the_message_at_any_level(header: str) -> None:
+    """After a logging library's header a validator's text stands at the message's start, INFO or DEBUG alike."""
+    text = "Invalid audiences: `42` is not a trusted audience"
+    [row] = match_messages(pa.array([header + text]), load_catalogue(), format_name="generic_text",
+                           generic_search=True).to_pylist()
+    assert row["signature"] == "openidconnect.untrusted_audience" and row["audience"] == "42"
+
+
+def test_every_logger_header_is_a_wrapper_with_samples() -> None:
+    wrappers = {w.id: w for w in load_wrappers()}
+    assert set(LOGGER_HEADERS) <= set(wrappers)
+    assert all(wrappers[h].samples for h in LOGGER_HEADERS)
+
+
+@pytest.mark.parametrize(("header", "words"), [
+    ("INFO:shop.search:", "user alice searched for Invalid audiences: `42` is not a trusted audience"),
+    ("[10:42:07 INF] ", "query was Token is expired"),
+])
+def test_a_logger_header_does_not_make_a_user_s_words_a_message_start(header: str, words: str) -> None:
+    """The header starts the software's message, not the user's text that the message quotes further in."""
+    with_header, bare = match_messages(pa.array([header + words, words]), load_catalogue(), format_name="generic_text",
+                                       generic_search=True).to_pylist()
+    assert with_header["signature"] == bare["signature"]
+    assert with_header["tier"] != "signature"
 
 
 # --- tier 3: keywords -----------------------------------------------------------
