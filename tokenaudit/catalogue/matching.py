@@ -67,6 +67,7 @@ from ..regex.lint import BACKTRACKING_HINT, can_match_space, lint_pattern, start
 from ..regex.prefilter import marker_regex, required_literals
 from ..schema import EVENT_FIELDS
 from .word_classes import expand_word_classes, read_word_classes
+from .wording import as_words
 
 #: This package's TOML files.
 DATA_DIR = package_data("tokenaudit.catalogue")
@@ -909,8 +910,6 @@ def _match_keywords_in_words(found: _Found, todo: np.ndarray, searched: pa.Array
     (``InvalidIssuer``) or a long value shortened. A keyword captures no value,
     so a finding shows nothing of the rewritten text.
     """
-    from .wording import as_words
-
     subset = searched.take(pa.array(todo, pa.int64()))
     worded = as_words(subset)
     changed = np.flatnonzero(pc.fill_null(pc.not_equal(worded, subset), False).to_numpy(zero_copy_only=False))
