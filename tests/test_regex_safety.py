@@ -265,6 +265,14 @@ def test_wrappers_are_checked(tmp_path: Path, pattern: str, sample: str, message
         read_wrappers(path)
 
 
+def test_a_wrapper_id_used_twice_is_refused(tmp_path: Path) -> None:
+    entry = "[[wrapper]]\nid = \"w\"\npattern = 'Failed: '\nsource = \"s\"\nsample = ['Failed: ']\n"
+    path = tmp_path / "wrappers.toml"
+    path.write_text(entry + "\n" + entry.replace("Failed", "Denied"), encoding="utf-8")
+    with pytest.raises(CatalogueError, match="used twice"):
+        read_wrappers(path)
+
+
 def test_a_run_of_blanks_alone_is_no_room_for_a_message() -> None:
     assert not can_match_space(r"WARN +\[org\.keycloak\.events\] ")
     assert can_match_space(r"WARN [\w ]+\] ")

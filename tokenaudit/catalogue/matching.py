@@ -516,10 +516,11 @@ class Wrapper:
 def read_wrappers(path: Path) -> tuple[Wrapper, ...]:
     """Read and check a wrappers file.
 
-    Each wrapper compiles in RE2, passes the backtracking lint, captures
-    nothing, has no anchor of its own, matches each of its samples whole, and
-    has no variable part that can match a space (user text inside a wrapper
-    then cannot hold a validator's multi-word message).
+    Each wrapper has an id of its own, compiles in RE2, passes the
+    backtracking lint, captures nothing, has no anchor of its own, matches
+    each of its samples whole, and has no variable part that can match a
+    space (user text inside a wrapper then cannot hold a validator's
+    multi-word message).
 
     Raises
     ------
@@ -528,7 +529,7 @@ def read_wrappers(path: Path) -> tuple[Wrapper, ...]:
     """
     data = read_toml(path)
     check_keys(data, required=("wrapper",), optional=(), path=str(path))
-    wrappers = []
+    wrappers: list[Wrapper] = []
     for entry in data["wrapper"]:
         check_keys(entry, required=("id", "pattern", "source", "sample"), optional=(), path=str(path),
                    where=str(entry.get("id", "?")))
@@ -537,6 +538,8 @@ def read_wrappers(path: Path) -> tuple[Wrapper, ...]:
         def fail(message: str, wid: str = wid) -> CatalogueError:
             return CatalogueError(message, path=str(path), signature_id=wid, hint=ANCHOR_HINT)
 
+        if any(wrapper.id == wid for wrapper in wrappers):
+            raise fail("a wrapper id is used twice: give each wrapper its own")
         if problem := validate_regex(pattern):
             raise fail(f"wrapper is not a usable regex: {problem}")
         if backtracking := lint_pattern(pattern):
