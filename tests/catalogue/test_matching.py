@@ -197,7 +197,9 @@ def test_phrases_follow_the_signatures_and_name_no_software() -> None:
 #: The logger headers of data/wrappers.toml: what a logging library writes before every message.
 LOGGER_HEADERS = ("python_basic_format", "uvicorn_level", "python_dashes", "dotnet_console", "serilog_short",
                   "env_logger", "spring_boot", "logback_default", "jboss_log", "monolog", "ruby_logger", "gunicorn",
-                  "tab_separated", "envoy_log", "tornado_log", "elasticsearch_log", "log4j_location")
+                  "tab_separated", "envoy_log", "tornado_log", "elasticsearch_log", "log4j_location", "level_logger",
+                  "bracketed_fields", "pipe_separated", "tab_level_logger", "zerolog_console", "odoo_log",
+                  "browser_console", "tracing_tree")
 
 
 @pytest.mark.parametrize("header", [s for w in load_wrappers() if w.id in LOGGER_HEADERS for s in w.samples])
@@ -218,6 +220,8 @@ def test_every_logger_header_is_a_wrapper_with_samples() -> None:
 @pytest.mark.parametrize(("header", "words"), [
     ("INFO:shop.search:", "user alice searched for Invalid audiences: `42` is not a trusted audience"),
     ("[10:42:07 INF] ", "query was Token is expired"),
+    ("DEBUG shop.search ", "user alice searched for Invalid audiences: `42` is not a trusted audience"),
+    ("ｉ [info]: ", "query was Token is expired"),
 ])
 def test_a_logger_header_does_not_make_a_user_s_words_a_message_start(header: str, words: str) -> None:
     """The header starts the software's message, not the user's text that the message quotes further in."""
