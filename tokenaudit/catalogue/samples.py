@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from ..formats.parsing import RECORD_COLUMNS, count_fields, detect_format, load_formats
 from ..models import LogFormat, Signature
 from ..regex.lint import lint_pattern, starts_with_wildcard
-from .matching import Catalogue, clause_pattern, keyword_pattern, reports_failure
+from .matching import Catalogue, clause_pattern, keyword_pattern, match_messages, reports_failure
 
 ANNOTATION = "#@ "
 
@@ -97,8 +97,10 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
     Checks: at least one positive sample; each positive sample matches its
     signature, captures exactly ``expect``, and matches no other signature of
     its kind; no negative sample matches its signature; patterns pass the
-    lint; every envelope explains at least one cause signature. The overlap
-    check runs each pattern once over all positive samples.
+    lint; every envelope explains at least one cause signature; each positive
+    sample of a ``search`` signature gives its cause through the matcher
+    (:func:`check_samples_fire`). The overlap check runs each pattern once
+    over all positive samples.
 
     Returns
     -------
@@ -142,6 +144,42 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
                                             sample.message))
             elif got is not None:
                 problems.append(Problem(label, "must not match, but does", sample.message))
+    return problems + check_samples_fire(catalogue)
+
+
+def check_samples_fire(catalogue: Catalogue) -> list[Problem]:
+    """Read each positive sample of a ``search`` signature as a line of generic text: it must give its cause.
+
+    The pattern alone matching a sample proves little: the matcher looks for a
+    signature only at a message's start, after a wrapper (a logger's header)
+    or at a clause after a failure cue, and an earlier signature may take the
+    line. A sample the matcher does not answer with its signature's cause (its
+    own signature or another of the same cause) is a signature that would not
+    fire on the line as logged: a quote whose framing no software writes, a
+    pattern that holds a logger's header, or a header no wrapper reads.
+
+    Examples
+    --------
+    >>> from tokenaudit.catalogue.matching import load_catalogue
+    >>> check_samples_fire(load_catalogue())
+    []
+    """
+    positives = [(signature, number, sample) for signature in catalogue.signatures
+                 if signature.search and signature.tier == "signature" and signature.kind != "envelope"
+                 for number, sample in enumerate(signature.samples) if sample.match]
+    if not positives:
+        return []
+    answers = match_messages(pa.array([sample.message for _, _, sample in positives], pa.string()), catalogue,
+                             format_name="generic_text", generic_search=True).column("signature").to_pylist()
+    problems: list[Problem] = []
+    for (signature, number, sample), answer in zip(positives, answers, strict=True):
+        given = catalogue.by_id[answer] if answer else None
+        if given is not None and given.cause == signature.cause:
+            continue
+        what = "no event" if given is None else f"{given.id} ({given.cause})"
+        problems.append(Problem(f"{signature.path}: {signature.id}[sample{number}]",
+                                f"read as a line of generic text, it gives {what}, not {signature.cause}",
+                                sample.message))
     return problems
 
 
