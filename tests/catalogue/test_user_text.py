@@ -82,6 +82,9 @@ def test_a_failure_cue_that_misses_its_own_sample_is_refused(tmp_path: Path) -> 
     ("500 Token is expired", True),  # the HTTP status a web framework writes first
     ('{"reqId":"a1","level":2,"app":"api","message":"Token is expired"', True),  # a cut JSON line's message field
     ('{"reqId":"a1","level":0,"user_note":"Token is expired"}', False),  # any other field holds no message
+    ('{"Code":1,"Message":"Token is expired"}', True),  # .NET and AWS spell the field "Message"
+    ("<Error><Code>AccessDenied</Code><Message>Token is expired</Message></Error>", True),  # an AWS XML error
+    ('{"Code":1,"Note":"Token is expired"}', False),
     ("500 search query: Token is expired", False),
     ("Token is expired", True),
 ])
