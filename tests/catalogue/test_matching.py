@@ -75,6 +75,35 @@ def test_loading_refuses_an_unanchored_pattern(tmp_path: Path) -> None:
     assert caught.value.hint and "wrappers" in caught.value.hint
 
 
+@pytest.mark.parametrize(("pattern", "loads"), [
+    (r"(?P<detail>[\\w.-]{1,100}) does not have access to offline_access scope anymore", True),
+    (r"(?:Client )?(?P<detail>[\\w.-]{1,100}) tries to refresh token belonging to", True),
+    (r"(?P<detail>[^:]{1,100}) does not have access to offline_access scope anymore", False),  # a word holds no space
+    (r"(?P<detail>[\\w.-]{1,100}) is invalid", False),  # too little text of the software's own after the word
+    (r"[\\w.-]{1,100} does not have access to offline_access scope anymore", False),  # the subject is not captured
+])
+def test_a_search_pattern_may_begin_with_one_captured_word(tmp_path: Path, pattern: str, loads: bool) -> None:
+    """IdentityServer logs '{clientId} does not have access …': one word, then fixed text of its own."""
+    path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "config_error"\nsearch = true\n'
+                           f'pattern = "{pattern}"\n[[signature.sample]]\nmessage = "mvc x"\nmatch = false\n')
+    if loads:
+        assert load_catalogue([path]).by_id["bad.x"].search
+    else:
+        with pytest.raises(CatalogueError, match="must begin with fixed text"):
+            load_catalogue([path])
+
+
+def test_a_sample_that_does_not_fire_through_the_matcher_is_a_problem(tmp_path: Path) -> None:
+    """The pattern alone matches the quote; the matcher, which reads a message's start and its clauses, does not."""
+    path = write(tmp_path, '[[signature]]\nid = "bad.q"\ntitle = "t"\ncause = "expired"\nsearch = true\n'
+                           'pattern = "Frobnicated token expired"\n'
+                           '[[signature.sample]]\nmessage = "Frobnicated token expired"\n'
+                           '[[signature.sample]]\nmessage = "the docs say Frobnicated token expired"\n')
+    problems = [str(p) for p in check_catalogue(load_catalogue([path])) if "bad.q" in p.where]
+    assert problems == [f"{path}: bad.q[sample1]: read as a line of generic text, it gives no event, not expired"
+                        "\n    text: the docs say Frobnicated token expired"]
+
+
 def test_check_reports_wrong_captures(tmp_path: Path) -> None:
     path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^Token '
                            '(?P<kid>\\\\w+) expired$"\n'
@@ -199,7 +228,8 @@ LOGGER_HEADERS = ("python_basic_format", "uvicorn_level", "python_dashes", "dotn
                   "env_logger", "spring_boot", "logback_default", "jboss_log", "monolog", "ruby_logger", "gunicorn",
                   "tab_separated", "envoy_log", "tornado_log", "elasticsearch_log", "log4j_location", "level_logger",
                   "bracketed_fields", "pipe_separated", "tab_level_logger", "zerolog_console", "odoo_log",
-                  "browser_console", "tracing_tree")
+                  "browser_console", "tracing_tree", "nginx_error_header", "apache_error_header",
+                  "nifi_web_server")
 
 
 @pytest.mark.parametrize("header", [s for w in load_wrappers() if w.id in LOGGER_HEADERS for s in w.samples])
