@@ -70,8 +70,10 @@ def check_signature_lint(signature: Signature) -> list[Problem]:
     wrapper), so it must begin with its own fixed text: neither ``^`` nor a
     wildcard that could swallow user text. The loader refuses the same
     patterns; this lists them for catalogues built in code. (A search
-    signature's samples are matched against its pattern alone, since they
-    quote the validator's text as found in issues and logs of every shape.)
+    signature's captures are checked against its pattern alone;
+    :func:`check_samples_fire` then reads each sample through the matcher,
+    where it is found only at a message's start, after a wrapper or at a
+    clause.)
 
     Examples
     --------
