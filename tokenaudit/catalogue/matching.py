@@ -63,7 +63,7 @@ from ..errors import CatalogueError
 from ..models import Signature, SignatureSample
 from ..regex import lint as regex_lint
 from ..regex import prefilter
-from ..regex.lint import BACKTRACKING_HINT, can_match_space, lint_pattern, starts_with_wildcard, validate_regex
+from ..regex.lint import BACKTRACKING_HINT, begins_with_own_text, can_match_space, lint_pattern, validate_regex
 from ..regex.prefilter import marker_regex, required_literals
 from ..schema import EVENT_FIELDS
 from .word_classes import expand_word_classes, read_word_classes
@@ -492,7 +492,7 @@ def _check_anchoring(pattern: str, *, search: bool, path: str, signature_id: str
     not (the matcher anchors it, see :func:`anchored_pattern`) and must not
     begin with a wildcard, which would let it start anywhere after a wrapper;
     one captured word before the software's fixed text is allowed
-    (:func:`begins_with_subject`), since a word cannot carry a user's sentence.
+    (:func:`~tokenaudit.regex.lint.begins_with_own_text`).
     """
     if not search and not pattern.startswith("^"):
         raise CatalogueError("pattern is not anchored: it must start with ^", path=path,
@@ -500,39 +500,9 @@ def _check_anchoring(pattern: str, *, search: bool, path: str, signature_id: str
     if search and pattern.startswith("^"):
         raise CatalogueError("a search pattern must not start with ^ (the matcher anchors it after known "
                              "wrappers)", path=path, signature_id=signature_id, hint=ANCHOR_HINT)
-    if search and starts_with_wildcard(pattern) and not begins_with_subject(pattern):
+    if search and not begins_with_own_text(pattern):
         raise CatalogueError("a search pattern must begin with fixed text, not a wildcard", path=path,
                              signature_id=signature_id, hint=ANCHOR_HINT)
-
-
-#: A message whose first word is its subject, captured (IdentityServer's ``{clientId} does not have access …``):
-#: one named group of characters that cannot hold a space (after an optional capitalised word such as ``Client``),
-#: a space, then fixed text of the software's own.
-_SUBJECT_FIRST = re.compile(r"(?:\(\?:[A-Z][a-z]+ \)\?)?\(\?P<\w+>(\[[^\]\s]+\])\{1,\d+\}\) (?P<rest>.*)", re.S)
-#: How much fixed text must follow such a subject, so that the words after one word decide the match.
-_SUBJECT_TEXT = 16
-
-
-def begins_with_subject(pattern: str) -> bool:
-    r"""Whether ``pattern`` begins with one captured word and then at least :data:`_SUBJECT_TEXT` fixed characters.
-
-    Examples
-    --------
-    >>> begins_with_subject(r"(?P<detail>[\w.:@-]{1,100}) does not have access to offline_access scope anymore")
-    True
-    >>> begins_with_subject(r"(?P<detail>[^:]{1,100}) does not have access")
-    False
-    >>> begins_with_subject(r"(?P<detail>[\w.-]{1,100}) is invalid")
-    False
-    >>> begins_with_subject(r"(?:Client )?(?P<detail>[\w.-]{1,100}) tries to refresh token belonging to")
-    True
-    """
-    found = _SUBJECT_FIRST.fullmatch(pattern)
-    if found is None or can_match_space(f"{found.group(1)}+"):
-        return False
-    rest = found.group("rest")
-    fixed = re.match(r"(?:[^\\()\[\]{}.*+?|^$]|\\[^\w])+", rest)
-    return fixed is not None and len(fixed.group(0)) >= _SUBJECT_TEXT and not starts_with_wildcard(rest)
 
 
 @dataclass(frozen=True)

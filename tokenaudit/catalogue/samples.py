@@ -22,8 +22,8 @@ import pyarrow.compute as pc
 
 from ..formats.parsing import RECORD_COLUMNS, count_fields, detect_format, load_formats
 from ..models import LogFormat, Signature
-from ..regex.lint import lint_pattern, starts_with_wildcard
-from .matching import Catalogue, begins_with_subject, clause_pattern, keyword_pattern, match_messages, reports_failure
+from ..regex.lint import begins_with_own_text, lint_pattern
+from .matching import Catalogue, clause_pattern, keyword_pattern, match_messages, reports_failure
 
 ANNOTATION = "#@ "
 
@@ -85,8 +85,7 @@ def check_signature_lint(signature: Signature) -> list[Problem]:
     problems = []
     if not signature.search and not (signature.pattern.startswith("^") and signature.pattern.endswith("$")):
         problems.append(Problem(where, "a whole-message pattern must start with ^ and end with $", signature.pattern))
-    if signature.search and (signature.pattern.startswith("^") or (starts_with_wildcard(signature.pattern)
-                                                                and not begins_with_subject(signature.pattern))):
+    if signature.search and (signature.pattern.startswith("^") or not begins_with_own_text(signature.pattern)):
         problems.append(Problem(where, "a search pattern must begin with fixed text (no ^, no wildcard)",
                                 signature.pattern))
     problems += [Problem(where, f"could backtrack catastrophically: {reason}", signature.pattern)

@@ -19,12 +19,16 @@ catalogue uses) and rejects:
 :func:`can_match_space` tells whether any variable part of a pattern can
 match a space: a wrapper's variable parts must not, so that no user text
 inside one can carry a multi-word validator message.
+:func:`begins_with_own_text` tells whether a ``search`` pattern begins with
+fixed text of its own (or one captured word and then such text), so that its
+start, not the text before it, decides where it matches.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import takewhile
 from typing import Any
 
 import pyarrow as pa
@@ -394,6 +398,56 @@ def starts_with_wildcard(pattern: str) -> bool:
     True
     """
     return _starts_unbounded(list(syntax.parse(pattern)))
+
+
+#: How much fixed text must follow a pattern's leading captured word: the words after one word decide a match.
+SUBJECT_TEXT = 16
+
+
+def begins_with_own_text(pattern: str) -> bool:
+    r"""Whether a match of ``pattern`` begins with fixed text of its own, or with one captured word and then such text.
+
+    A ``search`` signature must: its start, not the text before it, decides
+    where it matches. One captured word (IdentityServer's ``{clientId} does
+    not have access …``) may stand first: a named group repeating characters
+    that hold no blank (after an optional fixed word such as ``Client``), a
+    space, then at least :data:`SUBJECT_TEXT` literal characters. A word
+    cannot carry a user's sentence.
+
+    Examples
+    --------
+    >>> begins_with_own_text(r"Invalid audiences: (?P<a>\S+)")
+    True
+    >>> begins_with_own_text(r"(?P<detail>[\w.:@-]{1,100}) does not have access to offline_access scope anymore")
+    True
+    >>> begins_with_own_text(r"(?:Client )?(?P<detail>[\w.-]{1,100}) tries to refresh token belonging to")
+    True
+    >>> begins_with_own_text(r"(?P<detail>[^:]{1,100}) does not have access to offline_access scope anymore")
+    False
+    >>> begins_with_own_text(r"(?P<detail>[\w.-]{1,100}) is invalid")
+    False
+    >>> begins_with_own_text(r"\S+Error")
+    False
+    """
+    parsed = syntax.parse(pattern)
+    items = list(parsed)
+    return not _starts_unbounded(items) or _subject_first(items, set(parsed.state.groupdict.values()))
+
+
+def _subject_first(items: Items, named: set[int]) -> bool:
+    """Whether ``items`` are an optional fixed word, one named word of no blanks, a space and fixed text."""
+    if items and items[0][0] in _REPEATS and items[0][1][:2] == (0, 1) \
+            and all(op is syntax.LITERAL for op, _ in items[0][1][2]):
+        items = items[1:]  # an optional fixed word before the subject ("Client ")
+    if len(items) < 2 or items[0][0] is not syntax.SUBPATTERN or items[0][1][0] not in named:
+        return False
+    body = list(items[0][1][-1])
+    if len(body) != 1 or body[0][0] not in _REPEATS or _chars(list(body[0][1][2])) & set(" \t\n"):
+        return False
+    if items[1] != (syntax.LITERAL, ord(" ")):
+        return False
+    fixed = len(list(takewhile(lambda item: item[0] is syntax.LITERAL, items[2:])))
+    return fixed >= SUBJECT_TEXT
 
 
 def _starts_unbounded(items: Items) -> bool:
