@@ -86,6 +86,10 @@ def test_a_failure_cue_that_misses_its_own_sample_is_refused(tmp_path: Path) -> 
     ("<Error><Code>AccessDenied</Code><Message>Token is expired</Message></Error>", True),  # an AWS XML error
     ('{"Code":1,"Note":"Token is expired"}', False),
     ("500 search query: Token is expired", False),
+    ("Connect-AzAccount : Token is expired", True),  # PowerShell's error record: the command, then its message
+    ("0. Token is expired", True),  # the number of an error in a list (MSAL's "0. The ID token is not yet valid")
+    ("2) search: Token is expired", False),  # only one neutral start: a word after the number is the user's
+    ("search query : Token is expired", False),
     ("Token is expired", True),
 ])
 def test_a_clause_counts_only_after_a_failure_cue(line: str, found: bool) -> None:

@@ -1204,9 +1204,11 @@ MESSAGE_FIELD = r'(?:"(?:msg|message|Message)"\s*:\s*"|<Message>)'
 
 #: A start of a message that is structure, not words: braces, quotes, one neutral key (``{"msg": "``, a list of
 #: messages ``{"messages": ["``), one word of the software's own framing (``IDX10223: ``, ``[openid-connect] ``,
-#: ``oidc_proto_jwt_verify: ``), or the HTTP status a web framework writes before its error (``500 state mismatch``).
+#: ``oidc_proto_jwt_verify: ``, PowerShell's ``Connect-AzAccount : ``), the HTTP status a web framework writes
+#: before its error (``500 state mismatch``), or the number of an error in a list (``0. ``, ``2) ``).
 NEUTRAL_START = (r"""[\s{\[("'`]*(?:(?:msg|messages?|detail|reason|description|error_description|title|text)"""
-                 r"""["']?\s*[:=]\s*\[?\s*["'`]?\s*|[^\s\]]{1,60}?(?:\(\))?(?:: |\] )["'`(\[]?|[1-5]\d\d )?""")
+                 r"""["']?\s*[:=]\s*\[?\s*["'`]?\s*|[^\s\]]{1,60}?(?:\(\))?(?: ?: |\] )["'`(\[]?|[1-5]\d\d """
+                 r"""|\d{1,2}[.)] )?""")
 
 
 @cache
