@@ -284,7 +284,7 @@ class Plan:
 
 def make_plan(generator_format: str) -> Plan:
     import tokenaudit as ta
-    from tokenaudit.catalogue.matching import NEVER
+    from tokenaudit.catalogue.literals import NEVER
     from tokenaudit.formats.parsing import any_of
 
     fmt = ta.load_formats()[SHAPES[generator_format].tokenaudit_format]

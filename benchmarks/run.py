@@ -393,7 +393,7 @@ def build_analyze_dataset(root: Path, events: int, *, batch_events: int = 1_000_
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from tokenaudit.catalogue.matching import load_catalogue
+    from tokenaudit.catalogue.loading import load_catalogue
     from tokenaudit.schema import EVENT_SCHEMA
     from tokenaudit.store.dataset import commit_batch, new_batch_id, open_for_writing, write_events
     from tokenaudit.store.looseness import Looseness

@@ -214,7 +214,7 @@ def test_request_counts_equal_a_full_parse_of_every_line(
     """The count pattern (with request_path) and a flat format's key reading count what the full parse counts."""
     import dataclasses
 
-    from tokenaudit.catalogue.matching import load_catalogue
+    from tokenaudit.catalogue.loading import load_catalogue
     from tokenaudit.formats.parsing import load_formats
 
     path, truth = logs[name]
@@ -238,7 +238,7 @@ def test_byte_ranges_find_the_truth(
     """A file cut into byte ranges, each run on its own, loses and repeats nothing (the seam a cluster maps over)."""
     import pyarrow as pa
 
-    from tokenaudit.catalogue.matching import load_catalogue
+    from tokenaudit.catalogue.loading import load_catalogue
     from tokenaudit.formats.parsing import load_formats
     from tokenaudit.pipeline import ranges as parallel
     from tokenaudit.pipeline.chunk import ChunkContext

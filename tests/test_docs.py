@@ -51,7 +51,8 @@ def test_readme_names_the_two_setup_commands_and_ci_uses_the_test_one() -> None:
 
 
 def test_readme_coverage_table_is_current() -> None:
-    from tokenaudit.catalogue.matching import coverage_table, load_catalogue
+    from tokenaudit.catalogue.coverage import coverage_table
+    from tokenaudit.catalogue.loading import load_catalogue
 
     assert coverage_table(load_catalogue()) in README, "regenerate with `tokenaudit signatures list --coverage`"
 

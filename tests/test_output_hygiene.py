@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 import tokenaudit as ta
-from tokenaudit.catalogue.matching import load_catalogue
+from tokenaudit.catalogue.loading import load_catalogue
 from tokenaudit.cli import app
 
 from .conftest import SAMPLE_LOGS

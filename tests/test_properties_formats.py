@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tokenaudit.catalogue.matching import load_catalogue
+from tokenaudit.catalogue.loading import load_catalogue
 from tokenaudit.formats.parsing import Detection, detect_format, lines_array, load_formats, parse_chunk, split_lines
 from tokenaudit.models import LineAccount, LogFormat
 from tokenaudit.pipeline.chunk import ChunkContext, process_chunk

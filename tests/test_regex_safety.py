@@ -29,16 +29,12 @@ import pyarrow.compute as pc
 import pytest
 
 import tokenaudit
-from tokenaudit.catalogue.matching import (
-    Catalogue,
-    anchored_pattern,
-    load_catalogue,
-    load_wrappers,
-    match_messages,
-    read_signature_file,
-    read_wrappers,
-)
+from tokenaudit.catalogue.loading import load_catalogue, read_signature_file
+from tokenaudit.catalogue.matching import match_messages
+from tokenaudit.catalogue.order import Catalogue
+from tokenaudit.catalogue.positions import anchored_pattern
 from tokenaudit.catalogue.samples import check_catalogue, check_formats, read_annotated_log
+from tokenaudit.catalogue.wrappers import load_wrappers, read_wrappers
 from tokenaudit.causes.definitions import load_causes
 from tokenaudit.common.masking import REDACTIONS, load_masks
 from tokenaudit.errors import CatalogueError

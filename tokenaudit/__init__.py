@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     )
     from .analysis.pseudonymize import pseudonym, pseudonymize
     from .analysis.report import binned_counts, build_report, time_bins
-    from .catalogue.matching import Catalogue, load_catalogue, match_messages
+    from .catalogue.loading import load_catalogue
+    from .catalogue.matching import match_messages
+    from .catalogue.order import Catalogue
     from .causes.definitions import CAUSE_IDS, load_causes
     from .causes.recommend import recommend
     from .common.timestamps import parse_time_bound, time_window

@@ -329,7 +329,7 @@ def ingest_command(
 
     Example: tokenaudit ingest /var/log/syslog* /etc/pve/domains.cfg
     """
-    from .catalogue.matching import load_catalogue
+    from .catalogue.loading import load_catalogue
     from .pipeline.batches import ingest
     from .render.tables import ingest_report_to_dict, render_ingest_report
     from .store.dataset import dataset_root
@@ -443,7 +443,7 @@ def analyze_command(
     Example: tokenaudit analyze --since 7d --format markdown
     """
     from .analysis.failures import failure_groups
-    from .catalogue.matching import load_catalogue
+    from .catalogue.loading import load_catalogue
     from .render.tables import render_groups
     from .store.dataset import dataset_root, read_realms, read_tokens
     from .store.event_classes import read_event_classes
@@ -502,7 +502,7 @@ def why_command(
     Example: tokenaudit why 'msg=Failed to verify ID token: Invalid audiences: `3775…` is not a trusted audience'
     """
     from .analysis.answers import why
-    from .catalogue.matching import load_catalogue
+    from .catalogue.loading import load_catalogue
     from .render.answers import render_answers
     from .store.dataset import dataset_root, read_realms
 
@@ -541,7 +541,7 @@ def events_command(
     """
     from .analysis.export import iter_paired_events
     from .analysis.failures import paired_events
-    from .catalogue.matching import load_catalogue
+    from .catalogue.loading import load_catalogue
     from .render.tables import render_events
     from .store.dataset import dataset_root
 
@@ -588,7 +588,8 @@ def signatures_list(
 
     Example: tokenaudit signatures list --coverage
     """
-    from .catalogue.matching import coverage_table, load_catalogue
+    from .catalogue.coverage import coverage_table
+    from .catalogue.loading import load_catalogue
 
     with cli_errors():
         catalogue = load_catalogue(signatures or [])
@@ -611,7 +612,7 @@ def signatures_check(
 
     Example: tokenaudit signatures check --signatures my-validator.toml
     """
-    from .catalogue.matching import load_catalogue
+    from .catalogue.loading import load_catalogue
     from .catalogue.samples import check_catalogue
 
     with cli_errors():
@@ -681,7 +682,7 @@ def report_command(
     import pandas as pd
 
     from .analysis.report import build_report
-    from .catalogue.matching import load_catalogue
+    from .catalogue.loading import load_catalogue
     from .render.report import render_report
     from .store.dataset import dataset_root
     from .tokens.relying_parties import load_relying_parties
@@ -886,7 +887,7 @@ def signatures_try(
 
     Example: tokenaudit signatures try /var/log/nginx/error.log --signatures mine.toml
     """
-    from .catalogue.matching import load_catalogue
+    from .catalogue.loading import load_catalogue
     from .pipeline.trial import try_signatures
     from .render.tables import render_trial
 
@@ -960,7 +961,7 @@ def compact_command(
             from functools import partial
 
             from .analysis.refresh import refreshed_events
-            from .catalogue.matching import load_catalogue
+            from .catalogue.loading import load_catalogue
             from .store.compact import Refresh
             from .store.looseness import Looseness
 

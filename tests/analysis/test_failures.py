@@ -9,7 +9,7 @@ import pytest
 
 import tokenaudit as ta
 from tokenaudit.analysis import failures
-from tokenaudit.catalogue.matching import load_catalogue
+from tokenaudit.catalogue.loading import load_catalogue
 from tokenaudit.formats.parsing import load_formats
 from tokenaudit.pipeline.chunk import ChunkContext, process_chunk
 

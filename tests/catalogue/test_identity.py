@@ -11,7 +11,7 @@ import pytest
 
 from tokenaudit.analysis.failures import failure_groups
 from tokenaudit.catalogue.identity import identity_of, load_programs, read_programs, suspicions
-from tokenaudit.catalogue.matching import load_catalogue
+from tokenaudit.catalogue.loading import load_catalogue
 from tokenaudit.errors import CatalogueError
 from tokenaudit.formats.parsing import load_formats
 from tokenaudit.pipeline.chunk import ChunkContext, process_chunk

@@ -1,11 +1,7 @@
-"""Loading the catalogue: schema checks, lint, prefilters, matching, and broken catalogues."""
+"""Matching messages: envelopes, signatures at a start or a clause, phrases, keywords, the sample checks."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,20 +9,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from tokenaudit.catalogue.matching import (
-    Catalogue,
-    StepIndex,
-    confidence_of,
-    load_catalogue,
-    load_wrappers,
-    match_messages,
-    read_keyword_file,
-    read_signature_file,
-)
+from tokenaudit.catalogue.loading import load_catalogue
+from tokenaudit.catalogue.matching import match_messages
+from tokenaudit.catalogue.order import Catalogue, StepIndex
 from tokenaudit.catalogue.samples import check_catalogue
 from tokenaudit.catalogue.user_text import MASK
-from tokenaudit.common.files import STALE_CACHE_SECONDS
-from tokenaudit.errors import CatalogueError
+from tokenaudit.catalogue.wrappers import load_wrappers
 from tokenaudit.regex.prefilter import marker_regex, required_literal
 
 HEAD = 'family = "bad"\nsource = "test"\n'
@@ -36,61 +24,6 @@ def write(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "bad.toml"
     path.write_text(HEAD + body, encoding="utf-8")
     return path
-
-
-@pytest.mark.parametrize(
-    ("body", "says"),
-    [
-        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(a$"\n', "does not compile"),
-        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^a$"\ncolour = 1\n', "unknown key"),
-        ('[[signature]]\nid = "other.x"\ntitle = "t"\ncause = "expired"\npattern = "^a$"\n', "<family>.<snake_case>"),
-        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(?P<bogus>a)$"\n', "unknown field"),
-        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^(?P<kid>a)$"\nfields = ["alg"]\n',
-         "differ from the pattern"),
-        ('[[signature]]\nid = "bad.x"\ntitle = "t"\npattern = "^a$"\n', "needs `cause`"),
-        ('[[signature]]\nid = "bad.x"\ntitle = "t"\nkind = "envelope"\npattern = "^a$"\n', "capture `detail`"),
-        ("[[signature]\n", "not valid TOML"),
-    ],
-)
-def test_broken_signature_files_are_refused_with_the_reason(tmp_path: Path, body: str, says: str) -> None:
-    with pytest.raises(CatalogueError, match=says.replace("(", r"\(").replace(".", r"\.")) as info:
-        read_signature_file(write(tmp_path, body))
-    assert "bad.toml" in str(info.value)
-
-
-def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
-    path = tmp_path / "openidconnect.toml"
-    path.write_text('family = "openidconnect"\nsource = "t"\n[[signature]]\nid = "openidconnect.expired"\n'
-                    'title = "t"\ncause = "expired"\npattern = "^a$"\n', encoding="utf-8")
-    with pytest.raises(CatalogueError, match="defined twice"):
-        load_catalogue([path])
-
-
-def test_loading_refuses_an_unanchored_pattern(tmp_path: Path) -> None:
-    path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "Token '
-                           '(?P<kid>\\\\w+) expired"\n'
-                           '[[signature.sample]]\nmessage = "Token abc expired"\n')
-    with pytest.raises(CatalogueError, match="start with \\^") as caught:
-        load_catalogue([path])
-    assert caught.value.hint and "wrappers" in caught.value.hint
-
-
-@pytest.mark.parametrize(("pattern", "loads"), [
-    (r"(?P<detail>[\\w.-]{1,100}) does not have access to offline_access scope anymore", True),
-    (r"(?:Client )?(?P<detail>[\\w.-]{1,100}) tries to refresh token belonging to", True),
-    (r"(?P<detail>[^:]{1,100}) does not have access to offline_access scope anymore", False),  # a word holds no space
-    (r"(?P<detail>[\\w.-]{1,100}) is invalid", False),  # too little text of the software's own after the word
-    (r"[\\w.-]{1,100} does not have access to offline_access scope anymore", False),  # the subject is not captured
-])
-def test_a_search_pattern_may_begin_with_one_captured_word(tmp_path: Path, pattern: str, loads: bool) -> None:
-    """IdentityServer logs '{clientId} does not have access …': one word, then fixed text of its own."""
-    path = write(tmp_path, '[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "config_error"\nsearch = true\n'
-                           f'pattern = "{pattern}"\n[[signature.sample]]\nmessage = "mvc x"\nmatch = false\n')
-    if loads:
-        assert load_catalogue([path]).by_id["bad.x"].search
-    else:
-        with pytest.raises(CatalogueError, match="must begin with fixed text"):
-            load_catalogue([path])
 
 
 def test_a_sample_that_does_not_fire_through_the_matcher_is_a_problem(tmp_path: Path) -> None:
@@ -150,40 +83,14 @@ def test_check_reports_a_sample_another_signature_also_matches(tmp_path: Path) -
     assert any("openidconnect.untrusted_audience[sample0]: also matched by bad.aud" in p for p in problems)
 
 
-def test_builtin_catalogue_is_cached_and_a_damaged_cache_is_rebuilt(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    from tokenaudit.catalogue import matching as module
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    (tmp_path / "tokenaudit").mkdir()
-    unused = tmp_path / "tokenaudit" / "catalogue-of-a-version-unused-for-long.json"
-    in_use = tmp_path / "tokenaudit" / "catalogue-of-another-install.json"
-    for other in (unused, in_use):
-        other.write_text("[]", encoding="utf-8")
-    long_ago = time.time() - STALE_CACHE_SECONDS - 60
-    os.utime(unused, (long_ago, long_ago))
-    fresh = module._builtin_catalogue.__wrapped__()
-    assert not unused.exists() and in_use.exists()
-    cached_files = [p for p in (tmp_path / "tokenaudit").glob("catalogue-*.json") if p != in_use]
-    assert len(cached_files) == 1
-    assert oct(cached_files[0].stat().st_mode & 0o777) == "0o600"
-    again = module._builtin_catalogue.__wrapped__()
-    assert again.fingerprint == fresh.fingerprint and again.signatures == fresh.signatures
-    cached_files[0].write_text('[{"id": "broken"}]', encoding="utf-8")
-    rebuilt = module._builtin_catalogue.__wrapped__()
-    assert rebuilt.signatures == fresh.signatures
-    assert json.loads(cached_files[0].read_text(encoding="utf-8"))[0]["id"] == fresh.signatures[0].id
-
-
 def test_search_signatures_match_a_mixed_batch_as_the_full_pattern_does() -> None:
     """Bare texts run the pattern alone, wrapped ones with the wrappers: together, the full pattern's answer."""
     import numpy as np
-    import pyarrow.compute as pc
 
     from tokenaudit.catalogue import matching as module
+    from tokenaudit.catalogue.wrappers import load_wrappers
 
-    wrappers = module.load_wrappers()
+    wrappers = load_wrappers()
     checked = 0
     catalogue = load_catalogue()
     for signature in catalogue.signatures:
@@ -344,42 +251,6 @@ def test_the_words_reading_does_not_search_masked_user_text_or_echoing_programs(
     assert [row["signature"] for row in rows] == [None, None]
 
 
-def test_keywords_are_read_with_the_phrase_rules() -> None:
-    keywords = load_catalogue().keywords("generic_text")
-    assert len(keywords) >= 4
-    assert all(k.id.startswith("keyword.") and k.family == "keyword" and k.software == "" for k in keywords)
-    assert all(k.prefilter and all(literal == literal.lower() for literal in k.prefilter) for k in keywords)
-    assert all(confidence_of(k, "within") == "low" for k in keywords)
-
-
-def _keyword_file(tmp_path: Path, keyword_id: str, pattern: str) -> Path:
-    path = tmp_path / "keywords.toml"
-    path.write_text(f"""family = "keyword"
-source = "x"
-[[keyword]]
-id = "{keyword_id}"
-cause = "issuer_mismatch"
-title = "t"
-pattern = '{pattern}'
-source = "s"
-  [[keyword.sample]]
-  message = "ERROR issuer https://a is invalid"
-""")
-    return path
-
-
-@pytest.mark.parametrize(("keyword_id", "pattern", "problem"), [
-    ("phrase.wrong", "issuer is invalid", "keyword.<snake_case>"),
-    ("keyword.issuer", r"issuer (?P<found_issuer>\S+) is invalid", "captures no value"),
-    ("keyword.issuer", r"(?:is|a)\b", "no literal that every match holds"),
-    ("keyword.issuer", "Issuer is invalid", "not lower case"),  # looked for in folded text: never tried
-])
-def test_a_keyword_file_that_breaks_a_rule_is_refused(tmp_path: Path, keyword_id: str, pattern: str,
-                                                     problem: str) -> None:
-    with pytest.raises(CatalogueError, match=re.escape(problem)):
-        read_keyword_file(_keyword_file(tmp_path, keyword_id, pattern))
-
-
 def test_most_phrases_are_shared_by_at_least_two_pieces_of_software() -> None:
     """A phrase is the words several libraries share; one only one library writes belongs in tier 1."""
     phrases = [s for s in load_catalogue().signatures if s.tier == "phrase"]
@@ -393,35 +264,6 @@ def test_every_token_cause_has_phrases() -> None:
     token_causes = {c.id for c in load_causes().values() if c.group == "token"}
     covered = {s.cause for s in load_catalogue().signatures if s.tier == "phrase"}
     assert token_causes - covered <= {"azp_mismatch"}, token_causes - covered
-
-
-def test_the_literal_index_finds_which_texts_hold_each_literal() -> None:
-    from tokenaudit.catalogue.matching import LiteralIndex, _Plain
-
-    index = LiteralIndex(["Token expired", "héllo wörld"], ["invalid issuer"])
-    texts = pa.array(["x Token expired", "", "INVALID Issuer here", "héllo wörld and Token expired", None])
-    plain = _Plain(pc.fill_null(texts, ""), index)
-    everywhere = np.arange(5)
-    assert plain.having(("Token expired",), everywhere).tolist() == [0, 3]
-    assert plain.having(("héllo wörld",), everywhere).tolist() == [3]
-    assert plain.having(("invalid issuer",), everywhere, fold=True).tolist() == [2]
-    assert plain.having(("Token expired", "héllo wörld"), np.array([1, 3, 4])).tolist() == [3]
-    assert plain.having(("not indexed",), everywhere).tolist() == []  # looked for text by text
-    assert plain.having(("r ha",), everywhere, fold=True).tolist() == []
-
-
-def test_the_literal_index_answers_as_a_substring_test_does_for_every_signature() -> None:
-    catalogue = load_catalogue()
-    texts = [sample.message for s in catalogue.signatures for sample in s.samples][:3000]
-    from tokenaudit.catalogue.matching import _Plain
-
-    plain = _Plain(pa.array(texts, pa.string()), catalogue.literals)
-    everywhere = np.arange(len(texts))
-    for signature in catalogue.signatures[::7]:
-        fold = signature.tier == "phrase"
-        seen = [t.lower() for t in texts] if fold else texts
-        expected = [i for i, t in enumerate(seen) if any(literal in t for literal in signature.prefilter)]
-        assert plain.having(signature.prefilter, everywhere, fold=fold).tolist() == expected, signature.id
 
 
 def test_a_chunk_tries_only_the_steps_its_literals_wake_and_finds_what_trying_all_finds(

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from tokenaudit.analysis.failures import classify
-from tokenaudit.catalogue.matching import load_catalogue
+from tokenaudit.catalogue.loading import load_catalogue
 from tokenaudit.catalogue.samples import check_catalogue, check_formats, read_annotated_log
 from tokenaudit.formats.parsing import detect_format, load_formats
 from tokenaudit.pipeline.chunk import ChunkContext, process_chunk

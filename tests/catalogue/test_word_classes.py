@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tokenaudit import why
-from tokenaudit.catalogue.matching import read_keyword_file
+from tokenaudit.catalogue.loading import read_keyword_file
 from tokenaudit.catalogue.word_classes import expand_word_classes, read_word_classes
 from tokenaudit.errors import CatalogueError
 

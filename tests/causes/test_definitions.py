@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tokenaudit as ta
-from tokenaudit.catalogue.matching import load_catalogue
+from tokenaudit.catalogue.loading import load_catalogue
 from tokenaudit.causes.definitions import load_causes
 
 #: Variants worked out from a failure group, not named by signatures.

@@ -7,7 +7,7 @@ from functools import cache
 
 import pytest
 
-from tokenaudit.catalogue.matching import load_catalogue
+from tokenaudit.catalogue.loading import load_catalogue
 from tokenaudit.causes.definitions import CAUSE_IDS, load_causes
 from tokenaudit.causes.recommend import (
     audience_note,

@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from tokenaudit.catalogue.matching import load_catalogue
+from tokenaudit.catalogue.loading import load_catalogue
 from tokenaudit.formats.parsing import load_formats
 from tokenaudit.pipeline.chunk import ChunkContext, process_chunk
 

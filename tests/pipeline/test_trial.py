@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from tokenaudit.catalogue.matching import load_catalogue
+from tokenaudit.catalogue.loading import load_catalogue
 from tokenaudit.cli import app
 from tokenaudit.pipeline.trial import try_signatures
 

@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from ..catalogue.matching import Catalogue, load_catalogue
+from ..catalogue.loading import load_catalogue
+from ..catalogue.order import Catalogue
 from ..causes.definitions import load_causes
 from ..causes.recommend import ready_fix, recommend
 from ..common.masking import redact_tokens

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..catalogue.matching import Catalogue
+from ..catalogue.order import Catalogue
 from ..common.threads import ordered_map
 from ..schema import EVENT_SCHEMA, MATCHED_KINDS
 from ..store.layout import committed_files, damaged_error, in_window

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import pandas as pd
 import pyarrow as pa
 
-from ..catalogue.matching import Catalogue, load_catalogue
+from ..catalogue.loading import load_catalogue
+from ..catalogue.order import Catalogue
 from ..store.dataset import read_events
 from ..store.layout import committed_batches, committed_files, damaged_error
 from ..store.location import DatasetLocation, Root, locate

@@ -18,7 +18,9 @@ import pandas as pd
 import pyarrow as pa
 
 from ..catalogue.identity import IDENTITIES
-from ..catalogue.matching import CONFIDENCES, Catalogue, load_catalogue, match_messages
+from ..catalogue.loading import load_catalogue
+from ..catalogue.matching import CONFIDENCES, match_messages
+from ..catalogue.order import Catalogue
 from ..causes.recommend import ready_fix, recommend
 from ..common.masking import EXAMPLE_WIDTH, mask_messages, shorten
 from ..formats.parsing import load_formats

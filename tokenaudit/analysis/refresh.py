@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ..catalogue.matching import Catalogue
+from ..catalogue.order import Catalogue
 from .failures import rematch, stale_events
 
 
@@ -22,7 +22,7 @@ def refreshed_events(events: pa.Table, catalogue: Catalogue) -> pa.Table:
 
     Examples
     --------
-    >>> from tokenaudit.catalogue.matching import load_catalogue
+    >>> from tokenaudit.catalogue.loading import load_catalogue
     >>> catalogue = load_catalogue()
     >>> line = "openid authentication failure; rhost=::ffff:192.0.2.1 msg=Failed to verify ID token: " \\
     ...        "Invalid audiences: `377572587972067335` is not a trusted audience"

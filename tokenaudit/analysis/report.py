@@ -17,7 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..catalogue.matching import Catalogue, load_catalogue
+from ..catalogue.loading import load_catalogue
+from ..catalogue.order import Catalogue
 from ..errors import InputError
 from ..store.dataset import read_realms, read_requests, read_tokens
 from ..store.event_classes import read_event_classes

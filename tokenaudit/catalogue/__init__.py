@@ -1,8 +1,10 @@
 """The catalogue: validator and daemon messages as data (signatures, phrases, wrappers),
 who wrote a line, and the user text that is never searched.
 
-Modules: ``identity``, ``matching``, ``samples``, ``user_text``. The names below are what the other stages use; each is
-imported on first use (:mod:`tokenaudit._lazy`).
+Modules: ``loading`` (files read and checked), ``order`` (the catalogue and the order of its signatures),
+``wrappers`` and ``positions`` (where a pattern may start), ``literals`` (prefilters), ``matching``, ``samples``,
+``coverage``, ``identity``, ``user_text``, ``wording``, ``word_classes``. The names below are what the other stages
+use; each is imported on first use (:mod:`tokenaudit._lazy`).
 """
 
 from typing import TYPE_CHECKING
@@ -10,8 +12,11 @@ from typing import TYPE_CHECKING
 from .._lazy import attach
 
 if TYPE_CHECKING:
+    from .coverage import coverage_table
     from .identity import IDENTITIES, identity_of, suspicions
-    from .matching import CONFIDENCES, Catalogue, coverage_table, load_catalogue, match_messages
+    from .loading import load_catalogue
+    from .matching import CONFIDENCES, match_messages
+    from .order import Catalogue
     from .samples import check_catalogue
     from .user_text import load_user_text, mask_user_text, searchable_rows, unescape_strings
 

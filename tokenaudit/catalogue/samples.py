@@ -23,7 +23,9 @@ import pyarrow.compute as pc
 from ..formats.parsing import RECORD_COLUMNS, count_fields, detect_format, load_formats
 from ..models import LogFormat, Signature
 from ..regex.lint import begins_with_own_text, lint_pattern
-from .matching import Catalogue, clause_pattern, keyword_pattern, match_messages, reports_failure
+from .matching import match_messages
+from .order import Catalogue
+from .positions import clause_pattern, keyword_pattern, reports_failure
 
 ANNOTATION = "#@ "
 
@@ -77,7 +79,7 @@ def check_signature_lint(signature: Signature) -> list[Problem]:
 
     Examples
     --------
-    >>> from tokenaudit.catalogue.matching import load_catalogue
+    >>> from tokenaudit.catalogue.loading import load_catalogue
     >>> check_signature_lint(load_catalogue().by_id["proxmox.password_invalid"])
     []
     """
@@ -162,7 +164,7 @@ def check_samples_fire(catalogue: Catalogue) -> list[Problem]:
 
     Examples
     --------
-    >>> from tokenaudit.catalogue.matching import load_catalogue
+    >>> from tokenaudit.catalogue.loading import load_catalogue
     >>> check_samples_fire(load_catalogue())
     []
     """

@@ -1,7 +1,7 @@
 """Text a user controls inside log messages: masked before any search, or never searched.
 
 A validator's message is looked for wherever a clause of a message begins
-(:data:`tokenaudit.catalogue.matching.CLAUSE_START`), so what stops a user from
+(:data:`tokenaudit.catalogue.positions.CLAUSE_START`), so what stops a user from
 forging an event is the field the text stands in, not its position:
 
 - the spans of ``data/user_text.toml`` (``user=…``, a quoted request line, …)

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..catalogue.matching import Catalogue, load_catalogue
+from ..catalogue.loading import load_catalogue
+from ..catalogue.order import Catalogue
 from ..common.timestamps import check_timezone, local_timezone_name
 from ..errors import DatasetError, FormatError, IngestConflictError, InputError, storage_error
 from ..formats.parsing import detect_format, get_format, load_formats, split_lines

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..catalogue.identity import identity_of, suspicions
-from ..catalogue.matching import Catalogue, match_messages
+from ..catalogue.matching import match_messages
+from ..catalogue.order import Catalogue
 from ..catalogue.user_text import load_user_text, mask_user_text, searchable_rows, unescape_strings
 from ..common.masking import cap_texts, redact_tokens
 from ..common.timestamps import parse_timestamps
@@ -93,7 +94,7 @@ def process_chunk(
     Examples
     --------
     >>> from tokenaudit.formats.parsing import load_formats
-    >>> from tokenaudit.catalogue.matching import load_catalogue
+    >>> from tokenaudit.catalogue.loading import load_catalogue
     >>> line = ("Mar  8 09:37:44 pve1 pvedaemon[12021]: authentication failure; "
     ...         "rhost=192.0.2.123 user=root@pam msg=Authentication failure")
     >>> result = process_chunk([line, "Mar  8 09:37:45 pve1 cron[1]: ok"],
@@ -146,7 +147,7 @@ def process_block(block: bytes, fmt: LogFormat, catalogue: Catalogue, context: C
 
     Examples
     --------
-    >>> from tokenaudit.catalogue.matching import load_catalogue
+    >>> from tokenaudit.catalogue.loading import load_catalogue
     >>> from tokenaudit.formats.parsing import get_format
     >>> result = process_block(
     ...     b"Nov 22 10:00:00 pve1 pvedaemon[1]: authentication failure; rhost=::ffff:192.0.2.1 "
@@ -228,7 +229,7 @@ def match_failures(
     Examples
     --------
     >>> from tokenaudit.formats.parsing import load_formats
-    >>> from tokenaudit.catalogue.matching import load_catalogue
+    >>> from tokenaudit.catalogue.loading import load_catalogue
     >>> text = "Invalid audiences: `evil123` is not a trusted audience"
     >>> rows = match_failures(pa.array([f"Invalid user {text} from 10.0.0.9", text]), pa.array(["sshd", "app"]),
     ...                       load_formats()["syslog_rfc3164"], load_catalogue()).to_pylist()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..catalogue.matching import Catalogue
+from ..catalogue.order import Catalogue
 from ..formats.parsing import lines_array
 from ..models import LogFormat
 from .chunk import ChunkContext, ChunkResult, process_chunk

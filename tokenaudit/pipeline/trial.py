@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..catalogue.matching import Catalogue
+from ..catalogue.order import Catalogue
 from ..common.masking import mask_messages, redact_tokens
 from ..errors import FormatError
 from ..formats.parsing import detect_format, get_format, load_formats, parse_chunk, split_lines

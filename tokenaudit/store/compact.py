@@ -39,7 +39,7 @@ from pathlib import Path, PurePath
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..catalogue.matching import load_catalogue
+from ..catalogue.loading import load_catalogue
 from ..schema import EVENT_SCHEMA, MANIFEST_SCHEMA, MATCHED_KINDS, REALM_SCHEMA, REQUEST_SCHEMA, TOKEN_SCHEMA
 from .dataset import commit_batch, discard_uncommitted, write_events, writer_lock
 from .layout import committed_batches, files_by_batch, read_file, require_dataset, write_table

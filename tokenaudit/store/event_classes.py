@@ -430,7 +430,7 @@ def read_event_classes(
     """
     root = locate(root)
     if loose == "builtin":
-        from ..catalogue.matching import load_catalogue
+        from ..catalogue.loading import load_catalogue
 
         loose = Looseness.of(load_catalogue())
     files = in_window(committed_files(root, "events", batches), since, until)  # a file a day: the others can wait

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..catalogue.matching import Catalogue
+from ..catalogue.order import Catalogue
 from ..causes.definitions import load_causes
 from ..schema import EVENT_SCHEMA
 
@@ -42,7 +42,7 @@ class Looseness:
 
     Examples
     --------
-    >>> from tokenaudit.catalogue.matching import load_catalogue
+    >>> from tokenaudit.catalogue.loading import load_catalogue
     >>> loose = Looseness.of(load_catalogue())
     >>> loose.key_column["openidconnect.untrusted_audience"], loose.key_column.get("no.such.signature", "detail")
     ('audience', 'detail')
