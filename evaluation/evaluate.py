@@ -55,7 +55,10 @@ text, nor the other way round):
   the same way before fresh12 was read; its misses were read on 2026-12-05
   (no longer out of sample);
 - ``fresh14/lines.jsonl``: the fourteenth held-out round, gathered on 2026-12-05
-  the same way before fresh13 was read; never read.
+  the same way before fresh13 was read; its misses were read on 2026-12-05
+  (no longer out of sample);
+- ``fresh15/lines.jsonl``: the fifteenth held-out round, gathered on 2026-12-05
+  the same way before fresh14 was read; never read.
 
 Every line goes through :func:`tokenaudit.analysis.answers`, the classifier ``analyze``
 uses. Run ``python evaluation/evaluate.py`` for the tables (``--json`` for
@@ -82,7 +85,8 @@ SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negativ
         "fresh7": "fresh7/lines.jsonl", "fresh8": "fresh8/lines.jsonl",
         "fresh9": "fresh9/lines.jsonl", "fresh10": "fresh10/lines.jsonl",
         "fresh11": "fresh11/lines.jsonl", "fresh12": "fresh12/lines.jsonl",
-        "fresh13": "fresh13/lines.jsonl", "fresh14": "fresh14/lines.jsonl"}
+        "fresh13": "fresh13/lines.jsonl", "fresh14": "fresh14/lines.jsonl",
+        "fresh15": "fresh15/lines.jsonl"}
 #: The held-out sets, each with the words of its row in the table.
 HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, then read",
             "fresh2": "second round: gathered before the keyword tier, measured after it, then read",
@@ -97,7 +101,8 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh11": "eleventh round: gathered before the tenth was read, measured, then read",
             "fresh12": "twelfth round: gathered before the eleventh was read, measured, then read",
             "fresh13": "thirteenth round: gathered before the twelfth was read, measured, then read",
-            "fresh14": "held out, fourteenth round: gathered before the thirteenth was read, never read"}
+            "fresh14": "fourteenth round: gathered before the thirteenth was read, measured, then read",
+            "fresh15": "held out, fifteenth round: gathered before the fourteenth was read, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 #: An expert's reading of held-out sets, line by line: does the line's text alone name its cause
 #: (``text``), narrow it to a few (``guess``), or say nothing of it (``none``)? (``ceiling/README.md``)
