@@ -19,7 +19,8 @@ from ..regex.prefilter import marker_regex
 #: A regex that matches no line: the marker of a format no signature applies to.
 NEVER = r"[^\s\S]"
 
-
+#: What JSON encoders escape (and some also ``/ < > &`` and non-ASCII): a raw JSON line holds a literal with
+#: these only escaped.
 _JSON_ESCAPED = re.compile(r'["\\/<>&]|[^\x20-\x7e]')
 
 
