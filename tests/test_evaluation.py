@@ -182,5 +182,5 @@ FLOORS = {"real_right": 0.71, "validators_exact": 0.90, "validators_named": 0.96
           "fresh2_right": 0.58, "fresh3_right": 0.56, "fresh4_right": 0.68, "fresh5_right": 0.60,
           "fresh6_right": 0.68, "fresh7_right": 0.58, "fresh8_right": 0.78, "fresh9_right": 0.93,
           "fresh10_right": 0.84, "fresh11_right": 0.76, "fresh12_right": 0.84, "fresh13_right": 0.70,
-          "fresh14_right": 0.60, "fresh15_right": 0.50,
+          "fresh14_right": 0.78, "fresh15_right": 0.50,
           "negative_token_events": 0}
