@@ -83,6 +83,20 @@ def test_check_reports_a_sample_another_signature_also_matches(tmp_path: Path) -
     assert any("openidconnect.untrusted_audience[sample0]: also matched by bad.aud" in p for p in problems)
 
 
+def test_a_family_s_general_text_may_follow_its_specific_one_but_not_precede_it(tmp_path: Path) -> None:
+    """Within a family, order decides, as for phrases: the specific text stands first and is tried first."""
+    specific = ('[[signature]]\nid = "bad.refused_timeout"\ntitle = "t"\ncause = "idp_unreachable"\nsearch = true\n'
+                "pattern = 'Handshake with the IdP failed: ETIMEDOUT'\n"
+                '[[signature.sample]]\nmessage = "Handshake with the IdP failed: ETIMEDOUT"\n')
+    general = ('[[signature]]\nid = "bad.refused"\ntitle = "t"\ncause = "credentials_invalid"\nsearch = true\n'
+               "pattern = 'Handshake with the IdP failed'\n"
+               '[[signature.sample]]\nmessage = "Handshake with the IdP failed: 401"\n')
+    in_order = [str(p) for p in check_catalogue(load_catalogue([write(tmp_path, specific + general)]))]
+    assert not [p for p in in_order if "bad." in p]
+    reversed_order = [str(p) for p in check_catalogue(load_catalogue([write(tmp_path, general + specific)]))]
+    assert any("bad.refused_timeout[sample0]: also matched by bad.refused" in p for p in reversed_order)
+
+
 def test_search_signatures_match_a_mixed_batch_as_the_full_pattern_does() -> None:
     """Bare texts run the pattern alone, wrapped ones with the wrappers: together, the full pattern's answer."""
     import numpy as np

@@ -104,7 +104,9 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
     lint; every envelope explains at least one cause signature; each positive
     sample of a ``search`` signature gives its cause through the matcher
     (:func:`check_samples_fire`). The overlap check runs each pattern once
-    over all positive samples.
+    over all positive samples; a family's later search signature may match
+    an earlier one's sample (specific texts stand before general ones, and
+    the earlier is tried first), as a later phrase may.
 
     Returns
     -------
@@ -125,6 +127,8 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
                 continue  # a phrase may well match a signature's text: it is the fallback for it
             if owner.tier != "signature" and (other.cause == owner.cause or order[other.id] > order[owner.id]):
                 continue  # phrases (and keywords) are tried in order: only an earlier one of another cause counts
+            if owner.search and other.search and other.family == owner.family and order[other.id] > order[owner.id]:
+                continue  # a family's specific text before its general one: tried first (check_samples_fire proves it)
             matched_by.setdefault(int(position), []).append(other.id)
     for index, (signature, number, sample) in enumerate(positives):
         if index in matched_by:
