@@ -31,6 +31,7 @@ from ..regex import prefilter
 from ..regex.lint import BACKTRACKING_HINT, begins_with_own_text, lint_pattern, validate_regex
 from ..regex.prefilter import required_literals
 from ..schema import EVENT_FIELDS
+from . import word_classes
 from .order import Catalogue
 from .word_classes import expand_word_classes, read_word_classes
 from .wrappers import ANCHOR_HINT, WRAPPERS_FILE
@@ -346,7 +347,8 @@ _TUPLE_FIELDS = ("alternatives", "applies_to", "explains", "follows", "fields", 
 
 def _cache_key(paths: list[Path]) -> str:
     digest = hashlib.sha256(str(DATA_DIR.resolve()).encode())  # signatures keep their file's path
-    readers = [Path(__file__), *(Path(module.__file__ or "") for module in (models, prefilter, regex_lint))]
+    readers = [Path(__file__),
+               *(Path(module.__file__ or "") for module in (models, prefilter, regex_lint, word_classes))]
     for path in [*paths, *readers, WRAPPERS_FILE]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:24]
