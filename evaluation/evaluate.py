@@ -58,7 +58,10 @@ text, nor the other way round):
   the same way before fresh13 was read; its misses were read on 2026-12-05
   (no longer out of sample);
 - ``fresh15/lines.jsonl``: the fifteenth held-out round, gathered on 2026-12-05
-  the same way before fresh14 was read; never read.
+  the same way before fresh14 was read; its misses were read on 2026-12-06
+  (no longer out of sample);
+- ``fresh16/lines.jsonl``: the sixteenth held-out round, gathered on 2026-12-06
+  the same way before fresh15 was read; never read.
 
 Every line goes through :func:`tokenaudit.analysis.answers`, the classifier ``analyze``
 uses. Run ``python evaluation/evaluate.py`` for the tables (``--json`` for
@@ -86,7 +89,7 @@ SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negativ
         "fresh9": "fresh9/lines.jsonl", "fresh10": "fresh10/lines.jsonl",
         "fresh11": "fresh11/lines.jsonl", "fresh12": "fresh12/lines.jsonl",
         "fresh13": "fresh13/lines.jsonl", "fresh14": "fresh14/lines.jsonl",
-        "fresh15": "fresh15/lines.jsonl"}
+        "fresh15": "fresh15/lines.jsonl", "fresh16": "fresh16/lines.jsonl"}
 #: The held-out sets, each with the words of its row in the table.
 HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, then read",
             "fresh2": "second round: gathered before the keyword tier, measured after it, then read",
@@ -102,7 +105,8 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh12": "twelfth round: gathered before the eleventh was read, measured, then read",
             "fresh13": "thirteenth round: gathered before the twelfth was read, measured, then read",
             "fresh14": "fourteenth round: gathered before the thirteenth was read, measured, then read",
-            "fresh15": "held out, fifteenth round: gathered before the fourteenth was read, never read"}
+            "fresh15": "fifteenth round: gathered before the fourteenth was read, measured, then read",
+            "fresh16": "held out, sixteenth round: gathered before the fifteenth was read, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 #: An expert's reading of held-out sets, line by line: does the line's text alone name its cause
 #: (``text``), narrow it to a few (``guess``), or say nothing of it (``none``)? (``ceiling/README.md``)
