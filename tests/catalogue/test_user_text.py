@@ -98,6 +98,20 @@ def test_a_clause_counts_only_after_a_failure_cue(line: str, found: bool) -> Non
     assert (why(line)[0].cause == "expired") is found
 
 
+@pytest.mark.parametrize(("line", "cause"), [
+    ("ERROR failed to check authorization: Token is expired", "expired"),  # a Go error chain's own word
+    ("Error validating csrf cookie: CSRF cookie does not match state", "login_state"),  # oauth2-proxy's prose
+    ("WARN headers: Host: api | Cookie: x: Token is expired", None),  # a header dump: the client's value
+    ("WARN request Authorization: x, error: Token is expired", None),
+    ("GET /api 401 user-agent: x: Token is expired", None),
+    ("Authorization: error: Token is expired", None),
+])
+def test_a_header_name_is_the_clients_only_where_a_dump_writes_it(line: str, cause: str | None) -> None:
+    from tokenaudit import why
+
+    assert why(line)[0].cause == cause
+
+
 def test_an_error_page_reads_as_its_software_wrote_it() -> None:
     """HTML's escapes are undone for searching (Express's error page), after the user's text is masked."""
     from tokenaudit import why
