@@ -150,7 +150,7 @@ LOGGER_HEADERS = ("python_basic_format", "uvicorn_level", "python_dashes", "dotn
                   "tab_separated", "envoy_log", "tornado_log", "elasticsearch_log", "log4j_location", "level_logger",
                   "bracketed_fields", "pipe_separated", "tab_level_logger", "zerolog_console", "odoo_log",
                   "browser_console", "tracing_tree", "nginx_error_header", "apache_error_header",
-                  "nifi_web_server")
+                  "nifi_web_server", "serilog_file")
 
 
 @pytest.mark.parametrize("header", [s for w in load_wrappers() if w.id in LOGGER_HEADERS for s in w.samples])
@@ -168,9 +168,18 @@ def test_every_logger_header_is_a_wrapper_with_samples() -> None:
     assert all(wrappers[h].samples for h in LOGGER_HEADERS)
 
 
+def test_a_cause_in_a_java_stack_trace_is_read_on_its_own_line() -> None:
+    """The JVM writes each cause of a chained exception as a line ``Caused by: <class>: <message>``."""
+    [row] = match_messages(pa.array(["Caused by: java.security.SignatureException: Signature encoding error"]),
+                           load_catalogue(), format_name="generic_text", generic_search=True).to_pylist()
+    assert row["tier"] == "signature" and row["signature"].startswith("jdk.")
+
+
 @pytest.mark.parametrize(("header", "words"), [
     ("INFO:shop.search:", "user alice searched for Invalid audiences: `42` is not a trusted audience"),
     ("[10:42:07 INF] ", "query was Token is expired"),
+    ("2023-01-31 09:55:30.921 -05:00 [INF] ", "query was Token is expired"),
+    ("Caused by: ", "search query: Token is expired"),
     ("DEBUG shop.search ", "user alice searched for Invalid audiences: `42` is not a trusted audience"),
     ("ｉ [info]: ", "query was Token is expired"),
 ])
