@@ -12,56 +12,12 @@ text, nor the other way round):
   written through ordinary application loggers (``validators/README.md``);
 - ``negative/lines.jsonl``: lines that must give no token failure: accepted
   tokens, ordinary traffic, and user-written imitations (injection probes);
-- ``fresh/lines.jsonl``: real lines gathered after the catalogue was last
-  extended, from threads none of the sets above cites, by someone who never
-  saw the catalogue: the held-out measure (failures and accepted lines);
-- ``fresh2/lines.jsonl``: a second held-out round, gathered the same way from
-  threads none of the sets above cites, before the keyword tier was written,
-  and measured once it was (then read: no longer out of sample);
-- ``fresh3/lines.jsonl``: the third held-out round, gathered the same way after
-  the keyword tier, while new families were written; its misses were read on
-  2026-12-05 (no longer out of sample);
-- ``fresh4/lines.jsonl``: the fourth held-out round, gathered on 2026-12-05 the
-  same way, measured before and after the vocabulary that fresh3's misses
-  suggested; its misses were read on 2026-12-05 (no longer out of sample);
-- ``fresh5/lines.jsonl``: the fifth held-out round, gathered on 2026-12-05 the
-  same way, measured before and after the vocabulary that fresh4's misses
-  suggested; its misses were read on 2026-12-05 (no longer out of sample);
-- ``fresh6/lines.jsonl``: the sixth held-out round, gathered on 2026-12-05 the
-  same way, measured before and after the vocabulary that fresh5's misses
-  suggested; its misses were read on 2026-12-05 (no longer out of sample);
-- ``fresh7/lines.jsonl``: the seventh held-out round, gathered on 2026-12-05 the
-  same way after that vocabulary was written, measured before and after the
-  vocabulary that fresh6's misses suggested; its misses were read on 2026-12-05
-  (no longer out of sample);
-- ``fresh8/lines.jsonl``: the eighth held-out round, gathered on 2026-12-05 the
-  same way before fresh7 was read, measured before and after the vocabulary
-  that fresh7's misses suggested; its misses were read on 2026-12-05 (no
-  longer out of sample);
-- ``fresh9/lines.jsonl``: the ninth held-out round, gathered on 2026-12-05 the
-  same way while that vocabulary was written, measured before and after it and
-  after the round that fresh8's misses suggested; its misses were read on
-  2026-12-05 (no longer out of sample);
-- ``fresh10/lines.jsonl``: the tenth held-out round, gathered on 2026-12-05 the
-  same way before fresh9 was read, leaning to the token causes of mainstream
-  stacks; its misses were read on 2026-12-05 (no longer out of sample);
-- ``fresh11/lines.jsonl``: the eleventh held-out round, gathered on 2026-12-05
-  the same way before fresh10 was read; its misses were read on 2026-12-05
-  (no longer out of sample);
-- ``fresh12/lines.jsonl``: the twelfth held-out round, gathered on 2026-12-05
-  the same way before fresh11 was read; its misses were read on 2026-12-05
-  (no longer out of sample);
-- ``fresh13/lines.jsonl``: the thirteenth held-out round, gathered on 2026-12-05
-  the same way before fresh12 was read; its misses were read on 2026-12-05
-  (no longer out of sample);
-- ``fresh14/lines.jsonl``: the fourteenth held-out round, gathered on 2026-12-05
-  the same way before fresh13 was read; its misses were read on 2026-12-05
-  (no longer out of sample);
-- ``fresh15/lines.jsonl``: the fifteenth held-out round, gathered on 2026-12-05
-  the same way before fresh14 was read; its misses were read on 2026-12-06
-  (no longer out of sample);
-- ``fresh16/lines.jsonl``: the sixteenth held-out round, gathered on 2026-12-06
-  the same way before fresh15 was read; never read.
+- ``fresh/lines.jsonl`` … ``fresh16/lines.jsonl``: the held-out rounds. Each
+  was gathered by someone who never saw the catalogue, from threads that no
+  other set and no file of the project cites, and measured before anyone read
+  it; all but the last have since been read (no longer out of sample).
+  :data:`HELD_OUT` says where each stands, ``README.md`` here how each was
+  gathered and what reading it gave.
 
 Every line goes through :func:`tokenaudit.analysis.answers`, the classifier ``analyze``
 uses. Run ``python evaluation/evaluate.py`` for the tables (``--json`` for

@@ -41,9 +41,7 @@ def scores() -> dict[str, object]:
     return evaluate.run()
 
 
-@pytest.mark.parametrize("name", ["real", "validators", "negative", "fresh", "fresh2", "fresh3", "fresh4", "fresh5",
-                                  "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11",
-                                  "fresh12", "fresh13", "fresh14", "fresh15", "fresh16"])
+@pytest.mark.parametrize("name", list(evaluate.SETS))
 def test_every_record_is_well_formed(name: str) -> None:
     records = evaluate.load_set(name)
     least = {"real": 300, "fresh": 135, "fresh2": 155, "fresh3": 150, "fresh4": 145, "fresh5": 155,
@@ -124,47 +122,17 @@ def test_recall_and_precision_stay_above_their_floors(scores: dict[str, object])
     assert head["real"]["right"] >= FLOORS["real_right"]
     assert head["validators"]["exact"] >= FLOORS["validators_exact"]
     assert head["validators"]["named"] >= FLOORS["validators_named"]
-    assert head["fresh"]["right"] >= FLOORS["fresh_right"]
-    assert head["fresh2"]["right"] >= FLOORS["fresh2_right"]
-    assert head["fresh3"]["right"] >= FLOORS["fresh3_right"]
-    assert head["fresh4"]["right"] >= FLOORS["fresh4_right"]
-    assert head["fresh5"]["right"] >= FLOORS["fresh5_right"]
-    assert head["fresh6"]["right"] >= FLOORS["fresh6_right"]
-    assert head["fresh7"]["right"] >= FLOORS["fresh7_right"]
-    assert head["fresh8"]["right"] >= FLOORS["fresh8_right"]
-    assert head["fresh9"]["right"] >= FLOORS["fresh9_right"]
-    assert head["fresh10"]["right"] >= FLOORS["fresh10_right"]
-    assert head["fresh11"]["right"] >= FLOORS["fresh11_right"]
-    assert head["fresh12"]["right"] >= FLOORS["fresh12_right"]
-    assert head["fresh13"]["right"] >= FLOORS["fresh13_right"]
-    assert head["fresh14"]["right"] >= FLOORS["fresh14_right"]
-    assert head["fresh15"]["right"] >= FLOORS["fresh15_right"]
-    assert head["fresh16"]["right"] >= FLOORS["fresh16_right"]
+    assert set(FLOORS) >= {f"{name}_right" for name in evaluate.HELD_OUT}
+    for name in evaluate.HELD_OUT:
+        assert head[name]["right"] >= FLOORS[f"{name}_right"], name
 
 
 def test_nothing_user_written_or_accepted_gets_a_ready_trust_widening_fix(scores: dict[str, object]) -> None:
     head = evaluate.summary(scores)
     assert head["negative"]["ready_widening_fixes"] == 0
     assert head["negative"]["token_events"] <= FLOORS["negative_token_events"]
-    assert head["fresh"]["negatives_with_token_event"] == 0
-    assert head["fresh2"]["negatives_with_token_event"] == 0
-    assert head["fresh3"]["negatives_with_token_event"] == 0
-    assert head["fresh4"]["negatives_with_token_event"] == 0
-    # one of fresh5's: oauth2-proxy's "cookie \"_oauth2_proxy\" not present" on a first visit, which its labeller calls
-    # no failure while accepting missing_token, the answer (fresh3 holds the same words as a real failure)
-    assert head["fresh5"]["negatives_with_token_event"] <= 1
-    assert head["fresh6"]["negatives_with_token_event"] == 0
-    assert head["fresh7"]["negatives_with_token_event"] == 0
-    assert head["fresh8"]["negatives_with_token_event"] == 0
-    assert head["fresh9"]["negatives_with_token_event"] == 0
-    # fresh10 holds the same oauth2-proxy first visit, labelled and answered as fresh5's
-    assert head["fresh10"]["negatives_with_token_event"] <= 1
-    assert head["fresh11"]["negatives_with_token_event"] == 0
-    assert head["fresh12"]["negatives_with_token_event"] == 0
-    assert head["fresh13"]["negatives_with_token_event"] == 0
-    assert head["fresh14"]["negatives_with_token_event"] <= 1
-    assert head["fresh15"]["negatives_with_token_event"] == 0
-    assert head["fresh16"]["negatives_with_token_event"] == 0
+    for name in evaluate.HELD_OUT:
+        assert head[name]["negatives_with_token_event"] <= ACCEPTED_WITH_TOKEN_EVENT.get(name, 0), name
 
 
 def test_the_evaluation_runs_as_a_script(scores: dict[str, object], capsys: pytest.CaptureFixture[str],
@@ -178,11 +146,17 @@ def test_the_evaluation_runs_as_a_script(scores: dict[str, object], capsys: pyte
     assert "| set | lines |" in listed and "[real] real-" in listed
 
 
-#: A little under today's figures (real 74 %, validators 92 % exact and 98 % named, held-out rounds 74 %, 63 %, 64 %,
-#: 73 %, 68 %, 75 %, 65 %, 82 %, 95 %, 88 %, 79 %, and 63 % on fresh12, never read).
+#: A little under today's figures (the README's table): raised when the catalogue reaches more.
 FLOORS = {"real_right": 0.71, "validators_exact": 0.90, "validators_named": 0.96, "fresh_right": 0.66,
           "fresh2_right": 0.58, "fresh3_right": 0.56, "fresh4_right": 0.68, "fresh5_right": 0.60,
           "fresh6_right": 0.68, "fresh7_right": 0.58, "fresh8_right": 0.78, "fresh9_right": 0.93,
           "fresh10_right": 0.84, "fresh11_right": 0.76, "fresh12_right": 0.84, "fresh13_right": 0.70,
           "fresh14_right": 0.78, "fresh15_right": 0.66, "fresh16_right": 0.52,
           "negative_token_events": 0}
+
+#: Accepted lines of a held-out set that may give a token event, and why; every other set's give none.
+ACCEPTED_WITH_TOKEN_EVENT = {
+    # oauth2-proxy's "cookie \"_oauth2_proxy\" not present" on a first visit, which these sets' labellers call no
+    # failure while accepting missing_token, the answer (fresh3 holds the same words as a real failure)
+    "fresh5": 1, "fresh10": 1, "fresh14": 1,
+}
