@@ -88,7 +88,9 @@ class Signature:
     ``"phrase"`` for the library-agnostic words of a cause
     (``tokenaudit/catalogue/data/phrases.toml``): a phrase names the cause, not who wrote it,
     and ``"keyword"`` for a pair of words that states a cause anywhere in a line that reports
-    a failure (``tokenaudit/catalogue/data/keywords.toml``), the last resort.
+    a failure (``tokenaudit/catalogue/data/keywords.toml``). ``"words"`` marks the guesses of
+    the word model trained on the catalogue's samples (:mod:`tokenaudit.catalogue.word_model`), the
+    last resort: one entry per cause, with no pattern of its own.
     """
 
     id: str
@@ -110,7 +112,7 @@ class Signature:
     prefilter: tuple[str, ...] = ()
     deprecated: bool = False
     path: str = ""
-    tier: Literal["signature", "phrase", "keyword"] = "signature"
+    tier: Literal["signature", "phrase", "keyword", "words"] = "signature"
     #: The situation the text establishes, which picks one of its cause's fixes (``client_secret``: the secret of a
     #: *client* was refused, not a user's password); empty for the cause's default.
     fix_variant: str = ""

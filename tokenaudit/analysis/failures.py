@@ -179,9 +179,10 @@ def classify(events: pd.DataFrame, catalogue: Catalogue | None = None) -> pd.Dat
     if stale.any():
         frame = rematch(frame, stale, catalogue)
     formats = load_formats()
-    cause_of = {s.id: (s.cause if s.kind == "cause" else "unclassified") for s in catalogue.signatures}
-    alternatives_of = {s.id: ",".join(s.alternatives) for s in catalogue.signatures}
-    software_of = {s.id: s.software for s in catalogue.signatures}
+    entries = catalogue.by_id.values()  # the signatures, and the word model's entries
+    cause_of = {s.id: (s.cause if s.kind == "cause" else "unclassified") for s in entries}
+    alternatives_of = {s.id: ",".join(s.alternatives) for s in entries}
+    software_of = {s.id: s.software for s in entries}
     signature = frame["signature"].astype(object)
     causes = signature.map(cause_of).fillna("unclassified")
     alternatives = signature.map(alternatives_of).fillna("")

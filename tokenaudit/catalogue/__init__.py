@@ -3,7 +3,8 @@ who wrote a line, and the user text that is never searched.
 
 Modules: ``loading`` (files read and checked), ``order`` (the catalogue and the order of its signatures),
 ``wrappers`` and ``positions`` (where a pattern may start), ``literals`` (prefilters), ``matching``, ``samples``,
-``coverage``, ``identity``, ``user_text``, ``wording``, ``word_classes``. The names below are what the other stages
+``coverage``, ``identity``, ``user_text``, ``wording``, ``word_classes``, ``word_model`` (tier 4: a model of the
+samples' words). The names below are what the other stages
 use; each is imported on first use (:mod:`tokenaudit._lazy`).
 """
 

@@ -26,14 +26,17 @@ headers and error chains before a validator's text. After the signatures
 come the *phrases* of ``data/phrases.toml``: the words every library uses
 for a cause ("token is expired", "invalid audience"), case-insensitive,
 found at the start of a message or of a clause. Each match says how it was
-found (``tier``: signature, phrase or keyword) and how far it can be trusted
+found (``tier``: signature, phrase, keyword or words) and how far it can be trusted
 (``confidence``, see :func:`confidence_of`). Last come the *keywords* of
 ``data/keywords.toml``: a pair of words that states a cause ("aud ... invalid",
 "password ... incorrect") anywhere in a message that reports a failure
 (:func:`~tokenaudit.catalogue.positions.reports_failure`), for the applications that say it in words of
 their own; a message nothing matched is read once more for them with its
 identifiers split into words and its long values shortened
-(:mod:`tokenaudit.catalogue.wording`). What keeps a user's text from
+(:mod:`tokenaudit.catalogue.wording`). A failure nothing matched can then be
+read by the *word model* of the catalogue's samples
+(:func:`tokenaudit.catalogue.word_model.guess_causes`, a step of its own after
+this one). What keeps a user's text from
 making an event is not the position but the field: user-controlled parts
 of a message are masked before the search (the formats' ``user_text``),
 and programs that echo user input are never searched (``searchable``).
@@ -197,7 +200,7 @@ def confidence_of(signature: Signature, where: str) -> str:
     message, an envelope's detail, the start of a message or after a known
     wrapper). ``medium``: a tier-1 signature found at a clause further in, or
     a phrase that names one cause. ``low``: a phrase whose words several
-    causes share (it lists ``alternatives``), and every keyword.
+    causes share (it lists ``alternatives``), every keyword and every guess of the word model.
 
     Examples
     --------
@@ -208,7 +211,7 @@ def confidence_of(signature: Signature, where: str) -> str:
     >>> confidence_of(load_catalogue().by_id["phrase.invalid_issuer"], "clause")
     'medium'
     """
-    if signature.tier == "keyword":
+    if signature.tier in ("keyword", "words"):
         return "low"
     if signature.tier == "phrase":
         return "low" if signature.alternatives else "medium"

@@ -92,6 +92,8 @@ class Catalogue:
                     f"{signature.id}\0{signature.pattern}\0{signature.cause}\0{signature.explains}\0"
                     .encode()
                 )
+                for sample in signature.samples:  # the word model learns from them: they change what events say
+                    digest.update(f"{sample.match}\0{sample.message}\0".encode())
             object.__setattr__(self, "fingerprint", digest.hexdigest()[:16])
 
     def __getstate__(self) -> dict[str, object]:
@@ -115,8 +117,22 @@ class Catalogue:
 
     @cached_property
     def by_id(self) -> dict[str, Signature]:
-        """Signatures keyed by id."""
-        return {signature.id: signature for signature in self.signatures}
+        """Signatures keyed by id, and the word model's entry for each cause (:meth:`word_signature`)."""
+        named = {signature.id: signature for signature in self.signatures}
+        causes = sorted({signature.cause for signature in self.signatures if signature.cause})
+        return {**{f"words.{cause}": _word_signature(cause) for cause in causes}, **named}
+
+    def word_signature(self, cause: str) -> Signature:
+        """The entry an event the word model named ``cause`` refers to (``words.<cause>``).
+
+        Examples
+        --------
+        >>> from tokenaudit.catalogue.loading import load_catalogue
+        >>> entry = load_catalogue().word_signature("expired")
+        >>> entry.id, entry.tier, entry.cause
+        ('words.expired', 'words', 'expired')
+        """
+        return self.by_id[f"words.{cause}"]
 
     @cached_property
     def literals(self) -> LiteralIndex:
@@ -278,7 +294,7 @@ class Catalogue:
         CatalogueError
             If an id is defined twice.
         """
-        clash = sorted(set(self.by_id) & set(other.by_id))
+        clash = sorted({s.id for s in self.signatures} & {s.id for s in other.signatures})
         if clash:
             raise CatalogueError(f"signature id(s) defined twice: {', '.join(clash)}")
         return Catalogue(self.signatures + other.signatures)
@@ -286,3 +302,10 @@ class Catalogue:
 
 def _applies(signature: Signature, format_name: str) -> bool:
     return any(fnmatch.fnmatchcase(format_name, glob) for glob in signature.applies_to)
+
+
+def _word_signature(cause: str) -> Signature:
+    """The entry of the word model's guesses of ``cause``: no pattern, no sample, no value captured."""
+    return Signature(id=f"words.{cause}", family="words", kind="cause", title=f"words the catalogue's samples of "
+                     f"{cause} use", pattern="", cause=cause, search=True, tier="words",
+                     source="a model trained on the catalogue's own samples (tokenaudit.catalogue.word_model)")

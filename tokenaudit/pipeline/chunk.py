@@ -19,6 +19,7 @@ from ..catalogue.identity import identity_of, suspicions
 from ..catalogue.matching import match_messages
 from ..catalogue.order import Catalogue
 from ..catalogue.user_text import load_user_text, mask_user_text, searchable_rows, unescape_strings
+from ..catalogue.word_model import guess_causes
 from ..common.masking import cap_texts, redact_tokens
 from ..common.timestamps import parse_timestamps
 from ..formats.parsing import lines_array, parse_chunk
@@ -246,6 +247,8 @@ def match_failures(
     )) if fmt.generic_search else None
     matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search,
                              search_texts=search_texts, searchable=searchable)
+    if search_texts is not None:  # a failure nothing matched, in words no entry holds: the word model's guess
+        matched = guess_causes(matched, search_texts, catalogue, searchable=searchable)
     if fmt.fallback:
         position = matched.column_names.index("confidence")
         capped = pc.if_else(pc.equal(matched.column("confidence"), "high"), "medium", matched.column("confidence"))

@@ -1,0 +1,341 @@
+"""Tier 4: a model of the catalogue's own words, for failure lines no signature, phrase or keyword matched.
+
+The catalogue's entries are exact texts, phrases and pairs of words; software
+that says a cause in words of its own ("the bearer credential's lifetime has
+run out") slips past all three. The *word model* reads such a line as a bag
+of words and word pairs and says which cause the catalogue's samples that
+share those words name. It is a softmax regression trained on the
+catalogue's samples only (:func:`training_examples`): every positive sample
+teaches its entry's cause, every near-miss sample teaches what the catalogue
+itself makes of it, usually nothing. It holds no knowledge the data files do
+not: a sample added to the catalogue teaches it too.
+
+It is the least certain tier and is held to the keywords' field rules: it
+reads only the masked message of a searchable program, of a format whose
+messages no user controls as a whole, that reports a failure
+(:func:`~tokenaudit.catalogue.positions.reports_failure`), and only when
+nothing else matched. It names a cause only when its probability reaches
+:data:`THRESHOLD`, with ``confidence`` low, captures no value, and its
+evidence is the words that decided (:meth:`WordModel.evidence`). A fix that
+widens trust is never ready on it (:func:`tokenaudit.causes.recommend.ready_fix`).
+
+Training takes about five seconds, once per catalogue: the trained model is kept in the cache folder
+(as JSON, never pickle), named by a hash of the catalogue (its entries and samples) and of the code
+and data that read it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..common.files import read_cached, write_cached
+from .matching import match_messages
+from .positions import reports_failure
+
+if TYPE_CHECKING:
+    from .order import Catalogue
+
+#: The least probability at which the model names a cause. Chosen on the evaluation sets already read (the model
+#: learns from none of them): their unmatched failures gave 61 right and 26 wrong answers at 0.5, 51 and 15 at 0.6,
+#: 40 and 9 at 0.7.
+THRESHOLD = 0.6
+
+#: The label of a text that names no cause.
+NOTHING = ""
+
+#: A word: a letter, then letters or digits, not inside a run of them (``oauth2`` stays; a number, a hex id
+#: ``7f3a9c`` and one letter drop out).
+_WORD = re.compile(r"(?<![a-z0-9])[a-z][a-z0-9]{1,30}")
+_CAMEL = re.compile(r"([a-z])([A-Z])")
+
+#: How the model is trained: gradient descent with momentum on the mean cross-entropy plus an L2 penalty.
+_STEPS, _RATE, _MOMENTUM, _PENALTY = 60, 1.0, 0.9, 1e-4  # few steps: stopping early regularises
+
+#: A feature seen in fewer training texts than this is left out (it would only learn its one sample by heart).
+_MIN_TEXTS = 2
+
+#: The bias feature, present in every text.
+_BIAS = "<bias>"
+
+
+def features(text: str) -> list[str]:
+    """The words of ``text`` (camel case split, lower case) and each pair of adjacent words.
+
+    Examples
+    --------
+    >>> features("JwtExpired: token expired at 10:00")
+    ['jwt', 'expired', 'token', 'expired', 'at', 'jwt_expired', 'expired_token', 'token_expired', 'expired_at']
+    """
+    words = _WORD.findall(_CAMEL.sub(r"\1 \2", text).lower())
+    return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+@dataclass(frozen=True)
+class Guess:
+    """What the model makes of one text: the cause it names (``None``: nothing, or below the threshold), and the
+    probability of its most likely label."""
+
+    cause: str | None
+    probability: float
+
+
+@dataclass(frozen=True, eq=False)
+class WordModel:
+    """A trained softmax regression over :func:`features`.
+
+    ``labels`` are the causes and :data:`NOTHING`; ``weights`` has one row per
+    feature of ``vocabulary`` (row 0 is the bias) and one column per label.
+    """
+
+    labels: tuple[str, ...]
+    vocabulary: dict[str, int]
+    weights: np.ndarray
+
+    def _rows(self, text: str) -> list[int]:
+        return [0, *sorted({self.vocabulary[f] for f in features(text) if f in self.vocabulary})]
+
+    def probabilities(self, text: str) -> np.ndarray:
+        """The probability of each label for ``text``."""
+        scores = self.weights[self._rows(text)].sum(axis=0, dtype=np.float64)
+        scores = np.exp(scores - scores.max())
+        normalised: np.ndarray = scores / scores.sum()
+        return normalised
+
+    def guess(self, texts: Iterable[str], threshold: float = THRESHOLD) -> list[Guess]:
+        """The cause each text names, where the model is at least ``threshold`` sure of it.
+
+        Examples
+        --------
+        >>> from tokenaudit.catalogue.loading import load_catalogue
+        >>> model = word_model(load_catalogue())
+        >>> model.guess(["failed: the token kid names no key of the jwks"])[0].cause
+        'unknown_signing_key'
+        >>> model.guess(["backup finished in 3 s"])[0].cause is None
+        True
+        """
+        out = []
+        for text in texts:
+            p = self.probabilities(text)
+            best = int(p.argmax())
+            named = self.labels[best] != NOTHING and p[best] >= threshold
+            out.append(Guess(self.labels[best] if named else None, float(p[best])))
+        return out
+
+    def evidence(self, text: str, cause: str, count: int = 3) -> list[str]:
+        """The words of ``text`` that speak most for ``cause`` against the other labels.
+
+        Examples
+        --------
+        >>> from tokenaudit.catalogue.loading import load_catalogue
+        >>> model = word_model(load_catalogue())
+        >>> model.evidence("failed: the token kid names no key of the jwks", "unknown_signing_key")
+        ['kid', 'key', 'no']
+        """
+        if cause not in self.labels:
+            return []
+        column = self.labels.index(cause)
+        rows = self._rows(text)[1:]
+        if not rows:
+            return []
+        weights = self.weights[rows]
+        margin = weights[:, column] - weights.mean(axis=1)
+        order = np.argsort(-margin, kind="stable")
+        names = {index: name for name, index in self.vocabulary.items()}
+        return [names[rows[i]].replace("_", " ") for i in order[:count] if margin[i] > 0]
+
+    def to_json(self) -> dict[str, object]:
+        """The model as JSON-able values (the weights as base64 of little-endian float32)."""
+        return {"labels": list(self.labels), "vocabulary": sorted(self.vocabulary, key=self.vocabulary.__getitem__),
+                "weights": base64.b64encode(self.weights.astype("<f4").tobytes()).decode("ascii")}
+
+    @classmethod
+    def from_json(cls, value: object) -> WordModel | None:
+        """The model :meth:`to_json` wrote, or ``None`` if ``value`` is not one."""
+        if not isinstance(value, dict):
+            return None
+        try:
+            labels, vocabulary = tuple(value["labels"]), list(value["vocabulary"])
+            weights = np.frombuffer(base64.b64decode(value["weights"]), dtype="<f4")
+            weights = weights.reshape(len(vocabulary), len(labels)).astype(np.float32)
+        except (KeyError, TypeError, ValueError):
+            return None
+        return cls(labels, {name: i for i, name in enumerate(vocabulary)}, weights)
+
+
+def train(examples: Sequence[tuple[str, str]]) -> WordModel:
+    """Train the model on ``(text, label)`` pairs (label :data:`NOTHING` for a text that names no cause).
+
+    Deterministic: the same examples give the same weights.
+
+    Examples
+    --------
+    >>> model = train([("token is expired", "expired"), ("token has expired", "expired"),
+    ...                ("issuer is invalid", "issuer_mismatch"), ("invalid issuer", "issuer_mismatch"),
+    ...                ("job done", ""), ("job started", "")])
+    >>> [g.cause for g in model.guess(["the token expired", "issuer invalid", "job"], threshold=0.4)]
+    ['expired', 'issuer_mismatch', None]
+    """
+    labels = tuple(sorted({label for _, label in examples}))
+    label_of = {label: i for i, label in enumerate(labels)}
+    texts = [sorted(set(features(text))) for text, _ in examples]
+    seen: dict[str, int] = {}
+    for names in texts:
+        for name in names:
+            seen[name] = seen.get(name, 0) + 1
+    vocabulary = {_BIAS: 0}
+    for name in sorted(n for n, times in seen.items() if times >= _MIN_TEXTS):
+        vocabulary[name] = len(vocabulary)
+    rows = [[0, *(vocabulary[n] for n in names if n in vocabulary)] for names in texts]
+    indptr = np.cumsum([0, *map(len, rows)])
+    indices = np.fromiter((i for row in rows for i in row), np.int64, int(indptr[-1]))
+    row_of = np.repeat(np.arange(len(rows)), np.diff(indptr))
+    by_feature = np.argsort(indices, kind="stable")
+    features_sorted = indices[by_feature]
+    starts = np.flatnonzero(np.r_[True, features_sorted[1:] != features_sorted[:-1]])
+    present = features_sorted[starts]
+    target = np.zeros((len(rows), len(labels)), np.float32)
+    target[np.arange(len(rows)), [label_of[label] for _, label in examples]] = 1.0
+    weights: np.ndarray = np.zeros((len(vocabulary), len(labels)), np.float32)
+    velocity: np.ndarray = np.zeros_like(weights)
+    for _ in range(_STEPS):
+        ahead = weights + _MOMENTUM * velocity  # Nesterov: the gradient where the momentum is taking the weights
+        scores = np.add.reduceat(ahead[indices], indptr[:-1], axis=0)
+        scores -= scores.max(axis=1, keepdims=True)
+        p = np.exp(scores)
+        p /= p.sum(axis=1, keepdims=True)
+        error = p - target
+        gradient = np.zeros_like(weights)
+        gradient[present] = np.add.reduceat(error[row_of[by_feature]], starts, axis=0)
+        velocity = _MOMENTUM * velocity - _RATE * (gradient / len(rows) + _PENALTY * ahead)
+        weights += velocity
+    return WordModel(labels, vocabulary, weights)
+
+
+def word_model(catalogue: Catalogue) -> WordModel:
+    """The model of ``catalogue``'s words: trained once, then read from the cache folder, then kept in memory.
+
+    Examples
+    --------
+    >>> from tokenaudit.catalogue.loading import load_catalogue
+    >>> model = word_model(load_catalogue())
+    >>> "expired" in model.labels and NOTHING in model.labels
+    True
+    """
+    kept = _MODELS.get(catalogue.fingerprint)
+    if kept is not None:
+        return kept
+    # What the examples are made of: the catalogue's entries and samples (its fingerprint), and the code and data
+    # that decide what the catalogue makes of a near miss. Finding the examples themselves takes seconds.
+    digest = hashlib.sha256(catalogue.fingerprint.encode())
+    here = Path(__file__).parent
+    for path in sorted([*here.glob("*.py"), *(here / "data").glob("*.toml")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    name = f"words-{digest.hexdigest()[:24]}.json"
+    model = WordModel.from_json(read_cached(name))
+    if model is None:
+        model = train(training_examples(catalogue))
+        write_cached(name, model.to_json(), stale="words-*.json")
+    _MODELS[catalogue.fingerprint] = model
+    return model
+
+
+#: The models trained or read in this process, by catalogue fingerprint.
+_MODELS: dict[str, WordModel] = {}
+
+
+def guess_causes(matched: pa.Table, texts: pa.Array, catalogue: Catalogue, *,
+                 searchable: np.ndarray | None = None) -> pa.Table:
+    """Let the word model name a cause for the messages nothing matched, where the keywords could have.
+
+    Parameters
+    ----------
+    matched
+        What :func:`~tokenaudit.catalogue.matching.match_messages` made of the messages (at least the columns
+        ``signature``, ``tier`` and ``confidence``).
+    texts
+        The messages as they were searched: user-controlled spans masked.
+    catalogue
+        The catalogue whose samples the model learnt.
+    searchable
+        Which messages may be searched at all (``False`` for a program that echoes user input); all by default.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``matched``, with ``signature`` (``words.<cause>``), ``tier`` (``words``) and ``confidence`` (``low``) set
+        where a message no entry matched reports a failure and the model is sure enough of a cause.
+
+    Examples
+    --------
+    >>> from tokenaudit.catalogue.loading import load_catalogue
+    >>> texts = pa.array(["failed: the token kid names no key of the jwks", "the token kid names no key"])
+    >>> catalogue = load_catalogue()
+    >>> matched = match_messages(texts, catalogue, format_name="generic_text", generic_search=True)
+    >>> guess_causes(matched, texts, catalogue).select(["signature", "tier", "confidence"]).to_pylist()[0]
+    {'signature': 'words.unknown_signing_key', 'tier': 'words', 'confidence': 'low'}
+    >>> guess_causes(matched, texts, catalogue).column("signature")[1].as_py() is None  # reports no failure
+    True
+    """
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    open_rows = pc.is_null(matched.column("signature")).to_numpy(zero_copy_only=False)
+    if searchable is not None:
+        open_rows &= np.asarray(searchable, dtype=bool)
+    rows = np.flatnonzero(open_rows)
+    if len(rows) == 0:
+        return matched
+    candidates = pc.fill_null(texts.take(pa.array(rows, pa.int64())), "")
+    rows = rows[reports_failure(candidates)]
+    if len(rows) == 0:
+        return matched
+    guesses = word_model(catalogue).guess(texts.take(pa.array(rows, pa.int64())).to_pylist())
+    named = [(int(row), guess.cause) for row, guess in zip(rows, guesses, strict=True) if guess.cause is not None]
+    if not named:
+        return matched
+    columns = {name: matched.column(name).to_pylist() for name in ("signature", "tier", "confidence")}
+    for row, cause in named:
+        columns["signature"][row] = catalogue.word_signature(cause).id
+        columns["tier"][row] = "words"
+        columns["confidence"][row] = "low"
+    for name, values in columns.items():
+        matched = matched.set_column(matched.column_names.index(name), name, pa.array(values, pa.string()))
+    return matched
+
+
+def training_examples(catalogue: Catalogue) -> list[tuple[str, str]]:
+    """The catalogue's samples as ``(text, label)`` pairs: what the model learns from, and nothing else.
+
+    A positive sample of an entry that names a cause teaches that cause. Every
+    other sample (a near miss, an envelope's line) teaches what the catalogue's
+    own tiers make of it, read as a message of generic text: its cause, or
+    :data:`NOTHING`.
+
+    Examples
+    --------
+    >>> from tokenaudit.catalogue.loading import load_catalogue
+    >>> examples = training_examples(load_catalogue())
+    >>> len(examples) > 5000, {label for _, label in examples} >= {"expired", NOTHING}
+    (True, True)
+    """
+    taught: list[tuple[str, str | None]] = []
+    for signature in catalogue.signatures:
+        for sample in signature.samples:
+            cause = signature.cause if sample.match and signature.kind == "cause" else None
+            taught.append((sample.message, cause))
+    unknown = [text for text, cause in taught if cause is None]
+    matched = match_messages(pa.array(unknown, pa.string()), catalogue, format_name="generic_text",
+                             generic_search=True).column("signature").to_pylist()
+    read = {text: (catalogue.by_id[found].cause or NOTHING) if found else NOTHING
+            for text, found in zip(unknown, matched, strict=True)}
+    return [(text, cause if cause is not None else read[text]) for text, cause in taught]
+
