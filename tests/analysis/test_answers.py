@@ -144,3 +144,21 @@ def test_an_ambiguous_phrase_names_its_alternatives_and_what_decides() -> None:
     text = render_answers([answer])
     assert "or else     token_type_confusion (access token and id token confused)" in text
     assert "a captured token (`tokenaudit explain`)" in text
+
+
+def test_a_guess_of_the_word_model_says_so_and_shows_the_words_that_decided() -> None:
+    """A failure in words no entry holds: the word model names it, with low confidence and its evidence."""
+    [answer] = why("2025-01-07 10:00:00 ERROR auth: failed: the token kid names no key of the jwks")
+    assert (answer.cause, answer.tier, answer.confidence) == ("unknown_signing_key", "words", "low")
+    assert "kid" in answer.evidence and answer.values == {}
+    shown = render_answers([answer])
+    assert "a guess from words the catalogue's samples of this cause use" in shown
+    evidence_line = next(line for line in shown.splitlines() if line.startswith("   words       "))
+    assert "'kid'" in evidence_line and "the words that decided" in evidence_line
+    assert answer.to_dict()["evidence"] == list(answer.evidence)
+    assert answer.to_dict()["tier"] == "words"
+
+
+def test_only_the_word_model_answers_carry_evidence() -> None:
+    [answer] = why(PASTED_PROXMOX)
+    assert answer.evidence == () and "   words       " not in render_answers([answer])

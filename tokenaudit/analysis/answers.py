@@ -17,6 +17,8 @@ import pyarrow as pa
 
 from ..catalogue.loading import load_catalogue
 from ..catalogue.order import Catalogue
+from ..catalogue.user_text import mask_user_text, unescape_strings
+from ..catalogue.word_model import word_model
 from ..causes.definitions import load_causes
 from ..causes.recommend import ready_fix, recommend
 from ..common.masking import redact_tokens
@@ -34,8 +36,10 @@ class Answer:
     ``alternatives`` are causes the same words can mean; ``confidence`` is
     ``high``, ``medium`` or ``low`` (:func:`tokenaudit.catalogue.matching.confidence_of`);
     ``tier`` says whether a named software's exact text (``signature``), a
-    cause's common words (``phrase``) or a subject and a verdict anywhere in a
-    failure (``keyword``) recognised it. ``values`` are what the
+    cause's common words (``phrase``), a subject and a verdict anywhere in a
+    failure (``keyword``) or the word model of the catalogue's samples
+    (``words``) recognised it; for the word model, ``evidence`` holds the
+    words that decided. ``values`` are what the
     message carries (the offending audience, the issuer found, …).
     ``ready_fix`` says whether ``fix`` may be applied as printed; a fix that
     widens trust on weak evidence asks for confirmation first, and a message
@@ -52,6 +56,7 @@ class Answer:
     signature: str = ""
     software: str = ""
     values: dict[str, str] = field(default_factory=dict)
+    evidence: tuple[str, ...] = ()
     explanation: str = ""
     fix: str = ""
     ready_fix: bool = False
@@ -62,7 +67,8 @@ class Answer:
             "message": self.message, "format": self.format, "cause": self.cause, "title": self.title,
             "alternatives": list(self.alternatives), "confidence": self.confidence or None,
             "tier": self.tier or None, "signature": self.signature or None, "software": self.software or None,
-            "values": dict(self.values), "explanation": self.explanation, "fix": self.fix,
+            "values": dict(self.values), "evidence": list(self.evidence), "explanation": self.explanation,
+            "fix": self.fix,
             "ready_fix": self.ready_fix,
         }
 
@@ -150,11 +156,25 @@ def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.Data
     realm = realm_rows.get(group["relying_party"])
     explanation, fix = recommend(group, realm)
     cause = str(row["cause"])
+    read = row.get("message") if isinstance(row.get("message"), str) else message  # the part its software wrote
+    words = row.get("tier") == "words"
+    evidence = tuple(word_model(catalogue).evidence(searched_text(str(read)), cause)) if words else ()
     return Answer(
         message=message, format=format_name, cause=cause, title=load_causes()[cause].title,
         alternatives=tuple(a for a in str(row.get("alternatives") or "").split(",") if a),
         confidence=str(row.get("confidence") or ""), tier=str(row.get("tier") or ""),
         signature=str(row.get("signature") or ""), software=str(row.get("software") or ""),
-        values={name: str(row[name]) for name in EVENT_FIELDS if isinstance(row.get(name), str)},
+        values={name: str(row[name]) for name in EVENT_FIELDS if isinstance(row.get(name), str)}, evidence=evidence,
         explanation=explanation, fix=fix, ready_fix=ready_fix(group, realm),
     )
+
+
+def searched_text(message: str) -> str:
+    """``message`` as the catalogue searches it: the user's spans masked, escaped strings read.
+
+    Examples
+    --------
+    >>> searched_text('{"error":"token \\"x\\" expired"}')
+    '{"error":"token "x" expired"}'
+    """
+    return str(unescape_strings(mask_user_text(pa.array([message], pa.string())))[0].as_py() or "")

@@ -293,6 +293,9 @@ def evidence_note(group: Mapping[str, object]) -> str:
     if group.get("tier") == "phrase":
         return ("the cause was read from words many libraries share, not from the exact text of the software that "
                 "refused the token")
+    if group.get("tier") == "words":
+        return ("the cause was guessed from words the catalogue's samples of it use, in a line that no entry of the "
+                "catalogue matched")
     if group.get("tier") == "keyword":
         return ("the cause was read from a pair of words in a line that reports a failure, not from the exact text "
                 "of the software that refused the token")

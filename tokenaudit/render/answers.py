@@ -12,7 +12,8 @@ from .tables import reflow_fix
 
 #: How a cause not from a software's exact text was found, by tier.
 _SHARED_WORDS = {"phrase": "words several libraries use for this cause",
-                 "keyword": "words naming this cause in a line that reports a failure"}
+                 "keyword": "words naming this cause in a line that reports a failure",
+                 "words": "a guess from words the catalogue's samples of this cause use; no entry matched"}
 
 
 def render_answers(answers: list[Answer], *, width: int = 100) -> str:
@@ -25,7 +26,7 @@ def render_answers(answers: list[Answer], *, width: int = 100) -> str:
     --------
     >>> print(render_answers([Answer("all good", "generic_text", None)]))
     1. all good
-       no failure recognised: no signature, phrase or keyword of tokenaudit's catalogue matches this text
+       no failure recognised: no entry of tokenaudit's catalogue matches this text, nor do its samples' words
     >>> print(render_answers([Answer("x", "generic_text", "expired", title="Token expired", values={"kid": ""},
     ...                              explanation="The token had expired.", fix="Refresh it.")]))
     1. x
@@ -40,8 +41,8 @@ def render_answers(answers: list[Answer], *, width: int = 100) -> str:
         shown = answer.message if len(answer.message) <= width else answer.message[: width - 1] + "…"
         lines.append(f"{number}. {shown}")
         if answer.cause is None:
-            lines.append("   no failure recognised: no signature, phrase or keyword of tokenaudit's catalogue "
-                         "matches this text")
+            lines.append("   no failure recognised: no entry of tokenaudit's catalogue matches this text, nor do its "
+                         "samples' words")
             continue
         how = ("the exact text of " + (answer.software or "known software") if answer.tier == "signature"
                else _SHARED_WORDS.get(answer.tier, _SHARED_WORDS["phrase"]))
@@ -51,6 +52,9 @@ def render_answers(answers: list[Answer], *, width: int = 100) -> str:
             others = ", ".join(f"{a} ({causes[a].title.lower()})" for a in answer.alternatives if a in causes)
             lines.append(f"   or else     {others}: the text alone cannot tell; a captured token "
                          "(`tokenaudit explain`) or the relying party's configuration decides")
+        if answer.evidence:
+            lines.append("   words       " + ", ".join(f"'{word}'" for word in answer.evidence)
+                         + ": the words that decided; confirm the cause from the software's own documentation")
         values = {k: shorten(v) for k, v in answer.values.items() if known(v)}
         if values:
             lines.append("   values      " + ", ".join(f"{k}={v}" for k, v in values.items()))

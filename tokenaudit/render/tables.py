@@ -401,6 +401,8 @@ HOW_FOUND = {
     "signature": "the exact text of the software that refused the token",
     "phrase": "words several libraries use for this cause, not one software's exact text",
     "keyword": "a pair of words naming this cause in a line that reports a failure, not one software's exact text",
+    "words": "a guess from words the catalogue's samples of this cause use, in a line that reports a failure and that "
+             "no entry matched",
 }
 
 
