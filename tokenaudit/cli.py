@@ -494,7 +494,9 @@ def why_command(
     """Why was it rejected? Paste the message a web UI, a log or a ticket showed: no dataset needed.
 
     For each message: the cause, the causes the same words could also mean,
-    how sure tokenaudit is, the explanation and the fix. Lines that continue
+    how sure tokenaudit is, the explanation and the fix. Where no entry of the
+    catalogue matches a failure, a model of its samples' words may guess the
+    cause (confidence low) and shows the words that decided. Lines that continue
     a message (indented, `Caused by:`, a Go OAuth2 client's `Response: {…}`,
     next-auth's `https://next-auth.js.org/errors#…` line) belong to it. Exit
     code 5 when some message holds no failure tokenaudit recognises.
