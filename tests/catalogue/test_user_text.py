@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from tokenaudit.catalogue.positions import reports_failure
 from tokenaudit.catalogue.user_text import (
     load_user_text,
     mask_user_text,
@@ -40,7 +41,9 @@ def test_programs_that_echo_input_are_not_searched_whatever_their_path_or_case()
     assert searchable_rows(pa.array(["pvedaemon"]), 1, echo_programs=["pvedaemon"]).tolist() == [False]
 
 
-CUE = '[failure_cue]\npattern = "fail"\nsource = "x"\nsample = [{ prefix = "auth failed: ", match = true }]\n\n'
+EMPTY = ('[empty_error]\npattern = \'"error":null\'\nsource = "x"\n'
+         'sample = [{ text = \'"error":null\', reports = false }]\n\n')
+CUE = '[failure_cue]\npattern = "fail"\nsource = "x"\nsample = [{ prefix = "auth failed: ", match = true }]\n\n' + EMPTY
 
 
 def _rules(tmp_path: Path, span: str, cue: str = CUE) -> Path:
@@ -62,10 +65,31 @@ def test_a_bad_span_is_refused_with_the_reason(tmp_path: Path, span: str, proble
 
 def test_a_failure_cue_that_misses_its_own_sample_is_refused(tmp_path: Path) -> None:
     cue = ('[failure_cue]\npattern = "error"\nsource = "x"\n'
-           'sample = [{ prefix = "INFO app: search: ", match = true }]\n\n')
+           'sample = [{ prefix = "INFO app: search: ", match = true }]\n\n' + EMPTY)
     span = "[[span]]\nid = \"a\"\npattern = '(user=)x'\nsource = \"x\"\nsample = []\n"
     with pytest.raises(CatalogueError, match="failure_cue misses 'INFO app: search: '"):
         read_user_text(_rules(tmp_path, span, cue))
+
+
+def test_an_empty_error_field_whose_sample_still_reports_a_failure_is_refused(tmp_path: Path) -> None:
+    cue = ('[failure_cue]\npattern = "error"\nsource = "x"\nsample = [{ prefix = "error: ", match = true }]\n\n'
+           '[empty_error]\npattern = \'"error":""\'\nsource = "x"\n'
+           'sample = [{ text = \'{"error":null}\', reports = false }]\n\n')
+    span = "[[span]]\nid = \"a\"\npattern = '(user=)x'\nsource = \"x\"\nsample = []\n"
+    with pytest.raises(CatalogueError, match="empty_error: .* reports a failure"):
+        read_user_text(_rules(tmp_path, span, cue))
+
+
+@pytest.mark.parametrize(("text", "reports"), [
+    ('{"type":"jwk-refresh-log","level":"info","detail":{"error":null,"message":"refreshing JWK"}}', False),
+    ('{"type":"response","error":"","request":{"path":"auth/token/lookup"}}', False),
+    ('level=info msg="token refreshed" err=<nil>', False),
+    ('{"level":"info","error":null,"message":"login failed"}', True),  # a failure word elsewhere still counts
+    ('{"error":"invalid_token"}', True),
+    ('level=warn msg="refresh" error=""', True),  # a level still counts
+])
+def test_an_error_field_that_holds_nothing_reports_no_failure(text: str, reports: bool) -> None:
+    assert reports_failure(pa.array([text])).tolist() == [reports]
 
 
 @pytest.mark.parametrize(("line", "found"), [

@@ -117,14 +117,20 @@ def reports_failure(texts: pa.Array) -> np.ndarray:
     A keyword counts only in such a text: "token expired" logged at INFO while
     a client refreshes it is no refusal, ``ERROR … token expired`` is.
 
+    An error field that holds nothing (``"error":null``, ``error=""``) is no
+    failure reported (``empty_error`` of ``data/user_text.toml``).
+
     Examples
     --------
     >>> reports_failure(pa.array(["INFO token expired, refreshing", "ERROR auth: token expired", None])).tolist()
     [False, True, False]
+    >>> reports_failure(pa.array(['{"level":"info","error":null,"message":"refreshing JWK"}'])).tolist()
+    [False]
     """
     from .user_text import load_user_text
 
-    cue = pc.match_substring_regex(texts, load_user_text().failure_cue)
+    rules = load_user_text()
+    cue = pc.match_substring_regex(pc.replace_substring_regex(texts, rules.empty_error, " "), rules.failure_cue)
     flags: np.ndarray = pc.fill_null(cue, False).to_numpy(zero_copy_only=False)
     return flags
 

@@ -42,12 +42,15 @@ class UserText:
 
     ``failure_cue`` is the regex that the software's text before a clause
     must match for a validator's text found at that clause to count
-    (:func:`tokenaudit.catalogue.matching.match_messages`).
+    (:func:`tokenaudit.catalogue.matching.match_messages`). ``empty_error``
+    matches an error field that holds nothing (``"error":null``): a message
+    holding one reports no failure by it (:func:`~tokenaudit.catalogue.positions.reports_failure`).
     """
 
     spans: tuple[tuple[str, str], ...]  # (id, pattern)
     echo_programs: frozenset[str]
     failure_cue: str = ""
+    empty_error: str = ""
 
 
 def read_user_text(path: Path) -> UserText:
@@ -63,9 +66,10 @@ def read_user_text(path: Path) -> UserText:
         On the first entry that breaks a rule.
     """
     data = read_toml(path)
-    check_keys(data, required=("echo", "span", "failure_cue"), optional=(), path=str(path))
+    check_keys(data, required=("echo", "span", "failure_cue", "empty_error"), optional=(), path=str(path))
     check_keys(data["echo"], required=("programs", "source"), optional=(), path=str(path), where="echo")
     cue = _read_failure_cue(data["failure_cue"], path)
+    empty = _read_empty_error(data["empty_error"], cue, path)
     spans = []
     for entry in data["span"]:
         check_keys(entry, required=("id", "pattern", "source", "sample"), optional=(), path=str(path),
@@ -86,7 +90,7 @@ def read_user_text(path: Path) -> UserText:
                                      signature_id=sid)
         spans.append((sid, pattern))
     programs = frozenset(str(name).lower() for name in data["echo"]["programs"])
-    return UserText(tuple(spans), programs, cue)
+    return UserText(tuple(spans), programs, cue, empty)
 
 
 def _read_failure_cue(entry: dict[str, object], path: Path) -> str:
@@ -99,6 +103,21 @@ def _read_failure_cue(entry: dict[str, object], path: Path) -> str:
         if got != bool(sample["match"]):
             raise CatalogueError(f"failure_cue {'misses' if sample['match'] else 'matches'} {sample['prefix']!r}",
                                  path=str(path))
+    return pattern
+
+
+def _read_empty_error(entry: dict[str, object], cue: str, path: Path) -> str:
+    """The pattern of an error field that holds nothing; each sample says whether its text still reports a failure."""
+    check_keys(entry, required=("pattern", "source", "sample"), optional=(), path=str(path), where="empty_error")
+    pattern = str(entry["pattern"])
+    if problem := validate_regex(pattern):
+        raise CatalogueError(f"empty_error is not a usable regex: {problem}", path=str(path))
+    for sample in entry["sample"]:  # type: ignore[attr-defined]
+        cleared = pc.replace_substring_regex(pa.array([sample["text"]], pa.string()), pattern, " ")
+        got = bool(pc.match_substring_regex(cleared, cue)[0].as_py())
+        if got != bool(sample["reports"]):
+            raise CatalogueError(f"empty_error: {sample['text']!r} {'reports' if got else 'does not report'} a "
+                                 "failure", path=str(path))
     return pattern
 
 
