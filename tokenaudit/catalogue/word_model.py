@@ -67,6 +67,9 @@ _MIN_TEXTS = 2
 #: The bias feature, present in every text.
 _BIAS = "<bias>"
 
+#: The models trained or read in this process, by catalogue fingerprint.
+_MODELS: dict[str, WordModel] = {}
+
 
 def features(text: str) -> list[str]:
     """The words of ``text`` (camel case split, lower case) and each pair of adjacent words.
@@ -138,8 +141,8 @@ class WordModel:
         --------
         >>> from tokenaudit.catalogue.loading import load_catalogue
         >>> model = word_model(load_catalogue())
-        >>> model.evidence("failed: the token kid names no key of the jwks", "unknown_signing_key")
-        ['kid', 'key', 'no']
+        >>> sorted(model.evidence("failed: the token kid names no key of the jwks", "unknown_signing_key"))
+        ['key', 'kid', 'no']
         """
         if cause not in self.labels:
             return []
@@ -249,10 +252,6 @@ def word_model(catalogue: Catalogue) -> WordModel:
     return model
 
 
-#: The models trained or read in this process, by catalogue fingerprint.
-_MODELS: dict[str, WordModel] = {}
-
-
 def guess_causes(matched: pa.Table, texts: pa.Array, catalogue: Catalogue, *,
                  searchable: np.ndarray | None = None) -> pa.Table:
     """Let the word model name a cause for the messages nothing matched, where the keywords could have.
@@ -338,4 +337,3 @@ def training_examples(catalogue: Catalogue) -> list[tuple[str, str]]:
     read = {text: (catalogue.by_id[found].cause or NOTHING) if found else NOTHING
             for text, found in zip(unknown, matched, strict=True)}
     return [(text, cause if cause is not None else read[text]) for text, cause in taught]
-
