@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..common.files import read_cached, write_cached
-from .matching import match_messages
+from .matching import confidence_of, match_messages
 from .positions import reports_failure
 
 if TYPE_CHECKING:
@@ -53,10 +53,9 @@ THRESHOLD = 0.6
 #: The label of a text that names no cause.
 NOTHING = ""
 
-#: A word: a letter, then letters or digits, not inside a run of them (``oauth2`` stays; a number, a hex id
-#: ``7f3a9c`` and one letter drop out).
-_WORD = re.compile(r"(?<![a-z0-9])[a-z][a-z0-9]{1,30}")
-_CAMEL = re.compile(r"([a-z])([A-Z])")
+#: A word is a run of letters and digits that begins with a letter, at least two long, cut at 31: a number, a hex id
+#: (``7f3a9c``) and one letter are none; ``oauth2`` is one. Camel case is split first (``InvalidIssuer``).
+_CAMEL, _NOT_ALNUM, _MAX_WORD = r"([a-z])([A-Z])", r"[^a-z0-9]+", 31
 
 #: How the model is trained: gradient descent with momentum on the mean cross-entropy plus an L2 penalty.
 _STEPS, _RATE, _MOMENTUM, _PENALTY = 60, 1.0, 0.9, 1e-4  # few steps: stopping early regularises
@@ -79,8 +78,31 @@ def features(text: str) -> list[str]:
     >>> features("JwtExpired: token expired at 10:00")
     ['jwt', 'expired', 'token', 'expired', 'at', 'jwt_expired', 'expired_token', 'token_expired', 'expired_at']
     """
-    words = _WORD.findall(_CAMEL.sub(r"\1 \2", text).lower())
-    return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+    _, names = feature_table(pa.array([text], pa.string()))
+    return [str(name) for name in names.to_pylist()]
+
+
+def feature_table(texts: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """The :func:`features` of every text at once, in Arrow: which text each feature is of, and its name.
+
+    Words come first, then the pairs, each in the order of the texts.
+
+    Examples
+    --------
+    >>> owner, names = feature_table(pa.array(["token expired", None, "7f3a9c kid"]))
+    >>> owner.tolist(), names.to_pylist()
+    ([0, 0, 2, 0], ['token', 'expired', 'kid', 'token_expired'])
+    """
+    lowered = pc.utf8_lower(pc.replace_substring_regex(pc.fill_null(texts, ""), _CAMEL, r"\1 \2"))
+    tokens = pc.split_pattern_regex(lowered, _NOT_ALNUM)
+    flat = pc.list_flatten(tokens)
+    is_word = pc.and_(pc.match_substring_regex(flat, "^[a-z]"), pc.greater_equal(pc.utf8_length(flat), 2))
+    kept = is_word.to_numpy(zero_copy_only=False)
+    owner = pc.list_parent_indices(tokens).to_numpy()[kept]
+    words = pc.utf8_slice_codeunits(flat.filter(is_word), 0, _MAX_WORD)
+    adjacent = owner[:-1] == owner[1:]
+    pairs = pc.binary_join_element_wise(words[:-1], words[1:], "_").filter(pa.array(adjacent))
+    return np.concatenate([owner, owner[:-1][adjacent]]), pa.concat_arrays([words, pairs])
 
 
 @dataclass(frozen=True)
@@ -104,17 +126,34 @@ class WordModel:
     vocabulary: dict[str, int]
     weights: np.ndarray
 
-    def _rows(self, text: str) -> list[int]:
-        return [0, *sorted({self.vocabulary[f] for f in features(text) if f in self.vocabulary})]
+    @cached_property
+    def _names(self) -> pa.Array:
+        return pa.array(sorted(self.vocabulary, key=self.vocabulary.__getitem__), pa.string())
 
-    def probabilities(self, text: str) -> np.ndarray:
-        """The probability of each label for ``text``."""
-        scores = self.weights[self._rows(text)].sum(axis=0, dtype=np.float64)
-        scores = np.exp(scores - scores.max())
-        normalised: np.ndarray = scores / scores.sum()
+    def _present(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """Each known feature of each text once: (text, vocabulary row), sorted by text."""
+        owner, names = feature_table(texts)
+        rows = pc.index_in(names, value_set=self._names)
+        known = rows.is_valid().to_numpy(zero_copy_only=False)
+        pairs = np.unique(owner[known].astype(np.int64) * len(self.vocabulary)
+                          + rows.filter(rows.is_valid()).to_numpy().astype(np.int64))
+        return pairs // len(self.vocabulary), pairs % len(self.vocabulary)
+
+    def probabilities(self, texts: Sequence[str | None] | pa.Array) -> np.ndarray:
+        """The probability of each label (columns, in the order of ``labels``) for each text (rows).
+
+        A text met many times (a log repeats its messages) is scored once.
+        """
+        unique = pc.dictionary_encode(texts if isinstance(texts, pa.Array) else pa.array(texts, pa.string()))
+        owner, rows = self._present(unique.dictionary)
+        scores = np.tile(self.weights[0].astype(np.float64), (len(unique.dictionary), 1))
+        for column in range(len(self.labels)):
+            scores[:, column] += np.bincount(owner, weights=self.weights[rows, column], minlength=len(scores))
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        normalised: np.ndarray = (scores / scores.sum(axis=1, keepdims=True))[unique.indices.to_numpy()]
         return normalised
 
-    def guess(self, texts: Iterable[str], threshold: float = THRESHOLD) -> list[Guess]:
+    def guess(self, texts: Sequence[str | None] | pa.Array, threshold: float = THRESHOLD) -> list[Guess]:
         """The cause each text names, where the model is at least ``threshold`` sure of it.
 
         Examples
@@ -126,13 +165,13 @@ class WordModel:
         >>> model.guess(["backup finished in 3 s"])[0].cause is None
         True
         """
-        out = []
-        for text in texts:
-            p = self.probabilities(text)
-            best = int(p.argmax())
-            named = self.labels[best] != NOTHING and p[best] >= threshold
-            out.append(Guess(self.labels[best] if named else None, float(p[best])))
-        return out
+        if len(texts) == 0:
+            return []
+        p = self.probabilities(texts)
+        best = p.argmax(axis=1)
+        sure = p[np.arange(len(best)), best]
+        return [Guess(self.labels[k] if self.labels[k] != NOTHING and s >= threshold else None, float(s))
+                for k, s in zip(best.tolist(), sure.tolist(), strict=True)]
 
     def evidence(self, text: str, cause: str, count: int = 3) -> list[str]:
         """The words of ``text`` that speak most for ``cause`` against the other labels.
@@ -147,7 +186,7 @@ class WordModel:
         if cause not in self.labels:
             return []
         column = self.labels.index(cause)
-        rows = self._rows(text)[1:]
+        rows = [int(row) for row in self._present(pa.array([text], pa.string()))[1] if row != 0]
         if not rows:
             return []
         weights = self.weights[rows]
@@ -190,24 +229,29 @@ def train(examples: Sequence[tuple[str, str]]) -> WordModel:
     """
     labels = tuple(sorted({label for _, label in examples}))
     label_of = {label: i for i, label in enumerate(labels)}
-    texts = [sorted(set(features(text))) for text, _ in examples]
-    seen: dict[str, int] = {}
-    for names in texts:
-        for name in names:
-            seen[name] = seen.get(name, 0) + 1
+    owner, names = feature_table(pa.array([text for text, _ in examples], pa.string()))
+    encoded = pc.dictionary_encode(names)
+    spelled = encoded.dictionary.to_pylist()
+    pairs = np.unique(owner.astype(np.int64) * len(spelled) + encoded.indices.to_numpy())  # each feature once a text
+    texts_with = np.bincount(pairs % len(spelled), minlength=len(spelled))
     vocabulary = {_BIAS: 0}
-    for name in sorted(n for n, times in seen.items() if times >= _MIN_TEXTS):
+    for name in sorted(str(spelled[i]) for i in np.flatnonzero(texts_with >= _MIN_TEXTS)):
         vocabulary[name] = len(vocabulary)
-    rows = [[0, *(vocabulary[n] for n in names if n in vocabulary)] for names in texts]
-    indptr = np.cumsum([0, *map(len, rows)])
-    indices = np.fromiter((i for row in rows for i in row), np.int64, int(indptr[-1]))
-    row_of = np.repeat(np.arange(len(rows)), np.diff(indptr))
+    row_of_code = np.array([vocabulary.get(str(name), -1) for name in spelled], np.int64)
+    texts_of, codes = pairs // len(spelled), pairs % len(spelled)
+    known = row_of_code[codes] >= 0
+    texts_of, columns = texts_of[known], row_of_code[codes][known]
+    # The texts as sparse rows of (text, vocabulary row), sorted by text, each with the bias; and by feature.
+    n = len(examples)
+    order = np.lexsort((np.r_[np.zeros(n, np.int64), columns], np.r_[np.arange(n), texts_of]))
+    row_of = np.r_[np.arange(n), texts_of][order]
+    indices = np.r_[np.zeros(n, np.int64), columns][order]
+    indptr = np.searchsorted(row_of, np.arange(n + 1))
     by_feature = np.argsort(indices, kind="stable")
-    features_sorted = indices[by_feature]
-    starts = np.flatnonzero(np.r_[True, features_sorted[1:] != features_sorted[:-1]])
-    present = features_sorted[starts]
-    target = np.zeros((len(rows), len(labels)), np.float32)
-    target[np.arange(len(rows)), [label_of[label] for _, label in examples]] = 1.0
+    starts = np.flatnonzero(np.r_[True, np.diff(indices[by_feature]) != 0])
+    present = indices[by_feature][starts]
+    target = np.zeros((n, len(labels)), np.float32)
+    target[np.arange(n), [label_of[label] for _, label in examples]] = 1.0
     weights: np.ndarray = np.zeros((len(vocabulary), len(labels)), np.float32)
     velocity: np.ndarray = np.zeros_like(weights)
     for _ in range(_STEPS):
@@ -219,7 +263,7 @@ def train(examples: Sequence[tuple[str, str]]) -> WordModel:
         error = p - target
         gradient = np.zeros_like(weights)
         gradient[present] = np.add.reduceat(error[row_of[by_feature]], starts, axis=0)
-        velocity = _MOMENTUM * velocity - _RATE * (gradient / len(rows) + _PENALTY * ahead)
+        velocity = _MOMENTUM * velocity - _RATE * (gradient / n + _PENALTY * ahead)
         weights += velocity
     return WordModel(labels, vocabulary, weights)
 
@@ -297,15 +341,16 @@ def guess_causes(matched: pa.Table, texts: pa.Array, catalogue: Catalogue, *,
     rows = rows[reports_failure(candidates)]
     if len(rows) == 0:
         return matched
-    guesses = word_model(catalogue).guess(texts.take(pa.array(rows, pa.int64())).to_pylist())
-    named = [(int(row), guess.cause) for row, guess in zip(rows, guesses, strict=True) if guess.cause is not None]
+    guesses = word_model(catalogue).guess(texts.take(pa.array(rows, pa.int64())))
+    named = [(int(row), catalogue.word_signature(guess.cause)) for row, guess in zip(rows, guesses, strict=True)
+             if guess.cause is not None]
     if not named:
         return matched
     columns = {name: matched.column(name).to_pylist() for name in ("signature", "tier", "confidence")}
-    for row, cause in named:
-        columns["signature"][row] = catalogue.word_signature(cause).id
-        columns["tier"][row] = "words"
-        columns["confidence"][row] = "low"
+    for row, entry in named:
+        columns["signature"][row] = entry.id
+        columns["tier"][row] = entry.tier
+        columns["confidence"][row] = confidence_of(entry, "within")
     for name, values in columns.items():
         matched = matched.set_column(matched.column_names.index(name), name, pa.array(values, pa.string()))
     return matched
