@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..catalogue.loading import load_catalogue
 from ..catalogue.order import Catalogue
-from ..catalogue.user_text import mask_user_text, unescape_strings
+from ..catalogue.user_text import searched_texts
 from ..catalogue.word_model import word_model
 from ..causes.definitions import load_causes
 from ..causes.recommend import ready_fix, recommend
@@ -156,9 +156,10 @@ def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.Data
     realm = realm_rows.get(group["relying_party"])
     explanation, fix = recommend(group, realm)
     cause = str(row["cause"])
-    read = row.get("message") if isinstance(row.get("message"), str) else message  # the part its software wrote
-    words = row.get("tier") == "words"
-    evidence = tuple(word_model(catalogue).evidence(searched_text(str(read)), cause)) if words else ()
+    evidence: tuple[str, ...] = ()
+    if row.get("tier") == "words":  # the words that decided, in the text the model read: the software's, masked
+        written = row.get("message") if isinstance(row.get("message"), str) else message
+        evidence = tuple(word_model(catalogue).evidence(searched_texts(pa.array([written]))[0].as_py(), cause))
     return Answer(
         message=message, format=format_name, cause=cause, title=load_causes()[cause].title,
         alternatives=tuple(a for a in str(row.get("alternatives") or "").split(",") if a),
@@ -168,13 +169,3 @@ def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.Data
         explanation=explanation, fix=fix, ready_fix=ready_fix(group, realm),
     )
 
-
-def searched_text(message: str) -> str:
-    """``message`` as the catalogue searches it: the user's spans masked, escaped strings read.
-
-    Examples
-    --------
-    >>> searched_text('{"error":"token \\"x\\" expired"}')
-    '{"error":"token "x" expired"}'
-    """
-    return str(unescape_strings(mask_user_text(pa.array([message], pa.string())))[0].as_py() or "")

@@ -143,6 +143,18 @@ def mask_user_text(messages: pa.Array, rules: UserText | None = None) -> pa.Arra
     return masked
 
 
+def searched_texts(messages: pa.Array) -> pa.Array:
+    """The messages as the catalogue searches them: the user's spans masked (:func:`mask_user_text`), then their
+    escaped strings read (:func:`unescape_strings`).
+
+    Examples
+    --------
+    >>> searched_texts(pa.array(['{"error":"token \\"x\\" expired"}'])).to_pylist()
+    ['{"error":"token "x" expired"}']
+    """
+    return unescape_strings(mask_user_text(messages))
+
+
 #: HTML's escapes as an error page writes a message (Express's default error handler: ``<pre>InvalidTokenError:
 #: Unexpected &#39;aud&#39; value<br> &nbsp; &nbsp;at …``), each with the text it stands for; ``&amp;`` last.
 HTML_ESCAPES = (("<br>", "\n"), ("<br/>", "\n"), ("<br />", "\n"), ("&nbsp;", " "), ("&#39;", "'"), ("&#x27;", "'"),

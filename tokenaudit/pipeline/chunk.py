@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from ..catalogue.identity import identity_of, suspicions
 from ..catalogue.matching import match_messages
 from ..catalogue.order import Catalogue
-from ..catalogue.user_text import load_user_text, mask_user_text, searchable_rows, unescape_strings
+from ..catalogue.user_text import load_user_text, searchable_rows, searched_texts
 from ..catalogue.word_model import guess_causes
 from ..common.masking import cap_texts, redact_tokens
 from ..common.timestamps import parse_timestamps
@@ -242,9 +242,9 @@ def match_failures(
     if writers is not None and writers.null_count < len(writers):
         searchable &= searchable_rows(writers, len(messages), echo_programs)
     # Only what may be searched is masked (an sshd line of a busy syslog is never searched at all).
-    search_texts = unescape_strings(mask_user_text(
+    search_texts = searched_texts(
         messages if searchable.all() else pc.if_else(pa.array(searchable), messages, pa.scalar(None, messages.type))
-    )) if fmt.generic_search else None
+    ) if fmt.generic_search else None
     matched = match_messages(messages, catalogue, format_name=fmt.name, generic_search=fmt.generic_search,
                              search_texts=search_texts, searchable=searchable)
     if search_texts is not None:  # a failure nothing matched, in words no entry holds: the word model's guess
