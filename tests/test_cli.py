@@ -774,6 +774,22 @@ def drawn(screen: io.StringIO) -> list[str]:
     return [line.strip() for line in re.split(r"[\r\n]", text) if line.strip()]
 
 
+def test_a_first_run_says_the_word_model_is_learnt_first(terminal: io.StringIO, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokenaudit.catalogue import word_model as words
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(words, "_MODELS", {})  # a new process, an empty cache folder
+    result = invoke("why", "ERROR auth: jwt expired")
+    assert result.exit_code == 0, explain(result)
+    assert any("learning the words of the catalogue's samples" in s for s in drawn(terminal))
+
+    terminal.truncate(0)
+    terminal.seek(0)
+    assert invoke("why", "ERROR auth: jwt expired").exit_code == 0  # learnt: nothing to say
+    assert not any("learning the words" in s for s in drawn(terminal))
+
+
 def test_ingest_progress_counts_compressed_bytes_of_a_gz(terminal: io.StringIO, tmp_path: Path) -> None:
     text = (SAMPLE_LOGS / "syslog_iso" / "pve3-short-iso.log").read_bytes()
     log = tmp_path / "pve3.log.gz"

@@ -337,6 +337,7 @@ def ingest_command(
     with cli_errors(), _cluster(dask) as client:
         catalogue = load_catalogue(signatures or [])
         console = _progress_console() if not quiet else None
+        _announce_training(console, catalogue)
         with _progress_bar(console) as progress:
             report = ingest(paths, dataset_root(dataset), format_name=input_format,
                             timezone=timezone, catalogue=catalogue, progress=progress, jobs=jobs, client=client)
@@ -367,6 +368,19 @@ def _progress_console() -> Any:
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+def _announce_training(console: Any, catalogue: Any) -> None:
+    """On a terminal (``console``; none: nothing), learn the catalogue's word model first if it is not, and say so.
+
+    The first run of a catalogue trains it for a few seconds; without a word the progress bar would stand still.
+    In a pipe it is learnt when a line first needs it, as the library does.
+    """
+    from .catalogue.word_model import is_trained, word_model
+
+    if console is not None and not is_trained(catalogue):
+        with console.status("learning the words of the catalogue's samples (once per catalogue, a few seconds)"):
+            word_model(catalogue)
 
 
 @contextmanager
@@ -517,7 +531,9 @@ def why_command(
             raise InputError("no message given", hint="paste it as an argument in single quotes, or pipe it: "
                                                       "pbpaste | tokenaudit why -")
         realms = read_realms(dataset_root(dataset)) if dataset is not None else None
-        answers = why(text, catalogue=load_catalogue(signatures or []), realms=realms)
+        catalogue = load_catalogue(signatures or [])
+        _announce_training(_progress_console(), catalogue)
+        answers = why(text, catalogue=catalogue, realms=realms)
     if output_format is ReportFormat.json:
         typer.echo(json.dumps([answer.to_dict() for answer in answers], indent=2, ensure_ascii=False))
     else:

@@ -38,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..common.files import read_cached, write_cached
+from ..common.files import cache_dir, read_cached, write_cached
 from .matching import confidence_of, match_messages
 from .positions import reports_failure
 
@@ -283,19 +283,42 @@ def word_model(catalogue: Catalogue) -> WordModel:
     kept = _MODELS.get(catalogue.fingerprint)
     if kept is not None:
         return kept
-    # What the examples are made of: the catalogue's entries and samples (its fingerprint), and the code and data
-    # that decide what the catalogue makes of a near miss. Finding the examples themselves takes seconds.
-    digest = hashlib.sha256(catalogue.fingerprint.encode())
-    here = Path(__file__).parent
-    for path in sorted([*here.glob("*.py"), *(here / "data").glob("*.toml")]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    name = f"words-{digest.hexdigest()[:24]}.json"
+    name = _cache_name(catalogue)
     model = WordModel.from_json(read_cached(name))
     if model is None:
         model = train(training_examples(catalogue))
         write_cached(name, model.to_json(), stale="words-*.json")
     _MODELS[catalogue.fingerprint] = model
     return model
+
+
+def is_trained(catalogue: Catalogue) -> bool:
+    """Whether :func:`word_model` of ``catalogue`` is ready without training: kept in memory or in the cache folder.
+
+    A display may tell its user that the first use takes a few seconds; the library itself says nothing.
+
+    Examples
+    --------
+    >>> from tokenaudit.catalogue.loading import load_catalogue
+    >>> catalogue = load_catalogue()
+    >>> _ = word_model(catalogue)
+    >>> is_trained(catalogue)
+    True
+    """
+    return catalogue.fingerprint in _MODELS or (cache_dir() / _cache_name(catalogue)).is_file()
+
+
+def _cache_name(catalogue: Catalogue) -> str:
+    """The cache file of ``catalogue``'s model.
+
+    It is named by what the examples are made of: the catalogue's entries and samples (its fingerprint), and the
+    code and data that decide what the catalogue makes of a near miss. Finding the examples themselves takes seconds.
+    """
+    digest = hashlib.sha256(catalogue.fingerprint.encode())
+    here = Path(__file__).parent
+    for path in sorted([*here.glob("*.py"), *(here / "data").glob("*.toml")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"words-{digest.hexdigest()[:24]}.json"
 
 
 def guess_causes(matched: pa.Table, texts: pa.Array, catalogue: Catalogue, *,
