@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from .catalogue.order import Catalogue
     from .pipeline.progress import Progress
     from .tokens.relying_parties import RelyingParty
 
@@ -370,7 +371,7 @@ def _progress_console() -> Any:
     return Console(stderr=True)
 
 
-def _announce_training(console: Any, catalogue: Any) -> None:
+def _announce_training(console: Any, catalogue: Catalogue) -> None:
     """On a terminal (``console``; none: nothing), learn the catalogue's word model first if it is not, and say so.
 
     The first run of a catalogue trains it for a few seconds; without a word the progress bar would stand still.

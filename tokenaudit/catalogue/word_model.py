@@ -371,13 +371,15 @@ def guess_causes(matched: pa.Table, texts: pa.Array, catalogue: Catalogue, *,
              if guess.cause is not None]
     if not named:
         return matched
-    columns = {name: matched.column(name).to_pylist() for name in ("signature", "tier", "confidence")}
-    for row, entry in named:
-        columns["signature"][row] = entry.id
-        columns["tier"][row] = entry.tier
-        columns["confidence"][row] = confidence_of(entry, "within")
-    for name, values in columns.items():
-        matched = matched.set_column(matched.column_names.index(name), name, pa.array(values, pa.string()))
+    # Only the guessed rows change; they are in ascending order, as replace_with_mask fills them.
+    guessed = np.zeros(matched.num_rows, dtype=bool)
+    guessed[[row for row, _ in named]] = True
+    values = {"signature": [entry.id for _, entry in named], "tier": [entry.tier for _, entry in named],
+              "confidence": [confidence_of(entry, "within") for _, entry in named]}
+    for name, new in values.items():
+        column = matched.column(name).combine_chunks().cast(pa.string())
+        matched = matched.set_column(matched.column_names.index(name), name,
+                                     pc.replace_with_mask(column, pa.array(guessed), pa.array(new, pa.string())))
     return matched
 
 
