@@ -15,6 +15,8 @@ from tokenaudit.catalogue.order import Catalogue, StepIndex
 from tokenaudit.catalogue.samples import check_catalogue
 from tokenaudit.catalogue.user_text import MASK
 from tokenaudit.catalogue.wrappers import load_wrappers
+from tokenaudit.formats.parsing import detect_format, load_formats
+from tokenaudit.pipeline.chunk import ChunkContext, process_chunk
 from tokenaudit.regex.prefilter import marker_regex, required_literal
 
 HEAD = 'family = "bad"\nsource = "test"\n'
@@ -72,6 +74,34 @@ def test_search_signatures_do_not_apply_to_access_logs() -> None:
     row = match_messages(pa.array([line]), load_catalogue(), format_name="pveproxy_access",
                          generic_search=False).to_pylist()[0]
     assert row["signature"] is None
+
+
+def test_a_format_whose_messages_are_not_searched_still_finds_its_own_software_s_texts_at_their_start() -> None:
+    """oauth2-proxy's auth log: its message field is oauth2-proxy's own text, the user's name a field of its own."""
+    texts = ["Invalid authentication via OAuth2: CSRF token mismatch, potential attack",
+             "Authenticated via OAuth2: Session{email:Invalid authentication via OAuth2: unauthorized}",
+             "Invalid audiences: `1` is not a trusted audience"]
+    rows = match_messages(pa.array(texts), load_catalogue(), format_name="oauth2_proxy_auth",
+                          generic_search=False).to_pylist()
+    assert [row["signature"] for row in rows] == ["oauth2_proxy.csrf_mismatch", None, None]
+
+
+def test_every_sample_of_a_format_s_own_signature_is_found_in_that_format() -> None:
+    """A sample written as a full line of the format its signature names is found when the line is read as it."""
+    catalogue = load_catalogue()
+    formats = load_formats()
+    checked, missed = 0, []
+    for name, fmt in formats.items():
+        for signature in catalogue.native(name):
+            for sample in (s for s in signature.samples if s.match):
+                if detect_format([sample.message], formats).format is not fmt:
+                    continue
+                result = process_chunk([sample.message], fmt, catalogue, ChunkContext("<sample>"))
+                checked += 1
+                if signature.id not in result.events["signature"].to_pylist():
+                    missed.append((name, signature.id, sample.message))
+    assert checked >= 4
+    assert missed == []
 
 
 def test_check_reports_a_sample_another_signature_also_matches(tmp_path: Path) -> None:

@@ -182,6 +182,25 @@ class Catalogue:
             if s.kind == "cause" and s.search and s.tier == "signature" and _applies(s, format_name)
         ]))
 
+    def native(self, format_name: str) -> list[Signature]:
+        """Tier-1 texts of the software that writes ``format_name``'s messages: their ``applies_to`` names it.
+
+        A format whose messages are not searched (``generic_search = false``,
+        oauth2-proxy's auth log, say) still has them looked for at the start of
+        its message field: there the software writes its own text, and the
+        user's name stands in a field of its own.
+
+        Examples
+        --------
+        >>> from tokenaudit.catalogue.loading import load_catalogue
+        >>> "oauth2_proxy.csrf_mismatch" in [s.id for s in load_catalogue().native("oauth2_proxy_auth")]
+        True
+        """
+        return list(self._remember(("native", format_name), lambda: [
+            s for s in self.signatures
+            if s.kind == "cause" and s.search and s.tier == "signature" and format_name in s.applies_to
+        ]))
+
     def phrases(self, format_name: str) -> list[Signature]:
         """Tier-2 phrases looked for in a message of ``format_name``, in file order."""
         return list(self._remember(("phrases", format_name), lambda: [
@@ -219,8 +238,7 @@ class Catalogue:
     def _marker(self, format_name: str, generic_search: bool, raw_json: bool) -> str | None:
         chosen = self.envelopes(format_name) + self.direct(format_name)
         phrases = self.phrases(format_name) if generic_search else []
-        if generic_search:
-            chosen += self.searchers(format_name)
+        chosen += self.searchers(format_name) if generic_search else self.native(format_name)
         if not chosen and not phrases:
             return NEVER
         if any(not s.prefilter for s in [*chosen, *phrases]):
@@ -255,8 +273,9 @@ class Catalogue:
     def steps(self, format_name: str, *, generic_search: bool) -> list[MatchStep]:
         """The order in which a message of ``format_name`` is tried, first match wins.
 
-        Envelopes and whole-message signatures on the text as written; then, with
-        ``generic_search``, tier-1 texts at the start (or after wrappers), tier-1
+        Envelopes and whole-message signatures on the text as written; then,
+        without ``generic_search``, the :meth:`native` texts at the message's
+        start; with it, tier-1 texts at the start (or after wrappers), tier-1
         texts at any clause, and last the phrases at any clause, on the text with
         the user's spans masked, and after them the keywords anywhere in a
         message that reports a failure. (:func:`match_messages` then reads the
@@ -270,6 +289,8 @@ class Catalogue:
                 steps += [MatchStep(s, "start", searched=True) for s in searchers]
                 steps += [MatchStep(s, "clause", searched=True) for s in [*searchers, *self.phrases(format_name)]]
                 steps += [MatchStep(s, "within", searched=True) for s in self.keywords(format_name)]
+            else:
+                steps += [MatchStep(s, "start", searched=False) for s in self.native(format_name)]
             return steps
 
         return list(self._remember(("steps", f"{format_name}\0{generic_search}"), compute))
