@@ -9,9 +9,11 @@ import re
 import time
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
-from tokenaudit.catalogue.loading import load_catalogue, read_keyword_file, read_signature_file
+from tokenaudit.catalogue.loading import load_catalogue, read_keyword_file, read_phrase_file, read_signature_file
 from tokenaudit.catalogue.matching import confidence_of
 from tokenaudit.common.files import STALE_CACHE_SECONDS
 from tokenaudit.errors import CatalogueError
@@ -139,3 +141,46 @@ def test_a_keyword_file_that_breaks_a_rule_is_refused(tmp_path: Path, keyword_id
                                                      problem: str) -> None:
     with pytest.raises(CatalogueError, match=re.escape(problem)):
         read_keyword_file(_keyword_file(tmp_path, keyword_id, pattern))
+
+
+def _phrase_file(tmp_path: Path, lead: str, extra: str = "") -> Path:
+    path = tmp_path / "phrases.toml"
+    path.write_text(f"""family = "phrase"
+source = "x"
+[lead]
+pattern = '{lead}'
+source = "s"
+sample = [{{ message = "OIDC token expired", match = true }}]
+[[phrase]]
+id = "phrase.token_expired"
+cause = "expired"
+title = "t"
+pattern = 'token expired'
+source = "s"
+{extra}
+  [[phrase.sample]]
+  message = "token expired"
+""")
+    return path
+
+
+def test_the_lead_of_a_phrase_file_stands_before_every_phrase(tmp_path: Path) -> None:
+    [phrase] = read_phrase_file(_phrase_file(tmp_path, "(?:oidc|oauth) "))
+    texts = pa.array(["OIDC token expired", "OAuth OIDC token expired", "my token expired", "token expired"])
+    assert pc.match_substring_regex(texts, f"^(?:{phrase.pattern})").to_pylist() == [True, True, False, True]
+    assert phrase.prefilter == ("token expired",)
+
+
+@pytest.mark.parametrize("lead", ["(?:OIDC) ", "(?:oidc)", "(?:oidc "])
+def test_a_lead_that_breaks_a_rule_is_refused(tmp_path: Path, lead: str) -> None:
+    with pytest.raises(CatalogueError, match="lead"):
+        read_phrase_file(_phrase_file(tmp_path, lead))
+
+
+def test_a_phrase_may_be_coarse_and_a_keyword_may_not(tmp_path: Path) -> None:
+    [phrase] = read_phrase_file(_phrase_file(tmp_path, "(?:oidc) ", extra="coarse = true"))
+    assert phrase.coarse
+    path = _keyword_file(tmp_path, "keyword.issuer", "issuer is invalid")
+    path.write_text(path.read_text().replace('cause = "issuer_mismatch"', 'cause = "issuer_mismatch"\ncoarse = true'))
+    with pytest.raises(CatalogueError, match="only a phrase is coarse"):
+        read_keyword_file(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from tokenaudit.catalogue.loading import load_catalogue
+from tokenaudit.catalogue.loading import DATA_DIR, load_catalogue
 from tokenaudit.catalogue.matching import match_messages
 from tokenaudit.catalogue.order import Catalogue, StepIndex
 from tokenaudit.catalogue.samples import check_catalogue
@@ -102,6 +103,29 @@ def test_every_sample_of_a_format_s_own_signature_is_found_in_that_format() -> N
                     missed.append((name, signature.id, sample.message))
     assert checked >= 4
     assert missed == []
+
+
+def test_a_phrase_is_found_after_the_protocol_s_name_the_lead_allows() -> None:
+    """The lead's own samples (``data/phrases.toml [lead]``): found by a phrase only with it, or not at all."""
+    lead = tomllib.loads((DATA_DIR / "phrases.toml").read_text(encoding="utf-8"))["lead"]
+    texts = [sample["message"] for sample in lead["sample"]]
+    rows = match_messages(pa.array(texts), load_catalogue(), format_name="generic_text",
+                          generic_search=True).to_pylist()
+    assert [row["tier"] == "phrase" for row in rows] == [sample["match"] for sample in lead["sample"]]
+    assert sum(sample["match"] for sample in lead["sample"]) >= 2
+
+
+def test_a_coarse_phrase_yields_to_a_keyword_that_names_the_cause() -> None:
+    """A bare OAuth error code names a family of causes; "Client not found" beside ``invalid_client`` names one."""
+    catalogue = load_catalogue()
+    steps = catalogue.steps("generic_text", generic_search=True)
+    tiers = ["coarse" if step.signature.coarse else step.signature.tier for step in steps]
+    assert tiers.index("coarse") > max(i for i, tier in enumerate(tiers) if tier == "keyword")
+    assert catalogue.by_id["phrase.invalid_grant"].coarse and not catalogue.by_id["phrase.token_expired"].coarse
+    texts = ['400 Bad Request: {"error":"invalid_client","error_description":"Client not found"}',
+             "ERROR token request refused: invalid_grant"]
+    rows = match_messages(pa.array(texts), catalogue, format_name="generic_text", generic_search=True).to_pylist()
+    assert [row["signature"] for row in rows] == ["keyword.client_rejected", "phrase.invalid_grant"]
 
 
 def test_check_reports_a_sample_another_signature_also_matches(tmp_path: Path) -> None:

@@ -198,7 +198,7 @@ def read_signature_file(path: Path) -> list[Signature]:
 
 
 _PHRASE_KEYS = {"required": ("id", "cause", "title", "pattern", "source", "sample"),
-                "optional": ("alternatives", "fields", "applies_to", "fix_variant")}
+                "optional": ("alternatives", "fields", "applies_to", "fix_variant", "coarse")}
 
 
 _PHRASE_SAMPLE_KEYS = {"required": ("message",), "optional": ("software", "source", "match", "expect", "why")}
@@ -241,8 +241,9 @@ def read_keyword_file(path: Path) -> list[Signature]:
 def _read_words(path: Path, tier: Literal["phrase", "keyword"]) -> list[Signature]:
     """Read a file of library-agnostic words for causes: phrases or keywords (``tier``)."""
     data = read_toml(path)
-    check_keys(data, required=("family", "source", tier), optional=("words",), path=str(path))
+    check_keys(data, required=("family", "source", tier), optional=("words", "lead"), path=str(path))
     words = read_word_classes(data.get("words", {}), path)
+    lead = _read_lead(data.get("lead"), path) if tier == "phrase" else ""
     entries = []
     for entry in data[tier]:
         check_keys(entry, **_PHRASE_KEYS, path=str(path), where=str(entry.get("id", "?")))
@@ -251,7 +252,7 @@ def _read_words(path: Path, tier: Literal["phrase", "keyword"]) -> list[Signatur
         name = pid.removeprefix(f"{tier}.")
         if name == pid or not name.replace("_", "a").isalnum():
             raise CatalogueError(f"a {tier} id is {tier}.<snake_case>", path=str(path), signature_id=pid)
-        pattern = f"(?i:{body})"
+        pattern = f"(?i:{lead}(?:{body}))" if lead else f"(?i:{body})"
         if problem := validate_regex(pattern):
             raise CatalogueError(f"pattern is not a usable regex: {problem}", path=str(path), signature_id=pid)
         _check_anchoring(body, search=True, path=str(path), signature_id=pid)
@@ -271,6 +272,8 @@ def _read_words(path: Path, tier: Literal["phrase", "keyword"]) -> list[Signatur
             raise CatalogueError(f"the literals {list(prefilter)} are not lower case: they are looked for in the "
                                  "text folded to lower case, so this pattern would never be tried",
                                  path=str(path), signature_id=pid, hint="write the pattern in lower case")
+        if tier == "keyword" and "coarse" in entry:
+            raise CatalogueError("only a phrase is coarse (tried after the keywords)", path=str(path), signature_id=pid)
         if tier == "keyword" and groups:
             raise CatalogueError("a keyword captures no value (a word found anywhere vouches for none): "
                                  f"drop the named groups {sorted(groups)}", path=str(path), signature_id=pid)
@@ -288,8 +291,29 @@ def _read_words(path: Path, tier: Literal["phrase", "keyword"]) -> list[Signatur
             alternatives=tuple(entry.get("alternatives", ())), search=True,
             applies_to=tuple(entry.get("applies_to", ("*",))), fields=fields, samples=tuple(samples),
             prefilter=prefilter, path=str(path), tier=tier, fix_variant=str(entry.get("fix_variant", "")),
+            coarse=bool(entry.get("coarse", False)),
         ))
     return entries
+
+
+def _read_lead(entry: object, path: Path) -> str:
+    """The words a phrase may stand after (``lead`` of ``data/phrases.toml``), as an optional regex group.
+
+    Applications name the protocol before a token's own words ("OAuth2
+    access token expired", "OIDC token expired"): up to two such words are
+    allowed before every phrase, so that its pattern still begins with the
+    token's words.
+    """
+    if entry is None:
+        return ""
+    if not isinstance(entry, dict):
+        raise CatalogueError("lead is a table with pattern, source and samples", path=str(path))
+    check_keys(entry, required=("pattern", "source", "sample"), optional=(), path=str(path), where="lead")
+    words = str(entry["pattern"])
+    if words != words.lower() or not words.endswith(" ") or validate_regex(words):
+        raise CatalogueError("the lead is a lower-case regex of words, each followed by a space", path=str(path),
+                             signature_id="lead")
+    return f"(?:{words}){{0,2}}"
 
 
 def load_catalogue(extra: Iterable[Path] = ()) -> Catalogue:

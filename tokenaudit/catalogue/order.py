@@ -278,7 +278,8 @@ class Catalogue:
         start; with it, tier-1 texts at the start (or after wrappers), tier-1
         texts at any clause, and last the phrases at any clause, on the text with
         the user's spans masked, and after them the keywords anywhere in a
-        message that reports a failure. (:func:`match_messages` then reads the
+        message that reports a failure, and the coarse phrases (a bare OAuth
+        error code) after the keywords. (:func:`match_messages` then reads the
         messages none of these matched once more for the keywords, as words.)
         """
         def compute() -> list[MatchStep]:
@@ -287,8 +288,11 @@ class Catalogue:
             if generic_search:
                 searchers = self.searchers(format_name)
                 steps += [MatchStep(s, "start", searched=True) for s in searchers]
-                steps += [MatchStep(s, "clause", searched=True) for s in [*searchers, *self.phrases(format_name)]]
+                phrases = self.phrases(format_name)
+                steps += [MatchStep(s, "clause", searched=True)
+                          for s in [*searchers, *(phrase for phrase in phrases if not phrase.coarse)]]
                 steps += [MatchStep(s, "within", searched=True) for s in self.keywords(format_name)]
+                steps += [MatchStep(s, "clause", searched=True) for s in phrases if s.coarse]
             else:
                 steps += [MatchStep(s, "start", searched=False) for s in self.native(format_name)]
             return steps
