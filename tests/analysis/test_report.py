@@ -148,17 +148,17 @@ def test_every_section_counts_the_lines_or_says_how_the_groups_differ(whole: Rep
     # auth log gives its own texts' four events, one of which explains the request log's refusal of the same request.)
     assert (t["events"], t["grouped_events"], t["paired_refusals"], t["paired_follow_ups"]) == (93, 90, 3, 0)
     assert t["events"] == t["grouped_events"] + t["paired_refusals"] + t["paired_follow_ups"]
-    assert t["suspicious_lines"] == 1 and t["groups"] == len(whole.groups) == 73
+    assert t["suspicious_lines"] == 1 and t["groups"] == len(whole.groups) == 76
     # Lines: what changed, the timeline and the hosts; failures: the groups and the relying parties.
-    assert whole.changes["current"].sum() == whole.timeline.to_numpy().sum() == whole.by_host["count"].sum() == 89
-    assert whole.groups["count"].sum() == whole.by_relying_party["count"].sum() == 87
+    assert whole.changes["current"].sum() == whole.timeline.to_numpy().sum() == whole.by_host["count"].sum() == 93
+    assert whole.groups["count"].sum() == whole.by_relying_party["count"].sum() == 90
     markdown = render_report(whole, fmt="markdown")
-    assert ("89 failure lines in this period (previous period: 0). The groups count 87 failures in 73 groups: "
-            "2 HTTP refusals are counted once, with the line that says why. 1 line is suspicious") in markdown
+    assert ("93 failure lines in this period (previous period: 0). The groups count 90 failures in 76 groups: "
+            "3 HTTP refusals are counted once, with the line that says why. 1 line is suspicious") in markdown
     changed, hosts = markdown.split("## What changed")[1], markdown.split("## Per host")[1]
     for section in (changed, hosts):
-        assert "89 lines, as in the first line of this report (the groups count 87:" in section.split("|")[0]
-    assert "Failures as the groups count them: 87" in markdown.split("## Per relying party")[1]
+        assert "93 lines, as in the first line of this report (the groups count 90:" in section.split("|")[0]
+    assert "Failures as the groups count them: 90" in markdown.split("## Per relying party")[1]
     assert any(f.title == "Lines whose writer contradicts their text" for f in whole.security)
 
 
