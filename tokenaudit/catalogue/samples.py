@@ -191,6 +191,46 @@ def check_samples_fire(catalogue: Catalogue) -> list[Problem]:
     return problems
 
 
+def samples_lost_to_masking(catalogue: Catalogue) -> list[Problem]:
+    """Positive samples the matcher answers with their cause as written, but not once the user's spans are masked.
+
+    A real line is searched with the user's spans masked
+    (:func:`~tokenaudit.catalogue.user_text.searched_texts`), so an entry
+    whose words a span covers (a quoted reason, a ``host=`` or a path it
+    needs) never fires on the line as logged, though :func:`check_samples_fire`,
+    which reads the sample as written, passes. Some are deliberate trades
+    against forgery (a quote in prose is masked even where software wrote
+    it); each is a sample that proves less than it seems.
+
+    Examples
+    --------
+    >>> from tokenaudit.catalogue.loading import load_catalogue
+    >>> lost = samples_lost_to_masking(load_catalogue())
+    >>> any(p.where.endswith("phrase.idp_endpoint_unreachable_python[sample0]") for p in lost)
+    True
+    """
+    from .user_text import searched_texts
+
+    positives = [(signature, number, sample) for signature in catalogue.signatures
+                 if signature.search and signature.kind != "envelope" and signature.tier != "words"
+                 for number, sample in enumerate(signature.samples) if sample.match]
+    messages = pa.array([sample.message for _, _, sample in positives], pa.string())
+    as_written = match_messages(messages, catalogue, format_name="generic_text",
+                                generic_search=True).column("signature").to_pylist()
+    masked = match_messages(messages, catalogue, format_name="generic_text", generic_search=True,
+                            search_texts=searched_texts(messages)).column("signature").to_pylist()
+    problems: list[Problem] = []
+    for (signature, number, sample), written, searched in zip(positives, as_written, masked, strict=True):
+        cause_written = catalogue.by_id[written].cause if written else None
+        cause_searched = catalogue.by_id[searched].cause if searched else None
+        if cause_written == signature.cause and cause_searched != signature.cause:
+            what = "no event" if searched is None else f"{searched} ({cause_searched})"
+            problems.append(Problem(f"{signature.path}: {signature.id}[sample{number}]",
+                                    f"with the user's spans masked, as a real line is searched, it gives {what}",
+                                    sample.message))
+    return problems
+
+
 def check_formats(formats: dict[str, LogFormat] | None = None) -> list[Problem]:
     """Check every format against its sample lines.
 
