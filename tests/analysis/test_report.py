@@ -144,8 +144,9 @@ def test_every_section_counts_the_lines_or_says_how_the_groups_differ(whole: Rep
     t = whole.totals
     # The samples hold two pveproxy refusals that pvedaemon's line explains, and no follow-up lines.
     # (88 and 86 since generic_text's sample log holds a two-line x/oauth2 failure, one event; 89 and 87 since the
-    # word model reads Keycloak's client-registration refusal as a configuration error; 93, 90 and 3 since oauth2-proxy's
-    # auth log gives its own texts' four events, one of which explains the request log's refusal of the same request.)
+    # word model reads Keycloak's client-registration refusal as a configuration error; 93, 90 and 3 since
+    # oauth2-proxy's auth log gives its own texts' four events, one of which explains the request log's refusal of
+    # the same request.)
     assert (t["events"], t["grouped_events"], t["paired_refusals"], t["paired_follow_ups"]) == (93, 90, 3, 0)
     assert t["events"] == t["grouped_events"] + t["paired_refusals"] + t["paired_follow_ups"]
     assert t["suspicious_lines"] == 1 and t["groups"] == len(whole.groups) == 76
