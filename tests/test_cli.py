@@ -398,7 +398,9 @@ def test_analyze_counts_every_stored_event_or_says_where_it_went(ingested: Inges
     # The first number is what `events` exports; the parts add up to it.
     assert numbers["events"] == len(exported)
     assert numbers["events"] == numbers["failures"] + numbers["suspicious"] + numbers["follow_ups"] + numbers["paired"]
-    assert numbers["paired"] == 2  # pveproxy's two 401s, paired with pvedaemon's lines in the journal
+    # pveproxy's two 401s, paired with pvedaemon's lines in the journal, and oauth2-proxy's 403 of a callback, paired
+    # with its auth log's "unauthorized" for the same request id
+    assert numbers["paired"] == 3
     assert numbers["suspicious"] == sum(g["count"] for g in groups if g["cause"] == "suspicious_line") == 1
     assert numbers["failures"] + numbers["suspicious"] == sum(g["count"] for g in groups)
     assert numbers["groups"] == sum(1 for g in groups if g["cause"] != "suspicious_line")

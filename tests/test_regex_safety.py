@@ -179,6 +179,7 @@ def test_a_login_name_imitating_a_validator_never_makes_a_token_cause(template: 
     assert account.parsed >= 0.9 * len(INJECTIONS), account.rejected_reasons
     token_causes = {c.id for c in load_causes().values() if c.group == "token"}
     cause_of = {s.id: s.cause or "unclassified" for s in CATALOGUE.signatures}  # an envelope alone: unclassified
+    cause_of |= {f"words.{cause}": cause for cause in load_causes()}  # the word model's guesses
     forged = events[events["signature"].map(lambda sid: cause_of.get(sid) in token_causes)]
     assert forged.empty, forged[["line_no", "signature", "message"]].head().to_string()
     other_causes = {c.id for c in load_causes().values() if c.group != "token"}
