@@ -47,7 +47,7 @@ def test_every_record_is_well_formed(name: str) -> None:
     least = {"real": 300, "fresh": 135, "fresh2": 155, "fresh3": 150, "fresh4": 145, "fresh5": 155,
              "fresh6": 135, "fresh7": 145, "fresh8": 130, "fresh9": 135, "fresh10": 130, "fresh11": 145,
              "fresh12": 135, "fresh13": 135, "fresh14": 130, "fresh15": 75, "fresh16": 130, "fresh17": 125,
-             "fresh18": 135, "fresh19": 130}
+             "fresh18": 135, "fresh19": 130, "fresh20": 135, "fresh21": 110}
     assert len(records) >= least.get(name, 200)
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids))
@@ -148,12 +148,12 @@ def test_the_evaluation_runs_as_a_script(scores: dict[str, object], capsys: pyte
 
 
 #: A little under today's figures (the README's table): raised when the catalogue reaches more.
-FLOORS = {"real_right": 0.81, "validators_exact": 0.91, "validators_named": 0.97, "fresh_right": 0.76,
+FLOORS = {"real_right": 0.83, "validators_exact": 0.91, "validators_named": 0.97, "fresh_right": 0.76,
           "fresh2_right": 0.64, "fresh3_right": 0.66, "fresh4_right": 0.75, "fresh5_right": 0.73,
           "fresh6_right": 0.75, "fresh7_right": 0.70, "fresh8_right": 0.81, "fresh9_right": 0.94,
           "fresh10_right": 0.88, "fresh11_right": 0.81, "fresh12_right": 0.87, "fresh13_right": 0.80,
           "fresh14_right": 0.84, "fresh15_right": 0.76, "fresh16_right": 0.75, "fresh17_right": 0.81,
-          "fresh18_right": 0.65, "fresh19_right": 0.54,
+          "fresh18_right": 0.66, "fresh19_right": 0.60, "fresh20_right": 0.66, "fresh21_right": 0.61,
           "negative_token_events": 0}
 
 #: Accepted lines of a held-out set that may give a token event, and why; every other set's give none.
@@ -164,4 +164,7 @@ ACCEPTED_WITH_TOKEN_EVENT = {
     # jenkins oic-auth's WARNING "Preferred JWS algorithm: null not available. Using all metadata algorithms", which
     # the word model reads as algorithm_mismatch; its labeller calls it a warning at start-up, no refusal
     "fresh3": 1,
+    # Grafana's WARN "Failed to authenticate request ... error=\"user token not found\"" on a request before the
+    # OAuth login, which its labeller calls no failure while accepting missing_token, the answer
+    "fresh21": 1,
 }
