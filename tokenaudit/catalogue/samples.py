@@ -21,11 +21,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..formats.parsing import RECORD_COLUMNS, count_fields, detect_format, load_formats
-from ..models import LogFormat, Signature
+from ..models import LogFormat, Signature, SignatureSample
 from ..regex.lint import begins_with_own_text, lint_pattern
 from .matching import match_messages
 from .order import Catalogue
 from .positions import clause_pattern, keyword_pattern, reports_failure
+from .user_text import searched_texts
 
 ANNOTATION = "#@ "
 
@@ -172,16 +173,12 @@ def check_samples_fire(catalogue: Catalogue) -> list[Problem]:
     >>> check_samples_fire(load_catalogue())
     []
     """
-    positives = [(signature, number, sample) for signature in catalogue.signatures
-                 if signature.search and signature.tier == "signature" and signature.kind != "envelope"
-                 for number, sample in enumerate(signature.samples) if sample.match]
+    positives = _positive_samples(catalogue, tiers=("signature",))
     if not positives:
         return []
-    answers = match_messages(pa.array([sample.message for _, _, sample in positives], pa.string()), catalogue,
-                             format_name="generic_text", generic_search=True).column("signature").to_pylist()
+    answers = _read_as_lines(catalogue, [sample.message for _, _, sample in positives], masked=False)
     problems: list[Problem] = []
-    for (signature, number, sample), answer in zip(positives, answers, strict=True):
-        given = catalogue.by_id[answer] if answer else None
+    for (signature, number, sample), given in zip(positives, answers, strict=True):
         if given is not None and given.cause == signature.cause:
             continue
         what = "no event" if given is None else f"{given.id} ({given.cause})"
@@ -209,26 +206,37 @@ def samples_lost_to_masking(catalogue: Catalogue) -> list[Problem]:
     >>> any(p.where.endswith("phrase.idp_endpoint_unreachable_python[sample0]") for p in lost)
     True
     """
-    from .user_text import searched_texts
-
-    positives = [(signature, number, sample) for signature in catalogue.signatures
-                 if signature.search and signature.kind != "envelope" and signature.tier != "words"
-                 for number, sample in enumerate(signature.samples) if sample.match]
-    messages = pa.array([sample.message for _, _, sample in positives], pa.string())
-    as_written = match_messages(messages, catalogue, format_name="generic_text",
-                                generic_search=True).column("signature").to_pylist()
-    masked = match_messages(messages, catalogue, format_name="generic_text", generic_search=True,
-                            search_texts=searched_texts(messages)).column("signature").to_pylist()
+    positives = _positive_samples(catalogue, tiers=("signature", "phrase", "keyword"))
+    messages = [sample.message for _, _, sample in positives]
+    as_written = _read_as_lines(catalogue, messages, masked=False)
+    as_searched = _read_as_lines(catalogue, messages, masked=True)
     problems: list[Problem] = []
-    for (signature, number, sample), written, searched in zip(positives, as_written, masked, strict=True):
-        cause_written = catalogue.by_id[written].cause if written else None
-        cause_searched = catalogue.by_id[searched].cause if searched else None
-        if cause_written == signature.cause and cause_searched != signature.cause:
-            what = "no event" if searched is None else f"{searched} ({cause_searched})"
+    for (signature, number, sample), written, searched in zip(positives, as_written, as_searched, strict=True):
+        if written is not None and written.cause == signature.cause and (
+                searched is None or searched.cause != signature.cause):
+            what = "no event" if searched is None else f"{searched.id} ({searched.cause})"
             problems.append(Problem(f"{signature.path}: {signature.id}[sample{number}]",
                                     f"with the user's spans masked, as a real line is searched, it gives {what}",
                                     sample.message))
     return problems
+
+
+def _positive_samples(catalogue: Catalogue, *, tiers: tuple[str, ...]) -> list[tuple[Signature, int, SignatureSample]]:
+    """The positive samples of the ``search`` entries of ``tiers`` (no envelope), each with its entry and number."""
+    return [(signature, number, sample) for signature in catalogue.signatures
+            if signature.search and signature.kind != "envelope" and signature.tier in tiers
+            for number, sample in enumerate(signature.samples) if sample.match]
+
+
+def _read_as_lines(catalogue: Catalogue, messages: list[str], *, masked: bool) -> list[Signature | None]:
+    """The entry the matcher answers each of ``messages`` with, read as a line of generic text.
+
+    ``masked``: with the user's spans masked, as a real line is searched; else as written.
+    """
+    texts = pa.array(messages, pa.string())
+    answers = match_messages(texts, catalogue, format_name="generic_text", generic_search=True,
+                             search_texts=searched_texts(texts) if masked else None).column("signature").to_pylist()
+    return [catalogue.by_id[answer] if answer else None for answer in answers]
 
 
 def check_formats(formats: dict[str, LogFormat] | None = None) -> list[Problem]:
