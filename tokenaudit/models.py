@@ -116,8 +116,10 @@ class Signature:
     #: The situation the text establishes, which picks one of its cause's fixes (``client_secret``: the secret of a
     #: *client* was refused, not a user's password); empty for the cause's default.
     fix_variant: str = ""
-    #: A phrase that names a family of causes rather than one (a bare OAuth error code such as ``invalid_grant``):
-    #: it is tried after the keywords, whose words elsewhere in the message may name the one.
+    #: An entry that names a family of causes rather than one (a phrase of a bare OAuth error code such as
+    #: ``invalid_grant``, a search signature of a software's catch-all text such as python-social-auth's
+    #: ``Authentication failed: <description>``): it is tried after the keywords, whose words elsewhere in the
+    #: message may name the one.
     coarse: bool = False
 
 

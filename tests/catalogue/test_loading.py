@@ -39,6 +39,8 @@ def write(tmp_path: Path, body: str) -> Path:
         ('[[signature]]\nid = "bad.x"\ntitle = "t"\npattern = "^a$"\n', "needs `cause`"),
         ('[[signature]]\nid = "bad.x"\ntitle = "t"\nkind = "envelope"\npattern = "^a$"\n', "capture `detail`"),
         ("[[signature]\n", "not valid TOML"),
+        ('[[signature]]\nid = "bad.x"\ntitle = "t"\ncause = "expired"\npattern = "^a$"\ncoarse = true\n',
+         "only a search signature is coarse"),
     ],
 )
 def test_broken_signature_files_are_refused_with_the_reason(tmp_path: Path, body: str, says: str) -> None:
@@ -166,8 +168,10 @@ source = "s"
 
 def test_the_lead_of_a_phrase_file_stands_before_every_phrase(tmp_path: Path) -> None:
     [phrase] = read_phrase_file(_phrase_file(tmp_path, "(?:oidc|oauth) "))
-    texts = pa.array(["OIDC token expired", "OAuth OIDC token expired", "my token expired", "token expired"])
-    assert pc.match_substring_regex(texts, f"^(?:{phrase.pattern})").to_pylist() == [True, True, False, True]
+    texts = pa.array(["OIDC token expired", "OAuth OIDC token expired", "my token expired", "token expired",
+                      "OAuth OIDC OAuth token expired", "OAuth OIDC OAuth OIDC token expired"])
+    assert pc.match_substring_regex(texts, f"^(?:{phrase.pattern})").to_pylist() == [True, True, False, True, True,
+                                                                                     False]
     assert phrase.prefilter == ("token expired",)
 
 
@@ -182,5 +186,5 @@ def test_a_phrase_may_be_coarse_and_a_keyword_may_not(tmp_path: Path) -> None:
     assert phrase.coarse
     path = _keyword_file(tmp_path, "keyword.issuer", "issuer is invalid")
     path.write_text(path.read_text().replace('cause = "issuer_mismatch"', 'cause = "issuer_mismatch"\ncoarse = true'))
-    with pytest.raises(CatalogueError, match="only a phrase is coarse"):
+    with pytest.raises(CatalogueError, match="a keyword is never coarse"):
         read_keyword_file(path)

@@ -128,6 +128,30 @@ def test_a_coarse_phrase_yields_to_a_keyword_that_names_the_cause() -> None:
     assert [row["signature"] for row in rows] == ["keyword.client_rejected", "phrase.invalid_grant"]
 
 
+def test_the_description_apple_s_nserror_prints_is_read_as_the_error() -> None:
+    """``NSLocalizedDescription=`` holds the error's own text, as ``error=`` does; other keys of its user info do not."""
+    texts = ["Error Domain=FIRAuthErrorDomain Code=17021 UserInfo={expiresAt=2025-01-07 10:00:00 +0000, "
+             "NSLocalizedDescription=Expired token received from FIRAuth, now=2025-01-07 10:20:00 +0000}",
+             "UserInfo={expiresAt=2025-01-07 10:00:00 +0000, note=Expired token received from FIRAuth}"]
+    rows = match_messages(pa.array(texts), load_catalogue(), format_name="generic_text",
+                          generic_search=True).to_pylist()
+    assert [(row["signature"], row["tier"]) for row in rows] == [("phrase.expired_token", "phrase"), (None, None)]
+
+
+def test_a_coarse_signature_yields_to_what_its_description_names() -> None:
+    """python-social-auth's catch-all ``AuthFailed: Authentication failed: <description>`` is tried after the keywords:
+    a description that names the cause (a refused connection to the IdP) wins; a bare code is still the signature's."""
+    catalogue = load_catalogue()
+    assert catalogue.by_id["python_social_auth.provider_error"].coarse
+    texts = ["AuthFailed: Authentication failed: HTTPSConnectionPool(host='sso.example.com', port=443): Max retries "
+             "exceeded with url: /token (Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object at "
+             "0x7f>: Failed to establish a new connection: [Errno 111] Connection refused'))",
+             "social_core.exceptions.AuthFailed: Authentication failed: invalid_client"]
+    rows = match_messages(pa.array(texts), catalogue, format_name="generic_text", generic_search=True).to_pylist()
+    assert [row["signature"] for row in rows] == ["phrase.idp_endpoint_unreachable_python",
+                                                  "python_social_auth.provider_error"]
+
+
 def test_check_reports_a_sample_another_signature_also_matches(tmp_path: Path) -> None:
     path = write(tmp_path, '[[signature]]\nid = "bad.aud"\ntitle = "t"\ncause = "client_id_missing"\nsearch = true\n'
                            "pattern = '''is not a trusted audience'''\n"

@@ -59,6 +59,7 @@ _SIGNATURE_KEYS = {
         "sample",
         "deprecated",
         "fix_variant",
+        "coarse",
     ),
 }
 
@@ -106,6 +107,9 @@ def _signature_from_toml(
         raise CatalogueError("an envelope must capture `detail`", path=path, signature_id=sid)
     if kind == "cause" and not data.get("cause"):
         raise CatalogueError("a cause signature needs `cause`", path=path, signature_id=sid)
+    if data.get("coarse") and not search:
+        raise CatalogueError("only a search signature is coarse (tried after the keywords, at a clause)", path=path,
+                             signature_id=sid, hint="drop `coarse`, or make the signature `search = true`")
     samples = []
     for sample in data.get("sample", []):  # type: ignore[attr-defined]
         check_keys(sample, **_SAMPLE_KEYS, path=path, where=sid)
@@ -137,6 +141,7 @@ def _signature_from_toml(
         deprecated=bool(data.get("deprecated", False)),
         path=path,
         fix_variant=str(data.get("fix_variant", "")),
+        coarse=bool(data.get("coarse", False)),
     )
 
 
@@ -273,7 +278,8 @@ def _read_words(path: Path, tier: Literal["phrase", "keyword"]) -> list[Signatur
                                  "text folded to lower case, so this pattern would never be tried",
                                  path=str(path), signature_id=pid, hint="write the pattern in lower case")
         if tier == "keyword" and "coarse" in entry:
-            raise CatalogueError("only a phrase is coarse (tried after the keywords)", path=str(path), signature_id=pid)
+            raise CatalogueError("a keyword is never coarse: coarse entries are tried after the keywords",
+                                 path=str(path), signature_id=pid)
         if tier == "keyword" and groups:
             raise CatalogueError("a keyword captures no value (a word found anywhere vouches for none): "
                                  f"drop the named groups {sorted(groups)}", path=str(path), signature_id=pid)
@@ -300,9 +306,10 @@ def _read_lead(entry: object, path: Path) -> str:
     """The words a phrase may stand after (``lead`` of ``data/phrases.toml``), as an optional regex group.
 
     Applications name the protocol before a token's own words ("OAuth2
-    access token expired", "OIDC token expired"): up to two such words are
-    allowed before every phrase, so that its pattern still begins with the
-    token's words.
+    access token expired", "OIDC token expired") and an article or a plain
+    modifier before the token ("The specified SAS token is expired"): up to
+    three such words are allowed before every phrase, so that its pattern
+    still begins with the token's words.
     """
     if entry is None:
         return ""
@@ -313,7 +320,7 @@ def _read_lead(entry: object, path: Path) -> str:
     if words != words.lower() or not words.endswith(" ") or validate_regex(words):
         raise CatalogueError("the lead is a lower-case regex of words, each followed by a space", path=str(path),
                              signature_id="lead")
-    return f"(?:{words}){{0,2}}"
+    return f"(?:{words}){{0,3}}"
 
 
 def load_catalogue(extra: Iterable[Path] = ()) -> Catalogue:

@@ -278,21 +278,24 @@ class Catalogue:
         start; with it, tier-1 texts at the start (or after wrappers), tier-1
         texts at any clause, and last the phrases at any clause, on the text with
         the user's spans masked, and after them the keywords anywhere in a
-        message that reports a failure, and the coarse phrases (a bare OAuth
-        error code) after the keywords. (:func:`match_messages` then reads the
+        message that reports a failure, and the coarse entries after the
+        keywords: phrases of a bare OAuth error code, and a software's
+        catch-all texts (``AuthFailed: Authentication failed: <description>``)
+        whose description a keyword may name more exactly. (:func:`match_messages` then reads the
         messages none of these matched once more for the keywords, as words.)
         """
         def compute() -> list[MatchStep]:
             steps = [MatchStep(s, "whole", searched=False)
                      for s in [*self.envelopes(format_name), *self.direct(format_name)]]
             if generic_search:
-                searchers = self.searchers(format_name)
+                searchers = [s for s in self.searchers(format_name) if not s.coarse]
                 steps += [MatchStep(s, "start", searched=True) for s in searchers]
                 phrases = self.phrases(format_name)
                 steps += [MatchStep(s, "clause", searched=True)
                           for s in [*searchers, *(phrase for phrase in phrases if not phrase.coarse)]]
                 steps += [MatchStep(s, "within", searched=True) for s in self.keywords(format_name)]
-                steps += [MatchStep(s, "clause", searched=True) for s in phrases if s.coarse]
+                coarse = [s for s in self.searchers(format_name) if s.coarse]
+                steps += [MatchStep(s, "clause", searched=True) for s in [*coarse, *phrases] if s.coarse]
             else:
                 steps += [MatchStep(s, "start", searched=False) for s in self.native(format_name)]
             return steps

@@ -50,10 +50,12 @@ def anchored_pattern(pattern: str, search: bool) -> str:
 
 
 #: A key whose value is an error: the key itself reports a failure (``error="…"``, ``"exception": "…"``, an XML
-#: element such as Spring Security OAuth's ``<error_description>…``).
+#: element such as Spring Security OAuth's ``<error_description>…``, the description in the user info Apple's
+#: ``NSError`` prints: ``UserInfo={…, NSLocalizedDescription=Expired token received from FIRAuth, …}``).
 ERROR_KEY = (r"""(?:\b(?:err|error|errors|exception|reason|error_description|cause)=["']?"""
              r'|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*"'
-             r"""|<(?:error|exception|reason|error_description|cause)>)""")
+             r"""|<(?:error|exception|reason|error_description|cause)>"""
+             r"""|\bNS(?:Localized(?:Description|FailureReason)|DebugDescription)=)""")
 
 
 #: A logger's message field inside a JSON line no format parsed (a pasted, cut or nested record): its value starts
