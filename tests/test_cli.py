@@ -641,6 +641,24 @@ def test_signatures_check_good_user_file(tmp_path: Path) -> None:
     assert "mine.thing" in listed.stdout
 
 
+def test_signatures_check_warns_of_a_sample_the_user_s_spans_hide(tmp_path: Path) -> None:
+    """The sample fires as written, but a real line is searched with the quote in prose masked: a warning, exit 0."""
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'family = "mine"\nsource = "test"\n\n[[signature]]\nid = "mine.quoted"\ntitle = "t"\ncause = "expired"\n'
+        "search = true\npattern = 'Frobnicated token expired'\n"
+        "  [[signature.sample]]\n"
+        "  message = 'ERROR the validator said \"Frobnicated token expired\"'\n",
+        encoding="utf-8",
+    )
+    result = invoke("signatures", "check", "--signatures", path)
+    assert result.exit_code == 0, explain(result)
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "mine.quoted[sample0]" in warnings[0]
+    assert "1 sample(s) fire only as written" in result.stdout
+    assert last_line(result.stdout) == "0 problem(s)"
+
+
 def test_signatures_file_with_wrong_family_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "mine.toml"
     path.write_text('family = "other"\nsource = "test"\n', encoding="utf-8")

@@ -628,16 +628,25 @@ def signatures_check(
     """Check signatures against their samples, as the test suite checks the built-in catalogue.
 
     The built-in signatures are checked with the files of --signatures. Exit code 3 when a problem is found.
+    A sample of your files that fires only as written, not with the user's spans masked as a real line is
+    searched (a quoted reason, a path, a user= value), is a warning: the entry would not fire on that line.
 
     Example: tokenaudit signatures check --signatures my-validator.toml
     """
     from .catalogue.loading import load_catalogue
-    from .catalogue.samples import check_catalogue
+    from .catalogue.samples import check_catalogue, samples_lost_to_masking
 
     with cli_errors():
-        problems = check_catalogue(load_catalogue(signatures or []))
+        catalogue = load_catalogue(signatures or [])
+        problems = check_catalogue(catalogue)
+        hidden = samples_lost_to_masking(catalogue, files=signatures or [])
     for problem in problems:
         typer.echo(str(problem))
+    for warning in hidden:
+        typer.echo(f"warning: {warning}")
+    if hidden:
+        typer.echo(f"{len(hidden)} sample(s) fire only as written: give the line as it is logged, or a pattern "
+                   "that does not need the masked words")
     typer.echo(f"{len(problems)} problem(s)")
     if problems:
         raise typer.Exit(EXIT_CHECK_FAILED)

@@ -12,6 +12,7 @@ Two kinds of samples keep the catalogue honest (see the README):
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,7 @@ def check_samples_fire(catalogue: Catalogue) -> list[Problem]:
     return problems
 
 
-def samples_lost_to_masking(catalogue: Catalogue) -> list[Problem]:
+def samples_lost_to_masking(catalogue: Catalogue, files: Iterable[str | Path] | None = None) -> list[Problem]:
     """Positive samples the matcher answers with their cause as written, but not once the user's spans are masked.
 
     A real line is searched with the user's spans masked
@@ -199,14 +200,28 @@ def samples_lost_to_masking(catalogue: Catalogue) -> list[Problem]:
     against forgery (a quote in prose is masked even where software wrote
     it); each is a sample that proves less than it seems.
 
+    Parameters
+    ----------
+    catalogue
+        The catalogue whose samples are read.
+    files
+        Only the samples of the entries these signature files define (a
+        user's own files, as ``tokenaudit signatures check`` reads them);
+        every entry's by default.
+
     Examples
     --------
     >>> from tokenaudit.catalogue.loading import load_catalogue
     >>> lost = samples_lost_to_masking(load_catalogue())
     >>> any(p.where.endswith("phrase.idp_endpoint_unreachable_python[sample0]") for p in lost)
     True
+    >>> samples_lost_to_masking(load_catalogue(), files=[])
+    []
     """
     positives = _positive_samples(catalogue, tiers=("signature", "phrase", "keyword"))
+    if files is not None:
+        chosen = {Path(path).resolve() for path in files}
+        positives = [entry for entry in positives if Path(entry[0].path).resolve() in chosen]
     messages = [sample.message for _, _, sample in positives]
     as_written = _read_as_lines(catalogue, messages, masked=False)
     as_searched = _read_as_lines(catalogue, messages, masked=True)
