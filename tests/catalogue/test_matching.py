@@ -129,7 +129,7 @@ def test_a_coarse_phrase_yields_to_a_keyword_that_names_the_cause() -> None:
 
 
 def test_the_description_apple_s_nserror_prints_is_read_as_the_error() -> None:
-    """``NSLocalizedDescription=`` holds the error's own text, as ``error=`` does; other keys of its user info do not."""
+    """``NSLocalizedDescription=`` holds the error's own text, as ``error=`` does; its user info's other keys do not."""
     texts = ["Error Domain=FIRAuthErrorDomain Code=17021 UserInfo={expiresAt=2025-01-07 10:00:00 +0000, "
              "NSLocalizedDescription=Expired token received from FIRAuth, now=2025-01-07 10:20:00 +0000}",
              "UserInfo={expiresAt=2025-01-07 10:00:00 +0000, note=Expired token received from FIRAuth}"]

@@ -279,10 +279,11 @@ class Catalogue:
         texts at any clause, and last the phrases at any clause, on the text with
         the user's spans masked, and after them the keywords anywhere in a
         message that reports a failure, and the coarse entries after the
-        keywords: phrases of a bare OAuth error code, and a software's
-        catch-all texts (``AuthFailed: Authentication failed: <description>``)
-        whose description a keyword may name more exactly. (:func:`match_messages` then reads the
-        messages none of these matched once more for the keywords, as words.)
+        keywords: a software's catch-all texts (``AuthFailed: Authentication
+        failed: <description>``), whose description a keyword may name more
+        exactly, and phrases of a bare OAuth error code. (:func:`match_messages`
+        then reads the messages none of these matched once more for the
+        keywords, as words.)
         """
         def compute() -> list[MatchStep]:
             steps = [MatchStep(s, "whole", searched=False)
@@ -294,8 +295,8 @@ class Catalogue:
                 steps += [MatchStep(s, "clause", searched=True)
                           for s in [*searchers, *(phrase for phrase in phrases if not phrase.coarse)]]
                 steps += [MatchStep(s, "within", searched=True) for s in self.keywords(format_name)]
-                coarse = [s for s in self.searchers(format_name) if s.coarse]
-                steps += [MatchStep(s, "clause", searched=True) for s in [*coarse, *phrases] if s.coarse]
+                coarse = [s for s in [*self.searchers(format_name), *phrases] if s.coarse]
+                steps += [MatchStep(s, "clause", searched=True) for s in coarse]
             else:
                 steps += [MatchStep(s, "start", searched=False) for s in self.native(format_name)]
             return steps
