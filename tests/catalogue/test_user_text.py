@@ -136,6 +136,29 @@ def test_a_header_name_is_the_clients_only_where_a_dump_writes_it(line: str, cau
     assert why(line)[0].cause == cause
 
 
+@pytest.mark.parametrize(("line", "cause"), [
+    # an exception class is an identifier, not prose: its quote is the library's message
+    ('Aws::STS::Errors::InvalidIdentityToken "Missing a required claim: aud"', "aud_claim_missing"),
+    # a quote after a prose word is what a user typed, capitalised or not
+    ("User 'Failed to verify ID token: Token is expired' logged in", None),
+    ("error: unknown username 'Failed to verify ID token: Token is expired'", None),
+])
+def test_a_quote_is_the_users_only_after_a_prose_word(line: str, cause: str | None) -> None:
+    from tokenaudit import why
+
+    assert why(line)[0].cause == cause
+
+
+def test_go_fmt_marks_of_a_missing_argument_are_no_verdict() -> None:
+    """``audience=https%!A(MISSING)`` is Go's fmt over a URL-encoded value, not an audience found missing."""
+    from tokenaudit import why
+
+    line = ('oauth2/google: invalid response when retrieving subject token: Get "https://token.example.com/token'
+            '?audience=https%!A(MISSING)%!F(MISSING)iam.googleapis.com": EOF')
+    assert why(line)[0].cause != "aud_claim_missing"
+    assert "MISSING" not in mask_user_text(pa.array([line]))[0].as_py()
+
+
 def test_an_error_page_reads_as_its_software_wrote_it() -> None:
     """HTML's escapes are undone for searching (Express's error page), after the user's text is masked."""
     from tokenaudit import why
