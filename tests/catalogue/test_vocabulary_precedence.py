@@ -40,6 +40,14 @@ from tokenaudit import why
         ("Jwks doesn't have key to match kid or alg from Jwt", "unknown_signing_key", "envoy.debug_no_matching_key"),
         ("Jwt authentication completed with: Jwt verification fails", "signature_invalid",
          "envoy.debug_verification_fails"),
+        # openid-client's OPError is coarse: the authorization server's description inside it answers first
+        ("token refresh failed: OPError: invalid_grant (Session not active)", "token_inactive",
+         "phrase.refresh_failed_invalid_grant"),
+        ("OPError: invalid_grant (Maximum allowed refresh token reuse exceeded)", "token_inactive",
+         "phrase.invalid_grant_on_refresh"),
+        ("OPError: invalid_grant (Code not valid)", "login_state", "phrase.code_invalid"),
+        # and answers itself when the description names nothing more exact
+        ("OPError: invalid_grant (Bad Request)", "login_state", "openid_client.op_invalid_grant"),
     ],
 )
 def test_the_precise_words_win(message: str, cause: str, signature: str) -> None:
