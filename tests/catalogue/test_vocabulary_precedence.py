@@ -48,6 +48,12 @@ from tokenaudit import why
         ("OPError: invalid_grant (Code not valid)", "login_state", "phrase.code_invalid"),
         # and answers itself when the description names nothing more exact
         ("OPError: invalid_grant (Bad Request)", "login_state", "openid_client.op_invalid_grant"),
+        # a bare invalid_grant is a refresh token refused unless the words name the code or its PKCE check
+        ("sync: token source: oauth2: cannot fetch token: invalid_grant", "token_inactive", "phrase.invalid_grant"),
+        ('exchange: {"error":"invalid_grant","error_description":"Failed to verify code verifier"}', "login_state",
+         "keyword.pkce_rejected"),
+        ('exchange: {"error":"invalid_grant","error_description":"Code not valid"}', "login_state",
+         "phrase.code_invalid"),
     ],
 )
 def test_the_precise_words_win(message: str, cause: str, signature: str) -> None:
