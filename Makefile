@@ -26,8 +26,8 @@ demo: bytecode  ## ingest sample_logs/ and print the analysis
 	TOKENAUDIT_KEY_FILE=$(DEMO_KEY) $(BIN)/tokenaudit ingest sample_logs --dataset $(DEMO_DATASET) --timezone Europe/Berlin
 	TOKENAUDIT_KEY_FILE=$(DEMO_KEY) $(BIN)/tokenaudit analyze --dataset $(DEMO_DATASET)
 
-test: $(BIN)/.installed  ## run the whole test suite
-	$(BIN)/python -m pytest -q
+test: $(BIN)/.installed  ## run the whole test suite, one test file per core (pytest-xdist)
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # Both must pass: ruff (the rules and line length in pyproject.toml), then mypy in strict
 # mode on tokenaudit/, which reports no errors today (pandas and pyarrow are read untyped,
