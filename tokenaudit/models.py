@@ -47,6 +47,7 @@ class LogFormat:
     request_path: str | None = None
     shape: str | None = None
     continuation: str | None = None
+    continuation_prefix: str | None = None
     constants: dict[str, str] = field(default_factory=dict)
     generic_search: bool = False
     flat: bool = False

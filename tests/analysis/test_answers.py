@@ -113,6 +113,17 @@ def test_continuation_lines_belong_to_the_message_before() -> None:
     assert [a.cause for a in answers] == ["expired", None]
 
 
+def test_continuation_lines_behind_a_compose_prefix_belong_to_the_message_before() -> None:
+    """docker compose writes ``service  | `` before every line: the record is still one, joined without it."""
+    text = ("web-1  | [next-auth][error][OAUTH_CALLBACK_ERROR] \n"
+            "web-1  | https://next-auth.js.org/errors#oauth_callback_error id_token detected in the response, "
+            "you must use client.callback() instead of client.oauthCallback() {\n"
+            "web-1  | ready on port 3000")
+    messages = split_messages(text)
+    assert len(messages) == 2 and "web-1  | https" not in messages[0] and messages[0].startswith("web-1  | [next")
+    assert [a.cause for a in why(text)] == ["config_error", None]
+
+
 def test_tokens_in_pasted_text_are_redacted_in_the_answer() -> None:
     token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWJ5dGVz"
     [answer] = why(f"auth failed for Bearer {token}: Token is expired")

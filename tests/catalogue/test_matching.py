@@ -14,7 +14,7 @@ from tokenaudit.catalogue.loading import DATA_DIR, load_catalogue
 from tokenaudit.catalogue.matching import match_messages
 from tokenaudit.catalogue.order import Catalogue, StepIndex
 from tokenaudit.catalogue.samples import check_catalogue
-from tokenaudit.catalogue.user_text import MASK
+from tokenaudit.catalogue.user_text import MASK, mask_user_text
 from tokenaudit.catalogue.wrappers import load_wrappers
 from tokenaudit.formats.parsing import detect_format, load_formats
 from tokenaudit.pipeline.chunk import ChunkContext, process_chunk
@@ -136,6 +136,30 @@ def test_the_description_apple_s_nserror_prints_is_read_as_the_error() -> None:
     rows = match_messages(pa.array(texts), load_catalogue(), format_name="generic_text",
                           generic_search=True).to_pylist()
     assert [(row["signature"], row["tier"]) for row in rows] == [("phrase.expired_token", "phrase"), (None, None)]
+
+
+def test_a_response_header_that_names_the_error_is_read_as_the_error() -> None:
+    """A debug dump marks the response's headers with ``<``: an ``X-…-Reason-…`` or ``X-…-Error`` header there is
+    the server's verdict; the request's (``>``) are the client's, masked before any search."""
+    texts = ["< * X-Databricks-Reason-Phrase: JWT has expired",
+             "> * X-Databricks-Reason-Phrase: JWT has expired",
+             "< * X-Request-Id: JWT has expired"]
+    rows = match_messages(pa.array(texts), load_catalogue(), format_name="generic_text", generic_search=True,
+                          search_texts=mask_user_text(pa.array(texts))).to_pylist()
+    assert [(row["signature"], row["tier"]) for row in rows] == [("phrase.token_expired", "phrase"), (None, None),
+                                                                  (None, None)]
+
+
+def test_a_compose_service_prefix_starts_the_container_s_message() -> None:
+    """docker compose writes ``service  | `` before each line of a container; two blanks at least before the bar,
+    so that an application's own ``INFO | …`` field is no such prefix."""
+    texts = ["steamoidc    | '.AspNetCore.Correlation.Steam.Ab12' cookie not found.",
+             "web_1  | Correlation failed.",
+             "web | Correlation failed."]
+    rows = match_messages(pa.array(texts), load_catalogue(), format_name="generic_text",
+                          generic_search=True).to_pylist()
+    assert [row["signature"] for row in rows] == ["aspnetcore.correlation_cookie_missing",
+                                                  "aspnetcore.correlation_failed", None]
 
 
 def test_a_coarse_signature_yields_to_what_its_description_names() -> None:

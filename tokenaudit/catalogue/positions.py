@@ -51,10 +51,13 @@ def anchored_pattern(pattern: str, search: bool) -> str:
 
 #: A key whose value is an error: the key itself reports a failure (``error="…"``, ``"exception": "…"``, an XML
 #: element such as Spring Security OAuth's ``<error_description>…``, the description in the user info Apple's
-#: ``NSError`` prints: ``UserInfo={…, NSLocalizedDescription=Expired token received from FIRAuth, …}``).
+#: ``NSError`` prints: ``UserInfo={…, NSLocalizedDescription=Expired token received from FIRAuth, …}``; a
+#: response header that names an error or its reason, ``X-Error: …``, ``X-Databricks-Reason-Phrase: …``: a request
+#: header, which the client sets, is masked before any search, see ``client_header`` of ``data/user_text.toml``).
 ERROR_KEY = (r"""(?:\b(?:err|error|errors|exception|reason|error_description|cause)=["']?"""
              r'|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*"'
              r"""|<(?:error|exception|reason|error_description|cause)>"""
+             r"""|\b[Xx]-[\w-]*(?:[Ee]rror|[Rr]eason)[\w-]*: """
              r"""|\bNS(?:Localized(?:Description|FailureReason)|DebugDescription)=)""")
 
 

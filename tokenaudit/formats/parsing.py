@@ -64,6 +64,7 @@ _FORMAT_KEYS: dict[str, Any] = {
         "request_path",
         "shape",
         "continuation",
+        "continuation_prefix",
         "constants",
         "generic_search",
         "flat",
@@ -100,7 +101,7 @@ def _format_from_toml(path: Path, clean: set[str] | None = None) -> LogFormat:
     if data["kind"] == "regex" and "pattern" not in data:
         raise CatalogueError("a regex format needs a pattern", path=str(path))
     for key in ("detect", "pattern", "event_path", "candidate", "count_pattern", "request_path", "shape",
-                "continuation", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
+                "continuation", "continuation_prefix", *(f"skip[{i}]" for i in range(len(data.get("skip", []))))):
         value = data["skip"][int(key[5:-1])] if key.startswith("skip[") else data.get(key)
         if value is None or (clean is not None and value in clean):
             continue
@@ -133,6 +134,7 @@ def _format_from_toml(path: Path, clean: set[str] | None = None) -> LogFormat:
         request_path=data.get("request_path"),
         shape=data.get("shape"),
         continuation=data.get("continuation"),
+        continuation_prefix=data.get("continuation_prefix"),
         constants={str(k): str(v) for k, v in data.get("constants", {}).items()},
         generic_search=bool(data.get("generic_search", False)),
         flat=bool(data.get("flat", False)),
@@ -458,7 +460,8 @@ def parse_chunk(
     if account.skipped:
         account.skipped_reasons["comment, marker or blank line"] += account.skipped
     if fmt.continuation:
-        lines, shaped, joined = _join_continuations(lines, shaped, kept, fmt.continuation)
+        lines, shaped, joined = _join_continuations(lines, shaped, kept, fmt.continuation,
+                                                    fmt.continuation_prefix)
         if joined is not None:  # continuation lines are parsed as part of the line they continue
             kept = pc.and_(kept, pc.invert(joined))
     rejected = pc.and_(kept, pc.invert(shaped))
@@ -634,16 +637,19 @@ def _extract(lines: pa.Array, pattern: str, columns: tuple[str, ...]) -> pa.Tabl
 
 
 def _join_continuations(
-    lines: pa.Array, shaped: pa.Array, kept: pa.Array, continuation: str
+    lines: pa.Array, shaped: pa.Array, kept: pa.Array, continuation: str, prefix: str | None = None
 ) -> tuple[pa.Array, pa.Array, pa.Array | None]:
     """Append continuation lines (an indented stack trace, a cause on the next line) to the line they continue.
 
     The first line of a record gets the joined text (parts separated by a
     space); continuation lines are then accounted as parsed and take no
     further part. A continuation at the very start of a chunk has nothing to
-    join and is left as it is.
+    join and is left as it is. A ``prefix`` that a collector writes before
+    every line (docker compose's ``service  | ``) is read past: a line is a
+    continuation by what follows it, and is joined without it.
     """
-    is_cont = pc.and_(kept, pc.fill_null(pc.match_substring_regex(lines, continuation), False)).to_numpy(
+    bodies = lines if prefix is None else pc.replace_substring_regex(lines, f"^(?:{prefix})", "", max_replacements=1)
+    is_cont = pc.and_(kept, pc.fill_null(pc.match_substring_regex(bodies, continuation), False)).to_numpy(
         zero_copy_only=False
     )
     is_cont[:1] = False
@@ -651,10 +657,10 @@ def _join_continuations(
         return lines, shaped, None
     starts = ~is_cont & np.asarray(kept.to_numpy(zero_copy_only=False), dtype=bool)
     owner = np.maximum.accumulate(np.where(starts, np.arange(len(starts)), -1))
-    texts = lines.to_pylist()
+    texts, body_texts = lines.to_pylist(), bodies.to_pylist()
     for position in np.flatnonzero(is_cont):
         if owner[position] >= 0:
-            texts[owner[position]] = texts[owner[position]] + " " + texts[position].strip()
+            texts[owner[position]] = texts[owner[position]] + " " + body_texts[position].strip()
     return pa.array(texts, pa.string()), shaped, pa.array(is_cont & (owner >= 0))
 
 
@@ -671,7 +677,7 @@ def join_continuation_lines(lines: list[str], fmt: LogFormat) -> list[str]:
     if not fmt.continuation or len(array) < 2:
         return lines
     kept = pa.array(np.ones(len(array), dtype=bool))
-    joined, _, continued = _join_continuations(array, array, kept, fmt.continuation)
+    joined, _, continued = _join_continuations(array, array, kept, fmt.continuation, fmt.continuation_prefix)
     if continued is None:
         return lines
     return [text for text, follows in zip(joined.to_pylist(), continued.to_pylist(), strict=True) if not follows]
