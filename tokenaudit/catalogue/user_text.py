@@ -47,7 +47,7 @@ class UserText:
     holding one reports no failure by it (:func:`~tokenaudit.catalogue.positions.reports_failure`).
     """
 
-    spans: tuple[tuple[str, str], ...]  # (id, pattern)
+    spans: tuple[tuple[str, str, str], ...]  # (id, pattern, kept_after: words after which a match is not masked)
     echo_programs: frozenset[str]
     failure_cue: str = ""
     empty_error: str = ""
@@ -58,7 +58,9 @@ def read_user_text(path: Path) -> UserText:
 
     Each span compiles in RE2, passes the backtracking lint, has one or two
     groups (the kept key, and words kept after the value) and turns each
-    sample into its ``masked`` text.
+    sample into its ``masked`` text. A span's optional ``kept_after`` names
+    the words (a regex) right after which a match is the software's text,
+    not the user's, and stays as it is.
 
     Raises
     ------
@@ -72,10 +74,10 @@ def read_user_text(path: Path) -> UserText:
     empty = _read_empty_error(data["empty_error"], cue, path)
     spans = []
     for entry in data["span"]:
-        check_keys(entry, required=("id", "pattern", "source", "sample"), optional=(), path=str(path),
+        check_keys(entry, required=("id", "pattern", "source", "sample"), optional=("kept_after",), path=str(path),
                    where=str(entry.get("id", "?")))
-        sid, pattern = str(entry["id"]), str(entry["pattern"])
-        if problem := validate_regex(pattern):
+        sid, pattern, kept_after = str(entry["id"]), str(entry["pattern"]), str(entry.get("kept_after", ""))
+        for problem in filter(None, (validate_regex(pattern), kept_after and validate_regex(kept_after))):
             raise CatalogueError(f"span is not a usable regex: {problem}", path=str(path), signature_id=sid)
         if problems := lint_pattern(pattern):
             raise CatalogueError(f"span could backtrack catastrophically: {problems[0]}", path=str(path),
@@ -84,11 +86,11 @@ def read_user_text(path: Path) -> UserText:
             raise CatalogueError("a span has one or two groups: the key it keeps, and words kept after the value",
                                  path=str(path), signature_id=sid)
         for sample in entry["sample"]:
-            got = _mask_one(pa.array([sample["message"]], pa.string()), pattern)[0].as_py()
+            got = _mask_one(pa.array([sample["message"]], pa.string()), pattern, kept_after)[0].as_py()
             if got != sample["masked"]:
                 raise CatalogueError(f"sample masks to {got!r}, not {sample['masked']!r}", path=str(path),
                                      signature_id=sid)
-        spans.append((sid, pattern))
+        spans.append((sid, pattern, kept_after))
     programs = frozenset(str(name).lower() for name in data["echo"]["programs"])
     return UserText(tuple(spans), programs, cue, empty)
 
@@ -138,8 +140,8 @@ def mask_user_text(messages: pa.Array, rules: UserText | None = None) -> pa.Arra
     """
     rules = rules or load_user_text()
     masked = pc.fill_null(messages, "")
-    for _, pattern in rules.spans:
-        masked = _mask_one(masked, pattern)
+    for _, pattern, kept_after in rules.spans:
+        masked = _mask_one(masked, pattern, kept_after)
     return masked
 
 
@@ -230,5 +232,13 @@ def _groups(pattern: str) -> int:
     return int(sre_parse.parse(pattern).state.groups) - 1
 
 
-def _mask_one(messages: pa.Array, pattern: str) -> pa.Array:
-    return pc.replace_substring_regex(messages, pattern, "\\1" + MASK + ("\\2" if _groups(pattern) == 2 else ""))
+#: Stands for the blank after a ``kept_after`` word while its span masks (a private-use character): no span's word
+#: is followed by it, so none matches there; it is a blank again afterwards.
+_SHIELD = "\ue000"
+
+
+def _mask_one(messages: pa.Array, pattern: str, kept_after: str = "") -> pa.Array:
+    if kept_after:
+        messages = pc.replace_substring_regex(messages, f"(\\b(?:{kept_after})) ", "\\1" + _SHIELD)
+    masked = pc.replace_substring_regex(messages, pattern, "\\1" + MASK + ("\\2" if _groups(pattern) == 2 else ""))
+    return pc.replace_substring(masked, _SHIELD, " ") if kept_after else masked
