@@ -48,7 +48,8 @@ def test_every_record_is_well_formed(name: str) -> None:
              "fresh6": 135, "fresh7": 145, "fresh8": 130, "fresh9": 135, "fresh10": 130, "fresh11": 145,
              "fresh12": 135, "fresh13": 135, "fresh14": 130, "fresh15": 75, "fresh16": 130, "fresh17": 125,
              "fresh18": 135, "fresh19": 130, "fresh20": 135, "fresh21": 110, "fresh22": 135, "fresh23": 140,
-             "fresh24": 115, "fresh25": 130, "fresh26": 125, "fresh27": 130}
+             "fresh24": 115, "fresh25": 130, "fresh26": 125, "fresh27": 130,
+             "fresh28": 125}
     assert len(records) >= least.get(name, 200)
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids))
@@ -149,14 +150,14 @@ def test_the_evaluation_runs_as_a_script(scores: dict[str, object], capsys: pyte
 
 
 #: A little under today's figures (the README's table): raised when the catalogue reaches more.
-FLOORS = {"real_right": 0.83, "validators_exact": 0.91, "validators_named": 0.97, "fresh_right": 0.76,
+FLOORS = {"real_right": 0.84, "validators_exact": 0.91, "validators_named": 0.97, "fresh_right": 0.76,
           "fresh2_right": 0.64, "fresh3_right": 0.66, "fresh4_right": 0.75, "fresh5_right": 0.73,
           "fresh6_right": 0.75, "fresh7_right": 0.70, "fresh8_right": 0.81, "fresh9_right": 0.94,
           "fresh10_right": 0.88, "fresh11_right": 0.81, "fresh12_right": 0.87, "fresh13_right": 0.80,
           "fresh14_right": 0.84, "fresh15_right": 0.76, "fresh16_right": 0.75, "fresh17_right": 0.81,
           "fresh18_right": 0.67, "fresh19_right": 0.60, "fresh20_right": 0.67, "fresh21_right": 0.70,
           "fresh22_right": 0.67, "fresh23_right": 0.75, "fresh24_right": 0.70,
-          "fresh25_right": 0.83, "fresh26_right": 0.56, "fresh27_right": 0.70,
+          "fresh25_right": 0.83, "fresh26_right": 0.75, "fresh27_right": 0.70, "fresh28_right": 0.65,
           "negative_token_events": 0}
 
 #: Accepted lines of a held-out set that may give a token event, and why; every other set's give none.
