@@ -77,7 +77,7 @@ def read_user_text(path: Path) -> UserText:
         check_keys(entry, required=("id", "pattern", "source", "sample"), optional=("kept_after",), path=str(path),
                    where=str(entry.get("id", "?")))
         sid, pattern, kept_after = str(entry["id"]), str(entry["pattern"]), str(entry.get("kept_after", ""))
-        for problem in filter(None, (validate_regex(pattern), kept_after and validate_regex(kept_after))):
+        if problem := validate_regex(pattern) or (validate_regex(kept_after) if kept_after else None):
             raise CatalogueError(f"span is not a usable regex: {problem}", path=str(path), signature_id=sid)
         if problems := lint_pattern(pattern):
             raise CatalogueError(f"span could backtrack catastrophically: {problems[0]}", path=str(path),

@@ -657,11 +657,12 @@ def _join_continuations(
         return lines, shaped, None
     starts = ~is_cont & np.asarray(kept.to_numpy(zero_copy_only=False), dtype=bool)
     owner = np.maximum.accumulate(np.where(starts, np.arange(len(starts)), -1))
-    texts, body_texts = lines.to_pylist(), bodies.to_pylist()
-    for position in np.flatnonzero(is_cont):
-        if owner[position] >= 0:
-            texts[owner[position]] = texts[owner[position]] + " " + body_texts[position].strip()
-    return pa.array(texts, pa.string()), shaped, pa.array(is_cont & (owner >= 0))
+    joined = is_cont & (owner >= 0)
+    positions = np.flatnonzero(joined)
+    texts = lines.to_pylist()
+    for position, body in zip(positions, pc.take(bodies, pa.array(positions)).to_pylist(), strict=True):
+        texts[owner[position]] = texts[owner[position]] + " " + body.strip()
+    return pa.array(texts, pa.string()), shaped, pa.array(joined)
 
 
 def join_continuation_lines(lines: list[str], fmt: LogFormat) -> list[str]:
