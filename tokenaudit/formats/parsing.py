@@ -643,8 +643,9 @@ def _join_continuations(
 
     The first line of a record gets the joined text (parts separated by a
     space); continuation lines are then accounted as parsed and take no
-    further part. A continuation at the very start of a chunk has nothing to
-    join and is left as it is. A ``prefix`` that a collector writes before
+    further part. Only those lines are read into Python; the rest of the
+    chunk stays in Arrow. A continuation at the very start of a chunk has
+    nothing to join and is left as it is. A ``prefix`` that a collector writes before
     every line (docker compose's ``service  | ``) is read past: a line is a
     continuation by what follows it, and is joined without it.
     """
@@ -659,10 +660,17 @@ def _join_continuations(
     owner = np.maximum.accumulate(np.where(starts, np.arange(len(starts)), -1))
     joined = is_cont & (owner >= 0)
     positions = np.flatnonzero(joined)
-    texts = lines.to_pylist()
+    heads = np.unique(owner[positions])  # ascending, as replace_with_mask fills them
+    head_texts = pc.take(lines, pa.array(heads)).to_pylist()
+    where = {int(head): i for i, head in enumerate(heads)}
     for position, body in zip(positions, pc.take(bodies, pa.array(positions)).to_pylist(), strict=True):
-        texts[owner[position]] = texts[owner[position]] + " " + body.strip()
-    return pa.array(texts, pa.string()), shaped, pa.array(joined)
+        head_texts[where[int(owner[position])]] += " " + body.strip()
+    is_head = np.zeros(len(joined), dtype=bool)
+    is_head[heads] = True
+    if isinstance(lines, pa.ChunkedArray):  # replace_with_mask takes one array
+        lines = lines.combine_chunks()
+    lines = pc.replace_with_mask(lines, pa.array(is_head), pa.array(head_texts, lines.type))
+    return lines, shaped, pa.array(joined)
 
 
 def join_continuation_lines(lines: list[str], fmt: LogFormat) -> list[str]:
