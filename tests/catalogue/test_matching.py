@@ -162,6 +162,13 @@ def test_a_compose_service_prefix_starts_the_container_s_message() -> None:
                                                   "aspnetcore.correlation_failed", None]
 
 
+def test_the_compose_prefix_is_one_pattern_for_the_wrapper_and_the_continuations() -> None:
+    """The wrapper starts a message after docker compose's prefix; generic_text reads past the same prefix to join a
+    continuation: one pattern, written in two data files that must not drift apart."""
+    [wrapper] = [w for w in load_wrappers() if w.id == "compose_service"]
+    assert load_formats()["generic_text"].continuation_prefix == wrapper.pattern
+
+
 def test_a_coarse_signature_yields_to_what_its_description_names() -> None:
     """python-social-auth's catch-all ``AuthFailed: Authentication failed: <description>`` is tried after the keywords:
     a description that names the cause (a refused connection to the IdP) wins; a bare code is still the signature's."""
