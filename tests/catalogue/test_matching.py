@@ -206,6 +206,25 @@ def test_a_family_s_general_text_may_follow_its_specific_one_but_not_precede_it(
     assert any("bad.refused_timeout[sample0]: also matched by bad.refused" in p for p in reversed_order)
 
 
+def test_a_catch_all_text_may_match_another_s_sample_but_not_be_matched_by_it(tmp_path: Path) -> None:
+    """A ``coarse`` entry is tried after every other: its overlap with a precise text is no problem, the precise one wins.
+
+    (Without ``coarse`` the overlap is one: test_check_reports_a_sample_another_signature_also_matches.)
+    """
+    catch_all = ('[[signature]]\nid = "bad.body"\ntitle = "t"\ncause = "config_error"\nsearch = true\ncoarse = true\n'
+                 "pattern = 'Token request refused by the IdP: '\n"
+                 '[[signature.sample]]\nmessage = "Token request refused by the IdP: code 17"\n')
+    precise = ('[[signature]]\nid = "bad.secret"\ntitle = "t"\ncause = "credentials_invalid"\nsearch = true\n'
+               "pattern = 'Token request refused by the IdP: frobnicated client secret'\n"
+               '[[signature.sample]]\nmessage = "Token request refused by the IdP: frobnicated client secret"\n')
+    problems = [str(p) for p in check_catalogue(load_catalogue([write(tmp_path, catch_all + precise)]))]
+    assert not [p for p in problems if "bad." in p]
+    rows = match_messages(pa.array(["Token request refused by the IdP: frobnicated client secret"]),
+                          load_catalogue([write(tmp_path, catch_all + precise)]), format_name="generic_text",
+                          generic_search=True).to_pylist()
+    assert rows[0]["signature"] == "bad.secret"
+
+
 def test_search_signatures_match_a_mixed_batch_as_the_full_pattern_does() -> None:
     """Bare texts run the pattern alone, wrapped ones with the wrappers: together, the full pattern's answer."""
     import numpy as np

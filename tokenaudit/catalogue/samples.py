@@ -108,7 +108,9 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
     (:func:`check_samples_fire`). The overlap check runs each pattern once
     over all positive samples; a family's later search signature may match
     an earlier one's sample (specific texts stand before general ones, and
-    the earlier is tried first), as a later phrase may.
+    the earlier is tried first), as a later phrase may, and a ``coarse``
+    entry (a software's catch-all text, tried after all others) any sample
+    of an entry that is not.
 
     Returns
     -------
@@ -131,6 +133,8 @@ def check_catalogue(catalogue: Catalogue) -> list[Problem]:
                 continue  # phrases (and keywords) are tried in order: only an earlier one of another cause counts
             if owner.search and other.search and other.family == owner.family and order[other.id] > order[owner.id]:
                 continue  # a family's specific text before its general one: tried first (check_samples_fire proves it)
+            if other.coarse and not owner.coarse:
+                continue  # a catch-all text is tried after every other (check_samples_fire proves the other wins)
             matched_by.setdefault(int(position), []).append(other.id)
     for index, (signature, number, sample) in enumerate(positives):
         if index in matched_by:
