@@ -157,7 +157,8 @@ FLOORS = {"real_right": 0.84, "validators_exact": 0.91, "validators_named": 0.97
           "fresh14_right": 0.84, "fresh15_right": 0.76, "fresh16_right": 0.75, "fresh17_right": 0.81,
           "fresh18_right": 0.67, "fresh19_right": 0.60, "fresh20_right": 0.67, "fresh21_right": 0.70,
           "fresh22_right": 0.67, "fresh23_right": 0.75, "fresh24_right": 0.70,
-          "fresh25_right": 0.83, "fresh26_right": 0.75, "fresh27_right": 0.78, "fresh28_right": 0.65, "fresh29_right": 0.50,
+          "fresh25_right": 0.83, "fresh26_right": 0.75, "fresh27_right": 0.78, "fresh28_right": 0.65,
+          "fresh29_right": 0.50,
           "negative_token_events": 0}
 
 #: Accepted lines of a held-out set that may give a token event, and why; every other set's give none.

@@ -206,8 +206,8 @@ def test_a_family_s_general_text_may_follow_its_specific_one_but_not_precede_it(
     assert any("bad.refused_timeout[sample0]: also matched by bad.refused" in p for p in reversed_order)
 
 
-def test_a_catch_all_text_may_match_another_s_sample_but_not_be_matched_by_it(tmp_path: Path) -> None:
-    """A ``coarse`` entry is tried after every other: its overlap with a precise text is no problem, the precise one wins.
+def test_a_catch_all_text_may_match_another_s_sample(tmp_path: Path) -> None:
+    """A ``coarse`` entry is tried after every other: its overlap with a precise text is no problem, the precise wins.
 
     (Without ``coarse`` the overlap is one: test_check_reports_a_sample_another_signature_also_matches.)
     """
