@@ -192,14 +192,19 @@ def test_check_reports_a_sample_another_signature_also_matches(tmp_path: Path) -
     assert any("openidconnect.untrusted_audience[sample0]: also matched by bad.aud" in p for p in problems)
 
 
+def search_signature(signature_id: str, cause: str, pattern: str, sample: str, *, coarse: bool = False) -> str:
+    """The TOML of one ``search`` signature with one positive sample."""
+    return (f'[[signature]]\nid = "{signature_id}"\ntitle = "t"\ncause = "{cause}"\nsearch = true\n'
+            + ("coarse = true\n" if coarse else "")
+            + f"pattern = '{pattern}'\n[[signature.sample]]\nmessage = \"{sample}\"\n")
+
+
 def test_a_family_s_general_text_may_follow_its_specific_one_but_not_precede_it(tmp_path: Path) -> None:
     """Within a family, order decides, as for phrases: the specific text stands first and is tried first."""
-    specific = ('[[signature]]\nid = "bad.refused_timeout"\ntitle = "t"\ncause = "idp_unreachable"\nsearch = true\n'
-                "pattern = 'Handshake with the IdP failed: ETIMEDOUT'\n"
-                '[[signature.sample]]\nmessage = "Handshake with the IdP failed: ETIMEDOUT"\n')
-    general = ('[[signature]]\nid = "bad.refused"\ntitle = "t"\ncause = "credentials_invalid"\nsearch = true\n'
-               "pattern = 'Handshake with the IdP failed'\n"
-               '[[signature.sample]]\nmessage = "Handshake with the IdP failed: 401"\n')
+    specific = search_signature("bad.refused_timeout", "idp_unreachable", "Handshake with the IdP failed: ETIMEDOUT",
+                                "Handshake with the IdP failed: ETIMEDOUT")
+    general = search_signature("bad.refused", "credentials_invalid", "Handshake with the IdP failed",
+                               "Handshake with the IdP failed: 401")
     in_order = [str(p) for p in check_catalogue(load_catalogue([write(tmp_path, specific + general)]))]
     assert not [p for p in in_order if "bad." in p]
     reversed_order = [str(p) for p in check_catalogue(load_catalogue([write(tmp_path, general + specific)]))]
@@ -211,17 +216,15 @@ def test_a_catch_all_text_may_match_another_s_sample(tmp_path: Path) -> None:
 
     (Without ``coarse`` the overlap is one: test_check_reports_a_sample_another_signature_also_matches.)
     """
-    catch_all = ('[[signature]]\nid = "bad.body"\ntitle = "t"\ncause = "config_error"\nsearch = true\ncoarse = true\n'
-                 "pattern = 'Token request refused by the IdP: '\n"
-                 '[[signature.sample]]\nmessage = "Token request refused by the IdP: code 17"\n')
-    precise = ('[[signature]]\nid = "bad.secret"\ntitle = "t"\ncause = "credentials_invalid"\nsearch = true\n'
-               "pattern = 'Token request refused by the IdP: frobnicated client secret'\n"
-               '[[signature.sample]]\nmessage = "Token request refused by the IdP: frobnicated client secret"\n')
-    problems = [str(p) for p in check_catalogue(load_catalogue([write(tmp_path, catch_all + precise)]))]
-    assert not [p for p in problems if "bad." in p]
-    rows = match_messages(pa.array(["Token request refused by the IdP: frobnicated client secret"]),
-                          load_catalogue([write(tmp_path, catch_all + precise)]), format_name="generic_text",
-                          generic_search=True).to_pylist()
+    catch_all = search_signature("bad.body", "config_error", "Token request refused by the IdP: ",
+                                 "Token request refused by the IdP: code 17", coarse=True)
+    precise = search_signature("bad.secret", "credentials_invalid",
+                               "Token request refused by the IdP: frobnicated client secret",
+                               "Token request refused by the IdP: frobnicated client secret")
+    catalogue = load_catalogue([write(tmp_path, catch_all + precise)])
+    assert not [p for p in map(str, check_catalogue(catalogue)) if "bad." in p]
+    rows = match_messages(pa.array(["Token request refused by the IdP: frobnicated client secret"]), catalogue,
+                          format_name="generic_text", generic_search=True).to_pylist()
     assert rows[0]["signature"] == "bad.secret"
 
 
