@@ -662,9 +662,9 @@ def _join_continuations(
     positions = np.flatnonzero(joined)
     heads = np.unique(owner[positions])  # ascending, as replace_with_mask fills them
     head_texts = pc.take(lines, pa.array(heads)).to_pylist()
-    where = {int(head): i for i, head in enumerate(heads)}
-    for position, body in zip(positions, pc.take(bodies, pa.array(positions)).to_pylist(), strict=True):
-        head_texts[where[int(owner[position])]] += " " + body.strip()
+    for head, body in zip(np.searchsorted(heads, owner[positions]), pc.take(bodies, pa.array(positions)).to_pylist(),
+                          strict=True):
+        head_texts[head] += " " + body.strip()
     is_head = np.zeros(len(joined), dtype=bool)
     is_head[heads] = True
     if isinstance(lines, pa.ChunkedArray):  # replace_with_mask takes one array
