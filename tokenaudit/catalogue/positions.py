@@ -23,7 +23,7 @@ from .wrappers import load_wrappers
 #: logger header or an error chain; after an opening quote or bracket; after an error-like key.
 CLAUSE_START = (
     r"(?:: |, |; |\. |\] |\) |-> |=> | - |[\"'`(\[{]"
-    r"|\b(?:msg|err|error|reason|message|error_description|detail|description|exception)=[\"']?|\n\s*)"
+    r"|\b(?:msg|err|error|reason|message|error_description|detail|description|exception) ?= ?[\"']?|\n\s*)"
 )
 
 
