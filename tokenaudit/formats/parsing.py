@@ -661,15 +661,19 @@ def _join_continuations(
     joined = is_cont & (owner >= 0)
     positions = np.flatnonzero(joined)
     heads = np.unique(owner[positions])  # ascending, as replace_with_mask fills them
-    head_texts = pc.take(lines, pa.array(heads)).to_pylist()
-    for head, body in zip(np.searchsorted(heads, owner[positions]), pc.take(bodies, pa.array(positions)).to_pylist(),
-                          strict=True):
-        head_texts[head] += " " + body.strip()
-    is_head = np.zeros(len(joined), dtype=bool)
-    is_head[heads] = True
     if isinstance(lines, pa.ChunkedArray):  # replace_with_mask takes one array
         lines = lines.combine_chunks()
-    lines = pc.replace_with_mask(lines, pa.array(is_head), pa.array(head_texts, lines.type))
+    # Each head's continuations are contiguous in ``positions`` (owners never decrease): one list per head, joined
+    # by Arrow, with no Python loop over the lines.
+    parts = pc.utf8_trim_whitespace(pc.take(bodies, pa.array(positions)))
+    if isinstance(parts, pa.ChunkedArray):
+        parts = parts.combine_chunks()
+    offsets = np.append(np.searchsorted(owner[positions], heads), len(positions)).astype(np.int32)
+    continued = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), parts), " ")
+    head_texts = pc.binary_join_element_wise(pc.take(lines, pa.array(heads)), continued, " ")
+    is_head = np.zeros(len(joined), dtype=bool)
+    is_head[heads] = True
+    lines = pc.replace_with_mask(lines, pa.array(is_head), head_texts.cast(lines.type))
     return lines, shaped, pa.array(joined)
 
 
