@@ -86,7 +86,8 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh28": "twenty-eighth round: gathered before fresh26 was read, measured four times, then read",
             "fresh29": "twenty-ninth round: gathered before fresh27 was read, measured three times, then read",
             "fresh30": "thirtieth round: gathered before fresh28 was read, measured three times, then read",
-            "fresh31": "thirty-first round: gathered after fresh28 and fresh29 were read, measured three times, then read",
+            "fresh31": ("thirty-first round: gathered after fresh28 and fresh29 were read, measured three times, "
+                        "then read"),
             "fresh32": "held out, thirty-second round: gathered before fresh30 was read, never read",
             "fresh33": "held out, thirty-third round: gathered before fresh31 was read, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
