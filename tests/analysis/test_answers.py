@@ -170,6 +170,22 @@ def test_a_guess_of_the_word_model_says_so_and_shows_the_words_that_decided() ->
     assert answer.to_dict()["tier"] == "words"
 
 
+def test_the_matched_entry_says_what_the_text_means_where_the_cause_is_broad() -> None:
+    """config_error covers many mistakes: the entry's own title names the one this text shows."""
+    [answer] = why("PlatformException(sign_in_failed, com.google.android.gms.common.api.ApiException: 10: , null)")
+    assert (answer.cause, answer.signature) == ("config_error", "google_signin.developer_error")
+    assert "SHA-1" in answer.reading and answer.to_dict()["reading"] == answer.reading
+    reads_as = [line for line in render_answers([answer]).splitlines() if line.startswith("   reads as    ")]
+    assert len(reads_as) == 1 and "Google Sign-In on Android refused the app" in reads_as[0]
+
+
+def test_a_guess_of_the_word_model_reads_as_nothing_more_than_its_cause() -> None:
+    [answer] = why("2025-01-07 10:00:00 ERROR auth: failed: the token kid names no key of the jwks")
+    assert answer.tier == "words" and answer.reading == ""
+    assert answer.to_dict()["reading"] is None  # JSON says null, never ""
+    assert "reads as" not in render_answers([answer])
+
+
 def test_only_the_word_model_answers_carry_evidence() -> None:
     [answer] = why(PASTED_PROXMOX)
     assert answer.evidence == () and "   words       " not in render_answers([answer])

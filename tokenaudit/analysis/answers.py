@@ -39,7 +39,10 @@ class Answer:
     cause's common words (``phrase``), a subject and a verdict anywhere in a
     failure (``keyword``) or the word model of the catalogue's samples
     (``words``) recognised it; for the word model, ``evidence`` holds the
-    words that decided. ``values`` are what the
+    words that decided. ``reading`` is what the entry that matched says the
+    text means (its title: "the app's package name and SHA-1 are not
+    registered" where the cause is only "configuration error"); the word
+    model has none. ``values`` are what the
     message carries (the offending audience, the issuer found, …).
     ``ready_fix`` says whether ``fix`` may be applied as printed; a fix that
     widens trust on weak evidence asks for confirmation first, and a message
@@ -50,6 +53,7 @@ class Answer:
     format: str
     cause: str | None
     title: str = ""
+    reading: str = ""
     alternatives: tuple[str, ...] = ()
     confidence: str = ""
     tier: str = ""
@@ -65,6 +69,7 @@ class Answer:
         """A JSON-ready dict (``cause`` is ``null`` when none was recognised)."""
         return {
             "message": self.message, "format": self.format, "cause": self.cause, "title": self.title,
+            "reading": self.reading or None,
             "alternatives": list(self.alternatives), "confidence": self.confidence or None,
             "tier": self.tier or None, "signature": self.signature or None, "software": self.software or None,
             "values": dict(self.values), "evidence": list(self.evidence), "explanation": self.explanation,
@@ -160,8 +165,10 @@ def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.Data
     if row.get("tier") == "words":  # the words that decided, in the text the model read: the software's, masked
         written = row.get("message") if isinstance(row.get("message"), str) else message
         evidence = tuple(word_model(catalogue).evidence(searched_texts(pa.array([written]))[0].as_py(), cause))
+    entry = catalogue.by_id.get(str(row.get("signature") or ""))
+    reading = entry.title if entry is not None and entry.tier != "words" else ""
     return Answer(
-        message=message, format=format_name, cause=cause, title=load_causes()[cause].title,
+        message=message, format=format_name, cause=cause, title=load_causes()[cause].title, reading=reading,
         alternatives=tuple(a for a in str(row.get("alternatives") or "").split(",") if a),
         confidence=str(row.get("confidence") or ""), tier=str(row.get("tier") or ""),
         signature=str(row.get("signature") or ""), software=str(row.get("software") or ""),

@@ -17,7 +17,7 @@ _SHARED_WORDS = {"phrase": "words several libraries use for this cause",
 
 
 def render_answers(answers: list[Answer], *, width: int = 100) -> str:
-    """The answers as text for a person: cause, alternatives, confidence, values, why and fix.
+    """The answers as text for a person: cause, what the text says, alternatives, values, why and fix.
 
     The explanation is wrapped to ``width``; a value no message gave (no
     confidence, an empty field) is left out, never printed as ``None``.
@@ -28,9 +28,11 @@ def render_answers(answers: list[Answer], *, width: int = 100) -> str:
     1. all good
        no failure recognised: no entry of tokenaudit's catalogue matches this text, nor do its samples' words
     >>> print(render_answers([Answer("x", "generic_text", "expired", title="Token expired", values={"kid": ""},
-    ...                              explanation="The token had expired.", fix="Refresh it.")]))
+    ...                              reading="The token's exp has passed", explanation="The token had expired.",
+    ...                              fix="Refresh it.")]))
     1. x
        cause       expired: Token expired (words several libraries use for this cause)
+       reads as    The token's exp has passed
        why         The token had expired.
        fix
           Refresh it.
@@ -48,6 +50,9 @@ def render_answers(answers: list[Answer], *, width: int = 100) -> str:
                else _SHARED_WORDS.get(answer.tier, _SHARED_WORDS["phrase"]))
         sure = f"confidence {answer.confidence}; " if known(answer.confidence) else ""
         lines.append(f"   cause       {answer.cause}: {answer.title} ({sure}{how})")
+        if answer.reading:
+            lines.append(textwrap.fill(answer.reading, width=max(width, 40), initial_indent="   reads as    ",
+                                       subsequent_indent=" " * 15, break_long_words=False, break_on_hyphens=False))
         if answer.alternatives:
             others = ", ".join(f"{a} ({causes[a].title.lower()})" for a in answer.alternatives if a in causes)
             lines.append(f"   or else     {others}: the text alone cannot tell; a captured token "
