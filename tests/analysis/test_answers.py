@@ -177,6 +177,9 @@ def test_the_matched_entry_says_what_the_text_means_where_the_cause_is_broad() -
     assert "SHA-1" in answer.reading and answer.to_dict()["reading"] == answer.reading
     reads_as = [line for line in render_answers([answer]).splitlines() if line.startswith("   reads as    ")]
     assert len(reads_as) == 1 and "Google Sign-In on Android refused the app" in reads_as[0]
+    # ... and its fix is the one for that mistake, not the cause's general advice
+    assert answer.fix.startswith("No OAuth client of the Google Cloud project knows this Android app")
+    assert "app-signing key" in answer.fix
 
 
 def test_a_guess_of_the_word_model_reads_as_nothing_more_than_its_cause() -> None:
