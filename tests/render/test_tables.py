@@ -150,6 +150,17 @@ def test_markdown_and_json_hold_every_group(groups: pd.DataFrame) -> None:
             == json.loads(json.dumps(groups_to_records(groups), default=str)))
 
 
+def test_a_group_reads_as_its_entry_says_where_the_entry_says_more_than_the_cause(groups: pd.DataFrame) -> None:
+    groups = groups.copy()
+    groups["reading"] = ""
+    groups.loc[1, "reading"] = "ID token issued by another issuer than the configured one"
+    text = render_groups(groups, width=100, details=3)
+    assert text.count("   reads as: ") == 1
+    assert "   reads as: ID token issued by another issuer than the configured one" in text
+    markdown = render_groups(groups, fmt="markdown")
+    assert markdown.count("Reads as: ") == 1 and "Reads as: ID token issued by another issuer" in markdown
+
+
 def test_empty_groups() -> None:
     empty = pd.DataFrame(columns=["cause", "count", "first_seen", "last_seen"])
     assert render_groups(empty) == "No failure events in the dataset for this period.\n"

@@ -25,7 +25,7 @@ from ..common.masking import redact_tokens
 from ..formats.parsing import detect_format, join_continuation_lines, load_formats
 from ..pipeline.chunk import ChunkContext, process_chunk
 from ..schema import EVENT_FIELDS
-from .failures import attribute_relying_party, classify, fix_variant_of
+from .failures import attribute_relying_party, classify, fix_variant_of, reading_of
 
 
 @dataclass(frozen=True)
@@ -165,10 +165,9 @@ def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.Data
     if row.get("tier") == "words":  # the words that decided, in the text the model read: the software's, masked
         written = row.get("message") if isinstance(row.get("message"), str) else message
         evidence = tuple(word_model(catalogue).evidence(searched_texts(pa.array([written]))[0].as_py(), cause))
-    entry = catalogue.by_id.get(str(row.get("signature") or ""))
-    reading = entry.title if entry is not None and entry.tier != "words" else ""
     return Answer(
-        message=message, format=format_name, cause=cause, title=load_causes()[cause].title, reading=reading,
+        message=message, format=format_name, cause=cause, title=load_causes()[cause].title,
+        reading=reading_of(catalogue, {"cause": cause, "signature": row.get("signature")}),
         alternatives=tuple(a for a in str(row.get("alternatives") or "").split(",") if a),
         confidence=str(row.get("confidence") or ""), tier=str(row.get("tier") or ""),
         signature=str(row.get("signature") or ""), software=str(row.get("software") or ""),

@@ -43,6 +43,7 @@ GROUP_COLUMNS = (
     "hosts",
     "software",
     "signature",
+    "reading",
     "alternatives",
     "tier",
     "confidence",
@@ -214,6 +215,27 @@ def fix_variant_of(catalogue: Catalogue, group: Mapping[str, object]) -> str | N
     if signature is None or not signature.fix_variant or group.get("cause") != signature.cause:
         return None
     return signature.fix_variant
+
+
+def reading_of(catalogue: Catalogue, group: Mapping[str, object]) -> str:
+    """What the entry that matched a failure group says its text means (the entry's title), if anything.
+
+    A cause such as ``config_error`` covers many mistakes; the entry names
+    the one its text shows. The word model has no entry of its own, and a
+    line that contradicts its writer (``suspicious_line``) is not read as
+    what its text claims: both read as nothing more than their cause.
+
+    Examples
+    --------
+    >>> reading_of(load_catalogue(), {"cause": "config_error", "signature": "google_signin.developer_error"})[:42]
+    'Google Sign-In on Android refused the app:'
+    >>> reading_of(load_catalogue(), {"cause": "expired", "signature": "words.expired"})
+    ''
+    """
+    entry = catalogue.by_id.get(str(group.get("signature")))
+    if entry is None or entry.tier == "words" or group.get("cause") != entry.cause:
+        return ""
+    return entry.title
 
 
 def stale_events(events: pd.DataFrame, catalogue: Catalogue) -> np.ndarray:
@@ -594,6 +616,7 @@ def _group_rows(frame: pd.DataFrame, realms: pd.DataFrame, causes: Mapping[str, 
                 "hosts": base["hosts"],
                 "software": base["software"],
                 "signature": first.get("signature"),
+                "reading": reading_of(catalogue, {"cause": base["cause"], "signature": first.get("signature")}),
                 "alternatives": first.get("alternatives") or "",
                 "tier": first.get("tier") or "",
                 "confidence": base["confidence"],

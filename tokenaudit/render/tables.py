@@ -352,6 +352,8 @@ def _group_details(row: dict[str, Any], width: int) -> list[str]:
     if plain(row.get("confidence")):
         lines.append(_wrap("confidence", f"{row['confidence']}: {HOW_FOUND.get(plain(row.get('tier')), 'found')}",
                            width))
+    if plain(row.get("reading")):
+        lines.append(_wrap("reads as", row["reading"], width))
     if plain(row["alternatives"]):
         lines.append(_wrap("cannot be told from", row["alternatives"].replace(",", ", "), width))
     if plain(row.get("token_evidence")):
@@ -430,6 +432,8 @@ def _markdown(groups: pd.DataFrame, account: GroupAccounting) -> str:
         if plain(row.get("alternatives")):
             facts.append(f"cannot be told from {row['alternatives'].replace(',', ', ')}")
         out += ["", f"### {number}. {row['title']} (`{row['cause']}`, {row['count']}x)", "", "; ".join(facts) + ".", ""]
+        if plain(row.get("reading")):
+            out += [f"Reads as: {row['reading']}", ""]
         if plain(row.get("token_evidence")):
             out += [f"Token: {row['token_evidence']}", ""]
         out += [f"Example: `{row['example']}`", "", row["explanation"], "",
