@@ -199,6 +199,15 @@ def test_bars_are_never_too_low_to_see() -> None:
     assert bar_heights(pd.Series([0, 1, 500, 10_000]), 10_000, 150) == [0.0, MIN_BAR_HEIGHT, 7.5, 150.0]
 
 
+def test_each_group_shown_in_full_reads_as_its_entry_says(whole: Report) -> None:
+    top = whole.groups.head(TOP_GROUPS)
+    readings = [r for r in top["reading"] if r]
+    assert readings, "the largest groups of the sample logs are read by catalogue entries"
+    markdown, html_text = render_report(whole, fmt="markdown"), render_report(whole, fmt="html")
+    assert markdown.count("Reads as: ") == len(readings) and f"Reads as: {readings[0]}" in markdown
+    assert html_text.count("<p>Reads as: ") == len(readings)
+
+
 def test_the_html_report_names_the_groups_it_shows_and_lists_the_rest(whole: Report) -> None:
     text = render_report(whole, fmt="html")
     shown = int(whole.groups.head(TOP_GROUPS)["count"].sum())

@@ -165,7 +165,8 @@ def _markdown(report: Any) -> str:
     for number, row in enumerate(report.groups.head(TOP_GROUPS).to_dict("records"), start=1):
         party = f", relying party {plain(row['relying_party'])}" if plain(row["relying_party"]) else ""
         value = f"Value: `{row['key']}`. " if plain(row["key"]) else ""
-        out += [f"### {number}. {row['title']} (`{row['cause']}`, {row['count']}x{party})", "",
+        reading = [f"Reads as: {row['reading']}", ""] if plain(row.get("reading")) else []
+        out += [f"### {number}. {row['title']} (`{row['cause']}`, {row['count']}x{party})", "", *reading,
                 f"{value}Example: `{row['example']}`", "", row["explanation"], "", "```",
                 row["recommendation"], "```", ""]
     if len(report.groups) > TOP_GROUPS:
@@ -340,7 +341,8 @@ def _group_html(number: int, row: dict[str, Any]) -> str:
     return (f'<div class="group"><h3>{number}. {e(row["title"])} <code>{e(row["cause"])}</code> '
             f'× {row["count"]}{party}</h3><p>{value}hosts {e(plain(row["hosts"]) or "unknown")}; '
             f'last seen {e(_when(row["last_seen"]))}</p>'
-            f'<p>{e(row["explanation"])}</p><pre>{e(row["recommendation"])}</pre>'
+            + (f'<p>Reads as: {e(row["reading"])}</p>' if plain(row.get("reading")) else "")
+            + f'<p>{e(row["explanation"])}</p><pre>{e(row["recommendation"])}</pre>'
             f'<p class="muted">Example: <code>{e(row["example"])}</code></p></div>')
 
 
