@@ -338,11 +338,11 @@ def _group_html(number: int, row: dict[str, Any]) -> str:
     e = html.escape
     party = f" · relying party {e(plain(row['relying_party']))}" if plain(row["relying_party"]) else ""
     value = f"Value <code>{e(plain(row['key']))}</code>; " if plain(row["key"]) else ""
+    reading = f'<p>Reads as: {e(row["reading"])}</p>' if plain(row.get("reading")) else ""
     return (f'<div class="group"><h3>{number}. {e(row["title"])} <code>{e(row["cause"])}</code> '
             f'× {row["count"]}{party}</h3><p>{value}hosts {e(plain(row["hosts"]) or "unknown")}; '
-            f'last seen {e(_when(row["last_seen"]))}</p>'
-            + (f'<p>Reads as: {e(row["reading"])}</p>' if plain(row.get("reading")) else "")
-            + f'<p>{e(row["explanation"])}</p><pre>{e(row["recommendation"])}</pre>'
+            f'last seen {e(_when(row["last_seen"]))}</p>{reading}'
+            f'<p>{e(row["explanation"])}</p><pre>{e(row["recommendation"])}</pre>'
             f'<p class="muted">Example: <code>{e(row["example"])}</code></p></div>')
 
 
