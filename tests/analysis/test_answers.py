@@ -113,6 +113,19 @@ def test_continuation_lines_belong_to_the_message_before() -> None:
     assert [a.cause for a in answers] == ["expired", None]
 
 
+def test_a_pretty_printed_body_belongs_to_the_exception_line_before_it() -> None:
+    """google-api-client prints the token endpoint's JSON answer on the lines after its exception's first line."""
+    text = ("com.google.api.client.auth.oauth2.TokenResponseException: 400 Bad Request\n"
+            "{\n"
+            '  "error" : "invalid_grant",\n'
+            '  "error_description" : "Token has been expired or revoked."\n'
+            "}\n")
+    [message] = split_messages(text)
+    assert message.endswith('revoked." }')
+    [answer] = why(text)
+    assert answer.cause == "token_inactive" and answer.tier == "signature"
+
+
 def test_continuation_lines_behind_a_compose_prefix_belong_to_the_message_before() -> None:
     """docker compose writes ``service  | `` before every line: the record is still one, joined without it."""
     text = ("web-1  | [next-auth][error][OAUTH_CALLBACK_ERROR] \n"

@@ -75,3 +75,12 @@ def test_a_gated_literal_makes_a_candidate_only_where_the_message_reports_a_fail
     assert (chunk.account.read, chunk.account.parsed, chunk.account.rejected) == (4, 4, 0)
     ungated = module.parse_chunk(lines, fmt, first_line_no=1, marker="authentication failure")
     assert ungated.records.column("line_no").to_pylist() == [4]
+
+
+def test_a_bodys_bracket_lines_continue_the_line_before_but_bodies_stay_apart() -> None:
+    """A closing bracket never starts a record; an opening one does only right after a body closed."""
+    generic = module.load_formats()["generic_text"]
+    lines = ["x: 400 Bad Request", "{", '  "error" : "invalid_grant"', "}", "{", '  "a": 1', "],", "next"]
+    assert module.join_continuation_lines(lines, generic) == [
+        'x: 400 Bad Request { "error" : "invalid_grant" }', '{ "a": 1 ],', "next"]
+    assert module.join_continuation_lines(["{", "}"], generic) == ["{ }"]

@@ -80,6 +80,11 @@ _DETECT_SAMPLE_LINES = 200
 _DETECT_MIN_SHARE = 0.6
 
 
+#: A line holding only a pretty-printed body's opening or closing bracket (see :func:`_bracket_lines`).
+_BRACKET_LINE = r"^\s*[{}\[\]][,;]?\s*$"
+_CLOSING_LINE = r"^\s*[}\]][,;]?\s*$"
+
+
 def _format_from_toml(path: Path, clean: set[str] | None = None) -> LogFormat:
     data = read_toml(path)
     check_keys(data, **_FORMAT_KEYS, path=str(path))
@@ -653,6 +658,7 @@ def _join_continuations(
     is_cont = pc.and_(kept, pc.fill_null(pc.match_substring_regex(bodies, continuation), False)).to_numpy(
         zero_copy_only=False
     )
+    is_cont |= _bracket_lines(bodies) & np.asarray(kept.to_numpy(zero_copy_only=False), dtype=bool)
     is_cont[:1] = False
     if not is_cont.any():
         return lines, shaped, None
@@ -675,6 +681,25 @@ def _join_continuations(
     is_head[heads] = True
     lines = pc.replace_with_mask(lines, pa.array(is_head), head_texts.cast(lines.type))
     return lines, shaped, pa.array(joined)
+
+
+def _bracket_lines(bodies: pa.Array) -> np.ndarray:
+    """Lines that only open or close a pretty-printed body (``{``, ``}``, ``],``): they continue the line before.
+
+    A closing line always does; an opening line does unless the line before it closed a body, so a log of
+    pretty-printed JSON records keeps one record per body, while the JSON answer an exception message
+    prints on its next lines (google-api-client's ``TokenResponseException: 400 Bad Request`` then ``{``)
+    stays with that message.
+    """
+    brackets = pc.fill_null(pc.match_substring_regex(bodies, _BRACKET_LINE), False).to_numpy(zero_copy_only=False)
+    if not brackets.any():
+        return np.asarray(brackets, dtype=bool)
+    closes = brackets & pc.fill_null(pc.match_substring_regex(bodies, _CLOSING_LINE), False).to_numpy(
+        zero_copy_only=False)
+    opens = brackets & ~closes
+    after_close = np.zeros(len(closes), dtype=bool)
+    after_close[1:] = closes[:-1]
+    return np.asarray(closes | (opens & ~after_close), dtype=bool)
 
 
 def join_continuation_lines(lines: list[str], fmt: LogFormat) -> list[str]:
