@@ -513,7 +513,9 @@ def why_command(
     catalogue matches a failure, a model of its samples' words may guess the
     cause (confidence low) and shows the words that decided. Lines that continue
     a message (indented, `Caused by:`, a Go OAuth2 client's `Response: {…}`,
-    next-auth's `https://next-auth.js.org/errors#…` line) belong to it. Exit
+    next-auth's `https://next-auth.js.org/errors#…` line) belong to it. A
+    message that reports a failure (ERROR, a 401, "denied") in words naming
+    no cause tokenaudit knows says so, and what evidence would decide. Exit
     code 5 when some message holds no failure tokenaudit recognises.
 
     Example: tokenaudit why 'msg=Failed to verify ID token: Invalid audiences: `3775…` is not a trusted audience'

@@ -156,6 +156,24 @@ def test_cli_why_json_and_exit_codes() -> None:
     assert "cause       untrusted_extra_audience: Untrusted extra audience (confidence high" in ok.output
 
 
+def test_a_failure_whose_words_name_no_cause_says_so_and_what_would_decide() -> None:
+    """A refusal tokenaudit cannot name is not "all is well": the answer says which, by the software's own words."""
+    messages = ["2024-05-01 10:00:00 ERROR push.sender: upstream answered 403 {\"reason\":\"Quux\"}",
+                "2024-05-01 10:00:01 INFO push.sender: 12 notifications delivered",
+                "INFO search: query=\"ERROR 403 denied\" returned 0 hits"]
+    answers = why("\n".join(messages))
+    assert [(a.cause, a.reports_failure) for a in answers] == [(None, True), (None, False), (None, False)]
+    result = runner.invoke(app, ["why", "--format", "json", *messages])
+    assert result.exit_code == EXIT_NOT_RECOGNISED, result.output
+    assert [a["reports_failure"] for a in json.loads(result.output)] == [True, False, False]
+    text = runner.invoke(app, ["why", *messages[:2]]).output
+    first, second = text.split("\n2. ")
+    assert "failure, cause not named" in first and "tokenaudit explain TOKEN" in first
+    assert "no failure recognised" in second and "cause not named" not in second
+    [named] = why(PASTED_PROXMOX)
+    assert named.to_dict()["reports_failure"] is True
+
+
 def test_cli_why_without_a_message_explains_how_to_give_one() -> None:
     result = runner.invoke(app, ["why", "-"], input="")
     assert result.exit_code == 1

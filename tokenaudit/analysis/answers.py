@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ..catalogue.loading import load_catalogue
 from ..catalogue.order import Catalogue
+from ..catalogue.positions import reports_failure
 from ..catalogue.user_text import searched_texts
 from ..catalogue.word_model import word_model
 from ..causes.definitions import load_causes
@@ -46,7 +47,10 @@ class Answer:
     message carries (the offending audience, the issuer found, …).
     ``ready_fix`` says whether ``fix`` may be applied as printed; a fix that
     widens trust on weak evidence asks for confirmation first, and a message
-    with no cause has no fix, ready or not.
+    with no cause has no fix, ready or not. ``reports_failure`` says, for a
+    message with no cause, whether its own words (user text masked) still
+    report a failure (a level such as ERROR, an HTTP 401, "denied"): a
+    failure tokenaudit cannot name, not a line that says all is well.
     """
 
     message: str
@@ -64,6 +68,7 @@ class Answer:
     explanation: str = ""
     fix: str = ""
     ready_fix: bool = False
+    reports_failure: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (``cause`` is ``null`` when none was recognised)."""
@@ -75,6 +80,7 @@ class Answer:
             "values": dict(self.values), "evidence": list(self.evidence), "explanation": self.explanation,
             "fix": self.fix,
             "ready_fix": self.ready_fix,
+            "reports_failure": self.reports_failure or self.cause is not None,
         }
 
 
@@ -132,6 +138,8 @@ def why(
     ('untrusted_extra_audience', '377572587972067335', 'medium')
     >>> why("all good here")[0].cause is None
     True
+    >>> [(a.cause, a.reports_failure) for a in why(["ERROR push: upstream answered 403", "INFO all good"])]
+    [(None, True), (None, False)]
     """
     messages = split_messages(text) if isinstance(text, str) else [m for m in text if m.strip()]
     catalogue = catalogue or load_catalogue()
@@ -145,7 +153,8 @@ def why(
         shown = str(redact_tokens(pa.array([message], pa.string()))[0].as_py())
         events = result.events.to_pandas()
         if events.empty or events["signature"].isna().all():
-            answers.append(Answer(shown, detected.name, None))
+            failing = bool(reports_failure(searched_texts(pa.array([message], pa.string())))[0])
+            answers.append(Answer(shown, detected.name, None, reports_failure=failing))
             continue
         answers.append(_answer(shown, detected.name, events[events["signature"].notna()].iloc[:1], realms, catalogue))
     return answers

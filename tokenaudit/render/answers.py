@@ -15,6 +15,12 @@ _SHARED_WORDS = {"phrase": "words several libraries use for this cause",
                  "keyword": "words naming this cause in a line that reports a failure",
                  "words": "a guess from words the catalogue's samples of this cause use; no entry matched"}
 
+#: What to say of a message that reports a failure in words naming no cause tokenaudit knows.
+_UNNAMED_FAILURE = ("failure, cause not named: the words report a failure but name no cause tokenaudit knows. "
+                    "What decides: the rest of the error (the response body, its error_description, a `Caused by:` "
+                    "line: paste them with it), the validator's own log at that time (`tokenaudit ingest` it, then "
+                    "`tokenaudit analyze`), or the token itself (`tokenaudit explain TOKEN`).")
+
 
 def render_answers(answers: list[Answer], *, width: int = 100) -> str:
     """The answers as text for a person: cause, what the text says, alternatives, values, why and fix.
@@ -27,6 +33,15 @@ def render_answers(answers: list[Answer], *, width: int = 100) -> str:
     >>> print(render_answers([Answer("all good", "generic_text", None)]))
     1. all good
        no failure recognised: no entry of tokenaudit's catalogue matches this text, nor do its samples' words
+    >>> print(render_answers([Answer("ERROR push: 403", "generic_text", None, reports_failure=True)], width=60))
+    1. ERROR push: 403
+       failure, cause not named: the words report a failure but
+       name no cause tokenaudit knows. What decides: the rest of
+       the error (the response body, its error_description, a
+       `Caused by:` line: paste them with it), the validator's
+       own log at that time (`tokenaudit ingest` it, then
+       `tokenaudit analyze`), or the token itself (`tokenaudit
+       explain TOKEN`).
     >>> print(render_answers([Answer("x", "generic_text", "expired", title="Token expired", values={"kid": ""},
     ...                              reading="The token's exp has passed", explanation="The token had expired.",
     ...                              fix="Refresh it.")]))
@@ -42,6 +57,10 @@ def render_answers(answers: list[Answer], *, width: int = 100) -> str:
     for number, answer in enumerate(answers, start=1):
         shown = answer.message if len(answer.message) <= width else answer.message[: width - 1] + "…"
         lines.append(f"{number}. {shown}")
+        if answer.cause is None and answer.reports_failure:
+            lines.extend(textwrap.wrap(_UNNAMED_FAILURE, width=max(width, 40), initial_indent="   ",
+                                       subsequent_indent="   ", break_long_words=False, break_on_hyphens=False))
+            continue
         if answer.cause is None:
             lines.append("   no failure recognised: no entry of tokenaudit's catalogue matches this text, nor do its "
                          "samples' words")
