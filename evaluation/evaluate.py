@@ -12,7 +12,7 @@ text, nor the other way round):
   written through ordinary application loggers (``validators/README.md``);
 - ``negative/lines.jsonl``: lines that must give no token failure: accepted
   tokens, ordinary traffic, and user-written imitations (injection probes);
-- ``fresh/lines.jsonl`` … ``fresh33/lines.jsonl``: the held-out rounds. Each
+- ``fresh/lines.jsonl`` … ``fresh34/lines.jsonl``: the held-out rounds. Each
   was gathered by someone who never saw the catalogue, from threads that no
   other set and no file of the project cites, and measured before anyone read
   it; all but the last two have since been read (no longer out of sample).
@@ -54,7 +54,7 @@ SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negativ
         "fresh27": "fresh27/lines.jsonl", "fresh28": "fresh28/lines.jsonl",
         "fresh29": "fresh29/lines.jsonl", "fresh30": "fresh30/lines.jsonl",
         "fresh31": "fresh31/lines.jsonl", "fresh32": "fresh32/lines.jsonl",
-        "fresh33": "fresh33/lines.jsonl"}
+        "fresh33": "fresh33/lines.jsonl", "fresh34": "fresh34/lines.jsonl"}
 #: The held-out sets, each with the words of its row in the table.
 HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, then read",
             "fresh2": "second round: gathered before the keyword tier, measured after it, then read",
@@ -88,8 +88,9 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh30": "thirtieth round: gathered before fresh28 was read, measured three times, then read",
             "fresh31": ("thirty-first round: gathered after fresh28 and fresh29 were read, measured three times, "
                         "then read"),
-            "fresh32": "held out, thirty-second round: gathered before fresh30 was read, never read",
-            "fresh33": "held out, thirty-third round: gathered before fresh31 was read, never read"}
+            "fresh32": "thirty-second round: gathered before fresh30 was read, measured four times, then read",
+            "fresh33": "held out, thirty-third round: gathered before fresh31 was read, never read",
+            "fresh34": "held out, thirty-fourth round: gathered before fresh32 was read, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 #: An expert's reading of held-out sets, line by line: does the line's text alone name its cause
 #: (``text``), narrow it to a few (``guess``), or say nothing of it (``none``)? (``ceiling/README.md``)
