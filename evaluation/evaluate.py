@@ -12,10 +12,10 @@ text, nor the other way round):
   written through ordinary application loggers (``validators/README.md``);
 - ``negative/lines.jsonl``: lines that must give no token failure: accepted
   tokens, ordinary traffic, and user-written imitations (injection probes);
-- ``fresh/lines.jsonl`` … ``fresh34/lines.jsonl``: the held-out rounds. Each
+- ``fresh/lines.jsonl`` … ``fresh35/lines.jsonl``: the held-out rounds. Each
   was gathered by someone who never saw the catalogue, from threads that no
   other set and no file of the project cites, and measured before anyone read
-  it; all but the last two have since been read (no longer out of sample).
+  it; all but the last three have since been read (no longer out of sample).
   :data:`HELD_OUT` says where each stands, ``README.md`` here how each was
   gathered and what reading it gave.
 
@@ -54,7 +54,8 @@ SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negativ
         "fresh27": "fresh27/lines.jsonl", "fresh28": "fresh28/lines.jsonl",
         "fresh29": "fresh29/lines.jsonl", "fresh30": "fresh30/lines.jsonl",
         "fresh31": "fresh31/lines.jsonl", "fresh32": "fresh32/lines.jsonl",
-        "fresh33": "fresh33/lines.jsonl", "fresh34": "fresh34/lines.jsonl"}
+        "fresh33": "fresh33/lines.jsonl", "fresh34": "fresh34/lines.jsonl",
+        "fresh35": "fresh35/lines.jsonl"}
 #: The held-out sets, each with the words of its row in the table.
 HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, then read",
             "fresh2": "second round: gathered before the keyword tier, measured after it, then read",
@@ -90,7 +91,8 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
                         "then read"),
             "fresh32": "thirty-second round: gathered before fresh30 was read, measured four times, then read",
             "fresh33": "held out, thirty-third round: gathered before fresh31 was read, never read",
-            "fresh34": "held out, thirty-fourth round: gathered before fresh32 was read, never read"}
+            "fresh34": "held out, thirty-fourth round: gathered before fresh32 was read, never read",
+            "fresh35": "held out, thirty-fifth round: gathered while fresh32 was read, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 #: An expert's reading of held-out sets, line by line: does the line's text alone name its cause
 #: (``text``), narrow it to a few (``guess``), or say nothing of it (``none``)? (``ceiling/README.md``)
@@ -108,6 +110,8 @@ class Outcome:
     ready_widening_fix: bool
     #: how the cause was found (``signature``, ``phrase``, ``keyword`` or ``words``), empty for none
     tier: str = ""
+    #: no cause, but the line's own words report a failure (``Answer.reports_failure``): tokenaudit says so
+    flagged: bool = False
 
     @property
     def expected(self) -> str | None:
@@ -164,7 +168,7 @@ def evaluate(records: Iterable[dict[str, object]]) -> list[Outcome]:
         found = next((a for a in answers if a.cause is not None), None)
         ready = any(a.cause in WIDENS_TRUST and a.ready_fix for a in answers)
         if found is None:
-            outcomes.append(Outcome(record, None, (), "", ready))
+            outcomes.append(Outcome(record, None, (), "", ready, flagged=any(a.reports_failure for a in answers)))
         else:
             outcomes.append(Outcome(record, found.cause, found.alternatives, found.confidence, ready, found.tier))
     return outcomes
@@ -200,7 +204,12 @@ def summary(scores: dict[str, Scores]) -> dict[str, object]:
                        "negatives_with_token_event": len([o for o in scores[name].outcomes
                                                           if o.expected is None and o.cause in TOKEN_CAUSES])}
                 for name in HELD_OUT}
+    held = [o for name in HELD_OUT for o in scores[name].outcomes if o.cause is None]
     return {
+        "unnamed": {"failures": len([o for o in held if o.expected is not None]),
+                    "failures_flagged": len([o for o in held if o.expected is not None and o.flagged]),
+                    "accepted": len([o for o in held if o.expected is None]),
+                    "accepted_flagged": len([o for o in held if o.expected is None and o.flagged])},
         "real": {"lines": len(scores["real"].outcomes), "right": scores["real"].share("right"),
                  "exact": scores["real"].share("exact"), "named": scores["real"].share("named")},
         **held_out,
@@ -241,7 +250,7 @@ def _pct(value: object) -> str:
 def markdown(scores: dict[str, Scores]) -> str:
     """The README's tables: the headline per set, then recall and precision per cause."""
     head = summary(scores)
-    real, validators, negative = head["real"], head["validators"], head["negative"]
+    real, validators, negative, unnamed = head["real"], head["validators"], head["negative"], head["unnamed"]
     held_out = [(words, head[name]) for name, words in HELD_OUT.items()]
     lines = [
         "| set | lines | right cause | exact cause | expected cause named (answer or alternative) |",
@@ -262,6 +271,11 @@ def markdown(scores: dict[str, Scores]) -> str:
                     f"{held['negatives_with_token_event']}" for name, held in zip(HELD_OUT, (h for _, h in held_out),
                                                                                  strict=True))
         + ".",
+        "",
+        f"Failure lines of the held-out sets that get no cause: {unnamed['failures']}; of them tokenaudit still "  # type: ignore[index]
+        f"says that the line reports a failure, and what would decide its cause: {unnamed['failures_flagged']}. "  # type: ignore[index]
+        f"Accepted lines of those sets that get no cause: {unnamed['accepted']}; said to report a failure: "  # type: ignore[index]
+        f"{unnamed['accepted_flagged']}.",  # type: ignore[index]
         "",
         "Failure lines whose text alone names their cause, as an expert read them (`evaluation/ceiling/`): "
         + "; ".join(f"{n['text_names_cause']} of {n['failures']} in {name} "
