@@ -15,7 +15,7 @@ text, nor the other way round):
 - ``fresh/lines.jsonl`` … ``fresh35/lines.jsonl``: the held-out rounds. Each
   was gathered by someone who never saw the catalogue, from threads that no
   other set and no file of the project cites, and measured before anyone read
-  it; all but the last three have since been read (no longer out of sample).
+  it; all but the last two have since been read (no longer out of sample).
   :data:`HELD_OUT` says where each stands, ``README.md`` here how each was
   gathered and what reading it gave.
 
@@ -90,7 +90,7 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh31": ("thirty-first round: gathered after fresh28 and fresh29 were read, measured three times, "
                         "then read"),
             "fresh32": "thirty-second round: gathered before fresh30 was read, measured four times, then read",
-            "fresh33": "held out, thirty-third round: gathered before fresh31 was read, never read",
+            "fresh33": "thirty-third round: gathered before fresh31 was read, measured four times, then read",
             "fresh34": "held out, thirty-fourth round: gathered before fresh32 was read, never read",
             "fresh35": "held out, thirty-fifth round: gathered while fresh32 was read, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")

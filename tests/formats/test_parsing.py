@@ -84,3 +84,13 @@ def test_a_bodys_bracket_lines_continue_the_line_before_but_bodies_stay_apart() 
     assert module.join_continuation_lines(lines, generic) == [
         'x: 400 Bad Request { "error" : "invalid_grant" }', '{ "a": 1 ],', "next"]
     assert module.join_continuation_lines(["{", "}"], generic) == ["{ }"]
+
+
+def test_a_bodys_members_continue_the_line_before_even_unindented() -> None:
+    """A JSON answer pasted without indentation is still one body; a CSV line's quoted field is no member."""
+    generic = module.load_formats()["generic_text"]
+    lines = ["{", '"error": "invalid_grant",', '"error_description": "Invalid JWT"', "}",
+             '"2024-01-01","ERROR","login failed"', '"note" is a word, not a key']
+    assert module.join_continuation_lines(lines, generic) == [
+        '{ "error": "invalid_grant", "error_description": "Invalid JWT" }', '"2024-01-01","ERROR","login failed"',
+        '"note" is a word, not a key']

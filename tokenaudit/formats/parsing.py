@@ -80,8 +80,10 @@ _DETECT_SAMPLE_LINES = 200
 _DETECT_MIN_SHARE = 0.6
 
 
-#: A line holding only a pretty-printed body's opening or closing bracket (see :func:`_bracket_lines`).
-_BRACKET_LINE = r"^\s*[{}\[\]][,;]?\s*$"
+#: A line of a pretty-printed body: only an opening or closing bracket, or a member (``"error": …``) at the
+#: line's start (see :func:`_body_lines`).
+_BODY_LINE = r'^\s*(?:[{}\[\]][,;]?\s*$|"[^"\n]{1,80}"\s*:)'
+_OPENING_LINE = r"^\s*[{\[]\s*$"
 _CLOSING_LINE = r"^\s*[}\]][,;]?\s*$"
 
 
@@ -658,7 +660,7 @@ def _join_continuations(
     is_cont = pc.and_(kept, pc.fill_null(pc.match_substring_regex(bodies, continuation), False)).to_numpy(
         zero_copy_only=False
     )
-    is_cont |= _bracket_lines(bodies) & np.asarray(kept.to_numpy(zero_copy_only=False), dtype=bool)
+    is_cont |= _body_lines(bodies) & np.asarray(kept.to_numpy(zero_copy_only=False), dtype=bool)
     is_cont[:1] = False
     if not is_cont.any():
         return lines, shaped, None
@@ -683,23 +685,25 @@ def _join_continuations(
     return lines, shaped, pa.array(joined)
 
 
-def _bracket_lines(bodies: pa.Array) -> np.ndarray:
-    """Lines that only open or close a pretty-printed body (``{``, ``}``, ``],``): they continue the line before.
+def _body_lines(bodies: pa.Array) -> np.ndarray:
+    """Lines of a pretty-printed body that continue the line before: brackets (``{``, ``}``, ``],``) and members.
 
-    A closing line always does; an opening line does unless the line before it closed a body, so a log of
-    pretty-printed JSON records keeps one record per body, while the JSON answer an exception message
-    prints on its next lines (google-api-client's ``TokenResponseException: 400 Bad Request`` then ``{``)
-    stays with that message.
+    A member (``"error": "invalid_grant",`` at the start of a line, however indented) and a closing line
+    always do; an opening line does unless the line before it closed a body, so a log of pretty-printed
+    JSON records keeps one record per body, while the JSON answer an exception message prints on its next
+    lines (google-api-client's ``TokenResponseException: 400 Bad Request`` then ``{``) stays with that
+    message. A log record never starts with a member or a lone bracket.
     """
-    brackets = pc.fill_null(pc.match_substring_regex(bodies, _BRACKET_LINE), False).to_numpy(zero_copy_only=False)
-    if not brackets.any():
-        return np.asarray(brackets, dtype=bool)
-    closes = brackets & pc.fill_null(pc.match_substring_regex(bodies, _CLOSING_LINE), False).to_numpy(
+    body = pc.fill_null(pc.match_substring_regex(bodies, _BODY_LINE), False).to_numpy(zero_copy_only=False)
+    if not body.any():
+        return np.asarray(body, dtype=bool)
+    closes = body & pc.fill_null(pc.match_substring_regex(bodies, _CLOSING_LINE), False).to_numpy(
         zero_copy_only=False)
-    opens = brackets & ~closes
+    opens = body & pc.fill_null(pc.match_substring_regex(bodies, _OPENING_LINE), False).to_numpy(
+        zero_copy_only=False)
     after_close = np.zeros(len(closes), dtype=bool)
     after_close[1:] = closes[:-1]
-    return np.asarray(closes | (opens & ~after_close), dtype=bool)
+    return np.asarray((body & ~opens) | (opens & ~after_close), dtype=bool)
 
 
 def join_continuation_lines(lines: list[str], fmt: LogFormat) -> list[str]:
