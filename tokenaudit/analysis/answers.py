@@ -47,10 +47,11 @@ class Answer:
     message carries (the offending audience, the issuer found, …).
     ``ready_fix`` says whether ``fix`` may be applied as printed; a fix that
     widens trust on weak evidence asks for confirmation first, and a message
-    with no cause has no fix, ready or not. ``reports_failure`` says, for a
-    message with no cause, whether its own words (user text masked) still
-    report a failure (a level such as ERROR, an HTTP 401, "denied"): a
-    failure tokenaudit cannot name, not a line that says all is well.
+    with no cause has no fix, ready or not. ``reports_failure`` is true
+    where a cause was found and, for a message with no cause, says whether
+    its own words (user text masked) still report a failure (a level such
+    as ERROR, an HTTP 401, "denied"): a failure tokenaudit cannot name, not
+    a line that says all is well.
     """
 
     message: str
@@ -80,7 +81,7 @@ class Answer:
             "values": dict(self.values), "evidence": list(self.evidence), "explanation": self.explanation,
             "fix": self.fix,
             "ready_fix": self.ready_fix,
-            "reports_failure": self.reports_failure or self.cause is not None,
+            "reports_failure": self.reports_failure,
         }
 
 
@@ -181,6 +182,6 @@ def _answer(message: str, format_name: str, event: pd.DataFrame, realms: pd.Data
         confidence=str(row.get("confidence") or ""), tier=str(row.get("tier") or ""),
         signature=str(row.get("signature") or ""), software=str(row.get("software") or ""),
         values={name: str(row[name]) for name in EVENT_FIELDS if isinstance(row.get(name), str)}, evidence=evidence,
-        explanation=explanation, fix=fix, ready_fix=ready_fix(group, realm),
+        explanation=explanation, fix=fix, ready_fix=ready_fix(group, realm), reports_failure=True,
     )
 

@@ -657,14 +657,13 @@ def _join_continuations(
     continuation by what follows it, and is joined without it.
     """
     bodies = lines if prefix is None else pc.replace_substring_regex(lines, f"^(?:{prefix})", "", max_replacements=1)
-    is_cont = pc.and_(kept, pc.fill_null(pc.match_substring_regex(bodies, continuation), False)).to_numpy(
-        zero_copy_only=False
-    )
-    is_cont |= _body_lines(bodies) & np.asarray(kept.to_numpy(zero_copy_only=False), dtype=bool)
+    kept_rows = np.asarray(kept.to_numpy(zero_copy_only=False), dtype=bool)
+    is_cont = pc.fill_null(pc.match_substring_regex(bodies, continuation), False).to_numpy(zero_copy_only=False)
+    is_cont = (is_cont | _body_lines(bodies)) & kept_rows
     is_cont[:1] = False
     if not is_cont.any():
         return lines, shaped, None
-    starts = ~is_cont & np.asarray(kept.to_numpy(zero_copy_only=False), dtype=bool)
+    starts = ~is_cont & kept_rows
     owner = np.maximum.accumulate(np.where(starts, np.arange(len(starts)), -1))
     joined = is_cont & (owner >= 0)
     positions = np.flatnonzero(joined)
