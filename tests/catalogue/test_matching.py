@@ -150,6 +150,27 @@ def test_a_response_header_that_names_the_error_is_read_as_the_error() -> None:
                                                                   (None, None)]
 
 
+def test_a_python_dict_s_repr_carries_its_message_and_error_keys_in_single_quotes() -> None:
+    """A Python client that logs a decoded JSON body prints the dict's repr: ``'msg': '…'`` starts the software's
+    message as ``"msg": "…"`` does, ``'reason': '…'`` holds an error as ``"reason": "…"`` does; another key's value
+    (``'note'``) is neither."""
+    texts = ["{'code': 1010, 'msg': 'token is expired', 'success': False, 't': 1639929045868}",
+             "{'code': 1010, 'note': 'token is expired', 'success': True}",
+             "{'status': 401, 'reason': 'Token is expired'}"]
+    rows = match_messages(pa.array(texts), load_catalogue(), format_name="generic_text", generic_search=True,
+                          search_texts=mask_user_text(pa.array(texts))).to_pylist()
+    assert [row["signature"] for row in rows] == ["phrase.token_expired", None, "phrase.token_expired"]
+
+
+def test_an_error_code_before_a_dash_is_framing_and_a_dash_separates_clauses_after_a_failure() -> None:
+    """``PGRST303 — JWT issued at future``: one word of framing before an em dash, as before ``: ``; after a
+    failure cue a spaced en or em dash starts a clause as a spaced hyphen does, and without one it starts none."""
+    texts = ["PGRST303 — JWT issued at future", "ERROR sync – token is expired", "INFO device paired – token is expired"]
+    rows = match_messages(pa.array(texts), load_catalogue(), format_name="generic_text", generic_search=True,
+                          search_texts=mask_user_text(pa.array(texts))).to_pylist()
+    assert [row["signature"] for row in rows] == ["phrase.issued_in_the_future", "phrase.token_expired", None]
+
+
 def test_a_compose_service_prefix_starts_the_container_s_message() -> None:
     """docker compose writes ``service  | `` before each line of a container; two blanks at least before the bar,
     so that an application's own ``INFO | …`` field is no such prefix."""

@@ -149,6 +149,25 @@ def test_a_quote_is_the_users_only_after_a_prose_word(line: str, cause: str | No
     assert why(line)[0].cause == cause
 
 
+@pytest.mark.parametrize(("line", "cause"), [
+    # the request's own fields of a JSON log are the client's: a user agent holding a verdict makes no event
+    ('{"level": "info", "status": 200, "user": "Token is expired", "user_agent": "ERROR: Invalid audience"}', None),
+    ('{"level":"warning","uri":"/cb?error=Token is expired","msg":"handled request","status":302}', None),
+    # the server's own fields still speak
+    ('{"level":"error","msg":"Token is expired","user_agent":"curl/8.5.0","status":401}', "expired"),
+])
+def test_a_json_log_s_request_fields_are_the_users(line: str, cause: str | None) -> None:
+    from tokenaudit import why
+
+    assert why(line)[0].cause == cause
+
+
+def test_a_product_s_version_is_no_http_status() -> None:
+    """``AppleWebKit/537.36`` in a user agent is a version; ``HTTP/1.1 401`` and ``"status":403`` are statuses."""
+    texts = ["INFO GET /x 200 Mozilla/5.0 AppleWebKit/537.36 Safari/537.36", "HTTP/1.1 401 x", '{"status":403}']
+    assert reports_failure(pa.array(texts)).tolist() == [False, True, True]
+
+
 def test_go_fmt_marks_of_a_missing_argument_are_no_verdict() -> None:
     """``audience=https%!A(MISSING)`` is Go's fmt over a URL-encoded value, not an audience found missing."""
     from tokenaudit import why

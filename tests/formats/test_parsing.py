@@ -86,6 +86,16 @@ def test_a_bodys_bracket_lines_continue_the_line_before_but_bodies_stay_apart() 
     assert module.join_continuation_lines(["{", "}"], generic) == ["{ }"]
 
 
+def test_a_body_on_one_line_continues_the_line_that_announces_it() -> None:
+    """``error stream:`` then a JSON answer on one line is one record; JSON records after a plain line stay apart."""
+    generic = module.load_formats()["generic_text"]
+    lines = ["MSA Error: 401: Unauthorized, error stream:", '{"Identity":"0","XErr":2148916238}',
+             "INFO started", '{"level":"info","msg":"ready"}', '{"level":"info","msg":"up"}']
+    assert module.join_continuation_lines(lines, generic) == [
+        'MSA Error: 401: Unauthorized, error stream: {"Identity":"0","XErr":2148916238}', "INFO started",
+        '{"level":"info","msg":"ready"}', '{"level":"info","msg":"up"}']
+
+
 def test_a_bodys_members_continue_the_line_before_even_unindented() -> None:
     """A JSON answer pasted without indentation is still one body; a CSV line's quoted field is no member."""
     generic = module.load_formats()["generic_text"]

@@ -20,9 +20,10 @@ import pyarrow.compute as pc
 from .wrappers import load_wrappers
 
 #: Where a clause can begin inside a message: after a separator of an application's prefix, a
-#: logger header or an error chain; after an opening quote or bracket; after an error-like key.
+#: logger header or an error chain (a spaced hyphen, en dash or em dash among them: ``PGRST303 — JWT …``); after an
+#: opening quote or bracket; after an error-like key.
 CLAUSE_START = (
-    r"(?:: |, |; |\. |\] |\) |-> |=> | - |[\"'`(\[{]"
+    r"(?:: |, |; |\. |\] |\) |-> |=> | - | — | – |[\"'`(\[{]"
     r"|\b(?:msg|err|error|reason|message|error_description|detail|description|exception) ?= ?[\"']?|\n\s*)"
 )
 
@@ -51,11 +52,13 @@ def anchored_pattern(pattern: str, search: bool) -> str:
 
 #: A key whose value is an error: the key itself reports a failure (``error="…"``, ``"exception": "…"``, an XML
 #: element such as Spring Security OAuth's ``<error_description>…``, the description in the user info Apple's
-#: ``NSError`` prints: ``UserInfo={…, NSLocalizedDescription=Expired token received from FIRAuth, …}``; a
+#: ``NSError`` prints: ``UserInfo={…, NSLocalizedDescription=Expired token received from FIRAuth, …}``; the same keys
+#: in a Python dict's repr, ``{'error': 'invalid_grant', …}``; a
 #: response header that names an error or its reason, ``X-Error: …``, ``X-Databricks-Reason-Phrase: …``: a request
 #: header, which the client sets, is masked before any search, see ``client_header`` of ``data/user_text.toml``).
 ERROR_KEY = (r"""(?:\b(?:err|error|errors|exception|reason|error_description|cause)=["']?"""
              r'|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*"'
+             r"|'(?:err|error|errors|exception|reason|error_description|cause)'\s*:\s*[\"']"
              r"""|<(?:error|exception|reason|error_description|cause)>"""
              r"""|\b[Xx]-[\w-]*(?:[Ee]rror|[Rr]eason)[\w-]*: """
              r"""|\bNS(?:Localized(?:Description|FailureReason)|DebugDescription)=)""")
@@ -63,16 +66,18 @@ ERROR_KEY = (r"""(?:\b(?:err|error|errors|exception|reason|error_description|cau
 
 #: A logger's message field inside a JSON line no format parsed (a pasted, cut or nested record): its value starts
 #: the software's message wherever it stands in the line, as the message of a parsed JSON log does. .NET and AWS
-#: bodies spell it ``"Message"``; an AWS XML error carries it as ``<Message>``.
-MESSAGE_FIELD = r'(?:"(?:msg|message|Message)"\s*:\s*"|<Message>)'
+#: bodies spell it ``"Message"``; an AWS XML error carries it as ``<Message>``. A Python client that logs a
+#: decoded JSON body prints the dict's repr, its keys in single quotes: ``{'code': 1010, 'msg': 'token is expired'}``.
+MESSAGE_FIELD = r'''(?:"(?:msg|message|Message)"\s*:\s*"|'(?:msg|message|Message)'\s*:\s*["']|<Message>)'''
 
 
 #: A start of a message that is structure, not words: braces, quotes, one neutral key (``{"msg": "``, a list of
 #: messages ``{"messages": ["``), one word of the software's own framing (``IDX10223: ``, ``[openid-connect] ``,
-#: ``oidc_proto_jwt_verify: ``, PowerShell's ``Connect-AzAccount : ``), the HTTP status a web framework writes
-#: before its error (``500 state mismatch``), or the number of an error in a list (``0. ``, ``2) ``).
+#: ``oidc_proto_jwt_verify: ``, PowerShell's ``Connect-AzAccount : ``, an error code before a dash, ``PGRST303 — ``),
+#: the HTTP status a web framework writes before its error (``500 state mismatch``), or the number of an error in a
+#: list (``0. ``, ``2) ``).
 NEUTRAL_START = (r"""[\s{\[("'`]*(?:(?:msg|messages?|detail|reason|description|error_description|title|text)"""
-                 r"""["']?\s*[:=]\s*\[?\s*["'`]?\s*|[^\s\]]{1,60}?(?:\(\))?(?: ?: |\] )["'`(\[]?|[1-5]\d\d """
+                 r"""["']?\s*[:=]\s*\[?\s*["'`]?\s*|[^\s\]]{1,60}?(?:\(\))?(?: ?: |\] | [—–] )["'`(\[]?|[1-5]\d\d """
                  r"""|\d{1,2}[.)] )?""")
 
 

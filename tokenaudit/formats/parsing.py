@@ -85,6 +85,10 @@ _DETECT_MIN_SHARE = 0.6
 _BODY_LINE = r'^\s*(?:[{}\[\]][,;]?\s*$|"[^"\n]{1,80}"\s*:)'
 _OPENING_LINE = r"^\s*[{\[]\s*$"
 _CLOSING_LINE = r"^\s*[}\]][,;]?\s*$"
+#: A body written on one line (``{"Identity":"0","XErr":2148916238,…}``) and a line that announces one: it ends
+#: with a colon (``error stream:``, ``Response body:``).
+_ONE_LINE_BODY = r"^\s*[{\[]\S"
+_ANNOUNCING_LINE = r":\s*$"
 
 
 def _format_from_toml(path: Path, clean: set[str] | None = None) -> LogFormat:
@@ -685,24 +689,34 @@ def _join_continuations(
 
 
 def _body_lines(bodies: pa.Array) -> np.ndarray:
-    """Lines of a pretty-printed body that continue the line before: brackets (``{``, ``}``, ``],``) and members.
+    """Lines of a body that continue the line before: brackets (``{``, ``}``, ``],``), members, announced bodies.
 
     A member (``"error": "invalid_grant",`` at the start of a line, however indented) and a closing line
     always do; an opening line does unless the line before it closed a body, so a log of pretty-printed
     JSON records keeps one record per body, while the JSON answer an exception message prints on its next
     lines (google-api-client's ``TokenResponseException: 400 Bad Request`` then ``{``) stays with that
-    message. A log record never starts with a member or a lone bracket.
+    message. A log record never starts with a member or a lone bracket. A body on one line continues a line
+    that announces it with a closing colon (``MSA Error: 401: Unauthorized, error stream:`` then
+    ``{"XErr":…}``); a log of JSON records, whose lines end in ``}``, announces none.
     """
     body = pc.fill_null(pc.match_substring_regex(bodies, _BODY_LINE), False).to_numpy(zero_copy_only=False)
+    one_line = pc.fill_null(pc.match_substring_regex(bodies, _ONE_LINE_BODY), False).to_numpy(zero_copy_only=False)
+    if one_line.any():
+        announces = pc.fill_null(pc.match_substring_regex(bodies, _ANNOUNCING_LINE), False).to_numpy(
+            zero_copy_only=False)
+        announced = np.zeros(len(one_line), dtype=bool)
+        announced[1:] = one_line[1:] & announces[:-1]
+    else:
+        announced = np.zeros(len(one_line), dtype=bool)
     if not body.any():
-        return np.asarray(body, dtype=bool)
+        return np.asarray(announced, dtype=bool)
     closes = body & pc.fill_null(pc.match_substring_regex(bodies, _CLOSING_LINE), False).to_numpy(
         zero_copy_only=False)
     opens = body & pc.fill_null(pc.match_substring_regex(bodies, _OPENING_LINE), False).to_numpy(
         zero_copy_only=False)
     after_close = np.zeros(len(closes), dtype=bool)
     after_close[1:] = closes[:-1]
-    return np.asarray((body & ~opens) | (opens & ~after_close), dtype=bool)
+    return np.asarray((body & ~opens) | (opens & ~after_close) | announced, dtype=bool)
 
 
 def join_continuation_lines(lines: list[str], fmt: LogFormat) -> list[str]:
