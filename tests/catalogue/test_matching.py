@@ -165,7 +165,8 @@ def test_a_python_dict_s_repr_carries_its_message_and_error_keys_in_single_quote
 def test_an_error_code_before_a_dash_is_framing_and_a_dash_separates_clauses_after_a_failure() -> None:
     """``PGRST303 — JWT issued at future``: one word of framing before an em dash, as before ``: ``; after a
     failure cue a spaced en or em dash starts a clause as a spaced hyphen does, and without one it starts none."""
-    texts = ["PGRST303 — JWT issued at future", "ERROR sync – token is expired", "INFO device paired – token is expired"]
+    texts = ["PGRST303 — JWT issued at future", "ERROR sync – token is expired",
+             "INFO device paired – token is expired"]
     rows = match_messages(pa.array(texts), load_catalogue(), format_name="generic_text", generic_search=True,
                           search_texts=mask_user_text(pa.array(texts))).to_pylist()
     assert [row["signature"] for row in rows] == ["phrase.issued_in_the_future", "phrase.token_expired", None]
