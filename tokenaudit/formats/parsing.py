@@ -701,13 +701,11 @@ def _body_lines(bodies: pa.Array) -> np.ndarray:
     """
     body = pc.fill_null(pc.match_substring_regex(bodies, _BODY_LINE), False).to_numpy(zero_copy_only=False)
     one_line = pc.fill_null(pc.match_substring_regex(bodies, _ONE_LINE_BODY), False).to_numpy(zero_copy_only=False)
+    announced = np.zeros(len(one_line), dtype=bool)
     if one_line.any():
         announces = pc.fill_null(pc.match_substring_regex(bodies, _ANNOUNCING_LINE), False).to_numpy(
             zero_copy_only=False)
-        announced = np.zeros(len(one_line), dtype=bool)
         announced[1:] = one_line[1:] & announces[:-1]
-    else:
-        announced = np.zeros(len(one_line), dtype=bool)
     if not body.any():
         return np.asarray(announced, dtype=bool)
     closes = body & pc.fill_null(pc.match_substring_regex(bodies, _CLOSING_LINE), False).to_numpy(
