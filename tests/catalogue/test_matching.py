@@ -172,6 +172,15 @@ def test_an_error_code_before_a_dash_is_framing_and_a_dash_separates_clauses_aft
     assert [row["signature"] for row in rows] == ["phrase.issued_in_the_future", "phrase.token_expired", None]
 
 
+def test_an_exclamation_mark_after_a_failure_starts_a_clause() -> None:
+    """A CLI's ``Error! `` (the Vercel and Now CLIs, ``npm ERR! ``) closes its framing as ``: `` does; without a
+    failure cue before it, ``! `` starts no clause."""
+    texts = ["Error! The specified token is not valid", "ERROR sync! token is expired", "INFO Hello! token is expired"]
+    rows = match_messages(pa.array(texts), load_catalogue(), format_name="generic_text", generic_search=True,
+                          search_texts=mask_user_text(pa.array(texts))).to_pylist()
+    assert [row["signature"] for row in rows] == ["phrase.specified_token_not_valid", "phrase.token_expired", None]
+
+
 def test_a_compose_service_prefix_starts_the_container_s_message() -> None:
     """docker compose writes ``service  | `` before each line of a container; two blanks at least before the bar,
     so that an application's own ``INFO | …`` field is no such prefix."""

@@ -162,6 +162,34 @@ def test_a_json_log_s_request_fields_are_the_users(line: str, cause: str | None)
     assert why(line)[0].cause == cause
 
 
+@pytest.mark.parametrize(("text", "reports"), [
+    ("INFO push: apns answered reason=BadDeviceToken", True),
+    ('level=info msg="refresh" cause="upstream: the access token has expired"', True),
+    ("UserInfo={NSLocalizedDescription=Expired token received}", True),
+    ('level=info msg="delivered" reason=""', False),  # a key that holds nothing reports nothing
+    ("{'status': 'sent', 'reason': None}", False),
+    ("INFO push: delivered, no reason to retry", False),  # the word alone is no key
+])
+def test_a_key_that_names_an_error_reports_a_failure_wherever_it_stands(text: str, reports: bool) -> None:
+    assert reports_failure(pa.array([text])).tolist() == [reports]
+
+
+def test_a_keyword_after_an_error_key_further_in_is_found() -> None:
+    """The key reports the failure, though the validator's words do not start its value."""
+    from tokenaudit import why
+
+    assert why('level=info msg="refresh" cause="upstream: the access token has expired"')[0].cause == "expired"
+    assert why('level=info msg="refresh" note="upstream: the access token has expired"')[0].cause is None
+
+
+def test_typographic_quotes_read_as_the_quotes_the_software_wrote() -> None:
+    """A forum or a word processor turns ``'iss'`` into ``‘iss’``: the claim is still named."""
+    from tokenaudit import why
+
+    assert why("ERROR login: Invalid ‘iss’ claim")[0].cause == "issuer_mismatch"
+    assert why("ERROR login: Invalid “aud” value")[0].cause == "client_id_missing"
+
+
 def test_a_product_s_version_is_no_http_status() -> None:
     """``AppleWebKit/537.36`` in a user agent is a version; ``HTTP/1.1 401`` and ``"status":403`` are statuses."""
     texts = ["INFO GET /x 200 Mozilla/5.0 AppleWebKit/537.36 Safari/537.36", "HTTP/1.1 401 x", '{"status":403}']

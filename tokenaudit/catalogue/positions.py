@@ -20,10 +20,10 @@ import pyarrow.compute as pc
 from .wrappers import load_wrappers
 
 #: Where a clause can begin inside a message: after a separator of an application's prefix, a
-#: logger header or an error chain (a spaced hyphen, en dash or em dash among them: ``PGRST303 — JWT …``); after an
-#: opening quote or bracket; after an error-like key.
+#: logger header or an error chain (a spaced hyphen, en dash or em dash among them: ``PGRST303 — JWT …``; the
+#: exclamation mark of a CLI's ``Error! `` or ``npm ERR! ``); after an opening quote or bracket; after an error-like key.
 CLAUSE_START = (
-    r"(?:: |, |; |\. |\] |\) |-> |=> | - | — | – |[\"'`(\[{]"
+    r"(?:: |, |; |\. |! |\] |\) |-> |=> | - | — | – |[\"'`(\[{]"
     r"|\b(?:msg|err|error|reason|message|error_description|detail|description|exception) ?= ?[\"']?|\n\s*)"
 )
 
@@ -121,8 +121,23 @@ def keyword_pattern(pattern: str) -> str:
     return rf"(?:^|\W)(?:{pattern})"
 
 
+def failure_pattern(cue: str) -> str:
+    """The regex of a text that reports a failure: the failure ``cue``, or a key that names an error (:data:`ERROR_KEY`).
+
+    A key such as ``reason=``, ``cause=`` or ``NSLocalizedDescription=`` reports
+    a failure wherever it stands, as it does before a clause (:func:`clause_pattern`).
+
+    Examples
+    --------
+    >>> texts = pa.array(["INFO push: reason=BadDeviceToken", "INFO push: delivered", "INFO reason: none"])
+    >>> pc.match_substring_regex(texts, failure_pattern("(?i:fail)")).to_pylist()
+    [True, False, False]
+    """
+    return f"(?:{cue})|{ERROR_KEY}"
+
+
 def reports_failure(texts: pa.Array) -> np.ndarray:
-    """Which ``texts`` report a failure in words of their own (``failure_cue`` of ``data/user_text.toml``).
+    """Which ``texts`` report a failure in words of their own: the failure cue or an error key (:func:`failure_pattern`).
 
     A keyword counts only in such a text: "token expired" logged at INFO while
     a client refreshes it is no refusal, ``ERROR … token expired`` is.
@@ -140,7 +155,8 @@ def reports_failure(texts: pa.Array) -> np.ndarray:
     from .user_text import load_user_text
 
     rules = load_user_text()
-    cue = pc.match_substring_regex(pc.replace_substring_regex(texts, rules.empty_error, " "), rules.failure_cue)
+    cleared = pc.replace_substring_regex(texts, rules.empty_error, " ")
+    cue = pc.match_substring_regex(cleared, failure_pattern(rules.failure_cue))
     flags: np.ndarray = pc.fill_null(cue, False).to_numpy(zero_copy_only=False)
     return flags
 

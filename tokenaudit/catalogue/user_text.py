@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from ..common.datafiles import check_keys, package_data, read_toml
 from ..errors import CatalogueError
 from ..regex.lint import BACKTRACKING_HINT, lint_pattern, validate_regex
+from .positions import failure_pattern
 
 #: This package's TOML files.
 DATA_DIR = package_data("tokenaudit.catalogue")
@@ -116,7 +117,7 @@ def _read_empty_error(entry: dict[str, object], cue: str, path: Path) -> str:
         raise CatalogueError(f"empty_error is not a usable regex: {problem}", path=str(path))
     for sample in entry["sample"]:  # type: ignore[attr-defined]
         cleared = pc.replace_substring_regex(pa.array([sample["text"]], pa.string()), pattern, " ")
-        got = bool(pc.match_substring_regex(cleared, cue)[0].as_py())
+        got = bool(pc.match_substring_regex(cleared, failure_pattern(cue))[0].as_py())
         if got != bool(sample["reports"]):
             raise CatalogueError(f"empty_error: {sample['text']!r} {'reports' if got else 'does not report'} a "
                                  "failure", path=str(path))
@@ -161,7 +162,12 @@ def searched_texts(messages: pa.Array) -> pa.Array:
 #: Unexpected &#39;aud&#39; value<br> &nbsp; &nbsp;at …``), each with the text it stands for; ``&amp;`` last.
 HTML_ESCAPES = (("<br>", "\n"), ("<br/>", "\n"), ("<br />", "\n"), ("&nbsp;", " "), ("&#39;", "'"), ("&#x27;", "'"),
                 ("&apos;", "'"), ("&#34;", '"'), ("&quot;", '"'), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
-_HTML_ESCAPE = "|".join(escape for escape, _ in HTML_ESCAPES)  # none of them holds a character special to a regex
+#: Typographic quotes, as forums, chat tools and word processors turn the quotes of a pasted message, each with the
+#: quote the software wrote: ``Invalid ‘iss’ claim`` reads as ``Invalid 'iss' claim``.
+TYPOGRAPHIC_QUOTES = (("\u2018", "'"), ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"'))
+#: Every rewrite :func:`unescape_strings` makes in the texts that hold one, HTML's ``&amp;`` last.
+_REWRITES = TYPOGRAPHIC_QUOTES + HTML_ESCAPES
+_REWRITTEN = "|".join(escape for escape, _ in _REWRITES)  # none of them holds a character special to a regex
 
 
 def unescape_strings(texts: pa.Array) -> pa.Array:
@@ -169,9 +175,10 @@ def unescape_strings(texts: pa.Array) -> pa.Array:
 
     A validator's message logged as a string value (``error="missing required key \\"aud\\" among claims"``,
     ``"exc_info": "Traceback …\\njose.exceptions.JWTError: …"``) reads as the validator wrote it, and so does
-    one an error page wrote in HTML (:data:`HTML_ESCAPES`). Applied after :func:`mask_user_text`, which needs
-    the quotes as the line has them, so text a user wrote is masked before any escape of it is undone. HTML is
-    undone only in the texts that hold one of its escapes (one literal pass over the chunk finds them).
+    one an error page wrote in HTML (:data:`HTML_ESCAPES`), and one whose quotes a forum or a word processor
+    made typographic (:data:`TYPOGRAPHIC_QUOTES`). Applied after :func:`mask_user_text`, which needs the quotes
+    as the line has them, so text a user wrote is masked before any escape of it is undone. HTML and typographic
+    quotes are undone only in the texts that hold one (one literal pass over the chunk finds them).
 
     Examples
     --------
@@ -179,15 +186,17 @@ def unescape_strings(texts: pa.Array) -> pa.Array:
     ['error="missing key "aud" among claims"']
     >>> unescape_strings(pa.array(["<pre>InvalidTokenError: Unexpected &#39;aud&#39; value<br> &nbsp;at"])).to_pylist()
     ["<pre>InvalidTokenError: Unexpected 'aud' value\\n  at"]
+    >>> unescape_strings(pa.array(["Invalid \u2018iss\u2019 claim", "no quote"])).to_pylist()
+    ["Invalid 'iss' claim", 'no quote']
     """
     texts = pc.replace_substring(pc.replace_substring(texts, '\\"', '"'), "\\n", "\n")
-    holding = pc.fill_null(pc.match_substring_regex(texts, _HTML_ESCAPE), False)
+    holding = pc.fill_null(pc.match_substring_regex(texts, _REWRITTEN), False)
     if not pc.any(holding).as_py():
         return texts
     if isinstance(texts, pa.ChunkedArray):  # replace_with_mask takes one array
         texts, holding = texts.combine_chunks(), holding.combine_chunks()
     pages = pc.filter(texts, holding)
-    for escape, text in HTML_ESCAPES:
+    for escape, text in _REWRITES:
         pages = pc.replace_substring(pages, escape, text)
     return pc.replace_with_mask(texts, holding, pages)
 
