@@ -181,6 +181,14 @@ def test_an_exclamation_mark_after_a_failure_starts_a_clause() -> None:
     assert [row["signature"] for row in rows] == ["phrase.specified_token_not_valid", "phrase.token_expired", None]
 
 
+def test_a_colon_padded_with_blanks_starts_a_clause() -> None:
+    """CLIs align their output: ``Error:  Code 10000: …`` has two blanks after the colon, as a table cell has."""
+    texts = ["Error:  Code 10000: Authentication error", "ERROR sync:   token is expired"]
+    rows = match_messages(pa.array(texts), load_catalogue(), format_name="generic_text", generic_search=True,
+                          search_texts=mask_user_text(pa.array(texts))).to_pylist()
+    assert [row["signature"] for row in rows] == ["cloudflare_api.authentication_error", "phrase.token_expired"]
+
+
 def test_a_compose_service_prefix_starts_the_container_s_message() -> None:
     """docker compose writes ``service  | `` before each line of a container; two blanks at least before the bar,
     so that an application's own ``INFO | …`` field is no such prefix."""

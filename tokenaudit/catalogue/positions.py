@@ -21,9 +21,10 @@ from .wrappers import load_wrappers
 
 #: Where a clause can begin inside a message: after a separator of an application's prefix, a
 #: logger header or an error chain (a spaced hyphen, en dash or em dash among them: ``PGRST303 — JWT …``; the
-#: exclamation mark of a CLI's ``Error! `` or ``npm ERR! ``); after an opening quote or bracket; after an error-like key.
+#: exclamation mark of a CLI's ``Error! `` or ``npm ERR! ``; a colon with the blanks of aligned output after it,
+#: ``Error:  Code 10000``); after an opening quote or bracket; after an error-like key.
 CLAUSE_START = (
-    r"(?:: |, |; |\. |! |\] |\) |-> |=> | - | — | – |[\"'`(\[{]"
+    r"(?:: +|, |; |\. |! |\] |\) |-> |=> | - | — | – |[\"'`(\[{]"
     r"|\b(?:msg|err|error|reason|message|error_description|detail|description|exception) ?= ?[\"']?|\n\s*)"
 )
 
