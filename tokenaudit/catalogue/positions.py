@@ -123,7 +123,7 @@ def keyword_pattern(pattern: str) -> str:
 
 
 def failure_pattern(cue: str) -> str:
-    """The regex of a text that reports a failure: the failure ``cue``, or a key that names an error (:data:`ERROR_KEY`).
+    """The regex of a text that reports a failure: the failure ``cue``, or a key naming an error (:data:`ERROR_KEY`).
 
     A key such as ``reason=``, ``cause=`` or ``NSLocalizedDescription=`` reports
     a failure wherever it stands, as it does before a clause (:func:`clause_pattern`).
@@ -138,7 +138,7 @@ def failure_pattern(cue: str) -> str:
 
 
 def reports_failure(texts: pa.Array) -> np.ndarray:
-    """Which ``texts`` report a failure in words of their own: the failure cue or an error key (:func:`failure_pattern`).
+    """Which ``texts`` report a failure in words of their own: a failure cue or an error key (:func:`failure_pattern`).
 
     A keyword counts only in such a text: "token expired" logged at INFO while
     a client refreshes it is no refusal, ``ERROR … token expired`` is.
