@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .error_keys import ERROR_KEY, failure_pattern
 from .wrappers import load_wrappers
 
 #: Where a clause can begin inside a message: after a separator of an application's prefix, a
@@ -49,20 +50,6 @@ def anchored_pattern(pattern: str, search: bool) -> str:
         return pattern
     wrappers = "|".join(f"(?:{wrapper.pattern})" for wrapper in load_wrappers())
     return f"^(?:{wrappers})*(?:{pattern})"
-
-
-#: A key whose value is an error: the key itself reports a failure (``error="…"``, ``"exception": "…"``, an XML
-#: element such as Spring Security OAuth's ``<error_description>…``, the description in the user info Apple's
-#: ``NSError`` prints: ``UserInfo={…, NSLocalizedDescription=Expired token received from FIRAuth, …}``; the same keys
-#: in a Python dict's repr, ``{'error': 'invalid_grant', …}``; a
-#: response header that names an error or its reason, ``X-Error: …``, ``X-Databricks-Reason-Phrase: …``: a request
-#: header, which the client sets, is masked before any search, see ``client_header`` of ``data/user_text.toml``).
-ERROR_KEY = (r"""(?:\b(?:err|error|errors|exception|reason|error_description|cause)=["']?"""
-             r'|"(?:err|error|errors|exception|reason|error_description|cause)"\s*:\s*"'
-             r"|'(?:err|error|errors|exception|reason|error_description|cause)'\s*:\s*[\"']"
-             r"""|<(?:error|exception|reason|error_description|cause)>"""
-             r"""|\b[Xx]-[\w-]*(?:[Ee]rror|[Rr]eason)[\w-]*: """
-             r"""|\bNS(?:Localized(?:Description|FailureReason)|DebugDescription)=)""")
 
 
 #: A logger's message field inside a JSON line no format parsed (a pasted, cut or nested record): its value starts
@@ -122,23 +109,8 @@ def keyword_pattern(pattern: str) -> str:
     return rf"(?:^|\W)(?:{pattern})"
 
 
-def failure_pattern(cue: str) -> str:
-    """The regex of a text that reports a failure: the failure ``cue``, or a key naming an error (:data:`ERROR_KEY`).
-
-    A key such as ``reason=``, ``cause=`` or ``NSLocalizedDescription=`` reports
-    a failure wherever it stands, as it does before a clause (:func:`clause_pattern`).
-
-    Examples
-    --------
-    >>> texts = pa.array(["INFO push: reason=BadDeviceToken", "INFO push: delivered", "INFO reason: none"])
-    >>> pc.match_substring_regex(texts, failure_pattern("(?i:fail)")).to_pylist()
-    [True, False, False]
-    """
-    return f"(?:{cue})|{ERROR_KEY}"
-
-
 def reports_failure(texts: pa.Array) -> np.ndarray:
-    """Which ``texts`` report a failure in words of their own: a failure cue or an error key (:func:`failure_pattern`).
+    """Which ``texts`` report a failure in words of their own: a failure cue or an error key (:func:`.failure_pattern`).
 
     A keyword counts only in such a text: "token expired" logged at INFO while
     a client refreshes it is no refusal, ``ERROR … token expired`` is.

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from ..common.datafiles import check_keys, package_data, read_toml
 from ..errors import CatalogueError
 from ..regex.lint import BACKTRACKING_HINT, lint_pattern, validate_regex
-from .positions import failure_pattern
+from .error_keys import failure_pattern
 
 #: This package's TOML files.
 DATA_DIR = package_data("tokenaudit.catalogue")
