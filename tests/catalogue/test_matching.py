@@ -189,6 +189,16 @@ def test_a_colon_padded_with_blanks_starts_a_clause() -> None:
     assert [row["signature"] for row in rows] == ["cloudflare_api.authentication_error", "phrase.token_expired"]
 
 
+def test_an_error_key_reports_a_failure_before_a_later_clause_as_a_failure_cue_does() -> None:
+    """``reason=`` names an error wherever it stands: a clause after it starts the software's text, as one after
+    "failed" does; another key (``note=``) reports nothing, and a clause after it starts no match."""
+    texts = ["INFO push: reason=upstream answer: token is expired", "INFO push: note=upstream answer: token is expired",
+             "{'kind': 'Status', 'reason': 'Upstream, token is expired'}"]
+    rows = match_messages(pa.array(texts), load_catalogue(), format_name="generic_text", generic_search=True,
+                          search_texts=mask_user_text(pa.array(texts))).to_pylist()
+    assert [row["signature"] for row in rows] == ["phrase.token_expired", None, "phrase.token_expired"]
+
+
 def test_a_compose_service_prefix_starts_the_container_s_message() -> None:
     """docker compose writes ``service  | `` before each line of a container; two blanks at least before the bar,
     so that an application's own ``INFO | …`` field is no such prefix."""

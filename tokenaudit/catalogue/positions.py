@@ -74,8 +74,9 @@ def clause_pattern(pattern: str) -> str:
     """The regex that finds ``pattern`` at the start of a text, after a neutral start, or at a clause after a cue.
 
     A match further into a message counts only where the software's text
-    before it reports a failure (``failure_cue`` of ``data/user_text.toml``:
-    a level such as ERROR or WARN, words such as "failed" or "invalid"): an
+    before it reports a failure (:func:`.failure_pattern`: the ``failure_cue``
+    of ``data/user_text.toml``, a level such as ERROR or WARN, words such as
+    "failed" or "invalid", or a key naming an error such as ``"reason": "``): an
     application that logs a user's search or echo in words of its own reports
     none. The value of an error-like key (``error=``, ``"exception": "``)
     counts as well: the key reports the failure; so does a JSON line's
@@ -91,7 +92,7 @@ def clause_pattern(pattern: str) -> str:
     """
     from .user_text import load_user_text
 
-    cue = load_user_text().failure_cue
+    cue = failure_pattern(load_user_text().failure_cue)
     return (f"^(?:(?s:.*?)(?:{cue})(?s:.*?){CLAUSE_START}|(?s:.*?)(?:{ERROR_KEY}|{MESSAGE_FIELD})|{wrapper_chain()}"
             f"|{NEUTRAL_START})?"
             f"(?:{pattern})")
