@@ -26,6 +26,14 @@ def test_messages_differing_only_in_ids_share_a_template() -> None:
         ("x eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl y", "x <JWT> y"),
         ("client_secret=hunter2hunter2 ok", "client_secret=<SECRET> ok"),
         ("nothing secret here", "nothing secret here"),
+        ("access_token=abcdefghijklmnopqrstuv&x=1", "access_token=<SECRET>&x=1"),
+        ('{"refresh_token": "r1.Zx9-Qa"}', '{"refresh_token": "<SECRET>"}'),
+        ("failed to parse access_token: unsupported signing method: HS512",
+         "failed to parse access_token: unsupported signing method: HS512"),
+        ("client_secret=hunterhunter ok", "client_secret=<SECRET> ok"),
+        ("got access_token: gho_16C7e42F292c6912E7710c838347Ae178B4a for user", "got access_token: <SECRET> for user"),
+        ("access_token: aqpzwlxkemrnbvtyhgfd", "access_token: <SECRET>"),
+        ("id_token=abcdef&x=1", "id_token=<SECRET>&x=1"),
     ],
 )
 def test_redaction(text: str, redacted: str) -> None:

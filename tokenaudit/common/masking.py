@@ -32,8 +32,15 @@ REDACTIONS = (
     # Compact JWS (3 parts) and JWE (5 parts): base64url header starting {"
     (r"eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){2,4}", "<JWT>"),
     (r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}", r"\1<TOKEN>"),
-    (r"(?i)((?:client[-_]key|client[-_]secret|access_token|id_token|refresh_token)[\"']?\s*[=:]\s*[\"']?)"
+    (r"(?i)((?:client[-_]key|client[-_]secret)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,}]{4,}", r"\1<SECRET>"),
+    # A token's value: after `=`, a quoted key or a quote, or straight after `:`, whatever it holds.
+    (r"(?i:((?:access_token|id_token|refresh_token)(?:[\"']?\s*=\s*[\"']?|[\"']\s*:\s*[\"']?|:\s*[\"']|:)))"
      r"[^\s\"'&,}]{4,}", r"\1<SECRET>"),
+    # After `: ` unquoted, the software may be writing prose about the token ("failed to parse access_token:
+    # unsupported signing method"), whose words name the cause and stay: there a value is one that holds a digit,
+    # a capital or a sign, or a long run of letters.
+    (r"(?i:((?:access_token|id_token|refresh_token):\s+))"
+     r"(?:[^\s\"'&,}]*[^a-z\s\"'&,}][^\s\"'&,}]*|[a-z]{16,})", r"\1<SECRET>"),
 )
 
 
