@@ -101,8 +101,9 @@ def _read_failure_cue(entry: dict[str, object], path: Path) -> str:
     pattern = str(entry["pattern"])
     if problem := validate_regex(pattern):
         raise CatalogueError(f"failure_cue is not a usable regex: {problem}", path=str(path))
+    reports = failure_pattern(pattern)  # the cue as every use reads it, error keys included
     for sample in entry["sample"]:  # type: ignore[attr-defined]
-        got = bool(pc.match_substring_regex(pa.array([sample["prefix"]], pa.string()), failure_pattern(pattern))[0].as_py())
+        got = bool(pc.match_substring_regex(pa.array([sample["prefix"]], pa.string()), reports)[0].as_py())
         if got != bool(sample["match"]):
             raise CatalogueError(f"failure_cue {'misses' if sample['match'] else 'matches'} {sample['prefix']!r}",
                                  path=str(path))
