@@ -2,8 +2,11 @@
 
 Every stored message passes through :func:`redact_tokens` first. A JWT (or
 JWE) becomes ``<JWT>``, the value after ``Bearer`` becomes ``<TOKEN>``, and
-``client-key``/``client_secret`` values become ``<SECRET>``. The work is one
-vectorized regex replace per rule over a pyarrow array.
+``client-key``/``client_secret`` values and the values of ``access_token``,
+``id_token`` and ``refresh_token`` become ``<SECRET>`` (a short lower-case
+word after an unquoted ``access_token: `` is the software's prose and
+stays). The work is one vectorized regex replace per rule over a pyarrow
+array.
 
 Masking (``data/masks.toml``, ordered rules in the manner of Drain3) turns a
 redacted message into a template: ids, addresses, times and numbers become
