@@ -94,7 +94,7 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh33": "thirty-third round: gathered before fresh31 was read, measured four times, then read",
             "fresh34": "thirty-fourth round: gathered before fresh32 was read, measured three times, then read",
             "fresh35": "thirty-fifth round: gathered while fresh32 was read, measured four times, then read",
-            "fresh36": "held out, thirty-sixth round: gathered while fresh34 was read, never read",
+            "fresh36": "thirty-sixth round: gathered while fresh34 was read, measured three times, then read",
             "fresh37": "held out, thirty-seventh round: gathered while fresh35 was read, never read",
             "fresh38": "held out, thirty-eighth round: gathered while fresh36 was read, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")

@@ -153,7 +153,7 @@ def test_a_failure_line_with_no_cause_is_still_said_to_be_a_failure(scores: dict
     unnamed = evaluate.summary(scores)["unnamed"]
     assert unnamed["failures"] > 300 and unnamed["accepted"] > 900
     assert unnamed["failures_flagged"] >= 0.75 * unnamed["failures"]  # 541 of 678 today
-    assert unnamed["accepted_flagged"] <= 0.10 * unnamed["accepted"]  # 93 of 1,115 today
+    assert unnamed["accepted_flagged"] <= 0.10 * unnamed["accepted"]  # 100 of 1,222 today
 
 
 #: A little under today's figures (the README's table): raised when the catalogue reaches more.
@@ -166,7 +166,7 @@ FLOORS = {"real_right": 0.84, "validators_exact": 0.91, "validators_named": 0.97
           "fresh22_right": 0.67, "fresh23_right": 0.75, "fresh24_right": 0.70,
           "fresh25_right": 0.83, "fresh26_right": 0.75, "fresh27_right": 0.78, "fresh28_right": 0.74,
           "fresh29_right": 0.56, "fresh30_right": 0.65, "fresh31_right": 0.74, "fresh32_right": 0.75,
-          "fresh33_right": 0.67, "fresh34_right": 0.45, "fresh35_right": 0.57, "fresh36_right": 0.65,
+          "fresh33_right": 0.67, "fresh34_right": 0.45, "fresh35_right": 0.57, "fresh36_right": 0.84,
           "fresh37_right": 0.55, "fresh38_right": 0.69,
           "negative_token_events": 0}
 
