@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .error_keys import ERROR_KEY, failure_pattern
+from .error_keys import ERROR_KEY
 from .wrappers import load_wrappers
 
 #: Where a clause can begin inside a message: after a separator of an application's prefix, a
@@ -74,7 +74,7 @@ def clause_pattern(pattern: str) -> str:
     """The regex that finds ``pattern`` at the start of a text, after a neutral start, or at a clause after a cue.
 
     A match further into a message counts only where the software's text
-    before it reports a failure (:func:`.failure_pattern`: the ``failure_cue``
+    before it reports a failure (:func:`.error_keys.failure_pattern`: the ``failure_cue``
     of ``data/user_text.toml``, a level such as ERROR or WARN, words such as
     "failed" or "invalid", or a key naming an error such as ``"reason": "``): an
     application that logs a user's search or echo in words of its own reports
@@ -92,7 +92,7 @@ def clause_pattern(pattern: str) -> str:
     """
     from .user_text import load_user_text
 
-    cue = failure_pattern(load_user_text().failure_cue)
+    cue = load_user_text().failure_cue
     return (f"^(?:(?s:.*?)(?:{cue})(?s:.*?){CLAUSE_START}|(?s:.*?)(?:{ERROR_KEY}|{MESSAGE_FIELD})|{wrapper_chain()}"
             f"|{NEUTRAL_START})?"
             f"(?:{pattern})")
@@ -111,7 +111,7 @@ def keyword_pattern(pattern: str) -> str:
 
 
 def reports_failure(texts: pa.Array) -> np.ndarray:
-    """Which ``texts`` report a failure in words of their own: a failure cue or an error key (:func:`.failure_pattern`).
+    """Which ``texts`` report a failure in words of their own: a failure cue or an error key (``failure_cue``).
 
     A keyword counts only in such a text: "token expired" logged at INFO while
     a client refreshes it is no refusal, ``ERROR … token expired`` is.
@@ -130,7 +130,7 @@ def reports_failure(texts: pa.Array) -> np.ndarray:
 
     rules = load_user_text()
     cleared = pc.replace_substring_regex(texts, rules.empty_error, " ")
-    cue = pc.match_substring_regex(cleared, failure_pattern(rules.failure_cue))
+    cue = pc.match_substring_regex(cleared, rules.failure_cue)
     flags: np.ndarray = pc.fill_null(cue, False).to_numpy(zero_copy_only=False)
     return flags
 

@@ -41,8 +41,10 @@ MASK = "…"
 class UserText:
     """The user-controlled spans of messages, the programs that echo user input, and the failure cue.
 
-    ``failure_cue`` is the regex that the software's text before a clause
-    must match for a validator's text found at that clause to count
+    ``failure_cue`` is the regex of a text that reports a failure: the data
+    file's cue or a key naming an error, composed once by
+    :func:`.error_keys.failure_pattern`. The software's text before a clause
+    must match it for a validator's text found at that clause to count
     (:func:`tokenaudit.catalogue.matching.match_messages`). ``empty_error``
     matches an error field that holds nothing (``"error":null``): a message
     holding one reports no failure by it (:func:`~tokenaudit.catalogue.positions.reports_failure`).
@@ -97,6 +99,7 @@ def read_user_text(path: Path) -> UserText:
 
 
 def _read_failure_cue(entry: dict[str, object], path: Path) -> str:
+    """The regex of a text that reports a failure: the entry's cue or an error key; each sample is checked on it."""
     check_keys(entry, required=("pattern", "source", "sample"), optional=(), path=str(path), where="failure_cue")
     pattern = str(entry["pattern"])
     if problem := validate_regex(pattern):
@@ -107,7 +110,7 @@ def _read_failure_cue(entry: dict[str, object], path: Path) -> str:
         if got != bool(sample["match"]):
             raise CatalogueError(f"failure_cue {'misses' if sample['match'] else 'matches'} {sample['prefix']!r}",
                                  path=str(path))
-    return pattern
+    return reports
 
 
 def _read_empty_error(entry: dict[str, object], cue: str, path: Path) -> str:
@@ -118,7 +121,7 @@ def _read_empty_error(entry: dict[str, object], cue: str, path: Path) -> str:
         raise CatalogueError(f"empty_error is not a usable regex: {problem}", path=str(path))
     for sample in entry["sample"]:  # type: ignore[attr-defined]
         cleared = pc.replace_substring_regex(pa.array([sample["text"]], pa.string()), pattern, " ")
-        got = bool(pc.match_substring_regex(cleared, failure_pattern(cue))[0].as_py())
+        got = bool(pc.match_substring_regex(cleared, cue)[0].as_py())
         if got != bool(sample["reports"]):
             raise CatalogueError(f"empty_error: {sample['text']!r} {'reports' if got else 'does not report'} a "
                                  "failure", path=str(path))

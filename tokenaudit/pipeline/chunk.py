@@ -15,7 +15,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..catalogue.error_keys import failure_pattern
 from ..catalogue.identity import identity_of, suspicions
 from ..catalogue.matching import match_messages
 from ..catalogue.order import Catalogue
@@ -113,7 +112,7 @@ def process_chunk(
     if marker is not None and context.fingerprint_key is not None:
         marker = f"{marker}|{TOKEN_MARKER}"
     keywords = catalogue.keyword_marker(fmt.name, generic_search=fmt.generic_search, raw_json=fmt.kind == "json")
-    gated = (keywords, failure_pattern(load_user_text().failure_cue)) if keywords is not None else None
+    gated = (keywords, load_user_text().failure_cue) if keywords is not None else None
     parsed = parse_chunk(array, fmt, first_line_no=context.first_line_no, marker=marker, gated=gated)
     account = parsed.account
     records = parsed.records
