@@ -150,6 +150,22 @@ def test_a_quote_is_the_users_only_after_a_prose_word(line: str, cause: str | No
 
 
 @pytest.mark.parametrize(("line", "cause"), [
+    # Gitea's router names the handler that answered after the status: its scope check refused the token
+    ("router: completed GET /api/v1/version for 10.0.0.7:0, 403 Forbidden in 2.0ms @ v1/api.go:242"
+     "(v1.tokenRequiresScopes)", "insufficient_scope_or_roles"),
+    # the same name in the request path is the client's, whatever status another handler answered with
+    ("router: completed GET /api/v1/version(v1.tokenRequiresScopes) for 10.0.0.7:0, 403 Forbidden in 1.0ms"
+     " @ misc/version.go:12(misc.Version)", None),
+    ("router: completed GET /api/v1/version(v1.tokenRequiresScopes) for 10.0.0.7:0, 200 OK in 1.0ms"
+     " @ misc/version.go:12(misc.Version)", None),
+])
+def test_a_handler_named_in_the_request_path_is_the_clients(line: str, cause: str | None) -> None:
+    from tokenaudit import why
+
+    assert why(line)[0].cause == cause
+
+
+@pytest.mark.parametrize(("line", "cause"), [
     # the request's own fields of a JSON log are the client's: a user agent holding a verdict makes no event
     ('{"level": "info", "status": 200, "user": "Token is expired", "user_agent": "ERROR: Invalid audience"}', None),
     ('{"level":"warning","uri":"/cb?error=Token is expired","msg":"handled request","status":302}', None),
