@@ -12,7 +12,7 @@ text, nor the other way round):
   written through ordinary application loggers (``validators/README.md``);
 - ``negative/lines.jsonl``: lines that must give no token failure: accepted
   tokens, ordinary traffic, and user-written imitations (injection probes);
-- ``fresh/lines.jsonl`` … ``fresh39/lines.jsonl``: the held-out rounds. Each
+- ``fresh/lines.jsonl`` … ``fresh40/lines.jsonl``: the held-out rounds. Each
   was gathered by someone who never saw the catalogue, from threads that no
   other set and no file of the project cites, and measured before anyone read
   it; all but the last two have since been read (no longer out of sample).
@@ -56,7 +56,7 @@ SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negativ
         "fresh31": "fresh31/lines.jsonl", "fresh32": "fresh32/lines.jsonl",
         "fresh33": "fresh33/lines.jsonl", "fresh34": "fresh34/lines.jsonl",
         "fresh35": "fresh35/lines.jsonl", "fresh36": "fresh36/lines.jsonl",
-        "fresh37": "fresh37/lines.jsonl", "fresh38": "fresh38/lines.jsonl", "fresh39": "fresh39/lines.jsonl"}
+        "fresh37": "fresh37/lines.jsonl", "fresh38": "fresh38/lines.jsonl", "fresh39": "fresh39/lines.jsonl", "fresh40": "fresh40/lines.jsonl"}
 #: The held-out sets, each with the words of its row in the table.
 HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, then read",
             "fresh2": "second round: gathered before the keyword tier, measured after it, then read",
@@ -96,8 +96,9 @@ HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, th
             "fresh35": "thirty-fifth round: gathered while fresh32 was read, measured four times, then read",
             "fresh36": "thirty-sixth round: gathered while fresh34 was read, measured three times, then read",
             "fresh37": "thirty-seventh round: gathered while fresh35 was read, measured three times, then read",
-            "fresh38": "held out, thirty-eighth round: gathered while fresh36 was read, never read",
-            "fresh39": "held out, thirty-ninth round: gathered while fresh37 was read, never read"}
+            "fresh38": "thirty-eighth round: gathered while fresh36 was read, measured three times, then read",
+            "fresh39": "held out, thirty-ninth round: gathered while fresh37 was read, never read",
+            "fresh40": "held out, fortieth round: gathered while fresh38 was read, never read"}
 TOKEN_CAUSES = frozenset(c.id for c in tokenaudit.load_causes().values() if c.group == "token")
 #: An expert's reading of held-out sets, line by line: does the line's text alone name its cause
 #: (``text``), narrow it to a few (``guess``), or say nothing of it (``none``)? (``ceiling/README.md``)
