@@ -182,6 +182,7 @@ def test_a_json_log_s_request_fields_are_the_users(line: str, cause: str | None)
     ("INFO push: apns answered reason=BadDeviceToken", True),
     ('level=info msg="refresh" cause="upstream: the access token has expired"', True),
     ("UserInfo={NSLocalizedDescription=Expired token received}", True),
+    ('Error Domain=MSALErrorDomain Code=-50000 "(null)" UserInfo={MSALErrorDescriptionKey=AADSTS50011: x}', True),
     ('level=info msg="delivered" reason=""', False),  # a key that holds nothing reports nothing
     ("{'status': 'sent', 'reason': None}", False),
     ("INFO push: delivered, no reason to retry", False),  # the word alone is no key

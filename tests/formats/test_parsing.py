@@ -104,3 +104,20 @@ def test_a_bodys_members_continue_the_line_before_even_unindented() -> None:
     assert module.join_continuation_lines(lines, generic) == [
         '{ "error": "invalid_grant", "error_description": "Invalid JWT" }', '"2024-01-01","ERROR","login failed"',
         '"note" is a word, not a key']
+
+
+# --- detection: an application's JSON log is not an access log because it names the client -----
+
+
+def test_an_application_json_log_that_names_the_client_is_searched_not_read_as_nginx() -> None:
+    from tokenaudit import why
+
+    line = ('{"component":"api","error":"invalid request: Unacceptable audience in id_token","level":"info",'
+            '"method":"POST","msg":"invalid request: Unacceptable audience in id_token","path":"/token",'
+            '"remote_addr":"192.0.2.7","time":"2023-08-23T13:12:25Z"}')
+    assert module.detect_format([line]).format.name != "nginx_json"
+    assert why(line)[0].cause == "client_id_missing"
+    access = ('{"remote_addr": "192.0.2.7", "time_local": "11/Feb/2023:11:40:13 -0800", "request": "GET / HTTP/1.1",'
+              ' "status": "401", "http_user_agent": "curl/8.5.0"}')
+    assert module.detect_format([access]).format.name == "nginx_json"
+

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 #: A key whose value is an error: the key itself reports a failure (``error="…"``, ``"exception": "…"``, an XML
 #: element such as Spring Security OAuth's ``<error_description>…``, the description in the user info Apple's
-#: ``NSError`` prints: ``UserInfo={…, NSLocalizedDescription=Expired token received from FIRAuth, …}``; the same keys
+#: ``NSError`` prints: ``UserInfo={…, NSLocalizedDescription=Expired token received from FIRAuth, …}``, and the
+#: description key of MSAL for iOS and macOS in the same user info, ``MSALErrorDescriptionKey=AADSTS…``; the same keys
 #: in a Python dict's repr, ``{'error': 'invalid_grant', …}``; a
 #: response header that names an error or its reason, ``X-Error: …``, ``X-Databricks-Reason-Phrase: …``: a request
 #: header, which the client sets, is masked before any search, see ``client_header`` of ``data/user_text.toml``).
@@ -22,7 +23,7 @@ ERROR_KEY = (r"""(?:\b(?:err|error|errors|exception|reason|error_description|cau
              r"|'(?:err|error|errors|exception|reason|error_description|cause)'\s*:\s*[\"']"
              r"""|<(?:error|exception|reason|error_description|cause)>"""
              r"""|\b[Xx]-[\w-]*(?:[Ee]rror|[Rr]eason)[\w-]*: """
-             r"""|\bNS(?:Localized(?:Description|FailureReason)|DebugDescription)=)""")
+             r"""|\b(?:NS(?:Localized(?:Description|FailureReason)|DebugDescription)|MSALErrorDescriptionKey)=)""")
 
 
 def failure_pattern(cue: str) -> str:
