@@ -56,7 +56,8 @@ SETS = {"real": "real/*.jsonl", "validators": "validators/lines.jsonl", "negativ
         "fresh31": "fresh31/lines.jsonl", "fresh32": "fresh32/lines.jsonl",
         "fresh33": "fresh33/lines.jsonl", "fresh34": "fresh34/lines.jsonl",
         "fresh35": "fresh35/lines.jsonl", "fresh36": "fresh36/lines.jsonl",
-        "fresh37": "fresh37/lines.jsonl", "fresh38": "fresh38/lines.jsonl", "fresh39": "fresh39/lines.jsonl", "fresh40": "fresh40/lines.jsonl"}
+        "fresh37": "fresh37/lines.jsonl", "fresh38": "fresh38/lines.jsonl", "fresh39": "fresh39/lines.jsonl",
+        "fresh40": "fresh40/lines.jsonl"}
 #: The held-out sets, each with the words of its row in the table.
 HELD_OUT = {"fresh": "first held-out round: gathered before the keyword tier, then read",
             "fresh2": "second round: gathered before the keyword tier, measured after it, then read",

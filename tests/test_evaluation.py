@@ -167,7 +167,7 @@ FLOORS = {"real_right": 0.84, "validators_exact": 0.91, "validators_named": 0.97
           "fresh25_right": 0.83, "fresh26_right": 0.75, "fresh27_right": 0.78, "fresh28_right": 0.74,
           "fresh29_right": 0.56, "fresh30_right": 0.65, "fresh31_right": 0.74, "fresh32_right": 0.75,
           "fresh33_right": 0.67, "fresh34_right": 0.45, "fresh35_right": 0.57, "fresh36_right": 0.84,
-          "fresh37_right": 0.75, "fresh38_right": 0.69, "fresh39_right": 0.52, "fresh40_right": 0.45,
+          "fresh37_right": 0.75, "fresh38_right": 0.87, "fresh39_right": 0.52, "fresh40_right": 0.47,
           "negative_token_events": 0}
 
 #: Accepted lines of a held-out set that may give a token event, and why; every other set's give none.
