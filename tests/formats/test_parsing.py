@@ -120,4 +120,3 @@ def test_an_application_json_log_that_names_the_client_is_searched_not_read_as_n
     access = ('{"remote_addr": "192.0.2.7", "time_local": "11/Feb/2023:11:40:13 -0800", "request": "GET / HTTP/1.1",'
               ' "status": "401", "http_user_agent": "curl/8.5.0"}')
     assert module.detect_format([access]).format.name == "nginx_json"
-
